@@ -1,0 +1,299 @@
+"""The `diary` command: participant commands here; sync, hub and report commands load lazily."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from . import clock
+from .answers import AnswerError, format_value, parse_answers
+from .diary import Diary, DiaryError
+from .lazy import LazyGroup
+from .protocol import ProtocolError, load_protocol_text, parse_protocol
+from .schedule import span_on
+from .store import Store, StoreError
+
+USER_ERRORS = (DiaryError, AnswerError, ProtocolError, StoreError, clock.ClockError)
+APP_NAME = "symptom-diary"
+
+
+def default_data_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+class Env:
+    """What every command needs: where the data is, and the clock."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+
+    def store(self) -> Store:
+        return Store.in_dir(self.data_dir)
+
+    def diary(self) -> Diary:
+        return Diary(self.store())
+
+    def now(self):
+        return clock.now()
+
+
+pass_env = click.make_pass_decorator(Env)
+
+
+def user_errors(*extra: type[BaseException]):
+    """Turn the errors a person can fix into one line on stderr and exit 1 (no traceback)."""
+
+    def deco(f):
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            try:
+                return f(*args, **kwargs)
+            except (*USER_ERRORS, *extra) as e:
+                raise click.ClickException(str(e)) from None
+
+        return wrapper
+
+    return deco
+
+
+def emit_json(doc) -> None:
+    click.echo(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    lazy={
+        "sync": "sync.cli:sync_command",
+        "hub": "sync.cli:hub",
+        "report": "analysis.cli:report",
+        "remind": "diary_client.remind:remind",
+        "demo": "diary_client.demo:demo",
+    },
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="DIARY_HOME",
+    help="Where this device keeps its diary (env DIARY_HOME; default: the user data dir).",
+)
+@click.version_option(package_name="symptom-diary")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path | None) -> None:
+    """A daily symptom diary for clinical and N-of-1 studies.
+
+    With no command, opens the diary app (the enrolment screen on first run).
+    """
+    ctx.obj = Env(data_dir or default_data_dir())
+    if ctx.invoked_subcommand is None:
+        from .app import run_app
+
+        run_app(ctx.obj.data_dir)
+
+
+@main.command()
+@click.option("--participant", "participant_id", required=True, help="The participant's study id.")
+@click.option("--protocol", "protocol_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Study protocol TOML file (default: the built-in ldn-fm study).")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="Day 1 of the study (default: today).")
+@click.option("--hub", "hub_url", help="The coordinator's hub URL (with --code).")
+@click.option("--code", help="One-time enrolment code from the coordinator (with --hub).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_env
+@user_errors()
+def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, as_json) -> None:
+    """Set up this device for one participant."""
+    if bool(hub_url) != bool(code):
+        raise click.UsageError("--hub and --code go together")
+    text = load_protocol_text(protocol_file)
+    parse_protocol(text, str(protocol_file or "ldn-fm"))
+    start_day = start.date() if start else env.now().date()
+    diary = Diary.enroll(env.store(), participant_id, text, start_day, hub_url=hub_url, enrol_code=code)
+    if hub_url:
+        from sync.client import enroll_device
+
+        enroll_device(diary, hub_url, code)
+    doc = {"participant_id": participant_id, "study_id": diary.protocol.id, "start": start_day.isoformat(),
+           "data_dir": str(env.data_dir), "device_id": diary.device_id}
+    if as_json:
+        emit_json(doc)
+    else:
+        click.echo(f"Enrolled {participant_id} in {diary.protocol.title} ({diary.protocol.id}), "
+                   f"day 1 is {start_day}. Data: {env.data_dir}")
+
+
+def _describe(s) -> str:
+    from datetime import datetime
+
+    opens, grace = datetime.fromisoformat(s.opens), datetime.fromisoformat(s.grace_ends)
+    return {
+        "upcoming": f"opens at {opens:%H:%M}" + ("" if s.diary_date == s.opens[:10] else f" on {opens:%Y-%m-%d}"),
+        "open": "open now",
+        "late": f"late until {grace:%H:%M}",
+        "done": "done",
+        "missed": "missed",
+        "ended": "the study is over",
+    }[s.today]
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@pass_env
+@user_errors()
+def status(env: Env, as_json: bool) -> None:
+    """Study day, phase, today's window, compliance and pending uploads."""
+    s = env.diary().status(env.now())
+    if as_json:
+        emit_json(s.as_dict())
+        return
+    comp = "—" if s.compliance is None else f"{s.compliance:.0%}"
+    click.echo(f"{s.participant_id} · {s.study_id} · Day {s.study_day} of {s.days_total} · {s.phase_label or ''}")
+    click.echo(f"Today ({s.diary_date}): {_describe(s)}")
+    click.echo(f"Compliance {comp}: {s.done} done ({s.late} late), {s.missed} missed")
+    click.echo(f"Sync: {s.pending_upload} pending, {s.quarantined} quarantined"
+               + (f", last upload {s.last_upload}" if s.last_upload else "")
+               + (f", last error: {s.last_error}" if s.last_error else ""))
+
+
+def _pairs(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for v in values:
+        key, eq, text = v.partition("=")
+        if not eq or not key:
+            raise click.UsageError(f"{v!r} is not ITEM=VALUE")
+        if key in out:
+            raise click.UsageError(f"{key} is given twice")
+        out[key] = text
+    return out
+
+
+@main.command()
+@click.argument("values", nargs=-1, metavar="ITEM=VALUE...")
+@click.option("--reason", help="Correct today's saved report; the reason is kept with it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the saved entry as JSON.")
+@pass_env
+@user_errors()
+def record(env: Env, values: tuple[str, ...], reason: str | None, as_json: bool) -> None:
+    """File the report of the diary day that is open now (or in its grace period).
+
+    Values: VAS and numbers as digits, yesno as yes/no, choice as the option's text, multi as
+    options joined by ';'. With --reason, the given values replace those of today's saved report.
+    """
+    diary, now = env.diary(), env.now()
+    d = diary.fileable(now)
+    span = span_on(diary.protocol, diary.start, d)
+    texts = _pairs(values)
+    if reason is not None:
+        old = diary.report_for(d)
+        if old is None:
+            raise DiaryError(f"there is no report for {d} to correct")
+        base = {i.id: format_value(i, old.answers.get(i.id)) for i in diary.protocol.items if i.id in old.answers}
+        texts = base | texts
+    answers = parse_answers(diary.protocol, span.phase.id, texts)
+    entry = diary.store.save(diary.prepare(answers, now, "cli", reason, d))
+    if as_json:
+        emit_json(entry.wire())
+    else:
+        kind = "Correction" if reason else "Report"
+        click.echo(f"{kind} for day {entry.study_day} ({entry.diary_date}) saved at {now:%H:%M}"
+                   + (" (late)" if entry.timing == "late" else ""))
+
+
+def read_csv_rows(path: Path) -> list[tuple[int, date, dict[str, str]]]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            if not header or header[0].strip() != "date":
+                raise DiaryError(f"{path}: the first column must be 'date' (header: date,<item ids...>)")
+            names = [h.strip() for h in header[1:]]
+            rows = []
+            for row in reader:
+                line = reader.line_num
+                if not any(c.strip() for c in row):
+                    continue
+                if len(row) != len(header):
+                    raise DiaryError(f"{path}: line {line}: {len(row)} cells, the header has {len(header)}")
+                try:
+                    d = date.fromisoformat(row[0].strip())
+                except ValueError:
+                    raise DiaryError(f"{path}: line {line}: {row[0]!r} is not a date like 2026-03-01") from None
+                rows.append((line, d, dict(zip(names, row[1:]))))
+            return rows
+    except FileNotFoundError:
+        raise DiaryError(f"{path}: no such file") from None
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise DiaryError(f"{path}: not a readable CSV file ({e})") from None
+
+
+@main.command(name="import")
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_env
+@user_errors()
+def import_(env: Env, csv_file: Path) -> None:
+    """Import legacy or paper diary data from a CSV (header: date,<item ids...>); all rows or none."""
+    diary = env.diary()
+    rows = read_csv_rows(csv_file)
+    try:
+        saved = diary.import_rows(rows, env.now())
+    except DiaryError as e:
+        raise DiaryError(f"{csv_file}: {e} — nothing was imported") from None
+    click.echo(f"Imported {len(saved)} days from {csv_file}")
+
+
+@main.command()
+@click.option("--csv", "csv_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the CSV.")
+@click.option("--all", "every", is_flag=True, help="Every entry, superseded ones included.")
+@pass_env
+@user_errors()
+def export(env: Env, csv_file: Path, every: bool) -> None:
+    """Write the participant's own data as CSV (one row per day; the import format first)."""
+    from .entry import latest
+
+    diary = env.diary()
+    entries = diary.entries() if every else list(latest(diary.entries()).values())
+    items = diary.protocol.items
+    meta = ["study_day", "timing", "source", "submitted_at", "entry_id", "supersedes", "reason"]
+    try:
+        with csv_file.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["date", *[i.id for i in items], *meta])
+            for e in sorted(entries, key=lambda e: (e.diary_date, e.seq)):
+                w.writerow([e.diary_date, *[format_value(i, e.answers.get(i.id)) for i in items],
+                            e.study_day, e.timing, e.source, e.submitted_at.isoformat(), e.id,
+                            e.supersedes or "", e.reason or ""])
+    except OSError as e:
+        raise DiaryError(f"{csv_file}: cannot write ({e.strerror})") from None
+    click.echo(f"Wrote {len(entries)} entries to {csv_file}")
+
+
+@main.command()
+@pass_env
+@user_errors()
+def verify(env: Env) -> None:
+    """Check the database (integrity_check) and the audit hash chain; exit 1 if either fails."""
+    store = env.store()
+    path = store.path
+    problems = store.verify()
+    if problems:
+        for p in problems:
+            click.echo(p, err=True)
+        raise click.ClickException(f"{path}: {len(problems)} problem(s) found")
+    click.echo(f"ok: {store.count('entries')} entries, {store.count('audit')} audit records, chain intact ({path})")
+
+
+def run() -> None:  # pragma: no cover - console entry point
+    main(prog_name="diary")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main(prog_name="diary"))

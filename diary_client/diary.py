@@ -1,0 +1,225 @@
+"""A participant's diary: enrolment, filing rules, status and blinding over one Store.
+
+The command line and the app both file reports through `Diary.file`, so the rules live here once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+
+from . import answers as ans
+from . import schedule as sch
+from .entry import Entry, Value, filed_timing, latest, new_id
+from .protocol import Protocol, parse_protocol
+from .store import Store
+
+
+class DiaryError(Exception):
+    """A rule of the diary says no (no back-filling, not enrolled, ...); the message says why."""
+
+
+@dataclass(frozen=True)
+class Status:
+    participant_id: str
+    study_id: str
+    study_day: int
+    days_total: int
+    diary_date: str
+    phase_label: str | None
+    today: str
+    opens: str
+    closes: str
+    grace_ends: str
+    done: int
+    late: int
+    missed: int
+    expected: int
+    compliance: float | None
+    pending_upload: int
+    quarantined: int
+    blinded: bool
+    last_upload: str | None
+    last_error: str | None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class Diary:
+    def __init__(self, store: Store):
+        self.store = store
+        s = store.settings()
+        if "participant_id" not in s:
+            raise DiaryError("this device is not enrolled yet: run `diary enroll --participant ID` first")
+        self.settings = s
+        self.participant_id: str = s["participant_id"]
+        self.device_id: str = s["device_id"]
+        self.start = date.fromisoformat(s["start"])
+        self.protocol: Protocol = parse_protocol(s["protocol_toml"], "stored protocol")
+
+    @staticmethod
+    def enroll(store: Store, participant_id: str, protocol_toml: str, start: date, **extra) -> Diary:
+        if "participant_id" in store.settings():
+            raise DiaryError(f"this device is already enrolled ({store.path}); use another --data-dir")
+        protocol = parse_protocol(protocol_toml)
+        store.set_settings(
+            participant_id=participant_id,
+            study_id=protocol.id,
+            device_id=new_id(),
+            start=start.isoformat(),
+            protocol_toml=protocol_toml,
+            **{k: v for k, v in extra.items() if v is not None},
+        )
+        return Diary(store)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def entries(self) -> list[Entry]:
+        return self.store.entries()
+
+    def unblinded(self, now: datetime) -> bool:
+        p = self.protocol
+        if p.blinding == "open" or self.settings.get("unblinded"):
+            return True
+        return p.unblind_after_end and sch.study_over(p, self.start, now)
+
+    def phase_label(self, span: sch.PhaseSpan | None, now: datetime) -> str | None:
+        if span is None:
+            return None
+        return span.phase.label if self.unblinded(now) else span.phase.participant_label
+
+    def today(self, now: datetime, entries: list[Entry] | None = None) -> sch.Today:
+        filed = filed_timing(self.entries() if entries is None else entries)
+        return sch.today(self.protocol, self.start, now, filed)
+
+    def status(self, now: datetime) -> Status:
+        entries = self.entries()
+        t = self.today(now, entries)
+        tally = sch.tally(self.protocol, self.start, now, filed_timing(entries))
+        return Status(
+            participant_id=self.participant_id,
+            study_id=self.protocol.id,
+            study_day=t.study_day,
+            days_total=self.protocol.days_total,
+            diary_date=t.diary_date.isoformat(),
+            phase_label=self.phase_label(t.span, now),
+            today=t.state,
+            opens=t.window.opens.isoformat(),
+            closes=t.window.closes.isoformat(),
+            grace_ends=t.window.grace_ends.isoformat(),
+            done=tally.done,
+            late=tally.late,
+            missed=tally.missed,
+            expected=tally.expected,
+            compliance=tally.compliance,
+            pending_upload=len(self.store.pending()),
+            quarantined=len(self.store.quarantined()),
+            blinded=not self.unblinded(now),
+            last_upload=self.settings.get("last_upload"),
+            last_error=self.settings.get("last_error"),
+        )
+
+    def report_for(self, d: date, entries: list[Entry] | None = None) -> Entry | None:
+        return latest(self.entries() if entries is None else entries).get(d)
+
+    # -- filing --------------------------------------------------------------------------------
+
+    def fileable(self, now: datetime) -> date:
+        """The diary date that may be filed now, or DiaryError saying why none may."""
+        d = sch.fileable_date(self.protocol, self.start, now)
+        if d is None:
+            t = self.today(now)
+            if t.state == "ended":
+                raise DiaryError("the study is over: no more reports can be filed")
+            if t.state == "upcoming":
+                when = t.window.opens.strftime("%H:%M") if t.diary_date == now.date() else t.window.opens.strftime("%Y-%m-%d %H:%M")
+                raise DiaryError(f"day {t.study_day}'s report opens at {when}")
+            raise DiaryError(f"no report can be filed now: day {t.study_day} ({t.diary_date}) is {t.state}")
+        return d
+
+    def prepare(
+        self,
+        answers: dict[str, Value],
+        now: datetime,
+        source: str,
+        reason: str | None = None,
+        d: date | None = None,
+    ) -> Entry:
+        """Check a report for day `d` (default: the fileable one) against every rule; build its Entry.
+
+        With `reason`, it is a correction of that day's report. Raises DiaryError or AnswerError.
+        """
+        d = d or self.fileable(now)
+        win = sch.window(self.protocol.schedule, d, now.tzinfo)  # type: ignore[arg-type]
+        timing = sch.timing_now(win, now)
+        if timing is None:
+            state = sch.window_state(win, now)
+            raise DiaryError(
+                f"the report for {d} can no longer be filed: its window and grace period have passed"
+                if state == "missed"
+                else f"the report for {d} opens at {win.opens:%Y-%m-%d %H:%M}"
+            )
+        span = sch.span_on(self.protocol, self.start, d)
+        if span is None:
+            raise DiaryError(f"{d} is not a day of the study")
+        ans.check(self.protocol, span.phase.id, answers)
+        old = self.report_for(d)
+        if reason is None and old is not None:
+            raise DiaryError(
+                f"the report for {d} is already saved; to change it, file a correction with a reason"
+            )
+        if reason is not None:
+            if old is None:
+                raise DiaryError(f"there is no report for {d} to correct")
+            if not reason.strip():
+                raise DiaryError("a correction needs a reason")
+        return Entry(
+            id=new_id(),
+            participant_id=self.participant_id,
+            study_id=self.protocol.id,
+            protocol_version=self.protocol.version,
+            diary_date=d,
+            study_day=sch.study_day(self.start, d),
+            answers=answers,
+            submitted_at=now,
+            timing=timing,
+            source=source,
+            device_id=self.device_id,
+            seq=0,
+            supersedes=old.id if reason is not None and old else None,
+            reason=reason.strip() if reason else None,
+        )
+
+    def file(self, answers: dict[str, Value], now: datetime, source: str = "app", reason: str | None = None) -> Entry:
+        """Check and durably save a report (or a correction, with `reason`)."""
+        return self.store.save(self.prepare(answers, now, source, reason))
+
+    def import_rows(self, rows: list[tuple[int, date, dict[str, str]]], now: datetime) -> list[Entry]:
+        """Legacy or paper rows (line number, date, ITEM -> text): all saved in one transaction, or none."""
+        have = set(latest(self.entries()))
+        seen: dict[date, int] = {}
+        out = []
+        for line, d, texts in rows:
+            where = f"line {line}"
+            span = sch.span_on(self.protocol, self.start, d)
+            if span is None:
+                raise DiaryError(f"{where}: {d} is not a day of the study ({self.start} to {sch.end_date(self.protocol, self.start)})")
+            if d in have:
+                raise DiaryError(f"{where}: {d} already has a report")
+            if d in seen:
+                raise DiaryError(f"{where}: {d} appears twice (also line {seen[d]})")
+            seen[d] = line
+            try:
+                answers = ans.parse_answers(self.protocol, span.phase.id, texts)
+            except ans.AnswerError as e:
+                raise DiaryError(f"{where}: {e}") from None
+            out.append(
+                Entry(
+                    id=new_id(), participant_id=self.participant_id, study_id=self.protocol.id,
+                    protocol_version=self.protocol.version, diary_date=d,
+                    study_day=sch.study_day(self.start, d), answers=answers, submitted_at=now,
+                    timing="import", source="import", device_id=self.device_id, seq=0,
+                )
+            )
+        return self.store.save_all(out)

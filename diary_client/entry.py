@@ -1,0 +1,94 @@
+"""The diary entry: its fields (the wire contract), content hash and correction resolution."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Value = bool | int | float | str | list[str] | None
+Timing = Literal["on_time", "late", "import"]
+Source = Literal["app", "cli", "import"]
+
+
+class Entry(BaseModel):
+    """One immutable daily report. A correction is a new Entry that `supersedes` an old one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    participant_id: str = Field(min_length=1, max_length=100)
+    study_id: str = Field(min_length=1, max_length=100)
+    protocol_version: int = Field(ge=1)
+    diary_date: date
+    study_day: int = Field(ge=1)
+    answers: dict[str, Value]
+    submitted_at: datetime
+    timing: Timing
+    source: Source
+    device_id: str = Field(min_length=1, max_length=100)
+    seq: int = Field(ge=0)
+    supersedes: str | None = None
+    reason: str | None = Field(None, max_length=2000)
+
+    @field_validator("id", "supersedes")
+    @classmethod
+    def _uuid(cls, v: str | None) -> str | None:
+        return None if v is None else str(uuid.UUID(v))
+
+    @field_validator("submitted_at")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        if v.tzinfo is None or v.utcoffset() is None:
+            raise ValueError("submitted_at needs a UTC offset")
+        return v
+
+    @model_validator(mode="after")
+    def _correction_has_reason(self) -> Entry:
+        if self.supersedes and not (self.reason and self.reason.strip()):
+            raise ValueError("a correction (supersedes) needs a reason")
+        if self.supersedes == self.id:
+            raise ValueError("an entry cannot supersede itself")
+        return self
+
+    def wire(self) -> dict:
+        return self.model_dump(mode="json")
+
+
+def content_hash(entry: Entry) -> str:
+    """SHA-256 of the entry's canonical JSON: equal content, equal hash, on device and hub."""
+    canon = json.dumps(entry.wire(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def latest(entries: Iterable[Entry]) -> dict[date, Entry]:
+    """Per diary date, the entry that counts: the last correction of the day's report."""
+    entries = list(entries)
+    superseded = {e.supersedes for e in entries if e.supersedes}
+    out: dict[date, Entry] = {}
+    for e in entries:
+        if e.id in superseded:
+            continue
+        cur = out.get(e.diary_date)
+        if cur is None or (e.submitted_at, e.seq) > (cur.submitted_at, cur.seq):
+            out[e.diary_date] = e
+    return dict(sorted(out.items()))
+
+
+def filed_timing(entries: Iterable[Entry]) -> dict[date, str]:
+    """Per diary date, how its first report was filed (a later correction does not change it)."""
+    first: dict[date, Entry] = {}
+    for e in entries:
+        cur = first.get(e.diary_date)
+        if cur is None or (e.submitted_at, e.seq) < (cur.submitted_at, cur.seq):
+            first[e.diary_date] = e
+    return {d: e.timing for d, e in first.items()}

@@ -1,0 +1,202 @@
+"""Study protocol: pydantic models, TOML loading and the built-in protocols."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import time
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_PROTOCOL = "ldn-fm"
+_ID = r"^[A-Za-z][A-Za-z0-9_-]*$"
+
+
+class ProtocolError(ValueError):
+    """A protocol file that cannot be used; the message names the file, field and problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Schedule(_Strict):
+    opens: time = time(18, 0)
+    closes: time = time(23, 59)
+    grace_hours: float = Field(12, ge=0, le=48)
+    remind: time = time(19, 0)
+
+
+class AnalysisSettings(_Strict):
+    responder_points: float = Field(30, ge=0, le=100)
+
+
+class Phase(_Strict):
+    id: str = Field(pattern=_ID)
+    role: Literal["baseline", "placebo", "active", "washout", "other"]
+    days: int = Field(ge=1, le=3660)
+    label: str = Field(min_length=1)
+    participant_label: str | None = None
+
+
+ItemKind = Literal["vas", "yesno", "choice", "multi", "number", "text"]
+
+
+class Item(_Strict):
+    id: str = Field(pattern=_ID)
+    kind: ItemKind
+    prompt: str = Field(min_length=1)
+    min_label: str = ""
+    max_label: str = ""
+    better: Literal["lower", "higher"] = "lower"
+    primary: bool = False
+    optional: bool = False
+    phases: list[str] | None = None
+    options: list[str] | None = None
+    min: float | None = None  # for "number" items
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _options_fit_kind(self) -> Item:
+        if self.kind in ("choice", "multi"):
+            if not self.options:
+                raise ValueError(f"a {self.kind} item needs a non-empty 'options' list")
+            if len(set(self.options)) != len(self.options):
+                raise ValueError("'options' has the same option twice")
+            if self.kind == "multi" and any(";" in o for o in self.options):
+                raise ValueError("multi options may not contain ';' (it separates choices)")
+        elif self.options is not None:
+            raise ValueError(f"'options' is only for choice and multi items, not {self.kind}")
+        if self.primary and self.kind not in ("vas", "number"):
+            raise ValueError("the primary item must be a 'vas' or 'number' item")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("'min' is greater than 'max'")
+        return self
+
+    def asked_in(self, phase_id: str) -> bool:
+        return self.phases is None or phase_id in self.phases
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in ("vas", "number")
+
+
+class Protocol(_Strict):
+    id: str = Field(pattern=_ID)
+    title: str = Field(min_length=1)
+    version: int = Field(1, ge=1)
+    blinding: Literal["open", "single", "double"] = "open"
+    unblind_after_end: bool = True
+    schedule: Schedule = Schedule()
+    analysis: AnalysisSettings = AnalysisSettings()
+    phases: list[Phase] = Field(min_length=1)
+    items: list[Item] = Field(min_length=1)
+
+    @field_validator("phases")
+    @classmethod
+    def _unique_phases(cls, phases: list[Phase]) -> list[Phase]:
+        _no_repeats([p.id for p in phases], "phase")
+        return [
+            p if p.participant_label else p.model_copy(update={"participant_label": f"Period {i}"})
+            for i, p in enumerate(phases, 1)
+        ]
+
+    @field_validator("items")
+    @classmethod
+    def _unique_items(cls, items: list[Item]) -> list[Item]:
+        _no_repeats([i.id for i in items], "item")
+        primaries = [i.id for i in items if i.primary]
+        if len(primaries) != 1:
+            raise ValueError(f"exactly one item must have primary = true (found {len(primaries)})")
+        return items
+
+    @model_validator(mode="after")
+    def _item_phases_exist(self) -> Protocol:
+        known = {p.id for p in self.phases}
+        for n, item in enumerate(self.items):
+            for ph in item.phases or []:
+                if ph not in known:
+                    raise ValueError(f"items[{n}] ({item.id}): unknown phase {ph!r} in 'phases'")
+        return self
+
+    @property
+    def days_total(self) -> int:
+        return sum(p.days for p in self.phases)
+
+    @property
+    def primary(self) -> Item:
+        return next(i for i in self.items if i.primary)
+
+    def item(self, item_id: str) -> Item:
+        for i in self.items:
+            if i.id == item_id:
+                return i
+        raise KeyError(item_id)
+
+    def phase(self, phase_id: str) -> Phase:
+        for p in self.phases:
+            if p.id == phase_id:
+                return p
+        raise KeyError(phase_id)
+
+    def first_phase(self, role: str) -> Phase | None:
+        return next((p for p in self.phases if p.role == role), None)
+
+    def items_in(self, phase_id: str) -> list[Item]:
+        return [i for i in self.items if i.asked_in(phase_id)]
+
+
+def _no_repeats(ids: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            raise ValueError(f"{what} id {i!r} appears twice")
+        seen.add(i)
+
+
+def _where(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def parse_protocol(text: str, source: str = "protocol") -> Protocol:
+    """Parse and validate protocol TOML text; `source` names it in error messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ProtocolError(f"{source}: not valid TOML: {e}") from None
+    try:
+        return Protocol.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        more = f" (and {e.error_count() - 1} more problems)" if e.error_count() > 1 else ""
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ProtocolError(f"{source}: {_where(err['loc'])}: {msg}{more}") from None
+
+
+def builtin_text(name: str = DEFAULT_PROTOCOL) -> str:
+    path = resources.files("diary_client") / "protocols" / f"{name}.toml"
+    if not path.is_file():
+        raise ProtocolError(f"no built-in protocol called {name!r}")
+    return path.read_text(encoding="utf-8")
+
+
+def load_protocol_text(path: str | Path | None) -> str:
+    """The TOML text of a protocol file, or of the built-in default when `path` is None."""
+    if path is None:
+        return builtin_text()
+    p = Path(path)
+    try:
+        return p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProtocolError(f"{p}: no such protocol file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ProtocolError(f"{p}: cannot read protocol file ({e})") from None
+
+
+def load_protocol(path: str | Path | None = None) -> Protocol:
+    return parse_protocol(load_protocol_text(path), str(path) if path else DEFAULT_PROTOCOL)

@@ -1,0 +1,178 @@
+"""Diary-day rules as pure functions: study day, phase, each day's window and state, compliance.
+
+Time always comes in as an argument (an aware local datetime); nothing here reads a clock.
+A diary day is a calendar date, so a day with a DST change is still one day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Literal
+
+from .protocol import Phase, Protocol, Schedule
+
+DayState = Literal["upcoming", "open", "late", "done", "missed"]
+TodayState = Literal["upcoming", "open", "late", "done", "missed", "ended"]
+
+
+@dataclass(frozen=True)
+class PhaseSpan:
+    phase: Phase
+    first_day: int  # study days, 1-based, inclusive
+    last_day: int
+    start: date
+    end: date  # inclusive
+
+    def __contains__(self, d: date) -> bool:
+        return self.start <= d <= self.end
+
+    def dates(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range(self.phase.days)]
+
+
+def phase_spans(protocol: Protocol, start: date) -> list[PhaseSpan]:
+    spans, day = [], 1
+    for ph in protocol.phases:
+        first, last = day, day + ph.days - 1
+        spans.append(PhaseSpan(ph, first, last, diary_date(start, first), diary_date(start, last)))
+        day = last + 1
+    return spans
+
+
+def study_day(start: date, d: date) -> int:
+    return (d - start).days + 1
+
+
+def diary_date(start: date, day: int) -> date:
+    return start + timedelta(days=day - 1)
+
+
+def end_date(protocol: Protocol, start: date) -> date:
+    return diary_date(start, protocol.days_total)
+
+
+def span_on(protocol: Protocol, start: date, d: date) -> PhaseSpan | None:
+    """The phase a date falls in, or None before the start or after the end."""
+    return next((s for s in phase_spans(protocol, start) if d in s), None)
+
+
+@dataclass(frozen=True)
+class Window:
+    opens: datetime
+    closes: datetime
+    grace_ends: datetime
+
+
+def window(schedule: Schedule, d: date, tz: tzinfo) -> Window:
+    """When the report of diary date `d` may be filed on time, and until when late."""
+    opens = datetime.combine(d, schedule.opens, tzinfo=tz)
+    close_day = d if schedule.closes > schedule.opens else d + timedelta(days=1)
+    closes = datetime.combine(close_day, schedule.closes, tzinfo=tz)
+    # Grace is elapsed time: add it in UTC so a DST change does not stretch or shrink it.
+    grace_ends = (closes.astimezone(UTC) + timedelta(hours=schedule.grace_hours)).astimezone(tz)
+    return Window(opens, closes, grace_ends)
+
+
+def window_state(win: Window, now: datetime) -> Literal["upcoming", "open", "late", "missed"]:
+    if now < win.opens:
+        return "upcoming"
+    if now <= win.closes:
+        return "open"
+    if now <= win.grace_ends:
+        return "late"
+    return "missed"
+
+
+def day_state(win: Window, now: datetime, filed: bool) -> DayState:
+    return "done" if filed else window_state(win, now)
+
+
+def timing_now(win: Window, now: datetime) -> Literal["on_time", "late"] | None:
+    """How an entry filed now for this window is marked, or None if it may not be filed."""
+    return {"open": "on_time", "late": "late"}.get(window_state(win, now))  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Today:
+    """The diary day that matters now, and its state as the home screen shows it."""
+
+    diary_date: date
+    study_day: int
+    state: TodayState
+    window: Window
+    span: PhaseSpan | None
+
+
+def fileable_date(protocol: Protocol, start: date, now: datetime) -> date | None:
+    """The study date whose window (preferred) or grace period is running now, if any."""
+    tz = now.tzinfo
+    assert tz is not None, "now must be an aware datetime"
+    late = None
+    for d in (now.date() - timedelta(days=k) for k in range(0, 4)):
+        if span_on(protocol, start, d) is None:
+            continue
+        st = window_state(window(protocol.schedule, d, tz), now)
+        if st == "open":
+            return d
+        if st == "late" and late is None:
+            late = d
+    return late
+
+
+def today(protocol: Protocol, start: date, now: datetime, filed: Mapping[date, object]) -> Today:
+    tz = now.tzinfo
+    assert tz is not None, "now must be an aware datetime"
+    last = end_date(protocol, start)
+    d = fileable_date(protocol, start, now)
+    if d is not None and d in filed:
+        d = None  # that one is done: look at the calendar date instead
+    if d is None:
+        d = min(max(now.date(), start), last)
+    win = window(protocol.schedule, d, tz)
+    state: TodayState = day_state(win, now, d in filed)
+    if d == last and state in ("done", "missed") and now > win.grace_ends:
+        state = "ended"
+    return Today(d, study_day(start, d), state, win, span_on(protocol, start, d))
+
+
+@dataclass(frozen=True)
+class Tally:
+    expected: int  # days whose window has closed, or that were filed already
+    done: int  # days with a report (on time, late or imported)
+    late: int  # of those, filed late
+    missed: int  # days past their grace period with no report
+    compliance: float | None  # done / expected; None while nothing is expected
+
+
+def tally(
+    protocol: Protocol,
+    start: date,
+    now: datetime,
+    filed: Mapping[date, str],
+    phase_id: str | None = None,
+) -> Tally:
+    """Count days for the whole study or one phase. `filed` maps date -> timing of its report."""
+    tz = now.tzinfo
+    assert tz is not None, "now must be an aware datetime"
+    expected = done = late = missed = 0
+    for span in phase_spans(protocol, start):
+        if phase_id is not None and span.phase.id != phase_id:
+            continue
+        for d in span.dates():
+            win = window(protocol.schedule, d, tz)
+            if d in filed:
+                expected += 1
+                done += 1
+                late += filed[d] == "late"
+            elif now > win.closes:
+                expected += 1
+                missed += now > win.grace_ends
+    return Tally(expected, done, late, missed, done / expected if expected else None)
+
+
+def study_over(protocol: Protocol, start: date, now: datetime) -> bool:
+    tz = now.tzinfo
+    assert tz is not None, "now must be an aware datetime"
+    return now > window(protocol.schedule, end_date(protocol, start), tz).grace_ends

@@ -1,0 +1,279 @@
+"""The device's SQLite file: the only code on the device that touches the database.
+
+Entries and audit records are append-only (triggers refuse UPDATE and DELETE). Every write goes
+through one IMMEDIATE transaction together with its audit record; the audit log is a hash chain.
+WAL with synchronous=FULL: when `save` returns, the entry is on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlite_utils import Database, Migrations
+
+from .entry import Entry, content_hash
+
+DB_NAME = "diary.db"
+BACKUP_KEEP = 7
+GENESIS = "0" * 64
+
+migrations = Migrations("diary")
+
+
+def _append_only(db: Database, table: str) -> None:
+    for op in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END"
+        )
+
+
+@migrations(name="0001_create_entries")
+def _m0001(db: Database) -> None:
+    db.execute(
+        """CREATE TABLE entries (
+            id TEXT PRIMARY KEY, participant_id TEXT NOT NULL, study_id TEXT NOT NULL,
+            protocol_version INTEGER NOT NULL, diary_date TEXT NOT NULL, study_day INTEGER NOT NULL,
+            answers TEXT NOT NULL, submitted_at TEXT NOT NULL, timing TEXT NOT NULL,
+            source TEXT NOT NULL, device_id TEXT NOT NULL, seq INTEGER NOT NULL,
+            supersedes TEXT REFERENCES entries(id), reason TEXT, content_hash TEXT NOT NULL)"""
+    )
+    # One report per day; each correction supersedes exactly one entry, once.
+    db.execute("CREATE UNIQUE INDEX entries_one_per_day ON entries(diary_date) WHERE supersedes IS NULL")
+    db.execute("CREATE UNIQUE INDEX entries_one_correction ON entries(supersedes) WHERE supersedes IS NOT NULL")
+    db.execute("CREATE UNIQUE INDEX entries_seq ON entries(device_id, seq)")
+    db.execute(
+        """CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY, at TEXT NOT NULL, action TEXT NOT NULL, entry_id TEXT,
+            entry_hash TEXT, detail TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)"""
+    )
+    db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    _append_only(db, "entries")
+    _append_only(db, "audit")
+
+
+@migrations(name="0002_create_sync_state")
+def _m0002(db: Database) -> None:
+    db.execute(
+        "CREATE TABLE receipts (entry_id TEXT PRIMARY KEY REFERENCES entries(id),"
+        " received_at TEXT NOT NULL, content_hash TEXT NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE quarantine (entry_id TEXT PRIMARY KEY REFERENCES entries(id),"
+        " error TEXT NOT NULL, at TEXT NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE flags (entry_id TEXT NOT NULL REFERENCES entries(id), flag TEXT NOT NULL,"
+        " detail TEXT, PRIMARY KEY (entry_id, flag))"
+    )
+
+
+class StoreError(Exception):
+    """A database problem a person can act on (corrupt file, disk full, a conflicting entry)."""
+
+
+def _utcnow() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _chain_hash(prev: str, at: str, action: str, entry_id, entry_hash, detail) -> str:
+    body = json.dumps([prev, at, action, entry_id, entry_hash, detail], separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _row_entry(row: dict) -> Entry:
+    fields = {k: row[k] for k in Entry.model_fields}
+    fields["answers"] = json.loads(row["answers"])
+    return Entry.model_validate(fields)
+
+
+class Store:
+    """One participant's diary file."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=10)
+            self.db = Database(conn)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            migrations.apply(self.db)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path}: cannot open the diary database ({e})") from None
+        except OSError as e:
+            raise StoreError(f"{self.path}: cannot open the diary database ({e.strerror})") from None
+
+    @classmethod
+    def in_dir(cls, data_dir: str | Path) -> Store:
+        return cls(Path(data_dir) / DB_NAME)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        """An IMMEDIATE transaction: the write lock is taken up front, so seq cannot race."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.db.conn.rollback()
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.IntegrityError as e:
+            raise StoreError(f"not saved: {e}") from None
+        except sqlite3.OperationalError as e:
+            raise StoreError(f"not saved: {self.path}: {e}") from None
+
+    def _audit(self, action: str, entry_id=None, entry_hash=None, detail=None) -> None:
+        row = self.db.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        prev = row[0] if row else GENESIS
+        at = _utcnow()
+        detail_s = None if detail is None else json.dumps(detail, sort_keys=True)
+        h = _chain_hash(prev, at, action, entry_id, entry_hash, detail_s)
+        self.db.execute(
+            "INSERT INTO audit (at, action, entry_id, entry_hash, detail, prev_hash, hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [at, action, entry_id, entry_hash, detail_s, prev, h],
+        )
+
+    def _insert(self, entry: Entry) -> Entry:
+        (seq,) = self.db.execute(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM entries WHERE device_id = ?", [entry.device_id]
+        ).fetchone()
+        entry = entry.model_copy(update={"seq": seq})
+        (last,) = self.db.execute("SELECT MAX(submitted_at) FROM entries WHERE source != 'import'").fetchone()
+        h = content_hash(entry)
+        row = entry.wire() | {"answers": json.dumps(entry.answers), "content_hash": h}
+        self.db.execute(
+            f"INSERT INTO entries ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
+        )
+        self._audit("entry", entry.id, h)
+        if last and entry.source != "import" and entry.submitted_at < datetime.fromisoformat(last):
+            self._flag(entry.id, "clock_backwards", f"submitted_at is before an earlier entry's ({last})")
+        return entry
+
+    def _flag(self, entry_id: str, flag: str, detail: str) -> None:
+        self.db.execute("INSERT OR IGNORE INTO flags VALUES (?, ?, ?)", [entry_id, flag, detail])
+        self._audit("flag", entry_id, detail={"flag": flag, "detail": detail})
+
+    def save(self, entry: Entry) -> Entry:
+        """Durably store one entry with its audit record; returns it with its device seq."""
+        with self._tx():
+            return self._insert(entry)
+
+    def save_all(self, entries: Iterable[Entry]) -> list[Entry]:
+        """All entries in one transaction: every one is saved, or none."""
+        with self._tx():
+            return [self._insert(e) for e in entries]
+
+    def set_settings(self, **values) -> None:
+        with self._tx():
+            for k, v in values.items():
+                self.db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [k, json.dumps(v)])
+            self._audit("settings", detail={k: ("***" if "token" in k else v) for k, v in values.items()})
+
+    def flag(self, entry_id: str, flag: str, detail: str) -> None:
+        with self._tx():
+            self._flag(entry_id, flag, detail)
+
+    def record_receipts(self, receipts: Iterable[tuple[str, str, str]]) -> None:
+        """(entry_id, received_at, content_hash) for entries the hub acknowledged."""
+        with self._tx():
+            for entry_id, at, h in receipts:
+                self.db.execute("INSERT OR IGNORE INTO receipts VALUES (?, ?, ?)", [entry_id, at, h])
+                self.db.execute("DELETE FROM quarantine WHERE entry_id = ?", [entry_id])
+                self._audit("receipt", entry_id, h, {"received_at": at})
+
+    def quarantine(self, rejected: Iterable[tuple[str, str]]) -> None:
+        """(entry_id, error) for entries the hub refused: kept, shown, never dropped."""
+        with self._tx():
+            for entry_id, error in rejected:
+                self.db.execute("INSERT OR REPLACE INTO quarantine VALUES (?, ?, ?)", [entry_id, error, _utcnow()])
+                self._audit("quarantine", entry_id, detail={"error": error})
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def settings(self) -> dict:
+        return {r["key"]: json.loads(r["value"]) for r in self.db.query("SELECT key, value FROM settings")}
+
+    def entries(self) -> list[Entry]:
+        return [_row_entry(r) for r in self.db.query("SELECT * FROM entries ORDER BY seq")]
+
+    def pending(self) -> list[Entry]:
+        """Entries not yet acknowledged by the hub and not in quarantine, oldest first."""
+        sql = (
+            "SELECT * FROM entries WHERE id NOT IN (SELECT entry_id FROM receipts)"
+            " AND id NOT IN (SELECT entry_id FROM quarantine) ORDER BY seq"
+        )
+        return [_row_entry(r) for r in self.db.query(sql)]
+
+    def quarantined(self) -> list[dict]:
+        return list(self.db.query("SELECT entry_id, error, at FROM quarantine ORDER BY at"))
+
+    def flags(self) -> list[dict]:
+        return list(self.db.query("SELECT entry_id, flag, detail FROM flags"))
+
+    def count(self, table: str) -> int:
+        return self.db.execute(f"SELECT COUNT(*) FROM [{table}]").fetchone()[0]
+
+    # -- checking and copying ------------------------------------------------------------------
+
+    def verify(self) -> list[str]:
+        """Every problem with the file and its audit chain (empty when all is well)."""
+        problems = []
+        try:
+            ok = [r[0] for r in self.db.execute("PRAGMA integrity_check").fetchall()]
+            if ok != ["ok"]:
+                problems += [f"integrity_check: {m}" for m in ok]
+            prev, audited = GENESIS, {}
+            for r in self.db.query("SELECT * FROM audit ORDER BY seq"):
+                if r["prev_hash"] != prev:
+                    problems.append(f"audit record {r['seq']}: chain broken (prev_hash does not match)")
+                want = _chain_hash(r["prev_hash"], r["at"], r["action"], r["entry_id"], r["entry_hash"], r["detail"])
+                if r["hash"] != want:
+                    problems.append(f"audit record {r['seq']}: altered (hash does not match its content)")
+                prev = r["hash"]
+                if r["action"] == "entry":
+                    audited[r["entry_id"]] = r["entry_hash"]
+            for r in self.db.query("SELECT * FROM entries ORDER BY seq"):
+                try:
+                    h = content_hash(_row_entry(r))
+                except (ValueError, TypeError) as e:
+                    problems.append(f"entry {r['id']}: unreadable ({e})")
+                    continue
+                if r["id"] not in audited:
+                    problems.append(f"entry {r['id']}: has no audit record (added behind the app's back)")
+                elif audited.pop(r["id"]) != h or r["content_hash"] != h:
+                    problems.append(f"entry {r['id']} ({r['diary_date']}): altered after it was saved")
+            problems += [f"entry {i}: in the audit log but missing from entries" for i in audited]
+        except sqlite3.DatabaseError as e:
+            problems.append(f"database unreadable: {e}")
+        return problems
+
+    def backup_daily(self, day: date, keep: int = BACKUP_KEEP) -> Path | None:
+        """Copy the database once per day (SQLite backup API) into backups/, keeping the last `keep`."""
+        folder = self.path.parent / "backups"
+        target = folder / f"diary-{day.isoformat()}.db"
+        if target.exists():
+            return None
+        folder.mkdir(exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        with sqlite3.connect(tmp) as dst:
+            self.db.conn.backup(dst)
+        dst.close()
+        tmp.replace(target)
+        for old in sorted(folder.glob("diary-*.db"))[:-keep]:
+            old.unlink()
+        return target
