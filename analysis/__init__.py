@@ -1,0 +1,1 @@
+"""Analysis: phase summaries with the paper's arithmetic, autocorrelation-aware statistics, reports."""

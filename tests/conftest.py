@@ -1,0 +1,49 @@
+"""Shared test fixtures: an enrolled device in a temporary data dir, a fixed clock."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from click.testing import CliRunner
+
+from diary_client.diary import Diary
+from diary_client.protocol import builtin_text
+from diary_client.store import Store
+
+START = date(2026, 3, 2)
+
+
+def at(text: str, tz=None) -> datetime:
+    """An aware local datetime for tests (UTC unless a zone is given)."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(text).replace(tzinfo=tz or ZoneInfo("UTC"))
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    d = tmp_path / "home"
+    monkeypatch.setenv("DIARY_HOME", str(d))
+    monkeypatch.setenv("TZ", "UTC")
+    return d
+
+
+@pytest.fixture
+def diary(data_dir) -> Diary:
+    return Diary.enroll(Store.in_dir(data_dir), "P01", builtin_text(), START)
+
+
+@pytest.fixture
+def cli(data_dir, monkeypatch):
+    """Run `diary ...` in process at a given DIARY_NOW; returns the click Result."""
+    from diary_client.cli import main
+
+    runner = CliRunner()
+
+    def run(*args: str, now: str | None = None, input: str | None = None):
+        if now:
+            monkeypatch.setenv("DIARY_NOW", now)
+        return runner.invoke(main, list(args), input=input, catch_exceptions=False)
+
+    return run
