@@ -241,11 +241,11 @@ def read_csv_rows(path: Path) -> list[tuple[int, date, dict[str, str]]]:
 def import_(env: Env, csv_file: Path) -> None:
     """Import legacy or paper diary data from a CSV (header: date,<item ids...>); all rows or none."""
     diary = env.diary()
-    rows = read_csv_rows(csv_file)
     try:
-        saved = diary.import_rows(rows, env.now())
+        saved = diary.import_rows(read_csv_rows(csv_file), env.now())
     except DiaryError as e:
-        raise DiaryError(f"{csv_file}: {e} — nothing was imported") from None
+        where = "" if str(e).startswith(str(csv_file)) else f"{csv_file}: "
+        raise DiaryError(f"{where}{e} — nothing was imported") from None
     click.echo(f"Imported {len(saved)} days from {csv_file}")
 
 

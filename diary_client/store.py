@@ -10,14 +10,31 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlite_utils import Database, Migrations
-
 from .entry import Entry, content_hash
+
+
+def _import_sqlite_utils_lean():
+    """sqlite-utils imports pandas and numpy at import time when they are installed (only to map
+    their column types, which the diary never inserts); statsmodels installs both, and they would
+    double the app's start-up. Hide them while sqlite-utils loads, unless already loaded."""
+    hidden = [m for m in ("pandas", "numpy") if m not in sys.modules]
+    for m in hidden:
+        sys.modules[m] = None  # type: ignore[assignment]  # makes `import m` raise ImportError
+    try:
+        import sqlite_utils
+    finally:
+        for m in hidden:
+            del sys.modules[m]
+    return sqlite_utils.Database, sqlite_utils.Migrations
+
+
+Database, Migrations = _import_sqlite_utils_lean()
 
 DB_NAME = "diary.db"
 BACKUP_KEEP = 7
