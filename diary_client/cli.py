@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import sqlite3
 import sys
 from datetime import date
 from pathlib import Path
@@ -39,7 +40,12 @@ class Env:
         return Store.in_dir(self.data_dir)
 
     def diary(self) -> Diary:
-        return Diary(self.store())
+        diary = Diary(self.store())
+        try:
+            diary.store.backup_daily(self.now().date())  # the daily copy, kept for 7 days
+        except (OSError, sqlite3.Error) as e:
+            click.echo(f"warning: daily backup failed ({e})", err=True)
+        return diary
 
     def now(self):
         return clock.now()

@@ -52,6 +52,7 @@ def test_enroll_status_record_flow(enrolled, data_dir):
         assert key in s
     r = enrolled("record", *VALUES, now="2026-03-02T19:42")
     assert r.exit_code == 0 and "saved at 19:42" in r.stdout
+    assert (data_dir / "backups" / "diary-2026-03-02.db").exists()  # the daily copy
     [e] = entries(data_dir)
     assert e.answers["side_effects"] == ["nausea", "insomnia"] and e.source == "cli"
     r = enrolled("record", "--reason", "pain was worse", "pain=70", now="2026-03-02T20:00")
