@@ -57,8 +57,10 @@ def value_problem(item: Item, v: Value) -> str | None:
             if not 0 <= v <= 100:
                 return f"{v} is outside 0–100"
         case "number":
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            if isinstance(v, bool) or not isinstance(v, int | float):
                 return f"must be a number, not {v!r}"
+            if isinstance(v, float) and not math.isfinite(v) or isinstance(v, int) and abs(v) > 1e15:
+                return f"{v!r} is not a usable number"
             if item.min is not None and v < item.min or item.max is not None and v > item.max:
                 return f"{v} is outside {item.min}–{item.max}"
         case "yesno":

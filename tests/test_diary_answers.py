@@ -53,3 +53,12 @@ def test_yes_no_spellings_and_empty_vas():
     assert parse_text(cap, "Yes") is True and parse_text(cap, "n") is False
     assert parse_text(P.item("severity"), " ") is None
     assert parse_text(P.item("side_effects"), "") == []
+
+
+def test_number_items_refuse_huge_and_non_finite_values():
+    from diary_client.answers import value_problem
+    from diary_client.protocol import Item
+
+    item = Item(id="steps", kind="number", prompt="Steps?")
+    assert value_problem(item, 10**400) and value_problem(item, float("inf")) and value_problem(item, float("nan"))
+    assert value_problem(item, 12000) is None and value_problem(item, 3.5) is None
