@@ -119,14 +119,23 @@ def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, as_jso
     """Set up this device for one participant."""
     if bool(hub_url) != bool(code):
         raise click.UsageError("--hub and --code go together")
-    text = load_protocol_text(protocol_file)
-    parse_protocol(text, str(protocol_file or "ldn-fm"))
-    start_day = start.date() if start else env.now().date()
-    diary = Diary.enroll(env.store(), participant_id, text, start_day, hub_url=hub_url, enrol_code=code)
+    if hub_url and protocol_file:
+        raise click.UsageError("with --hub the study protocol comes from the hub: leave out --protocol")
     if hub_url:
-        from sync.client import enroll_device
+        # The hub is asked first: a bad code leaves this device not enrolled, so it can try again.
+        from sync.client import SyncError, enroll_device
 
-        enroll_device(diary, hub_url, code)
+        try:
+            diary = enroll_device(env.store(), hub_url, code, participant_id=participant_id,
+                                  start=start.date() if start else None)
+        except SyncError as e:
+            raise click.ClickException(str(e)) from None
+        start_day = diary.start
+    else:
+        text = load_protocol_text(protocol_file)
+        parse_protocol(text, str(protocol_file or "ldn-fm"))
+        start_day = start.date() if start else env.now().date()
+        diary = Diary.enroll(env.store(), participant_id, text, start_day)
     doc = {"participant_id": participant_id, "study_id": diary.protocol.id, "start": start_day.isoformat(),
            "data_dir": str(env.data_dir), "device_id": diary.device_id}
     if as_json:

@@ -174,3 +174,12 @@ def test_verify_on_a_corrupt_file(enrolled, data_dir):
 
 def test_export_to_unwritable_place(enrolled, tmp_path):
     assert_user_error(enrolled("export", "--csv", str(tmp_path / "no" / "dir" / "x.csv")), "cannot write")
+
+
+def test_every_command_has_help(cli):
+    from diary_client.cli import main
+
+    for name in ("enroll", "status", "record", "import", "export", "verify", "demo"):
+        r = cli(name, "--help")
+        assert r.exit_code == 0 and "Usage:" in r.stdout, name
+    assert cli("--help").exit_code == 0 and set(main.list_commands(None)) >= {"sync", "hub", "report", "remind"}

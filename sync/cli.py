@@ -1,0 +1,220 @@
+"""`diary sync` and the coordinator's `diary hub ...` commands (serve, enroll, import, status, unblind, export)."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from pathlib import Path
+
+import click
+
+from diary_client import clock
+from diary_client.cli import Env, emit_json, pass_env, user_errors
+from diary_client.lazy import LazyGroup
+from diary_client.protocol import load_protocol_text
+
+from .hub.store import HubError
+
+# -- device --------------------------------------------------------------------------------------
+
+
+@click.command("sync")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")
+@pass_env
+@user_errors()
+def sync_command(env: Env, as_json: bool) -> None:
+    """Upload pending entries to the hub and pull unblinding.
+
+    Exit 1 (with the reason) when the hub could not be reached or refused the device; entries
+    stay pending and the next sync tries again. Rejected entries go to the quarantine.
+    """
+    from .client import hub_configured, sync_diary
+
+    diary = env.diary()
+    if not hub_configured(diary):
+        raise click.ClickException("this device has no hub: enrol with `diary enroll --participant ID --hub URL --code CODE`")
+    result = asyncio.run(sync_diary(diary, env.now()))
+    if as_json:
+        emit_json(result.as_dict())
+    else:
+        click.echo(f"Uploaded {result.accepted} new, {result.duplicate} already on the hub, "
+                   f"{result.rejected} rejected; {result.pending} pending")
+        for entry_id, why in result.rejections:
+            click.echo(f"  quarantined {entry_id}: {why}")
+        if result.unblinded:
+            click.echo("The coordinator has released the true phase names.")
+    if result.error:
+        raise click.ClickException(f"sync did not finish: {result.error}")
+
+
+# -- coordinator ---------------------------------------------------------------------------------
+
+db_option = click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+                         envvar="DIARY_HUB_DB", help="The hub's SQLite file (env DIARY_HUB_DB).")
+
+
+def _store(db_path: Path, create: bool = False):
+    from .hub.store import HubStore
+
+    if not create and not db_path.is_file():
+        raise HubError(f"{db_path}: no hub database there (check --db; `hub enroll` or `hub serve` creates one)")
+    return HubStore(db_path)
+
+
+def _zone() -> str:
+    return getattr(clock.local_tz(), "key", None) or "UTC"
+
+
+@click.group(cls=LazyGroup, lazy={"report": "analysis.cli:hub_report"})
+def hub() -> None:
+    """The coordinator's hub: serve it, enrol participants, import diary files, status, unblind, export."""
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@hub.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--ssl-certfile", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM).")
+@click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS private key (PEM).")
+@click.option("--insecure", is_flag=True, help="Serve plain HTTP on a non-loopback address (only behind a TLS reverse proxy).")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@user_errors(HubError)
+def serve(db_path: Path, host: str, port: int, ssl_certfile, ssl_keyfile, insecure: bool, log_level: str) -> None:
+    """Run the hub (FastAPI + uvicorn) over one SQLite file."""
+    if bool(ssl_certfile) != bool(ssl_keyfile):
+        raise click.UsageError("--ssl-certfile and --ssl-keyfile go together")
+    if not _loopback(host) and not ssl_certfile and not insecure:
+        raise click.ClickException(
+            f"refusing to serve plain HTTP on {host}: device tokens would cross the network in clear; "
+            "give --ssl-certfile and --ssl-keyfile, or --insecure behind a TLS reverse proxy")
+    import uvicorn
+
+    from .hub.app import create_app
+
+    app = create_app(db_path)
+    uvicorn.run(app, host=host, port=port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+                log_level=log_level, server_header=False, proxy_headers=insecure)
+
+
+@hub.command("enroll")
+@db_option
+@click.argument("participant_id")
+@click.option("--protocol", "protocol_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Study protocol TOML (default: the built-in ldn-fm study).")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="Day 1 (default: the day the device enrols).")
+@click.option("--tz", default=None, help="The participant's IANA time zone (default: the hub's).")
+@click.option("--json", "as_json", is_flag=True, help='Print {"participant_id", "code"}.')
+@user_errors(HubError)
+def hub_enroll(db_path: Path, participant_id: str, protocol_file, start, tz, as_json: bool) -> None:
+    """Register a participant (if new) and print a one-time enrolment code, valid 14 days."""
+    from .hub.rules import valid_zone
+
+    if not 1 <= len(participant_id) <= 100 or participant_id != participant_id.strip():
+        raise click.UsageError("PARTICIPANT_ID must be 1 to 100 characters without surrounding spaces")
+    tz = tz or _zone()
+    if not valid_zone(tz):
+        raise click.UsageError(f"--tz {tz!r} is not an IANA time zone like Europe/Berlin")
+    text = load_protocol_text(protocol_file)
+    code = _store(db_path, create=True).enroll(participant_id, text, start.date() if start else None, tz, clock.now())
+    if as_json:
+        emit_json({"participant_id": participant_id, "code": code})
+    else:
+        click.echo(f"Enrolment code for {participant_id}: {code}  (works once, for 14 days)")
+
+
+@hub.command("import")
+@db_option
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Import a file even if its audit chain does not verify.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@user_errors(HubError)
+def hub_import(db_path: Path, files: tuple[Path, ...], force: bool, as_json: bool) -> None:
+    """Merge participants' diary files collected by hand; idempotent with what came over the network."""
+    from dataclasses import asdict
+
+    from .hub.importer import import_diary
+
+    store, now, tz = _store(db_path, create=True), clock.now(), _zone()
+    results = [import_diary(store, f, now, tz, force) for f in files]
+    if as_json:
+        emit_json({"files": [asdict(r) for r in results]})
+        return
+    for r in results:
+        click.echo(f"{r.path}: {r.participant_id}{' (new)' if r.registered else ''}: {r.accepted} new, "
+                   f"{r.duplicate} already on the hub, {len(r.rejected)} rejected")
+        for entry_id, why in r.rejected:
+            click.echo(f"  rejected {entry_id}: {why}")
+
+
+def status_rows(store, now) -> list[dict]:
+    from .hub.rules import compliance
+
+    summary = store.summary()
+    rows = []
+    for p in store.participants():
+        c = compliance(p, store.entries(p.participant_id), now)
+        s, overall = summary.get(p.participant_id, {}), c["overall"] or {}
+        rows.append({"participant_id": p.participant_id, "study_id": p.study_id,
+                     "start": p.start.isoformat() if p.start else None, "entries": s.get("entries", 0),
+                     "last_received_at": s.get("last_received_at"), "compliance": overall.get("compliance"),
+                     "done": overall.get("done", 0), "late": overall.get("late", 0), "missed": overall.get("missed", 0),
+                     "quarantined": s.get("quarantined", 0), "unblinded": p.unblinded, "phases": c["phases"]})
+    return rows
+
+
+@hub.command("status")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@user_errors(HubError)
+def hub_status(db_path: Path, as_json: bool) -> None:
+    """Per participant: last upload, entries, compliance, late, missed, quarantined."""
+    rows = status_rows(_store(db_path), clock.now())
+    if as_json:
+        emit_json({"participants": rows})
+        return
+    if not rows:
+        click.echo("No participants yet: add one with `diary hub enroll --db FILE ID`.")
+    for r in rows:
+        comp = "—" if r["compliance"] is None else f"{r['compliance']:.0%}"
+        click.echo(f"{r['participant_id']:<12} {r['study_id']:<10} entries {r['entries']:>4}  compliance {comp:>4}  "
+                   f"late {r['late']:>3}  missed {r['missed']:>3}  quarantined {r['quarantined']:>3}  "
+                   f"last {r['last_received_at'] or 'never'}{'  unblinded' if r['unblinded'] else ''}")
+
+
+@hub.command("unblind")
+@db_option
+@click.argument("participant_ids", nargs=-1)
+@click.option("--all", "everyone", is_flag=True, help="Every participant on the hub.")
+@user_errors(HubError)
+def hub_unblind(db_path: Path, participant_ids: tuple[str, ...], everyone: bool) -> None:
+    """Release true phase names to these participants (their devices learn it at the next sync)."""
+    if everyone == bool(participant_ids):
+        raise click.UsageError("give participant ids or --all (not both)")
+    done = _store(db_path).unblind(None if everyone else list(participant_ids), clock.now())
+    click.echo(f"Unblinded {len(done)} participant(s): {', '.join(done) or '-'}")
+
+
+@hub.command("export")
+@db_option
+@click.option("--sqlite", "sqlite_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a SQLite file (opens in Datasette).")
+@click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), help="Write one CSV per table into this folder.")
+@user_errors(HubError)
+def hub_export(db_path: Path, sqlite_out: Path | None, csv_dir: Path | None) -> None:
+    """Analysis-ready tables: participants, phases, items, entries, answers (long form)."""
+    if not sqlite_out and not csv_dir:
+        raise click.UsageError("give --sqlite OUT or --csv DIR")
+    from .hub.export import export
+
+    counts = export(_store(db_path), clock.now(), sqlite_out, csv_dir)
+    where = " and ".join(str(p) for p in (sqlite_out, csv_dir) if p)
+    click.echo(f"Wrote {', '.join(f'{n} {name}' for name, n in counts.items())} to {where}")

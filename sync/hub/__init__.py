@@ -1,0 +1,1 @@
+"""The coordinator's hub: FastAPI app, its SQLite store, and the coordinator's commands."""

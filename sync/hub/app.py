@@ -1,0 +1,69 @@
+"""The hub's FastAPI app factory: `create_app(db_path)` builds everything, importing does nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from diary_client import clock
+
+from .limits import BodyLimit, Limits, RateLimiter
+from .store import HubStore
+
+
+class SafeJSONResponse(JSONResponse):
+    """ASCII JSON: text that cannot be encoded as UTF-8 (lone surrogates) still renders, not 500s."""
+
+    def render(self, content) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":"), default=str).encode()
+
+
+def _where(loc) -> str:
+    out = ""
+    for part in loc:
+        if part == "body" and not out:
+            continue
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "body"
+
+
+async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [{"loc": [str(x) for x in e.get("loc", ())], "msg": str(e.get("msg", ""))} for e in exc.errors()]
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    where = "body" if first.get("type") == "json_invalid" else _where(first.get("loc", ()))
+    detail = f"{where}: {first.get('msg', '')}{more}"
+    return SafeJSONResponse({"detail": detail, "errors": errors[:50]}, status_code=422)
+
+
+def hub_now() -> datetime:
+    """The hub's clock; DIARY_NOW moves it too, so a demo or test hub agrees with its devices."""
+    return clock.now()
+
+
+def create_app(db_path: str | Path, *, limits: Limits = Limits(),
+               now: Callable[[], datetime] = hub_now) -> FastAPI:
+    """The hub app over one SQLite file (created and migrated here, not at import)."""
+    from . import routes
+
+    app = FastAPI(
+        title="Symptom diary hub",
+        version="1",
+        summary="Receives participants' diary entries idempotently; see DESIGN.md (Hub HTTP API).",
+        default_response_class=SafeJSONResponse,
+        exception_handlers={RequestValidationError: _invalid},
+    )
+    app.state.store = HubStore(db_path)
+    app.state.now = now
+    app.state.token_limit = RateLimiter(limits.per_token_rate, limits.per_token_burst)
+    app.state.enroll_limit = RateLimiter(limits.enroll_rate, limits.enroll_burst)
+    app.state.known_tokens = set()  # token hashes seen valid (auth.device_key)
+    app.include_router(routes.router)
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body)
+    return app

@@ -1,0 +1,61 @@
+"""Device-token authentication for the participant API: bearer header, rate limit, token lookup.
+
+The check is split in two so that a request crosses to the thread pool once, not once for the
+dependency and again for the handler: `device_key` (async, on the event loop) refuses a missing,
+unknown or too-frequent token before the body is validated, and `participant_of` (in the handler,
+on the handler's thread) reads the token's participant from the database, the authority: a token
+revoked since it was first seen is refused there.
+"""
+
+from __future__ import annotations
+
+import math
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from . import codes
+from .rules import Participant
+from .store import HubStore
+
+bearer = HTTPBearer(auto_error=False, description="The device token from POST /api/v1/enroll")
+MAX_KNOWN = 100_000  # token hashes remembered as valid before the memory starts over
+
+
+def too_many(wait: float) -> HTTPException:
+    return HTTPException(429, "too many requests: slow down", headers={"Retry-After": str(max(1, math.ceil(wait)))})
+
+
+def unauthorized(why: str) -> HTTPException:
+    return HTTPException(401, why, headers={"WWW-Authenticate": "Bearer"})
+
+
+def store_of(request: Request) -> HubStore:
+    return request.app.state.store
+
+
+async def device_key(request: Request, cred: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
+    """The hash of the request's device token, once it is known to have been valid (401, 429)."""
+    if cred is None or not cred.credentials:
+        raise unauthorized("missing device token (Authorization: Bearer ...)")
+    key = codes.digest(cred.credentials)
+    wait = request.app.state.token_limit.wait(key)
+    if wait:
+        raise too_many(wait)
+    known: set[str] = request.app.state.known_tokens
+    if key not in known:
+        if await run_in_threadpool(store_of(request).authenticate, key) is None:
+            raise unauthorized("unknown or revoked device token: enrol this device again")
+        if len(known) >= MAX_KNOWN:
+            known.clear()
+        known.add(key)
+    return key
+
+
+def participant_of(request: Request, key: str) -> Participant:
+    """The participant of a device key from `device_key`, read now (401 if revoked meanwhile)."""
+    p = store_of(request).authenticate(key)
+    if p is None:
+        raise unauthorized("unknown or revoked device token: enrol this device again")
+    return p

@@ -1,0 +1,96 @@
+"""The participant API under /api/v1 (enrol, upload, me, receipts) and /healthz.
+
+Plain `def` handlers: the store's SQLite calls block, so FastAPI runs them on its thread pool.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+
+from .. import wire
+from .app import SafeJSONResponse
+from .auth import device_key, participant_of, store_of, too_many
+from .rules import phase_dates, valid_zone
+from .store import CodeError, HubError
+
+log = logging.getLogger("sync.hub")
+router = APIRouter()
+
+_AUTH = {401: {"model": wire.Problem}, 429: {"model": wire.Problem}}
+
+
+@router.get("/healthz", response_model=wire.Health)
+def healthz() -> wire.Health:
+    return wire.Health(ok=True)
+
+
+@router.post("/api/v1/enroll", response_model=wire.EnrollResponse,
+             responses={400: {"model": wire.Problem}, 409: {"model": wire.Problem}, 429: {"model": wire.Problem}})
+def enroll(body: wire.EnrollRequest, request: Request) -> wire.EnrollResponse:
+    """Exchange a one-time enrolment code for a device token (the code works once)."""
+    host = request.client.host if request.client else "?"
+    wait = request.app.state.enroll_limit.wait(host)
+    if wait:
+        raise too_many(wait)
+    if body.timezone is not None and not valid_zone(body.timezone):
+        raise HTTPException(422, f"timezone: {body.timezone!r} is not an IANA time zone like Europe/Berlin")
+    store = store_of(request)
+    try:
+        got = store.redeem(body.code, body.device, request.app.state.now(), body.participant_id, body.start, body.timezone)
+    except CodeError as e:
+        raise HTTPException(400, str(e)) from None
+    except HubError as e:
+        raise HTTPException(409, str(e)) from None
+    p = got.participant
+    log.info("enrolled a device for %s", p.participant_id)
+    return wire.EnrollResponse(participant_id=p.participant_id, token=got.token, protocol=p.protocol_toml,
+                               study_id=p.study_id, start=p.start)  # type: ignore[arg-type]
+
+
+@router.post("/api/v1/entries", response_model=wire.EntriesResponse,
+             responses={**_AUTH, 403: {"model": wire.Problem}, 413: {"model": wire.Problem}})
+def upload(body: wire.EntriesRequest, request: Request, key: str = Depends(device_key)) -> Response:
+    """Store a batch of entries in one transaction, with a result per entry."""
+    store, now, who = store_of(request), request.app.state.now(), participant_of(request, key)
+    strangers = sorted({e.participant_id for e in body.entries} - {who.participant_id})
+    if strangers:
+        store.audit("api", "refused_upload", now, who.participant_id, other_participants=len(strangers))
+        log.warning("refused an upload by %s holding another participant's entries", who.participant_id)
+        raise HTTPException(403, "this device may upload only its own participant's entries")
+    got = store.ingest(who.participant_id, body.entries, now, seen=who)
+    log.info("ingest %s: %d accepted, %d duplicate, %d rejected", who.participant_id,
+             len(got.accepted), len(got.duplicate), len(got.rejected))
+    # Rendered here, as wire.EntriesResponse (a test holds it to that model): a returned model would
+    # be validated again by FastAPI, on another trip to the thread pool.
+    return SafeJSONResponse({
+        "accepted": got.accepted, "duplicate": got.duplicate,
+        "rejected": [{"id": i, "error": e} for i, e in got.rejected],
+        "receipts": [{"id": i, "received_at": t, "content_hash": h} for i, t, h in got.receipts],
+    })
+
+
+@router.get("/api/v1/me", response_model=wire.MeResponse, responses=_AUTH)
+def me(request: Request, key: str = Depends(device_key)) -> wire.MeResponse:
+    """The device's participant as the hub sees it, the hub's clock and, once released, the phases."""
+    who = participant_of(request, key)
+    s = store_of(request).summary(who.participant_id).get(who.participant_id, {})
+    return wire.MeResponse(
+        participant_id=who.participant_id, study_id=who.study_id, entries=s.get("entries", 0),
+        last_received_at=s.get("last_received_at"), unblinded=who.unblinded,
+        server_time=request.app.state.now(), start=who.start,
+        phases=[wire.PhaseDates(**d) for d in phase_dates(who)] if who.unblinded else None,
+    )
+
+
+@router.get("/api/v1/entries/{entry_id}", response_model=wire.Receipt,
+            responses={**_AUTH, 404: {"model": wire.Problem}})
+def receipt(entry_id: str, request: Request, key: str = Depends(device_key)) -> wire.Receipt:
+    """The receipt of one of the device's own entries; anyone else's is 404, like a missing one."""
+    who = participant_of(request, key)
+    r = store_of(request).receipt(who.participant_id, entry_id)
+    if r is None:
+        raise HTTPException(404, "no such entry of yours on the hub")
+    return wire.Receipt(id=r["id"], received_at=r["received_at"], content_hash=r["content_hash"])

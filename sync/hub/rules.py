@@ -1,0 +1,121 @@
+"""The hub's checks of an uploaded entry against its participant and protocol, and compliance.
+
+Both reuse the device's own rules (diary_client.answers, diary_client.schedule), so a value or a
+day is judged the same way on the device, on the hub and in the reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache, lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from diary_client import schedule as sch
+from diary_client.answers import problems
+from diary_client.entry import Entry, filed_timing
+from diary_client.protocol import Protocol, parse_protocol
+
+MAX_INT = 2**62  # SQLite stores 64-bit integers: larger ones are refused, not crashed on
+
+
+@lru_cache(maxsize=64)
+def protocol_from(toml: str) -> Protocol:
+    """Parsing TOML on every request would dominate ingest time: parse each text once."""
+    return parse_protocol(toml, "hub protocol")
+
+
+@lru_cache(maxsize=256)
+def _spans(toml: str, start: date) -> tuple[sch.PhaseSpan, ...]:
+    """A participant's phase spans, once per protocol text and day 1 (each entry of a batch asks)."""
+    return tuple(sch.phase_spans(protocol_from(toml), start))
+
+
+@cache
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def valid_zone(name: str) -> bool:
+    try:
+        zone(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Participant:
+    """A participant as the hub knows them (the public read API for analysis)."""
+
+    participant_id: str
+    study_id: str
+    protocol_version: int
+    protocol_toml: str
+    start: date | None  # day 1; None until the device enrols, if the coordinator gave none
+    tz: str  # the participant's time zone: diary windows are local times
+    unblinded: bool
+    enrolled_at: str
+
+    @property
+    def protocol(self) -> Protocol:
+        return protocol_from(self.protocol_toml)
+
+    def local(self, now: datetime) -> datetime:
+        return now.astimezone(zone(self.tz))
+
+
+def entry_problem(entry: Entry, p: Participant) -> str | None:
+    """Why this participant's hub refuses the entry's content, or None if it fits the protocol."""
+    if entry.study_id != p.study_id:
+        return f"study {entry.study_id!r} is not this participant's study ({p.study_id})"
+    if entry.protocol_version != p.protocol_version:
+        return f"protocol version {entry.protocol_version} is not the hub's ({p.protocol_version})"
+    if entry.seq >= MAX_INT or entry.study_day >= MAX_INT:
+        return "seq or study_day is out of range"
+    if p.start is None:
+        return "the hub has no day 1 for this participant yet"
+    protocol = p.protocol
+    # sch.span_on over the cached spans
+    span = next((s for s in _spans(p.protocol_toml, p.start) if entry.diary_date in s), None)
+    if span is None:
+        end = sch.end_date(protocol, p.start)
+        return f"{entry.diary_date} is not a day of the study ({p.start} to {end})"
+    day = sch.study_day(p.start, entry.diary_date)
+    if entry.study_day != day:
+        return f"study_day {entry.study_day} does not match {entry.diary_date} (day {day})"
+    try:
+        found = problems(protocol, span.phase.id, entry.answers)
+    except (ArithmeticError, ValueError, TypeError):  # e.g. an integer too large for a float
+        found = ["answers: a value is not a usable number"]
+    if found:
+        return found[0] + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
+    return None
+
+
+def tally_dict(t: sch.Tally) -> dict:
+    return {"expected": t.expected, "done": t.done, "late": t.late, "missed": t.missed,
+            "compliance": t.compliance}
+
+
+def compliance(p: Participant, entries: list[Entry], now: datetime) -> dict:
+    """Done / late / missed overall and per phase, by the same code the device uses."""
+    if p.start is None:
+        return {"overall": None, "phases": {}}
+    local, filed = p.local(now), filed_timing(entries)
+    protocol = p.protocol
+    return {
+        "overall": tally_dict(sch.tally(protocol, p.start, local, filed)),
+        "phases": {ph.id: tally_dict(sch.tally(protocol, p.start, local, filed, ph.id)) for ph in protocol.phases},
+    }
+
+
+def phase_dates(p: Participant) -> list[dict]:
+    """The participant's phases with their true labels and dates (coordinators; after unblinding)."""
+    if p.start is None:
+        return []
+    return [
+        {"id": s.phase.id, "label": s.phase.label, "role": s.phase.role, "first_day": s.first_day,
+         "last_day": s.last_day, "start": s.start.isoformat(), "end": s.end.isoformat()}
+        for s in sch.phase_spans(p.protocol, p.start)
+    ]

@@ -1,0 +1,91 @@
+"""Judging an upload batch entry by entry: duplicates, conflicts, one report a day, corrections.
+
+Pure: the store looks up, with one query each, what the hub already holds that the batch's
+verdicts depend on (a `Ledger`), and this module judges every entry against it in order, adding
+each accepted entry so that later entries of the same batch see it, exactly as if each had been
+stored before the next was judged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from diary_client.entry import Entry
+
+UNICODE = "the entry holds text that is not valid Unicode"
+
+
+def canonical(e: Entry) -> tuple[str, str]:
+    """The entry's canonical JSON and its content hash (raises UnicodeEncodeError on lone surrogates).
+
+    The same text and digest as `diary_client.entry.content_hash` (a test holds them equal): the
+    hub serialises each entry once and stores this text as its body, so a stored body hashes to
+    its content_hash.
+    """
+    text = json.dumps(e.wire(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text, hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What a verdict needs of an entry on the hub."""
+
+    participant_id: str
+    content_hash: str
+    received_at: str
+    diary_date: str
+
+
+@dataclass
+class Ledger:
+    """One participant's relevant part of the hub, as it stands after each accepted entry."""
+
+    participant_id: str
+    entries: dict[str, Stored] = field(default_factory=dict)  # by id: the batch's ids and targets
+    corrected_by: dict[str, str] = field(default_factory=dict)  # superseded id -> correcting id
+    day_report: dict[str, str] = field(default_factory=dict)  # diary date -> id of its (first) report
+
+    def judge(self, e: Entry, h: str | None, problem: str | None) -> tuple[str, str | None]:
+        """("accepted", None), ("duplicate", received_at) or ("rejected", reason) for entry `e`.
+
+        `h` is its content hash (None: not valid Unicode); `problem` is why its content does
+        not fit the participant's protocol (rules.entry_problem), or None.
+        """
+        if h is None:
+            return "rejected", UNICODE
+        have = self.entries.get(e.id)
+        if have is not None:
+            if have.participant_id == self.participant_id and have.content_hash == h:
+                return "duplicate", have.received_at
+            return "rejected", "an entry with this id and other content is already on the hub"
+        if e.participant_id != self.participant_id:
+            return "rejected", f"the entry is participant {e.participant_id}'s, not {self.participant_id}'s"
+        if problem:
+            return "rejected", problem
+        day = e.diary_date.isoformat()
+        if e.supersedes:
+            target = self.entries.get(e.supersedes)
+            if target is None or target.participant_id != self.participant_id:
+                return "rejected", f"it corrects entry {e.supersedes}, which the hub does not have"
+            if target.diary_date != day:
+                return "rejected", f"it corrects entry {e.supersedes}, which is the report of {target.diary_date}"
+            other = self.corrected_by.get(e.supersedes)
+            if other:
+                return "rejected", f"entry {e.supersedes} is already corrected by entry {other}"
+        else:
+            other = self.day_report.get(day)
+            if other:
+                return "rejected", (f"{e.diary_date} already has a report on the hub (entry {other}); "
+                                    "a change must be a correction")
+        return "accepted", None
+
+    def add(self, e: Entry, h: str, received_at: str) -> None:
+        """Record an accepted entry, so the rest of the batch is judged with it on the hub."""
+        day = e.diary_date.isoformat()
+        self.entries[e.id] = Stored(self.participant_id, h, received_at, day)
+        if e.supersedes:
+            self.corrected_by[e.supersedes] = e.id
+        else:
+            self.day_report.setdefault(day, e.id)

@@ -1,0 +1,82 @@
+"""The hub's HTTP wire models (requests and responses), apart from the domain's Entry."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from diary_client.entry import Entry
+
+MAX_BATCH = 1000
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EnrollRequest(_Wire):
+    code: str = Field(min_length=1, max_length=64, description="The one-time code, e.g. ABCD-EFGH")
+    device: str = Field(min_length=1, max_length=200, description="A label for this device")
+    participant_id: str | None = Field(None, max_length=100, description="Refuse the code unless it is this participant's")
+    start: date | None = Field(None, description="Day 1, if the coordinator set none")
+    timezone: str | None = Field(None, max_length=64, description="IANA zone of the device, e.g. Europe/Berlin")
+
+
+class EnrollResponse(_Wire):
+    participant_id: str
+    token: str
+    protocol: str = Field(description="The study protocol as TOML text")
+    study_id: str
+    start: date
+
+
+class EntriesRequest(_Wire):
+    entries: list[Entry] = Field(max_length=MAX_BATCH)
+
+
+class Rejection(_Wire):
+    id: str
+    error: str
+
+
+class Receipt(_Wire):
+    id: str
+    received_at: str
+    content_hash: str
+
+
+class EntriesResponse(_Wire):
+    accepted: list[str]
+    duplicate: list[str]
+    rejected: list[Rejection]
+    receipts: list[Receipt] = Field(description="For every accepted and duplicate entry")
+
+
+class PhaseDates(_Wire):
+    id: str
+    label: str
+    role: str
+    first_day: int
+    last_day: int
+    start: date
+    end: date
+
+
+class MeResponse(_Wire):
+    participant_id: str
+    study_id: str
+    entries: int
+    last_received_at: str | None
+    unblinded: bool
+    server_time: datetime
+    start: date | None = None
+    phases: list[PhaseDates] | None = Field(None, description="The true phase assignment, once unblinded")
+
+
+class Problem(_Wire):
+    detail: str
+
+
+class Health(_Wire):
+    ok: bool

@@ -1,0 +1,122 @@
+"""The coordinator's `diary hub ...` commands: enroll, import, status, unblind, export, serve's TLS guard."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from datetime import date
+
+import pytest
+from click.testing import CliRunner
+from hub_fixture import make_entry
+
+from diary_client.cli import main
+from diary_client.diary import Diary
+from diary_client.protocol import builtin_text
+from diary_client.store import Store
+
+
+@pytest.fixture
+def hub_cli(tmp_path, monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.setenv("DIARY_NOW", "2026-03-10T12:00")
+    db = tmp_path / "hub.db"
+
+    def run(*args):
+        return CliRunner().invoke(main, ["hub", args[0], "--db", str(db), *args[1:]])
+
+    return run
+
+
+def device_file(tmp_path, pid="P07", days=3):
+    store = Store(tmp_path / pid / "diary.db")
+    diary = Diary.enroll(store, pid, builtin_text(), date(2026, 3, 2))
+    store.save_all([make_entry(pid, date(2026, 3, 2), d, device_id=diary.device_id) for d in range(1, days + 1)])
+    store.close()
+    return tmp_path / pid / "diary.db"
+
+
+@pytest.mark.parametrize("cmd", ["serve", "enroll", "import", "status", "unblind", "export"])
+def test_every_hub_command_has_help(cmd):
+    r = CliRunner().invoke(main, ["hub", cmd, "--help"])
+    assert r.exit_code == 0 and "--db" in r.output
+
+
+def test_hub_group_lists_report_for_analysis():
+    assert "report" in CliRunner().invoke(main, ["hub", "--help"]).output
+
+
+def test_enroll_prints_a_code(hub_cli):
+    r = hub_cli("enroll", "P01", "--start", "2026-03-02", "--json")
+    doc = json.loads(r.output)
+    assert r.exit_code == 0 and doc["participant_id"] == "P01" and len(doc["code"]) == 9
+    assert hub_cli("enroll", "P01", "--protocol", "/nope.toml").exit_code == 1
+    assert hub_cli("enroll", "P02", "--tz", "Nowhere/City").exit_code == 2
+
+
+def test_import_is_idempotent_and_status_reports_compliance(hub_cli, tmp_path):
+    f = device_file(tmp_path)
+    before = f.read_bytes()
+    r = hub_cli("import", str(f))
+    assert r.exit_code == 0 and "P07 (new): 3 new" in r.output, r.output
+    assert "0 new, 3 already on the hub" in hub_cli("import", str(f)).output
+    assert f.read_bytes() == before  # the collected file is never written to
+    doc = json.loads(hub_cli("status", "--json").output)["participants"][0]
+    assert {k: doc[k] for k in ("participant_id", "entries", "late", "missed", "quarantined")} == \
+        {"participant_id": "P07", "entries": 3, "late": 0, "missed": 5, "quarantined": 0}
+    assert doc["compliance"] == pytest.approx(3 / 8) and doc["phases"]["baseline"]["done"] == 3
+    assert doc["last_received_at"]
+    assert "P07" in hub_cli("status").output
+
+
+def test_import_refuses_a_tampered_file_unless_forced(hub_cli, tmp_path):
+    f = device_file(tmp_path)
+    with sqlite3.connect(f) as c:
+        c.execute("DROP TRIGGER entries_no_update")
+        c.execute("UPDATE entries SET answers = replace(answers, '50', '51') WHERE study_day = 2")
+    r = hub_cli("import", str(f))
+    assert r.exit_code == 1 and "fails verification" in r.output
+    r = hub_cli("import", "--force", str(f))
+    assert r.exit_code == 0 and "3 new" in r.output
+
+
+def test_import_of_a_non_diary_file_is_one_line(hub_cli, tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_text("not sqlite")
+    r = hub_cli("import", str(junk))
+    assert r.exit_code == 1 and "not a readable diary database" in r.output and "Traceback" not in r.output
+    assert hub_cli("import", str(tmp_path / "missing.db")).exit_code == 1
+
+
+def test_unblind_and_export(hub_cli, tmp_path):
+    hub_cli("import", str(device_file(tmp_path, "P07")))
+    hub_cli("import", str(device_file(tmp_path, "P08", days=2)))
+    assert hub_cli("unblind").exit_code == 2
+    assert hub_cli("unblind", "P99").exit_code == 1
+    assert "P07" in hub_cli("unblind", "P07").output
+    out, folder = tmp_path / "out.db", tmp_path / "csv"
+    r = hub_cli("export", "--sqlite", str(out), "--csv", str(folder))
+    assert r.exit_code == 0, r.output
+    db = sqlite3.connect(out)
+    assert db.execute("SELECT COUNT(*) FROM entries").fetchone() == (5,)
+    assert db.execute("SELECT unblinded FROM participants ORDER BY participant_id").fetchall() == [(1,), (0,)]
+    assert db.execute("SELECT COUNT(*) FROM answers WHERE item_id = 'severity' AND value_num = 50").fetchone() == (5,)
+    assert db.execute("SELECT label, start FROM phases WHERE participant_id = 'P07' AND phase_id = 'ldn'").fetchone() \
+        == ("Naltrexone 4.5 mg", "2026-03-30")
+    assert {r[0] for r in db.execute("SELECT DISTINCT phase_id FROM entries")} == {"baseline"}
+    with (folder / "answers.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 5 * 11 and rows[0]["phase_id"] == "baseline"
+    assert hub_cli("export").exit_code == 2
+    assert hub_cli("status").exit_code == 0
+
+
+def test_missing_hub_db_is_a_clear_error(tmp_path):
+    r = CliRunner().invoke(main, ["hub", "status", "--db", str(tmp_path / "typo.db")])
+    assert r.exit_code == 1 and "no hub database" in r.output
+
+
+def test_serve_refuses_plain_http_off_loopback(tmp_path):
+    r = CliRunner().invoke(main, ["hub", "serve", "--db", str(tmp_path / "h.db"), "--host", "0.0.0.0"])
+    assert r.exit_code == 1 and "--insecure" in r.output

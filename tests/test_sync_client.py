@@ -1,0 +1,161 @@
+"""The device side against a real hub: enrolment, `diary sync`, receipts, quarantine, unblinding, clock."""
+
+from __future__ import annotations
+
+import json
+import stat
+from datetime import date, timedelta
+
+import pytest
+from hub_fixture import hub, make_entry, running_hub  # noqa: F401
+
+from diary_client import clock
+from diary_client.diary import Diary
+from diary_client.store import Store
+from sync.client import RetryPolicy, load_token, sync_diary, token_path
+from sync.hub.limits import Limits
+
+START = date(2026, 3, 2)
+NOW = "2026-03-02T19:30"
+FAST = RetryPolicy(attempts=2, base=0.01, cap=2.0, timeout=5)
+REPORT = ["severity=50", "pain=40", "fatigue=30", "sleep_quality=60", "sadness=10", "stress=20",
+          "headache=0", "gi=0", "thinking=10", "side_effects="]
+
+
+def enrolled(cli, hub, pid="P01"):
+    code = hub.code(pid, START)
+    r = cli("enroll", "--participant", pid, "--hub", hub.url, "--code", code, now=NOW)
+    assert r.exit_code == 0, r.output
+    return code
+
+
+def test_enrol_with_a_code_keeps_the_token_private(cli, hub, data_dir):
+    enrolled(cli, hub)
+    path = token_path(data_dir)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    token = load_token(data_dir)
+    assert hub.store.authenticate(__import__("sync.hub.codes", fromlist=["x"]).digest(token)).participant_id == "P01"
+    s = Store.in_dir(data_dir).settings()
+    assert s["hub_url"] == hub.url and s["start"] == "2026-03-02"
+    assert token not in json.dumps(s) and token not in str(Store.in_dir(data_dir).db.query("SELECT * FROM audit").__next__())
+
+
+def test_a_bad_code_exits_1_and_leaves_the_device_unenrolled(cli, hub, data_dir):
+    code = hub.code("P01", START)
+    r = cli("enroll", "--participant", "P01", "--hub", hub.url, "--code", "AAAA-AAAA", now=NOW)
+    assert r.exit_code == 1 and r.output.count("\n") == 1 and "not valid" in r.output
+    assert "participant_id" not in Store.in_dir(data_dir).settings()
+    r = cli("enroll", "--participant", "P02", "--hub", hub.url, "--code", code, now=NOW)
+    assert r.exit_code == 1  # the code is P01's: refused, and not used up
+    assert cli("enroll", "--participant", "P01", "--hub", hub.url, "--code", code, now=NOW).exit_code == 0
+
+
+def test_unreachable_hub_at_enrolment_is_one_line(cli, data_dir):
+    r = cli("enroll", "--participant", "P01", "--hub", "http://127.0.0.1:9", "--code", "AAAA-AAAA", now=NOW)
+    assert r.exit_code == 1 and "cannot reach the hub" in r.output and "Traceback" not in r.output
+
+
+def test_sync_uploads_then_is_a_no_op(cli, hub, data_dir):
+    enrolled(cli, hub)
+    assert cli("record", *REPORT, now=NOW).exit_code == 0
+    r = cli("sync", "--json", now="2026-03-02T19:40")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert (doc["accepted"], doc["pending"], doc["error"]) == (1, 0, None)
+    assert json.loads(cli("sync", "--json", now="2026-03-02T19:41").output)["accepted"] == 0
+    status = json.loads(cli("status", "--json", now="2026-03-02T19:42").output)
+    assert status["pending_upload"] == 0 and status["last_upload"] == "2026-03-02T19:41:00+00:00"
+    assert len(hub.store.entries("P01")) == 1
+
+
+def test_rejected_entries_go_to_quarantine_and_stay(cli, hub, data_dir):
+    enrolled(cli, hub)
+    store = Store.in_dir(data_dir)
+    diary = Diary(store)
+    bad = store.save(make_entry("P01", START, 1, value=150, device_id=diary.device_id))
+    r = cli("sync", now=NOW)
+    assert r.exit_code == 0 and "quarantined" in r.output and "outside 0–100" in r.output
+    status = json.loads(cli("status", "--json", now=NOW).output)
+    assert status["quarantined"] == 1 and status["pending_upload"] == 0
+    assert [e.id for e in Store.in_dir(data_dir).entries()] == [bad.id]
+    assert json.loads(cli("sync", "--json", now=NOW).output)["rejected"] == 0  # not sent again
+
+
+def test_unblinding_reaches_the_device(cli, hub, data_dir):
+    enrolled(cli, hub)
+    assert json.loads(cli("status", "--json", now=NOW).output)["phase_label"] == "Run-in"
+    hub.store.unblind(["P01"], clock.now())
+    assert "released" in cli("sync", now=NOW).output
+    status = json.loads(cli("status", "--json", now=NOW).output)
+    assert status["blinded"] is False and status["phase_label"] == "Baseline"
+
+
+async def test_offline_is_recorded_not_raised(data_dir, monkeypatch):
+    monkeypatch.setenv("DIARY_NOW", NOW)
+    diary = Diary.enroll(Store.in_dir(data_dir), "P01", __import__("diary_client.protocol", fromlist=["x"]).builtin_text(),
+                         START, hub_url="http://127.0.0.1:9")
+    from sync.client import save_token
+
+    save_token(data_dir, "t" * 43)
+    diary.file({"severity": 1, "pain": 1, "fatigue": 1, "sleep_quality": 1, "sadness": 1, "stress": 1,
+                "headache": 1, "gi": 1, "thinking": 1, "side_effects": []}, clock.now())
+    result = await sync_diary(diary, clock.now(), policy=FAST)
+    assert result.error and "not reachable" in result.error and result.pending == 1
+    assert diary.status(clock.now()).last_error.endswith(result.error)
+
+
+async def test_device_clock_offset_flags_entries(tmp_path, data_dir, monkeypatch):
+    monkeypatch.setenv("DIARY_NOW", NOW)
+    ahead = running_hub(tmp_path / "skew.db", now=lambda: clock.now() + timedelta(minutes=9))
+    with ahead as h:
+        from sync.client import enroll_device
+
+        diary = enroll_device(Store.in_dir(data_dir), h.url, h.code("P01", START))
+        e = diary.store.save(make_entry("P01", START, 1, device_id=diary.device_id))
+        result = await sync_diary(diary, clock.now(), policy=FAST)
+    assert result.error is None and 530 < result.clock_offset_s < 550
+    assert [(f["entry_id"], f["flag"]) for f in diary.store.flags()] == [(e.id, "clock_off")]
+
+
+async def test_retry_after_is_honoured(tmp_path, data_dir, monkeypatch):
+    monkeypatch.setenv("DIARY_NOW", NOW)
+    limits = Limits(per_token_rate=2, per_token_burst=2, enroll_rate=100, enroll_burst=100)
+    with running_hub(tmp_path / "slow.db", limits=limits) as h:
+        from sync.client import enroll_device
+
+        diary = enroll_device(Store.in_dir(data_dir), h.url, h.code("P01", START))
+        diary.store.save(make_entry("P01", START, 1, device_id=diary.device_id))
+        first = await sync_diary(diary, clock.now(), policy=FAST)  # uses the burst: me + upload
+        second = await sync_diary(diary, clock.now(), policy=RetryPolicy(attempts=3, base=0.01, cap=2))
+    assert first.error is None and first.accepted == 1
+    assert second.error is None  # got 429 + Retry-After: 1, waited, then went through
+
+
+def test_hub_import_then_network_sync_leaves_no_duplicate(cli, hub, data_dir, tmp_path):
+    enrolled(cli, hub)
+    assert cli("record", *REPORT, now=NOW).exit_code == 0
+    assert cli("record", "--reason", "typo", "severity=55", now="2026-03-02T20:00").exit_code == 0
+    from diary_client.cli import main
+    from click.testing import CliRunner
+
+    r = CliRunner().invoke(main, ["hub", "import", "--db", str(hub.db_path), str(data_dir / "diary.db")])
+    assert r.exit_code == 0 and "2 new" in r.output, r.output
+    doc = json.loads(cli("sync", "--json", now="2026-03-02T20:05").output)
+    assert (doc["accepted"], doc["duplicate"], doc["pending"]) == (0, 2, 0)
+    assert sorted(e.id for e in hub.store.entries()) == sorted(e.id for e in Store.in_dir(data_dir).entries())
+    r = CliRunner().invoke(main, ["hub", "import", "--db", str(hub.db_path), str(data_dir / "diary.db")])
+    assert "0 new, 2 already on the hub" in r.output
+
+
+def test_sync_without_a_hub_says_how_to_enrol(cli, diary):
+    r = cli("sync", now=NOW)
+    assert r.exit_code == 1 and "diary enroll" in r.output
+
+
+def test_sync_never_imports_textual():
+    import subprocess
+    import sys
+
+    code = ("import sys, sync.client, sync.cli, sync.hub.app, sync.hub.store, sync.hub.export, sync.hub.importer; "
+            "assert not [m for m in sys.modules if m.split('.')[0] == 'textual'], 'textual imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
