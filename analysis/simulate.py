@@ -88,3 +88,19 @@ def simulate(protocol: Protocol, start: date, rng: np.random.Generator, profile:
                     answers[item.id] = v
         out[d] = answers
     return out
+
+
+def as_entries(protocol: Protocol, start: date, days: dict[date, dict], participant_id: str,
+               device_id: str = "sim-device") -> list:
+    """Simulated answers as the Entries a device would have filed at 19:00 UTC on each day."""
+    from datetime import datetime, time, timezone
+
+    from diary_client.entry import Entry, new_id
+
+    return [
+        Entry(id=new_id(), participant_id=participant_id, study_id=protocol.id,
+              protocol_version=protocol.version, diary_date=d, study_day=(d - start).days + 1,
+              answers=answers, submitted_at=datetime.combine(d, time(19, 0), timezone.utc),
+              timing="on_time", source="app", device_id=device_id, seq=k)
+        for k, (d, answers) in enumerate(sorted(days.items()))
+    ]

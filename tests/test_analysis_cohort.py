@@ -1,0 +1,107 @@
+"""Cohort report: hand-computed table, the paper's shape (32.5% vs 2.3%, 6 responders, r² ≈ 0.8)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from analysis.cohort import cohort_report
+from analysis.simulate import Profile, as_entries, simulate
+from diary_client.protocol import load_protocol
+
+PROTOCOL = load_protocol()
+START = date(2026, 1, 5)
+NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
+
+
+def participant(pid: str, rng, profile: Profile, items=None, start=START, protocol=PROTOCOL):
+    days = simulate(protocol, start, rng, profile, items=items)
+    return pid, protocol, start, as_entries(protocol, start, days, pid)
+
+
+def test_cohort_table_against_hand_computed_numbers():
+    # No noise: every baseline day is 60; drug and placebo days are 60 × (1 − effect).
+    effects = {"A": (0.50, 0.10), "B": (0.25, 0.0), "C": (0.40, 0.05)}  # drug 30/45/36, placebo 54/60/57
+    rng = np.random.default_rng(0)
+    people = [participant(pid, rng, Profile(sd=0, phi=0, effects={"active": a, "placebo": p}),
+                          items=["severity"]) for pid, (a, p) in effects.items()]
+    rep = cohort_report(people, NOW, {"A": {"esr": 30.0}, "B": {"esr": 10.0}, "C": {"esr": 20.0}})
+    doc = rep.as_json()
+    sev = doc["cohort"]["severity"]
+    active = [50.0, 25.0, 40.0]  # reduction_pct on the drug
+    vs_placebo = [40.0, 25.0, 35.0]  # minus 10, 0, 5 on placebo
+    assert sev["phases"]["ldn"]["n"] == 3
+    assert sev["phases"]["ldn"]["mean_reduction_pct"] == pytest.approx(115 / 3)
+    assert sev["phases"]["ldn"]["sd_reduction_pct"] == pytest.approx((2850 / 9 / 2) ** 0.5)
+    assert sev["phases"]["placebo"]["mean_reduction_pct"] == pytest.approx(5.0)
+    assert sev["vs_placebo_points_mean"] == pytest.approx(100 / 3)
+    assert sev["p_active_vs_baseline"] == pytest.approx(stats.ttest_1samp(active, 0).pvalue)
+    assert sev["p_active_vs_placebo"] == pytest.approx(stats.ttest_rel(active, [10.0, 0.0, 5.0]).pvalue)
+    assert doc["responders"] == 2 and doc["responder_ids"] == ["A", "C"]  # 40 and 35 >= 30; 25 is not
+    r = stats.pearsonr([30, 10, 20], vs_placebo)
+    assert doc["covariates"]["esr"]["n"] == 3
+    assert doc["covariates"]["esr"]["r"] == pytest.approx(r.statistic)
+    assert doc["covariates"]["esr"]["r2"] == pytest.approx(r.statistic**2)
+    assert len(doc["participants"]) == 3 and doc["participants"][0]["blinded"] is False
+    assert {"study_id", "participants", "cohort", "responders", "covariates", "mixed_model"} <= set(doc)
+
+
+def test_the_paper_shape_32_5_vs_2_3_percent_with_six_responders():
+    # Ten participants: drug effects averaging 32.5%, placebo 2.3%; six built to clear 30 points.
+    responders = [0.46, 0.47, 0.48, 0.49, 0.50, 0.46]
+    others = [0.03, 0.08, 0.12, 0.16]
+    drug = responders + others
+    assert np.mean(drug) == pytest.approx(0.325)
+    rng = np.random.default_rng(2009)
+    people = [participant(f"FM{i:02d}", rng, Profile(sd=4, phi=0.6, effects={"placebo": 0.023, "active": e}),
+                          items=["severity", "pain"]) for i, e in enumerate(drug)]
+    # A covariate (the paper's baseline ESR) built to explain 80% of the true response.
+    true_points = (np.array(drug) - 0.023) * 100
+    x = true_points - true_points.mean()
+    z = rng.normal(size=10)
+    z -= z.mean()
+    z -= (z @ x) / (x @ x) * x  # orthogonal to the response
+    z *= np.sqrt(0.25 * (x @ x) / (z @ z))  # r² = 1 / (1 + 0.25) = 0.8 against the true response
+    esr = 20 + 0.5 * (true_points + z)
+    rep = cohort_report(people, NOW, {f"FM{i:02d}": {"esr": float(v)} for i, v in enumerate(esr)}).as_json()
+    sev = rep["cohort"]["severity"]
+    assert sev["phases"]["ldn"]["mean_reduction_pct"] == pytest.approx(32.5, abs=2.5)
+    assert sev["phases"]["placebo"]["mean_reduction_pct"] == pytest.approx(2.3, abs=2.5)
+    assert sev["vs_placebo_points_mean"] == pytest.approx(30.2, abs=3.5)
+    assert rep["responders"] == 6
+    assert sorted(rep["responder_ids"]) == [f"FM{i:02d}" for i in range(6)]
+    assert rep["covariates"]["esr"]["r2"] == pytest.approx(0.8, abs=0.08)
+    assert sev["p_active_vs_placebo"] < 0.01
+    mm = rep["mixed_model"]["severity"]
+    assert mm["n_groups"] == 10 and mm["reference"] == "baseline"
+    assert mm["effects"]["ldn"]["estimate"] == pytest.approx(-0.325 * 60, abs=2.5)
+    assert mm["active_vs_placebo"]["estimate"] < 0
+
+
+def test_phase_limited_items_and_covariate_gaps_are_handled():
+    limited = PROTOCOL.model_dump()
+    limited["items"][1]["phases"] = ["placebo", "ldn"]  # pain asked only on placebo and drug
+    proto = type(PROTOCOL).model_validate(limited)
+    rng = np.random.default_rng(3)
+    people = [participant(f"L{i}", rng, Profile(sd=5), items=["severity", "pain"], protocol=proto) for i in range(4)]
+    rep = cohort_report(people, NOW, {"L0": {"crp": 1.0}, "L1": {"crp": 2.0}, "nobody": {"crp": 9.0}}).as_json()
+    pain = rep["cohort"]["pain"]
+    assert set(pain["phases"]) == {"placebo", "ldn"}
+    assert pain["phases"]["ldn"]["n"] == 0 and pain["p_active_vs_baseline"] is None
+    assert pain["vs_placebo_points_mean"] is None
+    assert rep["mixed_model"]["pain"]["reference"] == "placebo"
+    assert rep["covariates"]["crp"] == {"n": 2, "r": None, "r2": None, "p": None,
+                                       "against": "severity.vs_placebo_points"}
+
+
+def test_one_study_at_a_time():
+    rng = np.random.default_rng(4)
+    other = PROTOCOL.model_copy(update={"id": "other-study"})
+    with pytest.raises(ValueError, match="more than one study"):
+        cohort_report([participant("A", rng, Profile(), items=["severity"]),
+                       participant("B", rng, Profile(), items=["severity"], protocol=other)], NOW)
+    with pytest.raises(ValueError, match="no participants"):
+        cohort_report([], NOW)
