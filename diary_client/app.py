@@ -1,0 +1,119 @@
+"""The Textual app: a small App that owns the store, the clock and sync; the screens do the rest."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+
+from . import clock
+from .store import Store, StoreError
+
+SYNC_EVERY_S = 300
+
+
+class DiaryApp(App):
+    """Opens on enrolment (first run) or home; re-syncs at start, after each save and every few minutes."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Symptom diary"
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(self, data_dir: Path, now_fn: Callable[[], datetime], store: Store | None, problem: str | None = None):
+        super().__init__()
+        self.data_dir = data_dir
+        self.now_fn = now_fn
+        self.store = store
+        self.problem = problem
+        self.diary = None
+
+    def on_mount(self) -> None:
+        from .screens.common import USER_ERRORS, ErrorScreen, human
+
+        if self.store is None:
+            self.push_screen(ErrorScreen(self.problem or "the diary database cannot be opened"))
+            return
+        try:
+            self.now_fn()
+            if "participant_id" not in self.store.settings():
+                from .screens.enrol import EnrolScreen
+
+                self.push_screen(EnrolScreen(self.store, self.now_fn))
+                return
+            from .diary import Diary
+
+            self.diary = Diary(self.store)
+        except USER_ERRORS as e:
+            self.push_screen(ErrorScreen(human(e)))
+            return
+        try:
+            self.store.backup_daily(self.now_fn().date())  # the daily copy, kept for 7 days
+        except (OSError, sqlite3.Error) as e:
+            self.notify(f"The daily backup copy failed: {e}", severity="warning")
+        self.show_home()
+
+    def show_home(self) -> None:
+        from .screens.home import HomeScreen
+
+        self.push_screen(HomeScreen(self.diary, self.now_fn))
+        if self.diary.settings.get("hub_url"):
+            self.set_interval(SYNC_EVERY_S, self.sync)
+            self.set_timer(1, self.sync)  # after the first frame: importing the HTTP client takes a moment
+
+    def on_enrolled(self, message) -> None:
+        self.diary = message.diary
+        self.pop_screen()
+        self.show_home()
+
+    def on_report_saved(self, message) -> None:
+        self.sync()
+
+    def _home(self):
+        from .screens.home import HomeScreen
+
+        return next((s for s in self.screen_stack if isinstance(s, HomeScreen)), None)
+
+    def _sync_note(self, note: str | None) -> None:
+        home = self._home()
+        if home is not None:
+            home.sync_note = note
+
+    @work(exclusive=True, group="sync")
+    async def sync(self) -> None:
+        """Upload pending entries; an async worker, so SQLite stays on the UI thread."""
+        diary = self.diary
+        if diary is None or not diary.settings.get("hub_url"):
+            return
+        try:
+            from sync.client import sync_diary
+        except ImportError:
+            self._sync_note("sync is not available in this installation; entries stay on this device")
+            return
+        self._sync_note("syncing…")
+        try:
+            result = await sync_diary(diary, self.now_fn())
+            note = getattr(result, "error", None)
+        except Exception as e:  # a network or hub problem must never take the diary down
+            note = f"sync failed: {e}"
+        diary.settings = self.store.settings()  # last upload, last error, unblinding
+        self._sync_note(note)
+
+
+def create_app(data_dir: Path, now_fn: Callable[[], datetime] = clock.now) -> DiaryApp:
+    """The app over the diary in `data_dir`; a database that cannot be opened is shown, not raised."""
+    data_dir = Path(data_dir)
+    try:
+        store, problem = Store.in_dir(data_dir), None
+    except StoreError as e:
+        from .screens.common import human
+
+        store, problem = None, human(e)
+    return DiaryApp(data_dir, now_fn, store, problem)
+
+
+def run_app(data_dir: Path) -> None:
+    create_app(Path(data_dir)).run()

@@ -1,0 +1,72 @@
+"""What every screen shares: the errors a person can act on, their wording, and the error screen."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from ..answers import AnswerError
+from ..clock import ClockError
+from ..diary import DiaryError
+from ..protocol import ProtocolError
+from ..store import StoreError
+
+# Problems a participant can read and act on: shown on screen, never as a traceback.
+USER_ERRORS = (DiaryError, AnswerError, ProtocolError, StoreError, ClockError, sqlite3.DatabaseError, OSError)
+
+
+def human(e: BaseException) -> str:
+    """One sentence for a person; database and disk problems get a hint of what to do."""
+    msg = str(e) or e.__class__.__name__
+    if isinstance(e, sqlite3.DatabaseError) and not isinstance(e, StoreError):
+        msg = f"the diary database cannot be read ({msg})"
+    if isinstance(e, OSError) and not isinstance(e, sqlite3.DatabaseError):
+        msg = f"{e.filename or 'file'}: {e.strerror or msg}"
+    low = msg.lower()
+    if "disk is full" in low or "no space" in low:
+        msg += " — free some space; nothing you entered was lost, try again"
+    elif "locked" in low:
+        msg += " — another diary program is using the file; close it and try again"
+    elif "malformed" in low or "not a database" in low:
+        msg += " — run `diary verify`, and tell your study coordinator"
+    return msg[:1].upper() + msg[1:]
+
+
+class ErrorScreen(Screen):
+    """A problem that stops the app from starting, in words, with a way out."""
+
+    BINDINGS = [Binding("q,escape", "app.quit", "Quit")]
+
+    def __init__(self, message: str, title: str = "The diary cannot open") -> None:
+        super().__init__()
+        self.message = message
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="error-box"):
+            yield Static(self.title_text, classes="title")
+            yield Static(self.message, id="error-message")
+            yield Static("Nothing has been changed or lost. Press q to quit.", classes="muted")
+        yield Footer()
+
+
+class Enrolled(Message):
+    """The device was just enrolled; the app opens home on this diary."""
+
+    def __init__(self, diary) -> None:
+        super().__init__()
+        self.diary = diary
+
+
+class ReportSaved(Message):
+    """A report or correction is durably saved; the app syncs."""
+
+    def __init__(self, entry) -> None:
+        super().__init__()
+        self.entry = entry

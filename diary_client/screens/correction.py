@@ -1,0 +1,34 @@
+"""Correction: asks why today's saved report is being changed; the reason is kept with the new entry."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+
+class CorrectionScreen(ModalScreen[str | None]):
+    """Returns the reason, or None when the participant backs out."""
+
+    BINDINGS = [Binding("escape", "cancel", "Back")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="correction"):
+            yield Static("Why are you changing today's report?", classes="prompt")
+            yield Static("The saved report stays in the record; the new one replaces it.", classes="muted")
+            yield Input(placeholder="reason (required)", id="reason", compact=True)
+            yield Static("Enter saves the correction · Escape goes back", classes="muted")
+            yield Static(id="reason-hint", classes="message")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        reason = event.value.strip()
+        if not reason:
+            self.query_one("#reason-hint", Static).update("⚠ A correction needs a reason.")
+            return
+        self.dismiss(reason)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,190 @@
+"""Home: Day N of M, the period, today's state in words, recent days, compliance and sync."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from .. import schedule as sch
+from ..diary import Diary, DiaryError
+from ..entry import filed_timing
+from .common import USER_ERRORS, human
+
+RECENT_DAYS = 7
+FILED_MARK = {"on_time": "✓", "import": "✓", "late": "L"}
+OPEN_MARK = {"missed": "✗", "open": "…", "late": "…", "upcoming": "·"}
+
+
+def _hm(iso: str | datetime, now: datetime) -> str:
+    t = datetime.fromisoformat(iso) if isinstance(iso, str) else iso
+    t = t.astimezone(now.tzinfo)
+    return f"{t:%H:%M}" if t.date() == now.date() else f"{t:%a %d %b %H:%M}"
+
+
+def today_words(diary: Diary, now: datetime) -> str:
+    """Today's state as the participant reads it: opens at 18:00 / open now / late until 12:00 / done at 19:42."""
+    t = diary.today(now)
+    w = t.window
+    match t.state:
+        case "upcoming":
+            return f"Today's report opens at {_hm(w.opens, now)}"
+        case "open":
+            return f"Open now until {_hm(w.closes, now)} — press Enter"
+        case "late":
+            return f"Late — still accepted until {_hm(w.grace_ends, now)} — press Enter"
+        case "done":
+            e = diary.report_for(t.diary_date)
+            late = " (late)" if e and e.timing == "late" else ""
+            return f"Done at {_hm(e.submitted_at, now)}{late} — C to correct" if e else "Done"
+        case "missed":
+            return "Missed — this day can no longer be filed"
+        case _:
+            return "The study is over — thank you for every report"
+
+
+def recent_marks(diary: Diary, now: datetime, upto: date) -> str:
+    """The last days up to `upto` as ✓ done, L late, ✗ missed, … open, · not yet."""
+    filed = filed_timing(diary.entries())
+    first = max(diary.start, upto - timedelta(days=RECENT_DAYS - 1))
+    out = []
+    d = first
+    while d <= upto:
+        win = sch.window(diary.protocol.schedule, d, now.tzinfo)  # type: ignore[arg-type]
+        out.append(FILED_MARK[filed[d]] if d in filed else OPEN_MARK[sch.window_state(win, now)])
+        d += timedelta(days=1)
+    a, b = sch.study_day(diary.start, first), sch.study_day(diary.start, upto)
+    days = f"Day {a}" if a == b else f"Days {a}–{b}"
+    return f"{days}: {' '.join(out)}    (✓ done  L late  ✗ missed)"
+
+
+class HomeScreen(Screen):
+    """The study at a glance; Enter starts today's report."""
+
+    BINDINGS = [
+        Binding("enter,r", "report", "Report"),
+        Binding("c", "correct", "Correct"),
+        Binding("p", "progress", "Progress"),
+        Binding("s", "settings", "Settings"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    sync_note: reactive[str | None] = reactive(None)
+    """A word from the app about sync (syncing…, unavailable, the last failure)."""
+
+    def __init__(self, diary: Diary, now_fn: Callable[[], datetime]) -> None:
+        super().__init__()
+        self.diary = diary
+        self.now_fn = now_fn
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="")
+        with VerticalScroll(id="home"):
+            yield Static(id="day", classes="big")
+            yield Static(id="phase")
+            yield Static(id="today", classes="today")
+            yield Static(id="recent")
+            yield Static(id="compliance")
+            yield Static(id="sync", classes="muted")
+            yield Static(id="message", classes="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_status()
+        self.set_interval(30, self.refresh_status)
+
+    def on_screen_resume(self) -> None:
+        self.refresh_status()
+
+    def watch_sync_note(self) -> None:
+        if self.is_mounted:
+            self.refresh_status()
+
+    def say(self, text: str) -> None:
+        self.query_one("#message", Static).update(text)
+
+    def refresh_status(self) -> None:
+        try:
+            now = self.now_fn()
+            s = self.diary.status(now)
+            today = today_words(self.diary, now)
+            recent = recent_marks(self.diary, now, date.fromisoformat(s.diary_date))
+        except USER_ERRORS as e:
+            self.say(human(e))
+            return
+        self.query_one("#day", Static).update(f"Day {s.study_day} of {s.days_total}")
+        self.query_one("#phase", Static).update(f"{s.phase_label or ''}  ·  {self.diary.protocol.title}")
+        self.query_one("#today", Static).update(today)
+        self.query_one("#recent", Static).update(recent)
+        comp = "—" if s.compliance is None else f"{s.compliance:.0%}"
+        self.query_one("#compliance", Static).update(
+            f"Compliance {comp}: {s.done} done ({s.late} late), {s.missed} missed"
+        )
+        self.query_one("#sync", Static).update(self._sync_line(s, now))
+
+    def _sync_line(self, s, now: datetime) -> str:
+        if not self.diary.settings.get("hub_url"):
+            n = s.pending_upload
+            return f"Sync: no hub set — {n} {'entry' if n == 1 else 'entries'} kept on this device"
+        parts = [f"Sync: {s.pending_upload} pending"]
+        parts.append(f"last upload {_hm(s.last_upload, now)}" if s.last_upload else "no upload yet")
+        if s.quarantined:
+            parts.append(f"{s.quarantined} refused by the hub (kept here)")
+        line = " · ".join(parts)
+        if s.last_error:
+            line += f"\nLast sync error: {s.last_error}"
+        if self.sync_note:
+            line += f"\n{self.sync_note}"
+        return line
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def _fileable(self, correcting: bool):
+        now = self.now_fn()
+        d = self.diary.fileable(now)
+        old = self.diary.report_for(d)
+        day = sch.study_day(self.diary.start, d)
+        if correcting and old is None:
+            raise DiaryError(f"day {day}'s report is not saved yet: press Enter to fill it in")
+        if not correcting and old is not None:
+            raise DiaryError(f"day {day}'s report is saved already; press C to correct it")
+        return d, old
+
+    def _open_report(self, correcting: bool) -> None:
+        try:
+            d, old = self._fileable(correcting)
+        except USER_ERRORS as e:
+            self.say(human(e))
+            return
+        from .report import ReportScreen
+
+        self.say("")
+        answers = dict(old.answers) if old is not None else None
+        self.app.push_screen(ReportScreen(self.diary, d, self.now_fn, answers=answers, correcting=correcting))
+
+    def action_report(self) -> None:
+        self._open_report(correcting=False)
+
+    def action_correct(self) -> None:
+        self._open_report(correcting=True)
+
+    def action_progress(self) -> None:
+        self.say("Opening progress…")
+        self.call_after_refresh(self._push_progress)
+
+    def _push_progress(self) -> None:
+        from .progress import ProgressScreen
+
+        self.say("")
+        self.app.push_screen(ProgressScreen(self.diary, self.now_fn))
+
+    def action_settings(self) -> None:
+        from .settings import SettingsScreen
+
+        self.app.push_screen(SettingsScreen(self.diary, self.now_fn))

@@ -1,0 +1,191 @@
+"""Progress: per item a chart of daily values with period bands, weekly means, a calendar, the summary."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from itertools import cycle
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual_plotext import PlotextPlot
+
+from .. import progress_data as pd
+from ..diary import Diary
+from .common import USER_ERRORS, human
+
+
+PHASE_COLORS = ["blue+", "orange+", "green+", "magenta+", "cyan+"]
+
+
+def _fmt(x: float | None, digits: int = 0) -> str:
+    return "—" if x is None else f"{x:.{digits}f}"
+
+
+class ProgressScreen(Screen):
+    """Opens fast: entries are read once; the phase summary is computed in a thread worker."""
+
+    BINDINGS = [
+        Binding("n", "item(1)", "Next item"),
+        Binding("b", "item(-1)", "Prev item"),
+        Binding("escape,q", "app.pop_screen", "Back"),
+    ]
+
+    def __init__(self, diary: Diary, now_fn: Callable[[], datetime]) -> None:
+        super().__init__()
+        self.diary = diary
+        self.now_fn = now_fn
+        self.items = pd.numeric_items(diary.protocol)
+        self.item_index = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="")
+        with TabbedContent(id="progress-tabs"):
+            with TabPane("Chart", id="tab-chart"):
+                yield Static(id="chart-title")
+                yield PlotextPlot(id="chart")
+            with TabPane("Weeks", id="tab-weeks"):
+                yield DataTable(id="weeks", zebra_stripes=True, cursor_type="row")
+            with TabPane("Calendar", id="tab-calendar"):
+                with VerticalScroll():
+                    yield Static(id="calendar")
+            with TabPane("Summary", id="tab-summary"):
+                with VerticalScroll():
+                    yield Static("Working out your phase summary…", id="summary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        try:
+            self.now = self.now_fn()
+            self.entries = self.diary.entries()
+            self.blinded = not self.diary.unblinded(self.now)
+        except USER_ERRORS as e:
+            self.query_one("#chart-title", Static).update(f"⚠ {human(e)}")
+            return
+        self.label_of = lambda span: self.diary.phase_label(span, self.now) or ""
+        self.draw_chart()
+        self.query_one("Tabs").focus()
+        self.fill_weeks()
+        self.fill_calendar()
+        self.summarise()
+
+    # -- chart -------------------------------------------------------------------------------
+
+    def action_item(self, step: int) -> None:
+        self.item_index = (self.item_index + step) % len(self.items)
+        self.draw_chart()
+        self.query_one(TabbedContent).active = "tab-chart"
+
+    def draw_chart(self) -> None:
+        d, item = self.diary, self.items[self.item_index]
+        pts = pd.series(d.protocol, d.start, self.entries, item.id)
+        better = "lower is better" if item.better == "lower" else "higher is better"
+        self.query_one("#chart-title", Static).update(
+            f"{item.id} ({self.item_index + 1}/{len(self.items)}) · {better} · n/b: other item"
+        )
+        plot = self.query_one("#chart", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        top = 100 if item.kind == "vas" else max([v for _, v in pts] or [1])
+        spans = pd.bands(d.protocol, d.start, self.label_of)
+        for (first, last, label), color in zip(spans, cycle(PHASE_COLORS)):
+            xs = [x for x, _ in pts if first <= x <= last]
+            ys = [y for x, y in pts if first <= x <= last]
+            if xs:
+                plt.plot(xs, ys, marker="braille", color=color)
+            if first > 1:
+                plt.vline(first - 0.5, "gray")
+            plt.text(label[: max(4, last - first)], x=first, y=top, alignment="left", color=color)
+        plt.xlim(1, d.protocol.days_total)
+        plt.xticks([first for first, _, _ in spans] + [d.protocol.days_total])
+        if item.kind == "vas":
+            plt.ylim(0, 100)
+            plt.yticks([0, 25, 50, 75, 100])
+        plt.xlabel("study day")
+        plt.title("")
+        plot.refresh()
+
+    # -- weeks and calendar ------------------------------------------------------------------
+
+    def fill_weeks(self) -> None:
+        d = self.diary
+        table = self.query_one("#weeks", DataTable)
+        table.clear(columns=True)
+        table.add_column("week")
+        table.add_column("days")
+        for item in self.items:
+            table.add_column(item.id[:10])
+        table.add_column("period")
+        for w in pd.weekly_means(d.protocol, d.start, self.entries, self.now.date(), self.label_of):
+            table.add_row(f"{w.number} (d{w.first_day}–{w.last_day})", f"{w.filed}/{w.last_day - w.first_day + 1}",
+                          *[_fmt(w.means[i.id]) for i in self.items], w.label)
+
+    def fill_calendar(self) -> None:
+        d = self.diary
+        lines = []
+        for w in pd.calendar(d.protocol, d.start, self.entries, self.now, self.label_of):
+            lines.append(f"Wk {w.number:>2}  {w.start:%d %b}  {' '.join(w.marks):<13}  {w.label}")
+        lines += ["", "✓ done   L late   ✗ missed   … open now   · not yet"]
+        self.query_one("#calendar", Static).update("\n".join(lines))
+
+    # -- summary -----------------------------------------------------------------------------
+
+    def summarise(self) -> None:
+        if self.blinded:
+            self.query_one("#summary", Static).update(
+                "Your phase summary appears once the study is unblinded: at the end of the study, "
+                "or when your study coordinator releases it.\nUntil then the chart, weeks and calendar show your own days."
+            )
+            return
+        self._compute_summary(list(self.entries))
+
+    @work(thread=True, exclusive=True)
+    def _compute_summary(self, entries) -> None:
+        """Pure analysis over data already read: safe in a thread, and keeps the view responsive."""
+        d = self.diary
+        try:
+            from analysis.personal import analyse
+
+            doc = analyse(d.protocol, d.start, entries, self.now, d.participant_id, False).as_json()
+            text = render_summary(doc, d)
+        except ImportError as e:
+            text = f"The phase summary is not available in this installation ({e})."
+        except Exception as e:  # the view must stay up whatever the analysis does
+            text = f"The phase summary could not be computed ({type(e).__name__}: {e})."
+        self.app.call_from_thread(self.query_one("#summary", Static).update, text)
+
+
+def render_summary(doc: dict, diary: Diary) -> str:
+    """The report's numbers as plain text: per phase, each item's mean and % better than baseline."""
+    phases = doc["phases"]
+    lines = ["Phase summary (exploratory)", ""]
+    for p in phases:
+        comp = "—" if p["compliance"] is None else f"{p['compliance']:.0%}"
+        lines.append(f"{p['label']}: days {p['first_day']}–{p['last_day']}, {p['n']} reports ({comp})")
+    lines.append("")
+    lines.append("Mean per phase (and % better than baseline):")
+    for item_id, it in doc["items"].items():
+        cells = []
+        for p in phases:
+            ph = it["phases"].get(p["id"])
+            if not ph or ph.get("mean") is None:
+                continue
+            red = ph.get("reduction_pct")
+            cells.append(f"{p['label'][:10]} {ph['mean']:.0f}" + ("" if red is None else f" ({red:+.0f}%)"))
+        lines.append(f"  {item_id}: " + " · ".join(cells))
+        vp = it.get("vs_placebo_points")
+        if vp is not None:
+            p = it.get("p_active_vs_placebo")
+            pv = "" if p is None else (", p < 0.001" if p < 0.001 else f", p = {p:.3f}")
+            lines.append(f"      active vs placebo: {vp:+.1f} points{pv}")
+    if doc.get("responder") is not None:
+        primary = diary.protocol.primary.id
+        lines += ["", f"Responder on {primary} (≥ {doc.get('responder_points', 30):g} points better than placebo): "
+                  + ("yes" if doc["responder"] else "no")]
+    lines += ["", *doc.get("caveats", [])[:1]]
+    return "\n".join(lines)

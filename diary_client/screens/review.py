@@ -1,0 +1,142 @@
+"""Review: every answer on one screen, any one editable; Enter saves, durably, before it says so."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from .. import schedule as sch
+from ..answers import format_value
+from ..diary import Diary
+from ..entry import Value
+from ..protocol import Item
+from .common import USER_ERRORS, ReportSaved, human
+
+
+def shown(item: Item, v: Value) -> str:
+    if v is None:
+        return "skipped" if item.optional else "—"
+    if item.kind == "multi":
+        return ", ".join(v) if v else "none"  # type: ignore[arg-type]
+    return format_value(item, v)
+
+
+class Row(Static, can_focus=True):
+    """One answer; focus it with ↑/↓ and press E (or click) to change it."""
+
+    def __init__(self, index: int, item: Item, value: Value) -> None:
+        super().__init__(classes="row")
+        self.index = index
+        self.item = item
+        self.value = value
+
+    def render(self) -> str:
+        value = shown(self.item, self.value)
+        room = max(8, self.size.width - len(value) - 7)
+        prompt = self.item.prompt if len(self.item.prompt) <= room else self.item.prompt[: room - 1] + "…"
+        return f"{self.index + 1:>2}. {prompt.ljust(room)}  {value}"
+
+    def on_click(self) -> None:
+        self.screen.edit(self.index)  # type: ignore[attr-defined]
+
+
+class ReviewScreen(Screen):
+    """Dismisses with "saved", "back", or the index of the item to change."""
+
+    BINDINGS = [
+        Binding("enter", "submit", "Save"),
+        Binding("enter", "home", "Home"),
+        Binding("e", "edit", "Change"),
+        Binding("up", "app.focus_previous", "Up", show=False, priority=True),
+        Binding("down", "app.focus_next", "Down", show=False, priority=True),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self, diary: Diary, d: date, items: list[Item], answers: dict[str, Value],
+                 now_fn: Callable[[], datetime], correcting: bool = False) -> None:
+        super().__init__()
+        self.diary = diary
+        self.d = d
+        self.items = items
+        self.answers = answers
+        self.now_fn = now_fn
+        self.correcting = correcting
+        self.saved = None
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="")
+        day = sch.study_day(self.diary.start, self.d)
+        what = "Correct" if self.correcting else "Review"
+        yield Static(f"{what} day {day} · {self.d:%a %d %b} — Enter saves, ↑/↓ then E changes one",
+                     id="review-title", classes="muted")
+        with VerticalScroll(id="rows", can_focus=False):
+            for i, item in enumerate(self.items):
+                yield Row(i, item, self.answers.get(item.id))
+        yield Static(id="review-message", classes="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query(Row).first().focus()
+
+    def say(self, text: str) -> None:
+        self.query_one("#review-message", Static).update(text)
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action in ("edit", "back", "submit"):
+            return self.saved is None
+        if action == "home":
+            return self.saved is not None
+        return True
+
+    def edit(self, index: int) -> None:
+        if self.saved is None:
+            self.dismiss(index)
+
+    def action_edit(self) -> None:
+        focused = self.focused
+        self.edit(focused.index if isinstance(focused, Row) else 0)
+
+    def action_back(self) -> None:
+        self.dismiss("back")
+
+    def action_home(self) -> None:
+        self.dismiss("saved")
+
+    def action_submit(self) -> None:
+        if self.correcting:
+            from .correction import CorrectionScreen
+
+            self.app.push_screen(CorrectionScreen(), callback=self._with_reason)
+        else:
+            self.save(None)
+
+    def _with_reason(self, reason: str | None) -> None:
+        if reason:
+            self.save(reason)
+        else:
+            self.say("Not saved: a correction needs a reason.")
+
+    @work(exclusive=True, group="save")
+    async def save(self, reason: str | None) -> None:
+        """Check and save; an async worker so SQLite stays on the UI thread. Says "saved" only after."""
+        self.say("Saving…")
+        now = self.now_fn()
+        try:
+            entry = self.diary.store.save(self.diary.prepare(self.answers, now, "app", reason, self.d))
+        except USER_ERRORS as e:
+            self.say(f"⚠ Not saved: {human(e)}")
+            return
+        self.saved = entry
+        local = entry.submitted_at.astimezone(now.tzinfo)
+        late = " — marked late (the window had closed; still within the grace period)" if entry.timing == "late" else ""
+        kind = "Correction saved" if reason else "Saved"
+        self.say(f"✓ {kind} at {local:%H:%M}{late}. Press Enter to go home.")
+        self.refresh_bindings()
+        self.post_message(ReportSaved(entry))

@@ -1,0 +1,64 @@
+"""Settings / About: data dir, protocol, device id, reminder time; install the daily reminder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from ..diary import Diary
+
+
+class SettingsScreen(Screen):
+    """What this device is set up with; I installs the reminder, T switches light/dark."""
+
+    BINDINGS = [
+        Binding("i", "install", "Install reminder"),
+        Binding("t", "theme", "Light/dark"),
+        Binding("escape,q", "app.pop_screen", "Back"),
+    ]
+
+    def __init__(self, diary: Diary, now_fn: Callable[[], datetime]) -> None:
+        super().__init__()
+        self.diary = diary
+        self.now_fn = now_fn
+
+    def compose(self) -> ComposeResult:
+        d, p = self.diary, self.diary.protocol
+        s = d.settings
+        from .. import __version__ as version
+
+        yield Header(icon="")
+        with VerticalScroll(id="settings"):
+            yield Static(f"Participant {d.participant_id} · day 1 was {d.start:%a %d %b %Y}", classes="title")
+            yield Static(f"Study: {p.title}\n  {p.id}, version {p.version}, {p.days_total} days, blinding {p.blinding}")
+            yield Static(f"Data dir: {d.store.path.parent}\nDevice id: {d.device_id}")
+            yield Static(f"Daily window {p.schedule.opens:%H:%M}–{p.schedule.closes:%H:%M}, "
+                         f"{p.schedule.grace_hours:g} h grace · reminder at {p.schedule.remind:%H:%M}")
+            yield Static(f"Hub: {s.get('hub_url') or 'none (entries stay on this device)'}")
+            yield Static("Reminder: press I to install it (or run `diary remind --install`)", id="remind")
+            yield Static(f"symptom-diary {version}", classes="muted")
+        yield Footer()
+
+    def action_theme(self) -> None:
+        self.app.theme = "textual-light" if self.app.current_theme.dark else "textual-dark"
+
+    def action_install(self) -> None:
+        self.query_one("#remind", Static).update("Reminder: installing…")
+        self.install()
+
+    @work(thread=True, exclusive=True)
+    def install(self) -> None:
+        from ..remind import install_reminder
+
+        try:
+            text = install_reminder(self.diary.store.path.parent, self.diary.protocol.schedule.remind)
+        except OSError as e:
+            text = f"could not install the reminder ({e})"
+        self.app.call_from_thread(self.query_one("#remind", Static).update, f"Reminder: {text}")

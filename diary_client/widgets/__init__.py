@@ -1,0 +1,1 @@
+"""Answer widgets for the daily report: they show and edit one value and post messages up."""

@@ -1,0 +1,55 @@
+"""Helpers for the app tests: an app over a data dir with a clock the test moves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import at
+
+from diary_client.app import create_app
+
+
+class Clock:
+    def __init__(self, when: str):
+        self.now = at(when)
+
+    def set(self, when: str) -> None:
+        self.now = at(when)
+
+    def __call__(self):
+        return self.now
+
+
+def make_app(data_dir: Path, when: str):
+    clock = Clock(when)
+    return create_app(data_dir, now_fn=clock), clock
+
+
+def text_of(app, selector: str) -> str:
+    return str(app.screen.query_one(selector).render())
+
+
+async def answer_all(pilot, vas: str = "42") -> None:
+    """Answer every item of the open report with keys only, ending on the review screen."""
+    from diary_client.screens.report import ReportScreen
+
+    screen = pilot.app.screen
+    assert isinstance(screen, ReportScreen)
+    for item in list(screen.items):
+        if item.kind == "vas":
+            await pilot.press(*vas)
+        elif item.kind == "yesno":
+            await pilot.press("y")
+        elif item.kind == "multi":
+            await pilot.press("down", "space")
+        elif item.kind == "text":
+            await pilot.press(*"ok")
+        await pilot.press("enter")
+        await pilot.pause()
+
+
+async def start_report(pilot) -> None:
+    """From a freshly started app on home: Enter opens today's report."""
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()

@@ -1,0 +1,178 @@
+"""Every screen at 60×20 keeps its controls on screen; progress opens fast; sync and settings."""
+
+from __future__ import annotations
+
+import time
+
+from app_helpers import answer_all, make_app, start_report, text_of
+from conftest import at
+from textual.widgets import DataTable, Footer, Input
+
+from diary_client.demo import build_demo
+from diary_client.screens.correction import CorrectionScreen
+from diary_client.screens.progress import ProgressScreen
+from diary_client.screens.review import ReviewScreen, Row
+from diary_client.screens.settings import SettingsScreen
+from diary_client.widgets.choices import Picker
+from diary_client.widgets.vas import VasBar
+
+SMALL = (60, 20)
+
+
+def assert_inside(app, *selectors: str) -> None:
+    """Each control is laid out, has room, and lies wholly inside the screen (nothing cut off)."""
+    screen = app.screen.region
+    for sel in selectors:
+        w = app.screen.query_one(sel)
+        r = w.region
+        assert r.width > 0 and r.height > 0, f"{sel} has no room at {screen.size}"
+        assert screen.contains_region(r), f"{sel} {r} is outside the {screen.size} screen"
+        assert w.content_size.width > 0
+
+
+async def test_every_screen_fits_60x20(diary, data_dir):
+    app, _ = make_app(data_dir, "2026-03-16T19:00")  # placebo phase: every item kind
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        assert_inside(app, "#day", "#phase", "#today", "#compliance", Footer)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert_inside(app, "#progress", "#prompt", VasBar, "#keys", Footer)
+        bar = app.screen.query_one(VasBar)
+        assert bar.content_size.height == 6  # thumb rows, ends, labels and the answer all show
+        while app.screen.item.kind == "vas":
+            await pilot.press("5", "enter")
+            await pilot.pause()
+        assert_inside(app, Picker, "#keys")
+        picker = app.screen.query_one(Picker)
+        assert picker.region.height >= len(picker.options)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.item.kind == "yesno"
+        assert_inside(app, "#editor", "#prompt")
+        await pilot.press("n", "enter")
+        await pilot.pause()
+        assert_inside(app, Input, "#prompt")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen)
+        assert_inside(app, "#review-title", "#rows", Footer)
+        rows = list(app.screen.query(Row))
+        for _ in rows[1:]:
+            await pilot.press("down")
+        assert app.focused is rows[-1] and app.screen.region.contains_region(rows[-1].region)
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert_inside(app, "#review-message")
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+        for _ in app.screen.items:
+            await pilot.press("enter")
+            await start_report(pilot)
+        assert isinstance(app.screen, CorrectionScreen)
+        assert_inside(app, "#reason")
+        await pilot.press("escape", "escape")
+        await pilot.pause()
+        while app.screen.__class__.__name__ != "HomeScreen":
+            await pilot.press("escape")
+            await pilot.pause()
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen)
+        assert_inside(app, "#remind", Footer)
+        await pilot.press("escape", "p")
+        await pilot.pause()
+        assert isinstance(app.screen, ProgressScreen)
+        assert_inside(app, "#chart-title", "#chart", Footer)
+
+
+async def test_enrol_and_error_screens_fit_60x20(data_dir):
+    app, _ = make_app(data_dir, "2026-03-02T19:00")
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        assert_inside(app, "#participant", "#start", "#protocol", Footer)
+        for sel in ("#hub", "#code", "#enrol-button"):  # below the fold: reachable by focus
+            app.screen.query_one(sel).focus()
+            await pilot.pause()
+            assert_inside(app, sel)
+
+
+async def test_progress_of_a_finished_study_opens_fast(tmp_path, monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    now = at("2026-06-20T12:00")
+    build_demo(tmp_path / "demo", now)
+    app, clock = make_app(tmp_path / "demo", "2026-06-20T12:00")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "The study is over" in text_of(app, "#today")
+        t0 = time.perf_counter()
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, ProgressScreen)
+        opened = time.perf_counter() - t0
+        assert opened < 1.0, opened
+        assert app.screen.query_one(DataTable).row_count == 14
+        calendar = text_of(app, "#calendar")
+        assert calendar.count("Wk") == 14 and "✗ missed" in calendar
+        assert "Baseline" in calendar  # unblinded after the end: true phase names
+        await pilot.press("n")
+        assert "pain (2/9)" in text_of(app, "#chart-title")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        summary = text_of(app, "#summary")
+        assert "Phase summary" in summary and "severity" in summary, summary
+
+
+async def test_progress_while_blinded_withholds_the_summary(diary, data_dir):
+    diary.file({i.id: 50 for i in diary.protocol.items if i.kind == "vas"} | {"side_effects": []},
+               at("2026-03-02T19:00"))
+    app, _ = make_app(data_dir, "2026-03-03T19:00")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("p")
+        await pilot.pause()
+        assert "unblinded" in text_of(app, "#summary")
+        assert "Run-in" in text_of(app, "#calendar") and "Baseline" not in text_of(app, "#calendar")
+
+
+async def test_home_sync_line_with_a_hub(diary, data_dir):
+    diary.store.set_settings(hub_url="http://127.0.0.1:9")
+    app, _ = make_app(data_dir, "2026-03-02T19:00")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "0 pending" in text_of(app, "#sync")
+        app.sync()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        line = text_of(app, "#sync")
+        assert "not connected" in line or "unavailable" in line or "error" in line.lower(), line
+
+
+async def test_settings_show_the_device_and_switch_theme(diary, data_dir):
+    app, _ = make_app(data_dir, "2026-03-02T19:00")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("s")
+        await pilot.pause()
+        texts = " ".join(str(w.render()) for w in app.screen.query("#settings > Static"))
+        assert str(data_dir) in texts and diary.device_id in texts and "19:00" in texts
+        dark = app.current_theme.dark
+        await pilot.press("t")
+        assert app.current_theme.dark is not dark
+
+
+def test_start_path_keeps_heavy_imports_out():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from diary_client.cli import main; import diary_client.app, diary_client.screens.home;"
+        "heavy = [m for m in ('numpy', 'scipy', 'matplotlib', 'pandas', 'statsmodels', 'fastapi', 'httpx',"
+        " 'textual_plotext', 'plotext') if m in sys.modules]; print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
+
