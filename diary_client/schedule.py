@@ -156,19 +156,38 @@ def tally(
     """Count days for the whole study or one phase. `filed` maps date -> timing of its report."""
     tz = now.tzinfo
     assert tz is not None, "now must be an aware datetime"
-    expected = done = late = missed = 0
+    totals = (0, 0, 0, 0)
     for span in phase_spans(protocol, start):
-        if phase_id is not None and span.phase.id != phase_id:
+        if phase_id is None or span.phase.id == phase_id:
+            totals = tuple(a + b for a, b in zip(totals, _count(span, protocol.schedule, now, filed)))
+    return _tally(*totals)
+
+
+def tally_by_phase(protocol: Protocol, start: date, now: datetime, filed: Mapping[date, str]) -> dict[str, Tally]:
+    """Every phase's tally (phase id -> Tally) from one walk over the study's dates."""
+    tz = now.tzinfo
+    assert tz is not None, "now must be an aware datetime"
+    return {span.phase.id: _tally(*_count(span, protocol.schedule, now, filed)) for span in phase_spans(protocol, start)}
+
+
+def _count(span: PhaseSpan, schedule: Schedule, now: datetime, filed: Mapping[date, str]) -> tuple[int, int, int, int]:
+    """(expected, done, late, missed) over one phase's dates."""
+    tz = now.tzinfo
+    expected = done = late = missed = 0
+    for d in span.dates():
+        if d in filed:
+            expected += 1
+            done += 1
+            late += filed[d] == "late"
             continue
-        for d in span.dates():
-            win = window(protocol.schedule, d, tz)
-            if d in filed:
-                expected += 1
-                done += 1
-                late += filed[d] == "late"
-            elif now > win.closes:
-                expected += 1
-                missed += now > win.grace_ends
+        win = window(schedule, d, tz)  # only a day without a report needs its window: most have one
+        if now > win.closes:
+            expected += 1
+            missed += now > win.grace_ends
+    return expected, done, late, missed
+
+
+def _tally(expected: int, done: int, late: int, missed: int) -> Tally:
     return Tally(expected, done, late, missed, done / expected if expected else None)
 
 

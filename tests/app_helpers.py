@@ -26,7 +26,17 @@ def make_app(data_dir: Path, when: str):
 
 
 def text_of(app, selector: str) -> str:
-    return str(app.screen.query_one(selector).render())
+    """The plain text a widget shows (text, or a rich renderable such as a table)."""
+    import io
+
+    from rich.console import Console
+
+    shown = app.screen.query_one(selector).render()
+    if isinstance(shown, str) or not hasattr(shown, "__rich_console__"):
+        return str(shown)
+    console = Console(width=200, file=io.StringIO(), record=True)
+    console.print(shown)
+    return console.export_text()
 
 
 async def answer_all(pilot, vas: str = "42") -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 from app_helpers import answer_all, make_app, start_report, text_of
 from conftest import at
@@ -100,7 +99,8 @@ async def test_enrol_and_error_screens_fit_60x20(data_dir):
             assert_inside(app, sel)
 
 
-async def test_progress_of_a_finished_study_opens_fast(tmp_path, monkeypatch):
+async def test_progress_of_a_finished_study(tmp_path, monkeypatch):
+    """Chart, weeks, calendar and the unblinded summary (its speed: bench/bench_progress.py)."""
     monkeypatch.setenv("TZ", "UTC")
     now = at("2026-06-20T12:00")
     build_demo(tmp_path / "demo", now)
@@ -108,12 +108,9 @@ async def test_progress_of_a_finished_study_opens_fast(tmp_path, monkeypatch):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert "The study is over" in text_of(app, "#today")
-        t0 = time.perf_counter()
         await pilot.press("p")
         await pilot.pause()
         assert isinstance(app.screen, ProgressScreen)
-        opened = time.perf_counter() - t0
-        assert opened < 1.0, opened
         assert app.screen.query_one(DataTable).row_count == 14
         calendar = text_of(app, "#calendar")
         assert calendar.count("Wk") == 14 and "✗ missed" in calendar
@@ -124,6 +121,7 @@ async def test_progress_of_a_finished_study_opens_fast(tmp_path, monkeypatch):
         await pilot.pause()
         summary = text_of(app, "#summary")
         assert "Phase summary" in summary and "severity" in summary, summary
+        assert "drug − placebo" in summary and "Responder on severity" in summary, summary
 
 
 async def test_progress_while_blinded_withholds_the_summary(diary, data_dir):

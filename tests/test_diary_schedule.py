@@ -98,3 +98,15 @@ def test_tally_counts_done_late_missed_and_compliance():
     # a day in its grace period is expected but not yet missed
     t = sch.tally(P, START, at("2026-03-03T09:00"), {})
     assert (t.expected, t.missed) == (1, 0)
+
+
+def test_tally_by_phase_matches_tally_of_each_phase():
+    filed = {START + timedelta(days=k): ("late" if k % 5 == 0 else "on_time") for k in range(0, 98) if k % 7 != 3}
+    for now in (at("2026-03-01T12:00"), at("2026-03-03T09:00"), at("2026-03-20T19:00"), at("2026-04-20T11:00"),
+                at("2026-08-01T12:00")):
+        got = sch.tally_by_phase(P, START, now, filed)
+        assert list(got) == [ph.id for ph in P.phases]
+        for ph in P.phases:
+            assert got[ph.id] == sch.tally(P, START, now, filed, ph.id)
+        assert sum(t.done for t in got.values()) == sch.tally(P, START, now, filed).done
+    assert sch.tally_by_phase(P, START, at("2026-03-01T12:00"), {})["baseline"].compliance is None

@@ -160,32 +160,36 @@ class ProgressScreen(Screen):
         self.app.call_from_thread(self.query_one("#summary", Static).update, text)
 
 
-def render_summary(doc: dict, diary: Diary) -> str:
-    """The report's numbers as plain text: per phase, each item's mean and % better than baseline."""
+def render_summary(doc: dict, diary: Diary):
+    """The report's numbers as a table: per item, each phase's mean and % better than baseline."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
     phases = doc["phases"]
-    lines = ["Phase summary (exploratory)", ""]
+    head = ["Phase summary (exploratory)", ""]
     for p in phases:
         comp = "—" if p["compliance"] is None else f"{p['compliance']:.0%}"
-        lines.append(f"{p['label']}: days {p['first_day']}–{p['last_day']}, {p['n']} reports ({comp})")
-    lines.append("")
-    lines.append("Mean per phase (and % better than baseline):")
+        head.append(f"{p['label']}: days {p['first_day']}–{p['last_day']}, {p['n']} reports ({comp})")
+    table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left",
+                  title="Mean per phase (% better than baseline)")
+    table.add_column("item", no_wrap=True)
+    for p in phases:
+        table.add_column(p["label"][:12], justify="right")
+    table.add_column("drug − placebo", justify="right")
     for item_id, it in doc["items"].items():
         cells = []
         for p in phases:
-            ph = it["phases"].get(p["id"])
-            if not ph or ph.get("mean") is None:
-                continue
+            ph = it["phases"].get(p["id"]) or {}
             red = ph.get("reduction_pct")
-            cells.append(f"{p['label'][:10]} {ph['mean']:.0f}" + ("" if red is None else f" ({red:+.0f}%)"))
-        lines.append(f"  {item_id}: " + " · ".join(cells))
-        vp = it.get("vs_placebo_points")
-        if vp is not None:
-            p = it.get("p_active_vs_placebo")
-            pv = "" if p is None else (", p < 0.001" if p < 0.001 else f", p = {p:.3f}")
-            lines.append(f"      active vs placebo: {vp:+.1f} points{pv}")
+            cells.append("" if ph.get("mean") is None else f"{ph['mean']:.0f}" + ("" if red is None else f" {red:+.0f}%"))
+        vp, pv = it.get("vs_placebo_points"), it.get("p_active_vs_placebo")
+        cmp = "" if vp is None else f"{vp:+.1f} pts" + ("" if pv is None else (" p<.001" if pv < 0.001 else f" p={pv:.3f}"))
+        table.add_row(item_id, *cells, cmp)
+    tail = []
     if doc.get("responder") is not None:
         primary = diary.protocol.primary.id
-        lines += ["", f"Responder on {primary} (≥ {doc.get('responder_points', 30):g} points better than placebo): "
-                  + ("yes" if doc["responder"] else "no")]
-    lines += ["", *doc.get("caveats", [])[:1]]
-    return "\n".join(lines)
+        tail.append(f"Responder on {primary} (≥ {doc.get('responder_points', 30):g} points better than placebo): "
+                    + ("yes" if doc["responder"] else "no"))
+    tail += doc.get("caveats", [])[:1]
+    return Group(Text("\n".join(head) + "\n"), table, Text("\n" + "\n".join(tail)))
