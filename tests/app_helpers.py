@@ -31,9 +31,10 @@ def text_of(app, selector: str) -> str:
 
     from rich.console import Console
 
-    shown = app.screen.query_one(selector).render()
-    if isinstance(shown, str) or not hasattr(shown, "__rich_console__"):
-        return str(shown)
+    widget = app.screen.query_one(selector)
+    shown = getattr(widget, "content", None)
+    if not hasattr(shown, "__rich_console__"):
+        return str(widget.render())
     console = Console(width=200, file=io.StringIO(), record=True)
     console.print(shown)
     return console.export_text()
