@@ -60,10 +60,18 @@ class Entry(BaseModel):
         return self.model_dump(mode="json")
 
 
+_CANON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical(entry: Entry) -> tuple[str, str]:
+    """The entry's canonical JSON and its SHA-256 (UnicodeEncodeError for lone surrogates)."""
+    text = _CANON.encode(entry.wire())
+    return text, hashlib.sha256(text.encode()).hexdigest()
+
+
 def content_hash(entry: Entry) -> str:
     """SHA-256 of the entry's canonical JSON: equal content, equal hash, on device and hub."""
-    canon = json.dumps(entry.wire(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canon.encode()).hexdigest()
+    return canonical(entry)[1]
 
 
 def new_id() -> str:

@@ -11,6 +11,7 @@ from hub_fixture import hub, make_entry, running_hub  # noqa: F401
 
 from diary_client.entry import content_hash
 from sync.hub.limits import Limits
+from sync.wire import EntriesResponse
 
 START = date(2026, 3, 2)
 
@@ -84,6 +85,7 @@ def test_upload_reupload_and_conflict(hub):
     changed = e1.model_copy(update={"answers": e1.answers | {"severity": 99}})
     r = post(c, changed).json()
     assert r["rejected"] == [{"id": e1.id, "error": "an entry with this id and other content is already on the hub"}]
+    assert EntriesResponse.model_validate(r) and EntriesResponse.model_validate(again)  # rendered by hand
     assert hub.store.entries("P01") == [e1, e2]
     me = c.get("/api/v1/me").json()
     assert me["entries"] == 2 and me["participant_id"] == "P01" and me["unblinded"] is False

@@ -11,7 +11,7 @@ from hub_fixture import make_entry
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diary_client.entry import Entry, content_hash
+from diary_client.entry import Entry, canonical, content_hash
 from diary_client.protocol import builtin_text
 from sync.hub.store import HubStore
 
@@ -104,3 +104,5 @@ def test_content_hash_survives_the_wire(answers, minutes, reason):
                    submitted_at=datetime(2026, 3, 4, 19, 5, 7, 123456, tzinfo=timezone(timedelta(minutes=minutes))))
     received = Entry.model_validate_json(json.dumps({"entries": [e.wire()]})[len('{"entries": ['):-2])
     assert content_hash(received) == content_hash(e)
+    body, h = canonical(received)  # the hub's one serialisation gives the device's hash ...
+    assert h == content_hash(e) and Entry.model_validate_json(body) == received  # ... and a faithful body

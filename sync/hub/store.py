@@ -24,8 +24,8 @@ from diary_client.entry import Entry
 from diary_client.protocol import parse_protocol
 
 from . import codes
-from .rules import Participant, entry_problem, protocol_from
-from .verdict import Ledger, Stored, canonical
+from .rules import Participant, protocol_from
+from .verdict import Ledger, Stored, hashed, problems_of
 
 migrations = Migrations("hub")
 
@@ -101,21 +101,6 @@ def _first_participant(db: Database, sql: str, args: list) -> Participant | None
     cur = db.conn.execute(sql, args)
     row = cur.fetchone()
     return None if row is None else _participant(dict(zip((d[0] for d in cur.description), row)))
-
-
-def _canonical(e: Entry) -> tuple[str | None, str | None]:
-    """(body, content hash), or (None, None) for text that is not valid Unicode."""
-    try:
-        return canonical(e)
-    except UnicodeEncodeError:
-        return None, None
-
-
-def _problems(entries: list[Entry], p: Participant | None) -> list[str | None]:
-    """Per entry, why its content does not fit p's protocol (only p's own entries need asking)."""
-    if p is None:
-        return [None] * len(entries)
-    return [entry_problem(e, p) if e.participant_id == p.participant_id else None for e in entries]
 
 
 _PARTICIPANTS = (
@@ -302,24 +287,26 @@ class HubStore:
         """Judge and store a batch for one participant in one transaction, with a result per entry.
 
         Same id and content: duplicate. Same id, other content: rejected. New: checked against
-        the protocol and the day's earlier reports, then stored with its receipt time. Hashing and
-        the protocol checks need no database, so they run before the write lock is taken, against
-        `seen` (the participant as the caller just read them), and again if that was outdated.
+        the protocol and the day's earlier reports, then stored with its receipt time.
+
+        Hashing and the protocol checks need no database, so they run before the write lock is
+        taken (under it, 50 uploads would queue behind them), against `seen`: the participant as
+        the caller just read them; checked again if that has changed since.
         """
         at, out = iso(now), IngestResult()
         entries = list(entries)
         before = seen if seen is not None else self.participant(participant_id)
-        hashed = [_canonical(e) for e in entries]
-        problems = _problems(entries, before)
+        bodies = [hashed(e) for e in entries]
+        problems = problems_of(entries, before)
         with self._tx() as db:
             p = self._get(db, participant_id)
             if p is None:
                 raise HubError(f"no participant {participant_id!r} on this hub")
             if p != before:  # changed in between (day 1 set by an enrolment): check again
-                problems = _problems(entries, p)
+                problems = problems_of(entries, p)
             ledger = self._ledger(db, p.participant_id, entries)
             stored, refused = [], []
-            for e, (body, h), problem in zip(entries, hashed, problems):
+            for e, (body, h), problem in zip(entries, bodies, problems):
                 verdict, detail = ledger.judge(e, h, problem)
                 out.verdicts.append(verdict)
                 if verdict == "accepted":

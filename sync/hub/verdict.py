@@ -1,6 +1,6 @@
 """Judging an upload batch entry by entry: duplicates, conflicts, one report a day, corrections.
 
-Pure: the store looks up, with one query each, what the hub already holds that the batch's
+Pure (no database, no clock): the store looks up, with one query each, what the hub already holds that the batch's
 verdicts depend on (a `Ledger`), and this module judges every entry against it in order, adding
 each accepted entry so that later entries of the same batch see it, exactly as if each had been
 stored before the next was judged.
@@ -8,24 +8,28 @@ stored before the next was judged.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 
-from diary_client.entry import Entry
+from diary_client.entry import Entry, canonical
+
+from .rules import Participant, entry_problem
 
 UNICODE = "the entry holds text that is not valid Unicode"
 
 
-def canonical(e: Entry) -> tuple[str, str]:
-    """The entry's canonical JSON and its content hash (raises UnicodeEncodeError on lone surrogates).
+def hashed(e: Entry) -> tuple[str | None, str | None]:
+    """(body, content hash), or (None, None) for text that is not valid Unicode."""
+    try:
+        return canonical(e)
+    except UnicodeEncodeError:
+        return None, None
 
-    The same text and digest as `diary_client.entry.content_hash` (a test holds them equal): the
-    hub serialises each entry once and stores this text as its body, so a stored body hashes to
-    its content_hash.
-    """
-    text = json.dumps(e.wire(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return text, hashlib.sha256(text.encode()).hexdigest()
+
+def problems_of(entries: list[Entry], p: Participant | None) -> list[str | None]:
+    """Per entry, why its content does not fit p's protocol (only p's own entries need asking)."""
+    if p is None:
+        return [None] * len(entries)
+    return [entry_problem(e, p) if e.participant_id == p.participant_id else None for e in entries]
 
 
 @dataclass(frozen=True)
