@@ -16,9 +16,9 @@ import numpy as np
 
 from diary_client.entry import Entry, filed_timing, latest
 from diary_client.protocol import Item, Protocol
-from diary_client.schedule import PhaseSpan, phase_spans, tally
+from diary_client.schedule import PhaseSpan, phase_spans, tally_by_phase
 
-from .stats import Fit, ar1_fit
+from .stats import Fit, ar1_fits
 from .summary import difference, phase_table, reduction_pct, tally_answers
 
 # Bump when any reported number could change for the same data, so old reports stay explainable.
@@ -157,34 +157,72 @@ def _keys(spans: list[PhaseSpan], blinded: bool) -> dict[str, str]:
 def analyse(protocol: Protocol, start: date, entries: list[Entry], now: datetime,
             participant_id: str, blinded: bool) -> PersonalReport:
     """The participant's phase report; while `blinded`, phase ids and every comparison are withheld."""
+    return analyse_many([(protocol, start, entries, now, participant_id)], blinded)[0]
+
+
+def analyse_many(people: list[tuple], blinded: bool) -> list[PersonalReport]:
+    """`analyse` of each (protocol, start, entries, now, participant_id); the AR(1) fits of all share batched calls."""
+    drafts = [_draft(*person, blinded) for person in people]
+    jobs = [job for d in drafts for job in d.jobs]
+    fits = iter(ar1_fits([job.args for job in jobs]))
+    for d in drafts:
+        for job in d.jobs:
+            _use_fit(list(d.report.items.values()), job, next(fits))
+    return [d.finish() for d in drafts]
+
+
+@dataclass
+class _FitJob:
+    args: tuple  # ar1_fit's (days, phase, Y, p)
+    items: list[int]  # the numeric items (positions) it fits, one per column of Y
+    cols: dict[str, int]  # phase key -> model column
+
+
+@dataclass
+class _Draft:
+    """A report waiting for its AR(1) fits; the comparisons and the responder come from them."""
+
+    report: PersonalReport
+    protocol: Protocol
+    keys: dict[str, str]
+    jobs: list[_FitJob]
+
+    def finish(self) -> PersonalReport:
+        rep = self.report
+        if not rep.blinded:
+            _compare(rep.items, self.protocol, self.keys)
+            points = rep.items[self.protocol.primary.id].vs_placebo_points
+            rep.responder = None if points is None else bool(points >= rep.responder_points)
+        return rep
+
+
+def _draft(protocol: Protocol, start: date, entries: list[Entry], now: datetime, participant_id: str,
+           blinded: bool) -> _Draft:
     spans = phase_spans(protocol, start)
     days = latest(entries)
     filed = filed_timing(entries)
     keys = _keys(spans, blinded)
+    tallies = tally_by_phase(protocol, start, now, filed)
     phase_rows = []
     for s in spans:
-        t = tally(protocol, start, now, filed, s.phase.id)
+        t = tallies[s.phase.id]
         label = (s.phase.participant_label or s.phase.label) if blinded else s.phase.label
         phase_rows.append(PhaseRow(keys[s.phase.id], label, None if blinded else s.phase.role, s.start, s.end,
                              s.first_day, s.last_day, t.expected, t.done, t.compliance))
     # per phase, (study day, answers) of each day with an entry, in date order
     rows = [[(s.first_day + k, days[d].answers) for k, d in enumerate(s.dates()) if d in days] for s in spans]
-    numeric = _numeric_items([i for i in protocol.items if i.numeric], spans, rows, keys)
+    numeric, jobs = _numeric_items([i for i in protocol.items if i.numeric], spans, rows, keys)
     other = {item.id: {"kind": item.kind, "phases": {
         keys[s.phase.id]: tally_answers(item.kind, [a.get(item.id) for _, a in r], item.options)
         for s, r in zip(spans, rows) if item.asked_in(s.phase.id)}}
         for item in protocol.items if not item.numeric}
-    responder = None
-    if not blinded:
-        _compare(numeric, protocol, keys)
-        points = numeric[protocol.primary.id].vs_placebo_points
-        responder = None if points is None else bool(points >= protocol.analysis.responder_points)
-    return PersonalReport(participant_id, protocol.id, blinded, now, phase_rows, numeric, other, responder,
-                          protocol.analysis.responder_points, data_hash(protocol, start, days))
+    report = PersonalReport(participant_id, protocol.id, blinded, now, phase_rows, numeric, other, None,
+                            protocol.analysis.responder_points, data_hash(protocol, start, days))
+    return _Draft(report, protocol, keys, jobs)
 
 
-def _numeric_items(items: list[Item], spans: list[PhaseSpan], rows: list[list], keys) -> dict[str, ItemReport]:
-    """Every numeric item's values, phase numbers and AR(1) fit, from one days × items matrix."""
+def _numeric_items(items: list[Item], spans: list[PhaseSpan], rows: list[list], keys) -> tuple[dict, list[_FitJob]]:
+    """Every numeric item's values and phase numbers from one days × items matrix, and the AR(1) fits they need."""
     ids = [i.id for i in items]
     flat = [r for phase_rows in rows for r in phase_rows]
     nan = math.nan
@@ -208,32 +246,36 @@ def _numeric_items(items: list[Item], spans: list[PhaseSpan], rows: list[list], 
                 rep.phases[key] = {name: table[name][c][j] for name in ("n", "mean", "sd", "endpoint_mean")} | {
                     "reduction_pct": None, "endpoint_reduction_pct": None, "effective_n": None, "mean_ci95": None}
         out[item.id] = rep
-    _fit_all(list(out.values()), M, valid, day, phase, phase_keys)
-    return out
+    return out, _fit_jobs(list(out.values()), M, valid, day, phase, phase_keys)
 
 
-def _fit_all(items: list[ItemReport], M: np.ndarray, valid: np.ndarray, day: np.ndarray, phase: np.ndarray,
-             phase_keys: list[str]) -> None:
-    """Fit the AR(1) phase-mean model; items with values on the same days share one batched fit."""
+def _fit_jobs(items: list[ItemReport], M: np.ndarray, valid: np.ndarray, day: np.ndarray, phase: np.ndarray,
+              phase_keys: list[str]) -> list[_FitJob]:
+    """The AR(1) phase-mean fits; items with values on the same days share one batched fit."""
     groups: dict[bytes, list[int]] = {}
     for j, rep in enumerate(items):
         present = sum(1 for v in rep.phases.values() if v["n"] > 0)
         if len(rep.values) - present >= MIN_RESIDUAL_DF:
             groups.setdefault(valid[:, j].tobytes(), []).append(j)
+    jobs = []
     for js in groups.values():
         m = valid[:, js[0]]
         used, col_of = np.unique(phase[m], return_inverse=True)  # model columns: phases with data
-        fit = ar1_fit(day[m], col_of, M[np.ix_(m, js)], len(used))
-        col = {phase_keys[c]: i for i, c in enumerate(used.tolist())}
-        halfwidths, n_eff, beta = fit.mean_halfwidths().tolist(), fit.n_eff_phase.tolist(), fit.beta.tolist()
-        for g, j in enumerate(js):
-            rep = items[j]
-            rep.autocorrelation, rep.effective_n = float(fit.phi[g]), float(fit.n_eff[g])
-            rep.fit, rep.fit_index, rep.fit_cols = fit, g, col
-            for k, c in col.items():
-                hw, mu = halfwidths[g][c], beta[g][c]
-                rep.phases[k]["effective_n"] = n_eff[g][c]
-                rep.phases[k]["mean_ci95"] = None if not math.isfinite(hw) else [mu - hw, mu + hw]
+        jobs.append(_FitJob((day[m], col_of, M[np.ix_(m, js)], len(used)), js,
+                            {phase_keys[c]: i for i, c in enumerate(used.tolist())}))
+    return jobs
+
+
+def _use_fit(items: list[ItemReport], job: _FitJob, fit: Fit) -> None:
+    halfwidths, n_eff, beta = fit.mean_halfwidths().tolist(), fit.n_eff_phase.tolist(), fit.beta.tolist()
+    for g, j in enumerate(job.items):
+        rep = items[j]
+        rep.autocorrelation, rep.effective_n = float(fit.phi[g]), float(fit.n_eff[g])
+        rep.fit, rep.fit_index, rep.fit_cols = fit, g, job.cols
+        for k, c in job.cols.items():
+            hw, mu = halfwidths[g][c], beta[g][c]
+            rep.phases[k]["effective_n"] = n_eff[g][c]
+            rep.phases[k]["mean_ci95"] = None if not math.isfinite(hw) else [mu - hw, mu + hw]
 
 
 def _compare(items: dict[str, ItemReport], protocol: Protocol, keys) -> None:

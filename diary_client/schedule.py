@@ -29,7 +29,8 @@ class PhaseSpan:
         return self.start <= d <= self.end
 
     def dates(self) -> list[date]:
-        return [self.start + timedelta(days=i) for i in range(self.phase.days)]
+        first = self.start.toordinal()  # ordinals: several times faster than adding timedeltas
+        return list(map(date.fromordinal, range(first, first + self.phase.days)))
 
 
 def phase_spans(protocol: Protocol, start: date) -> list[PhaseSpan]:
@@ -167,7 +168,8 @@ def tally_by_phase(protocol: Protocol, start: date, now: datetime, filed: Mappin
     """Every phase's tally (phase id -> Tally) from one walk over the study's dates."""
     tz = now.tzinfo
     assert tz is not None, "now must be an aware datetime"
-    return {span.phase.id: _tally(*_count(span, protocol.schedule, now, filed)) for span in phase_spans(protocol, start)}
+    return {span.phase.id: _tally(*_count(span, protocol.schedule, now, filed))
+            for span in phase_spans(protocol, start)}
 
 
 def _count(span: PhaseSpan, schedule: Schedule, now: datetime, filed: Mapping[date, str]) -> tuple[int, int, int, int]:
