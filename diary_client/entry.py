@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -11,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+_CANON_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 Value = bool | int | float | str | list[str] | None
 Timing = Literal["on_time", "late", "import"]
 Source = Literal["app", "cli", "import"]
@@ -39,7 +41,9 @@ class Entry(BaseModel):
     @field_validator("id", "supersedes")
     @classmethod
     def _uuid(cls, v: str | None) -> str | None:
-        return None if v is None else str(uuid.UUID(v))
+        if v is None or _CANON_UUID.fullmatch(v):
+            return v  # already in canonical form: the usual case, and the hub checks thousands
+        return str(uuid.UUID(v))
 
     @field_validator("submitted_at")
     @classmethod

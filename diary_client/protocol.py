@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from datetime import time
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -145,7 +146,20 @@ class Protocol(_Strict):
         return next((p for p in self.phases if p.role == role), None)
 
     def items_in(self, phase_id: str) -> list[Item]:
-        return [i for i in self.items if i.asked_in(phase_id)]
+        return self.split_items(phase_id)[0]
+
+    def split_items(self, phase_id: str) -> tuple[list[Item], list[Item]]:
+        """(items asked in the phase, items not asked); precomputed: the hub checks every entry."""
+        return self._items_by_phase[phase_id]
+
+    @cached_property
+    def _items_by_phase(self) -> dict[str, tuple[list[Item], list[Item]]]:
+        return {p.id: ([i for i in self.items if i.asked_in(p.id)], [i for i in self.items if not i.asked_in(p.id)])
+                for p in self.phases}
+
+    @cached_property
+    def item_ids(self) -> frozenset[str]:
+        return frozenset(i.id for i in self.items)
 
 
 def _no_repeats(ids: list[str], what: str) -> None:
