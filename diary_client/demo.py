@@ -10,7 +10,6 @@ import click
 
 from . import clock
 from .diary import Diary
-from .entry import Entry, new_id
 from .protocol import builtin_text
 from .schedule import window
 from .store import Store
@@ -37,12 +36,7 @@ def build_demo(data_dir: Path, now: datetime, seed: int = 2009) -> Diary:
         late = rng.random() < 0.05
         at = win.closes + timedelta(minutes=int(rng.integers(20, 600))) if late else (
             win.opens + timedelta(minutes=int(rng.integers(15, 300))))
-        entries.append(Entry(
-            id=new_id(), participant_id=diary.participant_id, study_id=diary.protocol.id,
-            protocol_version=diary.protocol.version, diary_date=d, study_day=(d - start).days + 1,
-            answers=answers, submitted_at=at, timing="late" if late else "on_time", source="app",
-            device_id=diary.device_id, seq=0,
-        ))
+        entries.append(diary.entry(d, answers, at, "late" if late else "on_time", "app"))
     store.save_all(entries)
     return diary
 

@@ -174,21 +174,18 @@ class Diary:
                 raise DiaryError(f"there is no report for {d} to correct")
             if not reason.strip():
                 raise DiaryError("a correction needs a reason")
+        return self.entry(d, answers, now, timing, source,
+                          supersedes=old.id if reason is not None and old else None,
+                          reason=reason.strip() if reason else None)
+
+    def entry(self, d: date, answers: dict[str, Value], submitted_at: datetime, timing: str, source: str,
+              supersedes: str | None = None, reason: str | None = None) -> Entry:
+        """A new Entry of this enrolment for diary date `d` (the store gives it its seq); no rules checked."""
         return Entry(
-            id=new_id(),
-            participant_id=self.participant_id,
-            study_id=self.protocol.id,
-            protocol_version=self.protocol.version,
-            diary_date=d,
-            study_day=sch.study_day(self.start, d),
-            answers=answers,
-            submitted_at=now,
-            timing=timing,
-            source=source,
-            device_id=self.device_id,
-            seq=0,
-            supersedes=old.id if reason is not None and old else None,
-            reason=reason.strip() if reason else None,
+            id=new_id(), participant_id=self.participant_id, study_id=self.protocol.id,
+            protocol_version=self.protocol.version, diary_date=d, study_day=sch.study_day(self.start, d),
+            answers=answers, submitted_at=submitted_at, timing=timing, source=source,
+            device_id=self.device_id, seq=0, supersedes=supersedes, reason=reason,
         )
 
     def file(self, answers: dict[str, Value], now: datetime, source: str = "app", reason: str | None = None) -> Entry:
@@ -214,12 +211,5 @@ class Diary:
                 answers = ans.parse_answers(self.protocol, span.phase.id, texts)
             except ans.AnswerError as e:
                 raise DiaryError(f"{where}: {e}") from None
-            out.append(
-                Entry(
-                    id=new_id(), participant_id=self.participant_id, study_id=self.protocol.id,
-                    protocol_version=self.protocol.version, diary_date=d,
-                    study_day=sch.study_day(self.start, d), answers=answers, submitted_at=now,
-                    timing="import", source="import", device_id=self.device_id, seq=0,
-                )
-            )
+            out.append(self.entry(d, answers, now, "import", "import"))
         return self.store.save_all(out)

@@ -6,7 +6,7 @@ A diary day is a calendar date, so a day with a DST change is still one day.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal
@@ -155,13 +155,16 @@ def tally(
     phase_id: str | None = None,
 ) -> Tally:
     """Count days for the whole study or one phase. `filed` maps date -> timing of its report."""
-    tz = now.tzinfo
-    assert tz is not None, "now must be an aware datetime"
-    totals = (0, 0, 0, 0)
-    for span in phase_spans(protocol, start):
-        if phase_id is None or span.phase.id == phase_id:
-            totals = tuple(a + b for a, b in zip(totals, _count(span, protocol.schedule, now, filed)))
-    return _tally(*totals)
+    per_phase = tally_by_phase(protocol, start, now, filed)
+    if phase_id is not None:
+        return per_phase.get(phase_id, _tally(0, 0, 0, 0))
+    return combined(per_phase.values())
+
+
+def combined(tallies: Iterable[Tally]) -> Tally:
+    """The tally of several phases together (e.g. the whole study from tally_by_phase)."""
+    totals = [sum(col) for col in zip(*((t.expected, t.done, t.late, t.missed) for t in tallies))]
+    return _tally(*(totals or (0, 0, 0, 0)))
 
 
 def tally_by_phase(protocol: Protocol, start: date, now: datetime, filed: Mapping[date, str]) -> dict[str, Tally]:

@@ -104,9 +104,10 @@ def compliance(p: Participant, entries: list[Entry], now: datetime) -> dict:
         return {"overall": None, "phases": {}}
     local, filed = p.local(now), filed_timing(entries)
     protocol = p.protocol
+    phases = sch.tally_by_phase(protocol, p.start, local, filed)
     return {
-        "overall": tally_dict(sch.tally(protocol, p.start, local, filed)),
-        "phases": {ph.id: tally_dict(sch.tally(protocol, p.start, local, filed, ph.id)) for ph in protocol.phases},
+        "overall": tally_dict(sch.combined(phases.values())),
+        "phases": {ph_id: tally_dict(t) for ph_id, t in phases.items()},
     }
 
 
