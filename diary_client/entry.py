@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _CANON_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -68,8 +69,23 @@ _CANON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=Fa
 
 
 def canonical(entry: Entry) -> tuple[str, str]:
-    """The entry's canonical JSON and its SHA-256 (UnicodeEncodeError for lone surrogates)."""
-    text = _CANON.encode(entry.wire())
+    """The entry's canonical JSON and its SHA-256 (UnicodeEncodeError for lone surrogates).
+
+    Canonical JSON is, by definition, the standard library's `json` with sorted keys, no spaces
+    and text as is. orjson writes exactly those bytes, ten times faster (the hub hashes every
+    entry it receives), for everything an entry can hold except floats, which it writes in
+    another notation (0.00001 for 1e-05): an entry with a float answer, an integer beyond 64
+    bits or a lone surrogate takes the standard library's path.
+    """
+    doc = entry.wire()
+    if not any(type(v) is float for v in entry.answers.values()):
+        try:
+            raw = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:
+            pass
+        else:
+            return raw.decode(), hashlib.sha256(raw).hexdigest()
+    text = _CANON.encode(doc)
     return text, hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -78,5 +78,11 @@ class Problem(_Wire):
     detail: str
 
 
+class Invalid(Problem):
+    """422: the first problem in words (`detail`), then each one located."""
+
+    errors: list[dict[str, object]]
+
+
 class Health(_Wire):
     ok: bool

@@ -10,9 +10,11 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from diary_client import clock
 
+from .. import wire
 from .limits import BodyLimit, Limits, RateLimiter
 from .store import HubStore
 
@@ -42,6 +44,22 @@ async def _invalid(request: Request, exc: RequestValidationError) -> JSONRespons
     return SafeJSONResponse({"detail": detail, "errors": errors[:50]}, status_code=422)
 
 
+def _document(app: FastAPI, *models: type[BaseModel]) -> None:
+    """Put models that routes read by hand (routes.entries_body) into the OpenAPI components."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schemas = build()["components"]["schemas"]
+            for model in models:
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(schema.pop("$defs", {}))
+                schemas[model.__name__] = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def hub_now() -> datetime:
     """The hub's clock; DIARY_NOW moves it too, so a demo or test hub agrees with its devices."""
     return clock.now()
@@ -65,5 +83,6 @@ def create_app(db_path: str | Path, *, limits: Limits = Limits(),
     app.state.enroll_limit = RateLimiter(limits.enroll_rate, limits.enroll_burst)
     app.state.known_tokens = set()  # token hashes seen valid (auth.device_key)
     app.include_router(routes.router)
+    _document(app, wire.EntriesRequest)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body)
     return app

@@ -8,7 +8,9 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import ValidationError
 
 from .. import wire
 from .app import SafeJSONResponse
@@ -50,9 +52,28 @@ def enroll(body: wire.EnrollRequest, request: Request) -> wire.EnrollResponse:
                                study_id=p.study_id, start=p.start)  # type: ignore[arg-type]
 
 
-@router.post("/api/v1/entries", response_model=wire.EntriesResponse,
-             responses={**_AUTH, 403: {"model": wire.Problem}, 413: {"model": wire.Problem}})
-def upload(body: wire.EntriesRequest, request: Request, key: str = Depends(device_key)) -> Response:
+async def entries_body(request: Request) -> wire.EntriesRequest:
+    """The upload's batch, validated by pydantic straight from the raw bytes, on the event loop.
+
+    A plain `body: wire.EntriesRequest` parameter makes FastAPI decode the JSON into Python
+    objects and then validate those, which takes most of the hub's time for a 100-entry batch;
+    the schema still comes from the model (`ENTRIES_BODY`), and errors keep FastAPI's 422 form.
+    """
+    try:
+        return wire.EntriesRequest.model_validate_json(await request.body())
+    except ValidationError as e:
+        raise RequestValidationError([{**err, "loc": ("body", *err["loc"])} for err in e.errors()]) from None
+
+
+ENTRIES_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/EntriesRequest"}}}}}
+
+
+@router.post("/api/v1/entries", response_model=wire.EntriesResponse, openapi_extra=ENTRIES_BODY,
+             responses={**_AUTH, 403: {"model": wire.Problem}, 413: {"model": wire.Problem},
+                        422: {"model": wire.Invalid}})
+def upload(request: Request, key: str = Depends(device_key),
+           body: wire.EntriesRequest = Depends(entries_body)) -> Response:
     """Store a batch of entries in one transaction, with a result per entry."""
     store, now, who = store_of(request), request.app.state.now(), participant_of(request, key)
     strangers = sorted({e.participant_id for e in body.entries} - {who.participant_id})

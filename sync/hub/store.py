@@ -60,6 +60,12 @@ def _m0001(db: Database) -> None:
         db.execute(sql)
 
 
+@migrations(name="0002_index_day_reports")
+def _m0002(db: Database) -> None:
+    # Each day's first report, found from the index alone (ingest asks for every batch's days).
+    db.execute("CREATE INDEX entries_day_report ON entries(participant_id, diary_date, id) WHERE supersedes IS NULL")
+
+
 class HubError(Exception):
     """Something a coordinator or a device can fix; the message says what."""
 
