@@ -97,9 +97,11 @@ class DiaryApp(App):
         try:
             result = await sync_diary(diary, self.now_fn())
             note = getattr(result, "error", None)
+            if getattr(result, "protocol_version", None):
+                note = f"The study protocol was updated to version {result.protocol_version}." + (f"\n{note}" if note else "")
         except Exception as e:  # a network or hub problem must never take the diary down
             note = f"sync failed: {e}"
-        diary.settings = self.store.settings()  # last upload, last error, unblinding
+        diary.reload()  # last upload, last error, unblinding, a protocol update
         self._sync_note(note)
 
 

@@ -49,14 +49,20 @@ class Status:
 class Diary:
     def __init__(self, store: Store):
         self.store = store
-        s = store.settings()
-        if "participant_id" not in s:
+        if "participant_id" not in store.settings():
             raise DiaryError("this device is not enrolled yet: run `diary enroll --participant ID` first")
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the settings again (after a sync: last upload, unblinding, a protocol update)."""
+        s = self.store.settings()
         self.settings = s
         self.participant_id: str = s["participant_id"]
         self.device_id: str = s["device_id"]
         self.start = date.fromisoformat(s["start"])
-        self.protocol: Protocol = parse_protocol(s["protocol_toml"], "stored protocol")
+        if getattr(self, "_protocol_toml", None) != s["protocol_toml"]:
+            self.protocol: Protocol = parse_protocol(s["protocol_toml"], "stored protocol")
+            self._protocol_toml = s["protocol_toml"]
 
     @staticmethod
     def enroll(store: Store, participant_id: str, protocol_toml: str, start: date, **extra) -> Diary:

@@ -192,6 +192,21 @@ def parse_protocol(text: str, source: str = "protocol") -> Protocol:
         raise ProtocolError(f"{source}: {_where(err['loc'])}: {msg}{more}") from None
 
 
+def update_problem(old: Protocol, new: Protocol) -> str | None:
+    """Why `new` cannot replace `old` for participants already in the study, or None if it can.
+
+    An update may change items, prompts, labels, blinding and the schedule's times; it may not
+    change the phases' ids or lengths, which would move every participant's phase dates.
+    """
+    if new.id != old.id:
+        return f"it is study {new.id!r}, not {old.id!r}"
+    if new.version <= old.version:
+        return f"its version {new.version} is not newer than version {old.version}"
+    if [(p.id, p.days) for p in new.phases] != [(p.id, p.days) for p in old.phases]:
+        return "it changes the phases' ids or lengths, which would move participants' phase dates"
+    return None
+
+
 def builtin_text(name: str = DEFAULT_PROTOCOL) -> str:
     path = resources.files("diary_client") / "protocols" / f"{name}.toml"
     if not path.is_file():

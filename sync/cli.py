@@ -1,4 +1,4 @@
-"""`diary sync` and the coordinator's `diary hub ...` commands (serve, enroll, import, status, unblind, export)."""
+"""`diary sync` and the coordinator's `diary hub ...` commands (serve, enroll, protocol, import, status, unblind, export)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from .hub.store import HubError
 @pass_env
 @user_errors()
 def sync_command(env: Env, as_json: bool) -> None:
-    """Upload pending entries to the hub and pull unblinding.
+    """Upload pending entries to the hub and pull unblinding and protocol updates.
 
     Exit 1 (with the reason) when the hub could not be reached or refused the device; entries
     stay pending and the next sync tries again. Rejected entries go to the quarantine.
@@ -43,6 +43,8 @@ def sync_command(env: Env, as_json: bool) -> None:
             click.echo(f"  quarantined {entry_id}: {why}")
         if result.unblinded:
             click.echo("The coordinator has released the true phase names.")
+        if result.protocol_version:
+            click.echo(f"The study protocol was updated to version {result.protocol_version}.")
     if result.error:
         raise click.ClickException(f"sync did not finish: {result.error}")
 
@@ -130,6 +132,27 @@ def hub_enroll(db_path: Path, participant_id: str, protocol_file, start, tz, as_
         emit_json({"participant_id": participant_id, "code": code})
     else:
         click.echo(f"Enrolment code for {participant_id}: {code}  (works once, for 14 days)")
+
+
+@hub.command("protocol")
+@db_option
+@click.argument("protocol_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help='Print {"study_id", "version", "participants"}.')
+@user_errors(HubError)
+def hub_protocol(db_path: Path, protocol_file: Path, as_json: bool) -> None:
+    """Publish a new version of a study's protocol to all its participants.
+
+    The version number must be higher than the hub's, and the phases (ids and lengths) the
+    same; items, prompts, labels and the schedule's times may change. Each device takes the
+    update at its next sync; entries made before keep, and are checked by, their own version.
+    """
+    text = load_protocol_text(protocol_file)
+    study, version, moved = _store(db_path).publish(text, clock.now())
+    if as_json:
+        emit_json({"study_id": study, "version": version, "participants": moved})
+    else:
+        click.echo(f"Study {study} is now at protocol version {version} for {len(moved)} participant(s); "
+                   "devices take it at their next sync.")
 
 
 @hub.command("import")

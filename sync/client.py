@@ -22,6 +22,7 @@ import httpx
 from diary_client import clock
 from diary_client.diary import Diary, DiaryError
 from diary_client.entry import Entry, content_hash
+from diary_client.protocol import ProtocolError, parse_protocol, update_problem
 from diary_client.store import Store
 
 TOKEN_FILE = "hub_token"
@@ -54,6 +55,7 @@ class SyncResult:
     error: str | None = None  # None when the round completed
     unblinded: bool = False
     clock_offset_s: float | None = None  # hub time minus device time
+    protocol_version: int | None = None  # the study protocol's new version, if this round took an update
     rejections: list[tuple[str, str]] = field(default_factory=list)  # (entry id, hub's reason)
 
     def as_dict(self) -> dict:
@@ -160,7 +162,7 @@ def enroll_device(
     save_token(data_dir_of(store), got["token"])
     if isinstance(target, Diary):
         store.set_settings(hub_url=hub_url, hub_device=device)
-        target.settings = store.settings()
+        target.reload()
         return target
     return Diary.enroll(store, got["participant_id"], got["protocol"], date.fromisoformat(got["start"]),
                         hub_url=hub_url, hub_device=device)
@@ -208,6 +210,7 @@ class _Round:
         self.rng = random.Random(policy.seed)
         self.result = SyncResult()
         self.started = time.monotonic()
+        self.hub_version: int | None = None  # the participant's protocol version on the hub (/me)
 
     def device_time(self, mono: float) -> datetime:
         # The caller's `now` is the device clock at the start; monotonic time carries it forward.
@@ -227,6 +230,7 @@ class _Round:
         offset = (datetime.fromisoformat(me["server_time"]) - mid).total_seconds()
         self.result.clock_offset_s = round(offset, 3)
         self.result.unblinded = bool(me.get("unblinded"))
+        self.hub_version = me.get("protocol_version")
         changes: dict = {"clock_offset_s": round(offset, 3)}
         if me.get("unblinded") and not self.store.settings().get("unblinded"):
             changes |= {"unblinded": True, "hub_phases": me.get("phases")}
@@ -237,6 +241,25 @@ class _Round:
                 if e.id not in flagged:
                     self.store.flag(e.id, "clock_off", f"the device clock was {offset:+.0f} s off the hub's "
                                                         f"at the sync of {self.now.isoformat(timespec='seconds')}")
+
+    async def update_protocol(self) -> None:
+        """Take a newer version of the study protocol from the hub, if /me announced one."""
+        if not isinstance(self.hub_version, int) or self.hub_version <= self.diary.protocol.version:
+            return
+        resp = await self.call("GET", "/api/v1/protocol")
+        if resp.status_code != 200:
+            raise _permanent(resp)
+        text = resp.json()["protocol"]
+        try:
+            new = parse_protocol(text, "the hub's protocol update")
+        except ProtocolError as e:
+            raise _Failed(str(e)) from None
+        problem = update_problem(self.diary.protocol, new)
+        if problem:
+            raise _Failed(f"the hub's protocol update cannot be used here: {problem}")
+        self.store.set_settings(protocol_toml=text)
+        self.diary.reload()
+        self.result.protocol_version = new.version
 
     async def upload(self, batch: list[Entry]) -> None:
         resp = await self.call("POST", "/api/v1/entries", json={"entries": [e.wire() for e in batch]})
@@ -283,7 +306,7 @@ async def sync_diary(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> SyncResult:
     """One full round: check in (unblinding, clock offset), upload pending entries in batches,
-    record receipts, quarantine rejections. Never raises for network trouble."""
+    record receipts, quarantine rejections, take a protocol update. Never raises for network trouble."""
     store = diary.store
     settings = store.settings()
     hub_url, token = settings.get("hub_url"), load_token(data_dir_of(store))
@@ -299,6 +322,7 @@ async def sync_diary(
             pending = store.pending()
             for i in range(0, len(pending), BATCH):
                 await rnd.upload(pending[i:i + BATCH])
+            await rnd.update_protocol()  # after the uploads: entries made before it keep their version
             store.set_settings(last_upload=now.isoformat(timespec="seconds"), last_error=None)
         except (ValueError, KeyError, TypeError) as e:  # a 200 whose body is not the hub's answer
             rnd.result.error = f"the hub's answer was not understood ({type(e).__name__})"
@@ -309,5 +333,5 @@ async def sync_diary(
     result = rnd.result
     result.pending = len(store.pending())
     result.unblinded = result.unblinded or bool(store.settings().get("unblinded"))
-    diary.settings = store.settings()  # the Diary caches settings; the screen reads them
+    diary.reload()  # the Diary caches settings and the protocol; the screens read them
     return result

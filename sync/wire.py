@@ -66,12 +66,19 @@ class PhaseDates(_Wire):
 class MeResponse(_Wire):
     participant_id: str
     study_id: str
+    protocol_version: int = Field(description="The study protocol version the participant is on (newer: GET /api/v1/protocol)")
     entries: int
     last_received_at: str | None
     unblinded: bool
     server_time: datetime
     start: date | None = None
     phases: list[PhaseDates] | None = Field(None, description="The true phase assignment, once unblinded")
+
+
+class ProtocolResponse(_Wire):
+    study_id: str
+    version: int
+    protocol: str = Field(description="The study protocol as TOML text")
 
 
 class Problem(_Wire):

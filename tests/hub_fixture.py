@@ -62,6 +62,14 @@ def hub(tmp_path) -> Iterator[Hub]:
         yield h
 
 
+def updated_protocol(version: int = 2, days: int = 14) -> str:
+    """The built-in protocol as a later version: one more (optional) item, the baseline `days` long."""
+    return (builtin_text().replace("version = 1", f"version = {version}", 1)
+            .replace('days = 14\nlabel = "Baseline"', f'days = {days}\nlabel = "Baseline"', 1)
+            + '\n[[items]]\nid = "mood"\nkind = "vas"\nprompt = "How was your mood today?"\n'
+              'min_label = "Very low"\nmax_label = "Very good"\nbetter = "higher"\noptional = true\n')
+
+
 def answers_for(protocol, phase_id: str, value: int = 50) -> dict:
     """A valid report for a day in `phase_id`: every asked item answered."""
     out = {}

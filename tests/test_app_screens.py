@@ -149,6 +149,27 @@ async def test_home_sync_line_with_a_hub(diary, data_dir):
         assert "not connected" in line or "unavailable" in line or "error" in line.lower(), line
 
 
+async def test_a_protocol_update_is_taken_and_said_on_home(data_dir, tmp_path):
+    from datetime import date, datetime
+
+    from hub_fixture import running_hub, updated_protocol
+
+    from diary_client.store import Store
+    from sync.client import enroll_device
+
+    with running_hub(tmp_path / "hub.db") as h:
+        enroll_device(Store.in_dir(data_dir), h.url, h.code("P01", date(2026, 3, 2)))
+        h.store.publish(updated_protocol(), datetime(2026, 3, 2, 12))
+        app, _ = make_app(data_dir, "2026-03-02T19:00")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            app.sync()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert "updated to version 2" in text_of(app, "#sync")
+            assert app.diary.protocol.version == 2 and "mood" in app.diary.protocol.item_ids
+
+
 async def test_settings_show_the_device_and_switch_theme(diary, data_dir):
     app, _ = make_app(data_dir, "2026-03-02T19:00")
     async with app.run_test(size=(80, 24)) as pilot:

@@ -10,6 +10,7 @@ import pytest
 from hub_fixture import hub, make_entry, running_hub  # noqa: F401
 
 from diary_client.entry import content_hash
+from diary_client.protocol import builtin_text
 from sync.hub.limits import Limits
 from sync.wire import EntriesResponse
 
@@ -89,6 +90,7 @@ def test_upload_reupload_and_conflict(hub):
     assert hub.store.entries("P01") == [e1, e2]
     me = c.get("/api/v1/me").json()
     assert me["entries"] == 2 and me["participant_id"] == "P01" and me["unblinded"] is False
+    assert me["protocol_version"] == 1 and c.get("/api/v1/protocol").json()["protocol"] == builtin_text()
 
 
 def test_protocol_rules_reject_with_reasons(hub):
@@ -139,6 +141,7 @@ def test_cross_participant_write_and_read_are_refused(hub):
 def test_tokens_are_required_and_never_logged(hub, caplog):
     caplog.set_level(logging.DEBUG)
     assert httpx.get(f"{hub.url}/api/v1/me").status_code == 401
+    assert httpx.get(f"{hub.url}/api/v1/protocol").status_code == 401
     assert httpx.get(f"{hub.url}/api/v1/me", headers={"Authorization": "Bearer nope"}).status_code == 401
     c = enrol(hub)
     token = c.headers["Authorization"].split()[1]

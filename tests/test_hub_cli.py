@@ -9,12 +9,13 @@ from datetime import date
 
 import pytest
 from click.testing import CliRunner
-from hub_fixture import make_entry
+from hub_fixture import make_entry, updated_protocol
 
 from diary_client.cli import main
 from diary_client.diary import Diary
 from diary_client.protocol import builtin_text
 from diary_client.store import Store
+from sync.hub.store import HubStore
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def device_file(tmp_path, pid="P07", days=3):
     return tmp_path / pid / "diary.db"
 
 
-@pytest.mark.parametrize("cmd", ["serve", "enroll", "import", "status", "unblind", "export"])
+@pytest.mark.parametrize("cmd", ["serve", "enroll", "protocol", "import", "status", "unblind", "export"])
 def test_every_hub_command_has_help(cmd):
     r = CliRunner().invoke(main, ["hub", cmd, "--help"])
     assert r.exit_code == 0 and "--db" in r.output
@@ -53,6 +54,24 @@ def test_enroll_prints_a_code(hub_cli):
     assert r.exit_code == 0 and doc["participant_id"] == "P01" and len(doc["code"]) == 9
     assert hub_cli("enroll", "P01", "--protocol", "/nope.toml").exit_code == 1
     assert hub_cli("enroll", "P02", "--tz", "Nowhere/City").exit_code == 2
+
+
+def test_protocol_updates_need_a_newer_version_and_the_same_phases(hub_cli, tmp_path):
+    v2, moved_phase, other = tmp_path / "v2.toml", tmp_path / "v3.toml", tmp_path / "other.toml"
+    v2.write_text(updated_protocol(2))
+    moved_phase.write_text(updated_protocol(3, days=10))
+    other.write_text(updated_protocol(2).replace('id = "ldn-fm"', 'id = "other-study"', 1))
+    assert hub_cli("protocol", str(v2)).exit_code == 1  # no such study on the hub yet
+    assert hub_cli("enroll", "P01", "--start", "2026-03-02").exit_code == 0
+    r = hub_cli("protocol", str(v2), "--json")
+    assert r.exit_code == 0 and json.loads(r.output) == {"study_id": "ldn-fm", "version": 2, "participants": ["P01"]}
+    r = hub_cli("protocol", str(v2))
+    assert r.exit_code == 1 and "not newer than version 2" in r.output
+    r = hub_cli("protocol", str(moved_phase))
+    assert r.exit_code == 1 and "phases' ids or lengths" in r.output
+    assert hub_cli("protocol", str(other)).exit_code == 1
+    assert hub_cli("enroll", "P01").exit_code == 0  # a replacement device's code: the participant stays on version 2
+    assert [p.protocol_version for p in HubStore(tmp_path / "hub.db").participants()] == [2]
 
 
 def test_import_is_idempotent_and_status_reports_compliance(hub_cli, tmp_path):

@@ -7,7 +7,7 @@ import stat
 from datetime import date, timedelta
 
 import pytest
-from hub_fixture import hub, make_entry, running_hub  # noqa: F401
+from hub_fixture import hub, make_entry, running_hub, updated_protocol  # noqa: F401
 
 from diary_client import clock
 from diary_client.diary import Diary
@@ -145,6 +145,25 @@ def test_hub_import_then_network_sync_leaves_no_duplicate(cli, hub, data_dir, tm
     assert sorted(e.id for e in hub.store.entries()) == sorted(e.id for e in Store.in_dir(data_dir).entries())
     r = CliRunner().invoke(main, ["hub", "import", "--db", str(hub.db_path), str(data_dir / "diary.db")])
     assert "0 new, 2 already on the hub" in r.output
+
+
+def test_a_protocol_update_reaches_the_device_and_old_entries_keep_their_version(cli, hub, data_dir):
+    enrolled(cli, hub)
+    assert cli("record", *REPORT, now=NOW).exit_code == 0  # made under version 1, not uploaded yet
+    assert hub.store.publish(updated_protocol(), clock.now())[1:] == (2, ["P01"])
+    r = cli("sync", "--json", now="2026-03-02T19:40")
+    doc = json.loads(r.output)
+    assert r.exit_code == 0 and (doc["accepted"], doc["protocol_version"]) == (1, 2), r.output
+    diary = Diary(Store.in_dir(data_dir))
+    assert diary.protocol.version == 2 and "mood" in diary.protocol.item_ids
+    assert cli("record", *REPORT, "mood=70", now="2026-03-03T19:30").exit_code == 0
+    v1 = make_entry("P01", START, 3, device_id=diary.device_id)
+    stale = diary.store.save(v1.model_copy(update={"answers": v1.answers | {"mood": 5}}))  # version 1 has no mood
+    doc = json.loads(cli("sync", "--json", now="2026-03-03T19:40").output)
+    assert (doc["accepted"], doc["rejected"], doc["protocol_version"]) == (1, 1, None)
+    assert doc["rejections"][0][0] == stale.id and "mood: no such item" in doc["rejections"][0][1]
+    on_hub = {e.diary_date.day: e.protocol_version for e in hub.store.entries("P01")}
+    assert on_hub == {2: 1, 3: 2}
 
 
 def test_sync_without_a_hub_says_how_to_enrol(cli, diary):

@@ -99,11 +99,19 @@ def me(request: Request, key: str = Depends(device_key)) -> wire.MeResponse:
     who = participant_of(request, key)
     s = store_of(request).summary(who.participant_id).get(who.participant_id, {})
     return wire.MeResponse(
-        participant_id=who.participant_id, study_id=who.study_id, entries=s.get("entries", 0),
+        participant_id=who.participant_id, study_id=who.study_id, protocol_version=who.protocol_version,
+        entries=s.get("entries", 0),
         last_received_at=s.get("last_received_at"), unblinded=who.unblinded,
         server_time=request.app.state.now(), start=who.start,
         phases=[wire.PhaseDates(**d) for d in phase_dates(who)] if who.unblinded else None,
     )
+
+
+@router.get("/api/v1/protocol", response_model=wire.ProtocolResponse, responses=_AUTH)
+def protocol(request: Request, key: str = Depends(device_key)) -> wire.ProtocolResponse:
+    """The study protocol the device's participant is on now (it changes when a coordinator publishes an update)."""
+    who = participant_of(request, key)
+    return wire.ProtocolResponse(study_id=who.study_id, version=who.protocol_version, protocol=who.protocol_toml)
 
 
 @router.get("/api/v1/entries/{entry_id}", response_model=wire.Receipt,

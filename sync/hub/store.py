@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlite_utils import Database, Migrations
 
 from diary_client.entry import Entry
-from diary_client.protocol import parse_protocol
+from diary_client.protocol import parse_protocol, update_problem
 
 from . import codes
 from .rules import Participant, protocol_from
@@ -191,9 +191,11 @@ class HubStore:
         protocol = parse_protocol(toml)
         have = self._get(db, participant_id)
         if have is not None:
-            if (have.study_id, have.protocol_version) != (protocol.id, protocol.version):
-                raise HubError(f"participant {participant_id} is already in study {have.study_id} "
-                               f"version {have.protocol_version}, not {protocol.id} version {protocol.version}")
+            if have.study_id != protocol.id:
+                raise HubError(f"participant {participant_id} is already in study {have.study_id}, not {protocol.id}")
+            if protocol.version > have.protocol_version:
+                raise HubError(f"participant {participant_id} is on version {have.protocol_version} of study "
+                               f"{protocol.id}: publish version {protocol.version} with `diary hub protocol` first")
             if start and have.start and start != have.start:
                 raise HubError(f"participant {participant_id}'s day 1 on the hub is {have.start}, not {start}")
             return have
@@ -266,6 +268,30 @@ class HubStore:
             self._audit(db, at, "device", "redeem", p.participant_id, device=device)
             return Enrolment(self._get(db, p.participant_id), token)  # type: ignore[arg-type]
 
+    def publish(self, toml: str, now: datetime) -> tuple[str, int, list[str]]:
+        """Add a newer version of a study's protocol and move the study's participants to it.
+
+        Returns (study id, version, participants moved); their devices take it at their next
+        sync. Entries made under an earlier version are still checked against that version.
+        """
+        new = parse_protocol(toml)
+        at = iso(now)
+        with self._tx() as db:
+            row = db.execute("SELECT protocol_toml FROM studies WHERE study_id = ? ORDER BY version DESC LIMIT 1",
+                             [new.id]).fetchone()
+            if row is None:
+                raise HubError(f"the hub has no study {new.id!r} yet: enrol a participant with it first")
+            problem = update_problem(protocol_from(row[0]), new)
+            if problem:
+                raise HubError(f"this protocol cannot update study {new.id}: {problem}")
+            db.execute("INSERT INTO studies VALUES (?, ?, ?, ?)", [new.id, new.version, toml, at])
+            moved = [r[0] for r in db.execute(
+                "SELECT participant_id FROM participants WHERE study_id = ? ORDER BY participant_id", [new.id])]
+            db.execute("UPDATE participants SET protocol_version = ? WHERE study_id = ?", [new.version, new.id])
+            self._audit(db, at, "coordinator", "publish_protocol", None, study_id=new.id, version=new.version,
+                        participants=len(moved))
+        return new.id, new.version, moved
+
     def authenticate(self, token_hash: str) -> Participant | None:
         """The participant a (hashed) device token belongs to, or None."""
         with self._db() as db:
@@ -303,13 +329,15 @@ class HubStore:
         entries = list(entries)
         before = seen if seen is not None else self.participant(participant_id)
         bodies = [hashed(e) for e in entries]
-        problems = problems_of(entries, before)
+        with self._db() as db:
+            versions = self._versions(db, before, entries)
+        problems = problems_of(entries, before, versions)
         with self._tx() as db:
             p = self._get(db, participant_id)
             if p is None:
                 raise HubError(f"no participant {participant_id!r} on this hub")
-            if p != before:  # changed in between (day 1 set by an enrolment): check again
-                problems = problems_of(entries, p)
+            if p != before:  # changed in between (day 1 set by an enrolment, an update): check again
+                problems = problems_of(entries, p, self._versions(db, p, entries))
             ledger = self._ledger(db, p.participant_id, entries)
             stored, refused = [], []
             for e, (body, h), problem in zip(entries, bodies, problems):
@@ -331,6 +359,16 @@ class HubStore:
             self._audit(db, at, via, "ingest", participant_id, accepted=len(out.accepted),
                         duplicate=len(out.duplicate), rejected=[r[0] for r in out.rejected])
         return out
+
+    @staticmethod
+    def _versions(db: Database, p: Participant | None, entries: list[Entry]) -> dict[int, str]:
+        """The study's earlier protocol versions that the batch's entries were made under."""
+        wanted = {e.protocol_version for e in entries} - {p.protocol_version} if p else set()
+        if not wanted:
+            return {}
+        return dict(db.conn.execute(
+            "SELECT version, protocol_toml FROM studies WHERE study_id = ? AND version IN (SELECT value FROM json_each(?))",
+            [p.study_id, json.dumps(sorted(v for v in wanted if isinstance(v, int) and abs(v) < 2**62))]))
 
     @staticmethod
     def _ledger(db: Database, participant_id: str, entries: list[Entry]) -> Ledger:

@@ -8,7 +8,8 @@ stored before the next was judged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from diary_client.entry import Entry, canonical
 
@@ -25,11 +26,21 @@ def hashed(e: Entry) -> tuple[str | None, str | None]:
         return None, None
 
 
-def problems_of(entries: list[Entry], p: Participant | None) -> list[str | None]:
-    """Per entry, why its content does not fit p's protocol (only p's own entries need asking)."""
+def problems_of(entries: list[Entry], p: Participant | None,
+                versions: Mapping[int, str] | None = None) -> list[str | None]:
+    """Per entry, why its content does not fit p's protocol (only p's own entries need asking).
+
+    An entry is checked against the protocol version it was made under: any of the study's
+    `versions` (number -> TOML) up to p's current one, so entries a device made before it took
+    an update still fit.
+    """
     if p is None:
         return [None] * len(entries)
-    return [entry_problem(e, p) if e.participant_id == p.participant_id else None for e in entries]
+    as_of = {v: replace(p, protocol_version=v, protocol_toml=toml)
+             for v, toml in (versions or {}).items() if v < p.protocol_version}
+    as_of[p.protocol_version] = p
+    return [entry_problem(e, as_of.get(e.protocol_version, p)) if e.participant_id == p.participant_id else None
+            for e in entries]
 
 
 @dataclass(frozen=True)
