@@ -195,8 +195,9 @@ def parse_protocol(text: str, source: str = "protocol") -> Protocol:
 def update_problem(old: Protocol, new: Protocol) -> str | None:
     """Why `new` cannot replace `old` for participants already in the study, or None if it can.
 
-    An update may change items, prompts, labels, blinding and the schedule's times; it may not
-    change the phases' ids or lengths, which would move every participant's phase dates.
+    An update may add items and change prompts, labels, blinding and the schedule's times; it
+    may not change the phases' ids or lengths, which would move every participant's phase
+    dates, nor remove an item or change its kind, which would strand the answers given to it.
     """
     if new.id != old.id:
         return f"it is study {new.id!r}, not {old.id!r}"
@@ -204,6 +205,11 @@ def update_problem(old: Protocol, new: Protocol) -> str | None:
         return f"its version {new.version} is not newer than version {old.version}"
     if [(p.id, p.days) for p in new.phases] != [(p.id, p.days) for p in old.phases]:
         return "it changes the phases' ids or lengths, which would move participants' phase dates"
+    kinds = {i.id: i.kind for i in new.items}
+    for item in old.items:
+        if kinds.get(item.id) != item.kind:
+            return (f"it removes item {item.id!r} or changes its kind, and the answers already given "
+                    "to it would no longer be read")
     return None
 
 

@@ -1,4 +1,4 @@
-"""`diary sync` and the coordinator's `diary hub ...` commands (serve, enroll, protocol, import, status, unblind, export)."""
+"""`diary sync` and the coordinator's `diary hub ...` commands (serve, enroll, protocol, import, status, unblind, revoke, export)."""
 
 from __future__ import annotations
 
@@ -225,6 +225,25 @@ def hub_unblind(db_path: Path, participant_ids: tuple[str, ...], everyone: bool)
         raise click.UsageError("give participant ids or --all (not both)")
     done = _store(db_path).unblind(None if everyone else list(participant_ids), clock.now())
     click.echo(f"Unblinded {len(done)} participant(s): {', '.join(done) or '-'}")
+
+
+@hub.command("revoke")
+@db_option
+@click.argument("participant_id")
+@click.option("--json", "as_json", is_flag=True, help='Print {"participant_id", "revoked"}.')
+@user_errors(HubError)
+def hub_revoke(db_path: Path, participant_id: str, as_json: bool) -> None:
+    """Revoke every device token of a participant (a lost or replaced device).
+
+    The hub refuses those devices from their next request on; their entries already on the hub
+    stay. `diary hub enroll` then gives a code for the participant's new device.
+    """
+    n = _store(db_path).revoke(participant_id, clock.now())
+    if as_json:
+        emit_json({"participant_id": participant_id, "revoked": n})
+    else:
+        click.echo(f"Revoked {n} device token(s) of {participant_id}; "
+                   f"`diary hub enroll --db {db_path} {participant_id}` gives a code for a new device.")
 
 
 @hub.command("export")

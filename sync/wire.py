@@ -31,8 +31,16 @@ class EnrollResponse(_Wire):
     start: date
 
 
+class EntryFlag(_Wire):
+    entry_id: str = Field(max_length=100)
+    flag: str = Field(min_length=1, max_length=50, description="e.g. clock_off, clock_backwards")
+    detail: str = Field("", max_length=1000)
+
+
 class EntriesRequest(_Wire):
     entries: list[Entry] = Field(max_length=MAX_BATCH)
+    flags: list[EntryFlag] = Field(default_factory=list, max_length=2 * MAX_BATCH,
+                                   description="The device's doubts about the batch's entries (a clock that was off)")
 
 
 class Rejection(_Wire):

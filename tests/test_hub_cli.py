@@ -38,7 +38,7 @@ def device_file(tmp_path, pid="P07", days=3):
     return tmp_path / pid / "diary.db"
 
 
-@pytest.mark.parametrize("cmd", ["serve", "enroll", "protocol", "import", "status", "unblind", "export"])
+@pytest.mark.parametrize("cmd", ["serve", "enroll", "protocol", "import", "status", "unblind", "revoke", "export"])
 def test_every_hub_command_has_help(cmd):
     r = CliRunner().invoke(main, ["hub", cmd, "--help"])
     assert r.exit_code == 0 and "--db" in r.output
@@ -69,6 +69,10 @@ def test_protocol_updates_need_a_newer_version_and_the_same_phases(hub_cli, tmp_
     assert r.exit_code == 1 and "not newer than version 2" in r.output
     r = hub_cli("protocol", str(moved_phase))
     assert r.exit_code == 1 and "phases' ids or lengths" in r.output
+    dropped = tmp_path / "dropped.toml"
+    dropped.write_text(updated_protocol(3).replace('id = "note"', 'id = "notes"'))
+    r = hub_cli("protocol", str(dropped))
+    assert r.exit_code == 1 and "removes item 'note'" in r.output
     assert hub_cli("protocol", str(other)).exit_code == 1
     assert hub_cli("enroll", "P01").exit_code == 0  # a replacement device's code: the participant stays on version 2
     assert [p.protocol_version for p in HubStore(tmp_path / "hub.db").participants()] == [2]
@@ -109,7 +113,12 @@ def test_import_of_a_non_diary_file_is_one_line(hub_cli, tmp_path):
 
 
 def test_unblind_and_export(hub_cli, tmp_path):
-    hub_cli("import", str(device_file(tmp_path, "P07")))
+    p07 = device_file(tmp_path, "P07")
+    store = Store(p07)
+    doubted = store.entries()[1].id
+    store.flag(doubted, "clock_backwards", "submitted_at is before an earlier entry's")
+    store.close()
+    hub_cli("import", str(p07))
     hub_cli("import", str(device_file(tmp_path, "P08", days=2)))
     assert hub_cli("unblind").exit_code == 2
     assert hub_cli("unblind", "P99").exit_code == 1
@@ -124,6 +133,7 @@ def test_unblind_and_export(hub_cli, tmp_path):
     assert db.execute("SELECT label, start FROM phases WHERE participant_id = 'P07' AND phase_id = 'ldn'").fetchone() \
         == ("Naltrexone 4.5 mg", "2026-03-30")
     assert {r[0] for r in db.execute("SELECT DISTINCT phase_id FROM entries")} == {"baseline"}
+    assert db.execute("SELECT id, flags FROM entries WHERE flags IS NOT NULL").fetchall() == [(doubted, "clock_backwards")]
     with (folder / "answers.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 5 * 11 and rows[0]["phase_id"] == "baseline"

@@ -113,8 +113,10 @@ async def test_device_clock_offset_flags_entries(tmp_path, data_dir, monkeypatch
         diary = enroll_device(Store.in_dir(data_dir), h.url, h.code("P01", START))
         e = diary.store.save(make_entry("P01", START, 1, device_id=diary.device_id))
         result = await sync_diary(diary, clock.now(), policy=FAST)
+        on_hub = h.store.flags("P01")  # the doubt travels with the entry
     assert result.error is None and 530 < result.clock_offset_s < 550
     assert [(f["entry_id"], f["flag"]) for f in diary.store.flags()] == [(e.id, "clock_off")]
+    assert on_hub == {e.id: ["clock_off"]}
 
 
 async def test_retry_after_is_honoured(tmp_path, data_dir, monkeypatch):
@@ -164,6 +166,26 @@ def test_a_protocol_update_reaches_the_device_and_old_entries_keep_their_version
     assert doc["rejections"][0][0] == stale.id and "mood: no such item" in doc["rejections"][0][1]
     on_hub = {e.diary_date.day: e.protocol_version for e in hub.store.entries("P01")}
     assert on_hub == {2: 1, 3: 2}
+
+
+def test_a_revoked_device_is_refused_and_a_new_one_enrols(cli, hub, data_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from diary_client.cli import main
+
+    enrolled(cli, hub)
+    assert cli("record", *REPORT, now=NOW).exit_code == 0
+    assert cli("sync", now=NOW).exit_code == 0
+    r = CliRunner().invoke(main, ["hub", "revoke", "--db", str(hub.db_path), "P01", "--json"])
+    assert r.exit_code == 0 and json.loads(r.output) == {"participant_id": "P01", "revoked": 1}
+    r = cli("sync", now=NOW)
+    assert r.exit_code == 1 and "does not accept this device's token" in r.output
+    code = CliRunner().invoke(main, ["hub", "enroll", "--db", str(hub.db_path), "P01", "--json"]).output
+    new = cli("--data-dir", str(tmp_path / "new"), "enroll", "--participant", "P01", "--hub", hub.url,
+              "--code", json.loads(code)["code"], now=NOW)
+    assert new.exit_code == 0 and len(hub.store.entries("P01")) == 1  # what the old device sent stays
+    r = CliRunner().invoke(main, ["hub", "revoke", "--db", str(hub.db_path), "P99"])
+    assert r.exit_code == 1 and "no participant 'P99'" in r.output
 
 
 def test_sync_without_a_hub_says_how_to_enrol(cli, diary):

@@ -38,7 +38,7 @@ def _number(kind: str, v) -> float | None:
 def tables(hub: HubStore, now: datetime) -> dict[str, list[dict]]:
     """Every table as rows; `counts` marks the entry (and its answers) that counts for its day."""
     out: dict[str, list[dict]] = {name: [] for name in PKS}
-    summary = hub.summary()
+    summary, flags = hub.summary(), hub.flags()
     studies_seen = set()
     for p in hub.participants():
         protocol = p.protocol
@@ -83,6 +83,7 @@ def tables(hub: HubStore, now: datetime) -> dict[str, list[dict]]:
                 "timing": e.timing, "source": e.source, "submitted_at": e.submitted_at.isoformat(),
                 "received_at": r["received_at"], "via": r["via"], "device_id": e.device_id, "seq": e.seq,
                 "supersedes": e.supersedes, "reason": e.reason, "counts": counts, "content_hash": r["content_hash"],
+                "flags": ";".join(flags.get(e.id, [])) or None,
             })
             for item_id, v in e.answers.items():
                 try:

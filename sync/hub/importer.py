@@ -28,8 +28,8 @@ class ImportResult:
     problems: list[str] = field(default_factory=list)  # audit-chain problems (imported with --force)
 
 
-def read_diary_file(path: Path) -> tuple[dict, list, list[str]]:
-    """(settings, entries, verify problems) of a device's diary.db, without touching it."""
+def read_diary_file(path: Path) -> tuple[dict, list, list[str], list[tuple[str, str, str]]]:
+    """(settings, entries, verify problems, flags) of a device's diary.db, without touching it."""
     if not path.is_file():
         raise HubError(f"{path}: no such file")
     with tempfile.TemporaryDirectory() as tmp:
@@ -46,7 +46,8 @@ def read_diary_file(path: Path) -> tuple[dict, list, list[str]]:
         except (sqlite3.DatabaseError, StoreError) as e:
             raise HubError(f"{path}: not a readable diary database ({e})") from None
         try:
-            return store.settings(), store.entries(), store.verify()
+            flags = [(f["entry_id"], f["flag"], f["detail"]) for f in store.flags()]
+            return store.settings(), store.entries(), store.verify(), flags
         except (sqlite3.DatabaseError, ValueError) as e:
             raise HubError(f"{path}: not a readable diary database ({e})") from None
         finally:
@@ -55,7 +56,7 @@ def read_diary_file(path: Path) -> tuple[dict, list, list[str]]:
 
 def import_diary(hub: HubStore, path: Path, now: datetime, tz: str, force: bool = False) -> ImportResult:
     """Register the file's participant (and protocol) if new, then ingest its entries like an upload."""
-    settings, entries, problems = read_diary_file(path)
+    settings, entries, problems, flags = read_diary_file(path)
     pid = settings.get("participant_id")
     if not pid or "protocol_toml" not in settings:
         raise HubError(f"{path}: this diary was never enrolled (no participant in it)")
@@ -64,7 +65,7 @@ def import_diary(hub: HubStore, path: Path, now: datetime, tz: str, force: bool 
                        "not imported; use --force to import it anyway")
     known = hub.participant(pid) is not None
     hub.register(pid, settings["protocol_toml"], date.fromisoformat(settings["start"]), tz, now, actor="import")
-    got = hub.ingest(pid, entries, now, via="import")
+    got = hub.ingest(pid, entries, now, via="import", flags=flags)
     hub.audit("coordinator", "import_file", now, pid, file=path.name, accepted=len(got.accepted),
               duplicate=len(got.duplicate), rejected=len(got.rejected), problems=len(problems))
     return ImportResult(str(path), pid, not known, len(got.accepted), len(got.duplicate), got.rejected, problems)

@@ -81,7 +81,8 @@ def upload(request: Request, key: str = Depends(device_key),
         store.audit("api", "refused_upload", now, who.participant_id, other_participants=len(strangers))
         log.warning("refused an upload by %s holding another participant's entries", who.participant_id)
         raise HTTPException(403, "this device may upload only its own participant's entries")
-    got = store.ingest(who.participant_id, body.entries, now, seen=who)
+    got = store.ingest(who.participant_id, body.entries, now, seen=who,
+                       flags=[(f.entry_id, f.flag, f.detail) for f in body.flags])
     log.info("ingest %s: %d accepted, %d duplicate, %d rejected", who.participant_id,
              len(got.accepted), len(got.duplicate), len(got.rejected))
     # Rendered here, as wire.EntriesResponse (a test holds it to that model): a returned model would

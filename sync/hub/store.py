@@ -66,6 +66,13 @@ def _m0002(db: Database) -> None:
     db.execute("CREATE INDEX entries_day_report ON entries(participant_id, diary_date, id) WHERE supersedes IS NULL")
 
 
+@migrations(name="0003_create_flags")
+def _m0003(db: Database) -> None:
+    # A device's doubts about its own entries (its clock was off, or ran backwards), kept beside them.
+    db.execute("""CREATE TABLE flags (entry_id TEXT NOT NULL REFERENCES entries(id), flag TEXT NOT NULL,
+        detail TEXT NOT NULL, at TEXT NOT NULL, via TEXT NOT NULL, PRIMARY KEY (entry_id, flag))""")
+
+
 class HubError(Exception):
     """Something a coordinator or a device can fix; the message says what."""
 
@@ -292,6 +299,17 @@ class HubStore:
                         participants=len(moved))
         return new.id, new.version, moved
 
+    def revoke(self, participant_id: str, now: datetime) -> int:
+        """Revoke every live device token of the participant; returns how many."""
+        at = iso(now)
+        with self._tx() as db:
+            if self._get(db, participant_id) is None:
+                raise HubError(f"no participant {participant_id!r} on this hub")
+            n = db.execute("UPDATE tokens SET revoked_at = ? WHERE participant_id = ? AND revoked_at IS NULL",
+                           [at, participant_id]).rowcount
+            self._audit(db, at, "coordinator", "revoke_tokens", participant_id, tokens=n)
+        return n
+
     def authenticate(self, token_hash: str) -> Participant | None:
         """The participant a (hashed) device token belongs to, or None."""
         with self._db() as db:
@@ -315,11 +333,14 @@ class HubStore:
     # -- entries ---------------------------------------------------------------------------------
 
     def ingest(self, participant_id: str, entries: Iterable[Entry], now: datetime, via: str = "api",
-               seen: Participant | None = None) -> IngestResult:
+               seen: Participant | None = None, flags: Iterable[tuple[str, str, str]] = ()) -> IngestResult:
         """Judge and store a batch for one participant in one transaction, with a result per entry.
 
         Same id and content: duplicate. Same id, other content: rejected. New: checked against
         the protocol and the day's earlier reports, then stored with its receipt time.
+
+        `flags` (entry id, flag, detail) are the device's doubts about entries of this batch; those
+        of entries stored or already on the hub are kept beside them.
 
         Hashing and the protocol checks need no database, so they run before the write lock is
         taken (under it, 50 uploads would queue behind them), against `seen`: the participant as
@@ -356,6 +377,9 @@ class HubStore:
                     refused.append((e.id, participant_id, h, detail, at, via))
             db.conn.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", stored)
             db.conn.executemany("INSERT INTO rejections VALUES (?, ?, ?, ?, ?, ?)", refused)
+            held = {*out.accepted, *out.duplicate}
+            db.conn.executemany("INSERT OR IGNORE INTO flags VALUES (?, ?, ?, ?, ?)",
+                                [(i, f, d, at, via) for i, f, d in flags if i in held])
             self._audit(db, at, via, "ingest", participant_id, accepted=len(out.accepted),
                         duplicate=len(out.duplicate), rejected=[r[0] for r in out.rejected])
         return out
@@ -431,6 +455,17 @@ class HubStore:
             for r in db.query("SELECT participant_id, COUNT(DISTINCT entry_id) AS n FROM rejections"
                               f" WHERE entry_id NOT IN (SELECT id FROM entries) {also} GROUP BY participant_id", args):
                 out.setdefault(r["participant_id"], {"entries": 0, "last_received_at": None})["quarantined"] = r["n"]
+        return out
+
+    def flags(self, participant_id: str | None = None) -> dict[str, list[str]]:
+        """Entry id -> its flags (sorted), for the participant's entries or everyone's."""
+        sql, args = "SELECT f.entry_id, f.flag FROM flags f JOIN entries e ON e.id = f.entry_id", []
+        if participant_id is not None:
+            sql, args = sql + " WHERE e.participant_id = ?", [participant_id]
+        out: dict[str, list[str]] = {}
+        with self._db() as db:
+            for entry_id, flag in db.conn.execute(sql + " ORDER BY f.entry_id, f.flag", args):
+                out.setdefault(entry_id, []).append(flag)
         return out
 
     def rejections(self) -> list[dict]:
