@@ -90,6 +90,7 @@ class Protocol(_Strict):
     version: int = Field(1, ge=1)
     blinding: Literal["open", "single", "double"] = "open"
     unblind_after_end: bool = True
+    masked: bool = False  # a double-blind device's copy: phase ids, labels and roles withheld (`masked`)
     schedule: Schedule = Schedule()
     analysis: AnalysisSettings = AnalysisSettings()
     phases: list[Phase] = Field(min_length=1)
@@ -192,18 +193,43 @@ def parse_protocol(text: str, source: str = "protocol") -> Protocol:
         raise ProtocolError(f"{source}: {_where(err['loc'])}: {msg}{more}") from None
 
 
+def masked(protocol: Protocol) -> Protocol:
+    """The protocol as a double-blind participant's device holds it until unblinding.
+
+    In double blinding the phase order lives on the hub: the device gets the phases as
+    "period-1", "period-2", ... with their participant labels and no roles, and items limited to
+    some phases name them the same way, so the device asks the same items on the same days
+    without holding anything that tells placebo from drug.
+    """
+    ids = {p.id: f"period-{n}" for n, p in enumerate(protocol.phases, 1)}
+    phases = [p.model_copy(update={"id": ids[p.id], "label": p.participant_label, "role": "other"})
+              for p in protocol.phases]
+    items = [i.model_copy(update={"phases": [ids[x] for x in i.phases]}) if i.phases else i for i in protocol.items]
+    return protocol.model_copy(update={"phases": phases, "items": items, "masked": True})
+
+
+def to_toml(protocol: Protocol) -> str:
+    """Protocol TOML text for a protocol object (a device stores its protocol as text)."""
+    import tomli_w
+
+    return tomli_w.dumps(protocol.model_dump(mode="json", exclude_none=True))
+
+
 def update_problem(old: Protocol, new: Protocol) -> str | None:
     """Why `new` cannot replace `old` for participants already in the study, or None if it can.
 
     An update may add items and change prompts, labels, blinding and the schedule's times; it
     may not change the phases' ids or lengths, which would move every participant's phase
     dates, nor remove an item or change its kind, which would strand the answers given to it.
+    The true protocol replaces a device's masked copy at unblinding (same version, true ids).
     """
     if new.id != old.id:
         return f"it is study {new.id!r}, not {old.id!r}"
-    if new.version <= old.version:
+    unmasking = old.masked and not new.masked
+    if new.version < old.version or (new.version == old.version and not unmasking):
         return f"its version {new.version} is not newer than version {old.version}"
-    if [(p.id, p.days) for p in new.phases] != [(p.id, p.days) for p in old.phases]:
+    same = (lambda p: p.days) if old.masked != new.masked else (lambda p: (p.id, p.days))
+    if [same(p) for p in new.phases] != [same(p) for p in old.phases]:
         return "it changes the phases' ids or lengths, which would move participants' phase dates"
     kinds = {i.id: i.kind for i in new.items}
     for item in old.items:

@@ -243,8 +243,11 @@ class _Round:
                                                         f"at the sync of {self.now.isoformat(timespec='seconds')}")
 
     async def update_protocol(self) -> None:
-        """Take a newer version of the study protocol from the hub, if /me announced one."""
-        if not isinstance(self.hub_version, int) or self.hub_version <= self.diary.protocol.version:
+        """Take a newer version of the study protocol from the hub, if /me announced one, or the
+        true phases of a double blind once the participant is unblinded."""
+        local = self.diary.protocol
+        newer = isinstance(self.hub_version, int) and self.hub_version > local.version
+        if not newer and not (local.masked and self.result.unblinded):
             return
         resp = await self.call("GET", "/api/v1/protocol")
         if resp.status_code != 200:
@@ -259,7 +262,8 @@ class _Round:
             raise _Failed(f"the hub's protocol update cannot be used here: {problem}")
         self.store.set_settings(protocol_toml=text)
         self.diary.reload()
-        self.result.protocol_version = new.version
+        if newer:
+            self.result.protocol_version = new.version
 
     async def upload(self, batch: list[Entry]) -> None:
         ids = {e.id for e in batch}

@@ -74,7 +74,8 @@ def test_bad_timezone_and_malformed_bodies_are_422(hub):
     assert r.status_code == 422
 
 
-def test_upload_reupload_and_conflict(hub):
+def test_upload_reupload_and_conflict(hub, monkeypatch):
+    monkeypatch.setenv("DIARY_NOW", "2026-03-20T12:00")  # the hub's clock: during P01's study
     c = enrol(hub)
     e1, e2 = make_entry("P01", START, 1), make_entry("P01", START, 2)
     r = post(c, e1, e2).json()
@@ -151,13 +152,16 @@ def test_tokens_are_required_and_never_logged(hub, caplog):
     assert token not in caplog.text  # ... but never the token
 
 
-def test_unblinding_shows_phase_assignment(hub):
+def test_unblinding_shows_phase_assignment(hub, monkeypatch):
+    monkeypatch.setenv("DIARY_NOW", "2026-03-20T12:00")  # the hub's clock: day 19 of P01's study
     c = enrol(hub)
     assert c.get("/api/v1/me").json()["phases"] is None
     hub.store.unblind(["P01"], datetime.now(UTC))
     me = c.get("/api/v1/me").json()
     assert me["unblinded"] is True
     assert [(p["id"], p["label"], p["start"]) for p in me["phases"]][1] == ("placebo", "Placebo", "2026-03-16")
+    monkeypatch.setenv("DIARY_NOW", "2026-06-08T12:00")  # the study is over: ldn-fm unblinds at the end
+    assert enrol(hub, "P02").get("/api/v1/me").json()["unblinded"] is True
 
 
 def test_body_size_and_rate_limits(tmp_path):

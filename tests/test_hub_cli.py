@@ -104,6 +104,17 @@ def test_import_refuses_a_tampered_file_unless_forced(hub_cli, tmp_path):
     assert r.exit_code == 0 and "3 new" in r.output
 
 
+def test_import_refuses_a_double_blind_file_of_a_participant_the_hub_does_not_know(hub_cli, tmp_path):
+    from diary_client.protocol import masked, parse_protocol, to_toml
+
+    double = parse_protocol(builtin_text().replace('blinding = "single"', 'blinding = "double"'))
+    store = Store(tmp_path / "P09" / "diary.db")
+    Diary.enroll(store, "P09", to_toml(masked(double)), date(2026, 3, 2))
+    store.close()
+    r = hub_cli("import", str(tmp_path / "P09" / "diary.db"))
+    assert r.exit_code == 1 and "masked copy" in r.output
+
+
 def test_import_of_a_non_diary_file_is_one_line(hub_cli, tmp_path):
     junk = tmp_path / "junk.db"
     junk.write_text("not sqlite")

@@ -188,6 +188,43 @@ def test_a_revoked_device_is_refused_and_a_new_one_enrols(cli, hub, data_dir, tm
     assert r.exit_code == 1 and "no participant 'P99'" in r.output
 
 
+def test_a_double_blind_device_holds_no_phase_assignment_until_unblinded(cli, hub, data_dir):
+    from diary_client.protocol import builtin_text
+
+    double = builtin_text().replace('blinding = "single"', 'blinding = "double"')
+    code = hub.code("P01", START, toml=double)
+    assert cli("enroll", "--participant", "P01", "--hub", hub.url, "--code", code, now=NOW).exit_code == 0
+    with Store.in_dir(data_dir).db.conn as c:  # the whole device database, as a curious participant reads it
+        dump = "\n".join(c.iterdump())
+    assert "Placebo" not in dump and "Naltrexone" not in dump and '"placebo"' not in dump
+    # Day 20 is in the placebo phase: the capsule question (placebo and drug phases) is asked, and accepted
+    day20 = "2026-03-21T19:30"
+    r = cli("record", *REPORT, "capsule=yes", now=day20)
+    assert r.exit_code == 0, r.output
+    doc = json.loads(cli("sync", "--json", now=day20).output)
+    assert (doc["accepted"], doc["rejected"]) == (1, 0), doc
+    status = json.loads(cli("status", "--json", now=day20).output)
+    assert status["blinded"] and status["phase_label"] == "Period A"
+    hub.store.unblind(["P01"], clock.now())
+    assert "released" in cli("sync", now=day20).output
+    status = json.loads(cli("status", "--json", now=day20).output)
+    assert not status["blinded"] and status["phase_label"] == "Placebo"
+    assert Diary(Store.in_dir(data_dir)).protocol == hub.store.participant("P01").protocol
+
+
+def test_a_double_blind_lifts_at_the_end_when_the_protocol_says_so(cli, hub, data_dir):
+    from diary_client.protocol import builtin_text
+
+    code = hub.code("P01", START, toml=builtin_text().replace('blinding = "single"', 'blinding = "double"'))
+    assert cli("enroll", "--participant", "P01", "--hub", hub.url, "--code", code, now=NOW).exit_code == 0
+    assert Diary(Store.in_dir(data_dir)).protocol.masked
+    assert cli("sync", now="2026-06-07T12:00").exit_code == 0  # the last day: still blind
+    assert Diary(Store.in_dir(data_dir)).protocol.masked
+    assert cli("sync", now="2026-06-08T12:00").exit_code == 0  # the study is over: unblind_after_end
+    diary = Diary(Store.in_dir(data_dir))
+    assert not diary.protocol.masked and diary.protocol.phase("placebo").label == "Placebo"
+
+
 def test_sync_without_a_hub_says_how_to_enrol(cli, diary):
     r = cli("sync", now=NOW)
     assert r.exit_code == 1 and "diary enroll" in r.output

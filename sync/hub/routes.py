@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from .. import wire
 from .app import SafeJSONResponse
 from .auth import device_key, participant_of, store_of, too_many
-from .rules import phase_dates, valid_zone
+from .rules import device_protocol, phase_dates, released, valid_zone
 from .store import CodeError, HubError
 
 log = logging.getLogger("sync.hub")
@@ -48,7 +48,8 @@ def enroll(body: wire.EnrollRequest, request: Request) -> wire.EnrollResponse:
         raise HTTPException(409, str(e)) from None
     p = got.participant
     log.info("enrolled a device for %s", p.participant_id)
-    return wire.EnrollResponse(participant_id=p.participant_id, token=got.token, protocol=p.protocol_toml,
+    return wire.EnrollResponse(participant_id=p.participant_id, token=got.token,
+                               protocol=device_protocol(p, request.app.state.now()),
                                study_id=p.study_id, start=p.start)  # type: ignore[arg-type]
 
 
@@ -97,22 +98,25 @@ def upload(request: Request, key: str = Depends(device_key),
 @router.get("/api/v1/me", response_model=wire.MeResponse, responses=_AUTH)
 def me(request: Request, key: str = Depends(device_key)) -> wire.MeResponse:
     """The device's participant as the hub sees it, the hub's clock and, once released, the phases."""
-    who = participant_of(request, key)
+    who, now = participant_of(request, key), request.app.state.now()
     s = store_of(request).summary(who.participant_id).get(who.participant_id, {})
+    free = released(who, now)
     return wire.MeResponse(
         participant_id=who.participant_id, study_id=who.study_id, protocol_version=who.protocol_version,
         entries=s.get("entries", 0),
-        last_received_at=s.get("last_received_at"), unblinded=who.unblinded,
-        server_time=request.app.state.now(), start=who.start,
-        phases=[wire.PhaseDates(**d) for d in phase_dates(who)] if who.unblinded else None,
+        last_received_at=s.get("last_received_at"), unblinded=free,
+        server_time=now, start=who.start,
+        phases=[wire.PhaseDates(**d) for d in phase_dates(who)] if free else None,
     )
 
 
 @router.get("/api/v1/protocol", response_model=wire.ProtocolResponse, responses=_AUTH)
 def protocol(request: Request, key: str = Depends(device_key)) -> wire.ProtocolResponse:
-    """The study protocol the device's participant is on now (it changes when a coordinator publishes an update)."""
+    """The study protocol the device's participant is on now (it changes when a coordinator publishes
+    an update; in a double blind, the true phases come once the participant is unblinded)."""
     who = participant_of(request, key)
-    return wire.ProtocolResponse(study_id=who.study_id, version=who.protocol_version, protocol=who.protocol_toml)
+    return wire.ProtocolResponse(study_id=who.study_id, version=who.protocol_version,
+                                 protocol=device_protocol(who, request.app.state.now()))
 
 
 @router.get("/api/v1/entries/{entry_id}", response_model=wire.Receipt,

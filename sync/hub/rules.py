@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from diary_client import schedule as sch
 from diary_client.answers import problems
 from diary_client.entry import Entry, filed_timing
-from diary_client.protocol import Protocol, parse_protocol
+from diary_client.protocol import Protocol, masked, parse_protocol, to_toml
 
 MAX_INT = 2**62  # SQLite stores 64-bit integers: larger ones are refused, not crashed on
 
@@ -63,6 +63,27 @@ class Participant:
 
     def local(self, now: datetime) -> datetime:
         return now.astimezone(zone(self.tz))
+
+
+def released(p: Participant, now: datetime) -> bool:
+    """May the participant's device know the true phases? Unblinded by a coordinator, or the
+    protocol unblinds at the end and the participant's study is over."""
+    protocol = p.protocol
+    if p.unblinded or protocol.blinding == "open":
+        return True
+    return protocol.unblind_after_end and p.start is not None and sch.study_over(protocol, p.start, p.local(now))
+
+
+@lru_cache(maxsize=64)
+def _masked_toml(toml: str) -> str:
+    return to_toml(masked(protocol_from(toml)))
+
+
+def device_protocol(p: Participant, now: datetime) -> str:
+    """The protocol text the participant's device gets: masked while a double blind holds."""
+    if p.protocol.blinding == "double" and not released(p, now):
+        return _masked_toml(p.protocol_toml)
+    return p.protocol_toml
 
 
 def entry_problem(entry: Entry, p: Participant) -> str | None:

@@ -206,6 +206,9 @@ class HubStore:
             if start and have.start and start != have.start:
                 raise HubError(f"participant {participant_id}'s day 1 on the hub is {have.start}, not {start}")
             return have
+        if protocol.masked:
+            raise HubError(f"this is a double-blind device's masked copy of study {protocol.id}, not the study's "
+                           f"protocol: enrol {participant_id} on the hub with the study's own protocol first")
         row = db.execute("SELECT protocol_toml FROM studies WHERE study_id = ? AND version = ?",
                          [protocol.id, protocol.version]).fetchone()
         if row is None:
@@ -282,6 +285,8 @@ class HubStore:
         sync. Entries made under an earlier version are still checked against that version.
         """
         new = parse_protocol(toml)
+        if new.masked:
+            raise HubError(f"this is a double-blind device's masked copy of study {new.id}, not the study's protocol")
         at = iso(now)
         with self._tx() as db:
             row = db.execute("SELECT protocol_toml FROM studies WHERE study_id = ? ORDER BY version DESC LIMIT 1",
