@@ -47,6 +47,8 @@ class DiaryApp(App):
             from .diary import Diary
 
             self.diary = Diary(self.store)
+            if self.diary.settings.get("theme") in self.available_themes:
+                self.theme = self.diary.settings["theme"]  # the participant's choice in Settings
         except USER_ERRORS as e:
             self.push_screen(ErrorScreen(human(e)))
             return

@@ -149,6 +149,21 @@ async def test_home_sync_line_with_a_hub(diary, data_dir):
         assert "not connected" in line or "unavailable" in line or "error" in line.lower(), line
 
 
+async def test_a_failed_sync_is_said_once_on_home(diary, data_dir):
+    diary.store.set_settings(hub_url="http://127.0.0.1:9",
+                             last_error="2026-03-02 18:59: hub not reachable (ConnectError)")
+    app, _ = make_app(data_dir, "2026-03-02T19:00")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.screen.sync_note = "hub not reachable (ConnectError)"  # what the round just returned
+        await pilot.pause()
+        line = " ".join(text_of(app, "#sync").split())
+        assert line.count("hub not reachable") == 1, line
+        app.screen.sync_note = "syncing…"
+        await pilot.pause()
+        assert "syncing…" in text_of(app, "#sync")
+
+
 async def test_a_protocol_update_is_taken_and_said_on_home(data_dir, tmp_path):
     from datetime import date, datetime
 
@@ -181,6 +196,10 @@ async def test_settings_show_the_device_and_switch_theme(diary, data_dir):
         dark = app.current_theme.dark
         await pilot.press("t")
         assert app.current_theme.dark is not dark
+    again, _ = make_app(data_dir, "2026-03-02T19:05")  # the choice is kept for the next start
+    async with again.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert again.current_theme.dark is not dark
 
 
 def test_start_path_keeps_heavy_imports_out():

@@ -139,7 +139,7 @@ class HomeScreen(Screen):
         line = " · ".join(parts)
         if s.last_error:
             line += f"\nLast sync error: {s.last_error}"
-        if self.sync_note:
+        if self.sync_note and self.sync_note not in (s.last_error or ""):  # not the same failure twice
             line += f"\n{self.sync_note}"
         return line
 

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from ..diary import Diary
+from .common import USER_ERRORS, human
 
 
 class SettingsScreen(Screen):
@@ -47,7 +48,12 @@ class SettingsScreen(Screen):
         yield Footer()
 
     def action_theme(self) -> None:
+        """Switch between light and dark, and keep the choice for the next start."""
         self.app.theme = "textual-light" if self.app.current_theme.dark else "textual-dark"
+        try:
+            self.diary.store.set_settings(theme=self.app.theme)
+        except USER_ERRORS as e:
+            self.notify(f"The theme is not kept for next time: {human(e)}", severity="warning")
 
     def action_install(self) -> None:
         self.query_one("#remind", Static).update("Reminder: installing…")
