@@ -191,7 +191,8 @@ def status_rows(store, now) -> list[dict]:
                      "start": p.start.isoformat() if p.start else None, "entries": s.get("entries", 0),
                      "last_received_at": s.get("last_received_at"), "compliance": overall.get("compliance"),
                      "done": overall.get("done", 0), "late": overall.get("late", 0), "missed": overall.get("missed", 0),
-                     "quarantined": s.get("quarantined", 0), "unblinded": p.unblinded, "phases": c["phases"]})
+                     "quarantined": s.get("quarantined", 0), "unblinded": p.unblinded, "phases": c["phases"],
+                     "flagged": len(store.flags(p.participant_id))})  # entries with the device's clock doubts
     return rows
 
 
@@ -200,7 +201,7 @@ def status_rows(store, now) -> list[dict]:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @user_errors(HubError)
 def hub_status(db_path: Path, as_json: bool) -> None:
-    """Per participant: last upload, entries, compliance, late, missed, quarantined."""
+    """Per participant: last upload, entries, compliance, late, missed, quarantined, flagged."""
     rows = status_rows(_store(db_path), clock.now())
     if as_json:
         emit_json({"participants": rows})
@@ -211,6 +212,7 @@ def hub_status(db_path: Path, as_json: bool) -> None:
         comp = "—" if r["compliance"] is None else f"{r['compliance']:.0%}"
         click.echo(f"{r['participant_id']:<12} {r['study_id']:<10} entries {r['entries']:>4}  compliance {comp:>4}  "
                    f"late {r['late']:>3}  missed {r['missed']:>3}  quarantined {r['quarantined']:>3}  "
+                   f"flagged {r['flagged']:>3}  "
                    f"last {r['last_received_at'] or 'never'}{'  unblinded' if r['unblinded'] else ''}")
 
 
