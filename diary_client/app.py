@@ -63,8 +63,8 @@ class DiaryApp(App):
 
         self.push_screen(HomeScreen(self.diary, self.now_fn))
         if self.diary.settings.get("hub_url"):
-            self.set_interval(SYNC_EVERY_S, self.sync)
-            self.set_timer(1, self.sync)  # after the first frame: importing the HTTP client takes a moment
+            self.set_interval(SYNC_EVERY_S, self.timed_sync)
+            self.set_timer(1, self.timed_sync)  # after the first frame: importing the HTTP client takes a moment
 
     def on_enrolled(self, message) -> None:
         self.diary = message.diary
@@ -73,6 +73,12 @@ class DiaryApp(App):
 
     def on_report_saved(self, message) -> None:
         self.sync()
+
+    def timed_sync(self) -> None:
+        """Sync, unless a report is being filled in: a protocol update taken now would change the
+        questions under the participant's hands (saving the report syncs anyway)."""
+        if not any(getattr(s, "FILLING_IN", False) for s in self.screen_stack):
+            self.sync()
 
     def _home(self):
         from .screens.home import HomeScreen

@@ -218,24 +218,26 @@ def to_toml(protocol: Protocol) -> str:
 def update_problem(old: Protocol, new: Protocol) -> str | None:
     """Why `new` cannot replace `old` for participants already in the study, or None if it can.
 
-    An update may add items and change prompts, labels, blinding and the schedule's times; it
-    may not change the phases' ids or lengths, which would move every participant's phase
-    dates, nor remove an item or change its kind, which would strand the answers given to it.
-    The true protocol replaces a device's masked copy at unblinding (same version, true ids).
+    An update may add items and change prompts, labels, blinding and the schedule's times. It
+    may not change the phases' ids, lengths or roles, which would move participants' phase
+    dates or what their phases are compared as; nor remove an item or change its kind, which
+    would strand the answers given to it, nor its direction or which item is primary, which
+    would change the analysis of the data already collected. The true protocol replaces a
+    device's masked copy at unblinding (same version, true ids and roles).
     """
     if new.id != old.id:
         return f"it is study {new.id!r}, not {old.id!r}"
     unmasking = old.masked and not new.masked
     if new.version < old.version or (new.version == old.version and not unmasking):
         return f"its version {new.version} is not newer than version {old.version}"
-    same = (lambda p: p.days) if old.masked != new.masked else (lambda p: (p.id, p.days))
+    same = (lambda p: p.days) if old.masked != new.masked else (lambda p: (p.id, p.days, p.role))
     if [same(p) for p in new.phases] != [same(p) for p in old.phases]:
-        return "it changes the phases' ids or lengths, which would move participants' phase dates"
-    kinds = {i.id: i.kind for i in new.items}
+        return "it changes the phases' ids, lengths or roles, which would move participants' phases"
+    kept = {i.id: (i.kind, i.better, i.primary) for i in new.items}
     for item in old.items:
-        if kinds.get(item.id) != item.kind:
-            return (f"it removes item {item.id!r} or changes its kind, and the answers already given "
-                    "to it would no longer be read")
+        if kept.get(item.id) != (item.kind, item.better, item.primary):
+            return (f"it removes item {item.id!r} or changes its kind, direction or primary mark, "
+                    "which would change how the answers already given are read")
     return None
 
 

@@ -211,6 +211,7 @@ class _Round:
         self.result = SyncResult()
         self.started = time.monotonic()
         self.hub_version: int | None = None  # the participant's protocol version on the hub (/me)
+        self.send_flags = True  # off when the hub cannot read them (a hub older than flags)
 
     def device_time(self, mono: float) -> datetime:
         # The caller's `now` is the device clock at the start; monotonic time carries it forward.
@@ -268,10 +269,15 @@ class _Round:
     async def upload(self, batch: list[Entry]) -> None:
         ids = {e.id for e in batch}
         body: dict = {"entries": [e.wire() for e in batch]}
-        flags = [f for f in self.store.flags() if f["entry_id"] in ids]  # the clock guard's doubts go along
+        flags = [f for f in self.store.flags() if f["entry_id"] in ids] if self.send_flags else []
         if flags:
-            body["flags"] = flags
+            body["flags"] = flags  # the clock guard's doubts go along with their entries
         resp = await self.call("POST", "/api/v1/entries", json=body)
+        if resp.status_code == 422 and flags and _reason(resp).startswith("flags"):
+            # A hub from before flags, or a flag it cannot read: the doubts must not hold back the entries.
+            self.send_flags = False
+            await self.upload(batch)
+            return
         if resp.status_code in (413, 422) and len(batch) > 1:
             # One entry the hub cannot read must not hold back the others: halve until found.
             half = len(batch) // 2

@@ -149,6 +149,23 @@ async def test_home_sync_line_with_a_hub(diary, data_dir):
         assert "not connected" in line or "unavailable" in line or "error" in line.lower(), line
 
 
+async def test_timed_syncs_wait_while_a_report_is_filled_in(diary, data_dir):
+    diary.store.set_settings(hub_url="http://127.0.0.1:9")  # no token: a sync says "not connected" at once
+    app, _ = make_app(data_dir, "2026-03-02T19:00")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_report(pilot)
+        home = app._home()
+        home.sync_note = None
+        app.timed_sync()
+        await app.workers.wait_for_complete()
+        assert home.sync_note is None  # held: the questions must not change mid-report
+        await pilot.press("escape")
+        await pilot.pause()
+        app.timed_sync()
+        await app.workers.wait_for_complete()
+        assert "not connected" in (home.sync_note or "")
+
+
 async def test_a_failed_sync_is_said_once_on_home(diary, data_dir):
     diary.store.set_settings(hub_url="http://127.0.0.1:9",
                              last_error="2026-03-02 18:59: hub not reachable (ConnectError)")

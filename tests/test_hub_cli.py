@@ -68,14 +68,20 @@ def test_protocol_updates_need_a_newer_version_and_the_same_phases(hub_cli, tmp_
     r = hub_cli("protocol", str(v2))
     assert r.exit_code == 1 and "not newer than version 2" in r.output
     r = hub_cli("protocol", str(moved_phase))
-    assert r.exit_code == 1 and "phases' ids or lengths" in r.output
+    assert r.exit_code == 1 and "phases' ids, lengths or roles" in r.output
     dropped = tmp_path / "dropped.toml"
     dropped.write_text(updated_protocol(3).replace('id = "note"', 'id = "notes"'))
     r = hub_cli("protocol", str(dropped))
     assert r.exit_code == 1 and "removes item 'note'" in r.output
+    flipped = tmp_path / "flipped.toml"
+    flipped.write_text(updated_protocol(3).replace('better = "higher"', 'better = "lower"', 1))
+    assert "direction" in hub_cli("protocol", str(flipped)).output
     assert hub_cli("protocol", str(other)).exit_code == 1
     assert hub_cli("enroll", "P01").exit_code == 0  # a replacement device's code: the participant stays on version 2
-    assert [p.protocol_version for p in HubStore(tmp_path / "hub.db").participants()] == [2]
+    assert hub_cli("enroll", "P02").exit_code == 0  # the built-in version 1: a new participant joins at version 2
+    assert [p.protocol_version for p in HubStore(tmp_path / "hub.db").participants()] == [2, 2]
+    r = hub_cli("enroll", "P03", "--protocol", str(dropped))  # version 3, never published
+    assert r.exit_code == 1 and "publish version 3" in r.output
 
 
 def test_import_is_idempotent_and_status_reports_compliance(hub_cli, tmp_path):

@@ -119,6 +119,18 @@ async def test_device_clock_offset_flags_entries(tmp_path, data_dir, monkeypatch
     assert on_hub == {e.id: ["clock_off"]}
 
 
+async def test_a_flag_the_hub_cannot_read_does_not_hold_back_its_entry(hub, data_dir, monkeypatch):
+    monkeypatch.setenv("DIARY_NOW", NOW)
+    from sync.client import enroll_device
+
+    diary = enroll_device(Store.in_dir(data_dir), hub.url, hub.code("P01", START))
+    e = diary.store.save(make_entry("P01", START, 1, device_id=diary.device_id))
+    diary.store.flag(e.id, "clock_off", "x" * 5000)  # more than the hub takes (as an older hub takes no flags)
+    result = await sync_diary(diary, clock.now(), policy=FAST)
+    assert (result.error, result.accepted, result.rejected) == (None, 1, 0)
+    assert [x.id for x in hub.store.entries("P01")] == [e.id] and hub.store.flags("P01") == {}
+
+
 async def test_retry_after_is_honoured(tmp_path, data_dir, monkeypatch):
     monkeypatch.setenv("DIARY_NOW", NOW)
     limits = Limits(per_token_rate=2, per_token_burst=2, enroll_rate=100, enroll_burst=100)
@@ -176,8 +188,12 @@ def test_a_revoked_device_is_refused_and_a_new_one_enrols(cli, hub, data_dir, tm
     enrolled(cli, hub)
     assert cli("record", *REPORT, now=NOW).exit_code == 0
     assert cli("sync", now=NOW).exit_code == 0
+    spare = hub.code("P01")  # a code issued earlier, say on the lost device's papers
     r = CliRunner().invoke(main, ["hub", "revoke", "--db", str(hub.db_path), "P01", "--json"])
     assert r.exit_code == 0 and json.loads(r.output) == {"participant_id": "P01", "revoked": 1}
+    refused = cli("--data-dir", str(tmp_path / "finder"), "enroll", "--participant", "P01", "--hub", hub.url,
+                  "--code", spare, now=NOW)
+    assert refused.exit_code == 1 and "not valid" in refused.output
     r = cli("sync", now=NOW)
     assert r.exit_code == 1 and "does not accept this device's token" in r.output
     code = CliRunner().invoke(main, ["hub", "enroll", "--db", str(hub.db_path), "P01", "--json"]).output
@@ -201,8 +217,12 @@ def test_a_double_blind_device_holds_no_phase_assignment_until_unblinded(cli, hu
     day20 = "2026-03-21T19:30"
     r = cli("record", *REPORT, "capsule=yes", now=day20)
     assert r.exit_code == 0, r.output
+    diary = Diary(Store.in_dir(data_dir))
+    probe = make_entry("P01", START, 1, device_id=diary.device_id)  # the capsule question on a run-in day
+    probe = diary.store.save(probe.model_copy(update={"answers": probe.answers | {"capsule": True}}))
     doc = json.loads(cli("sync", "--json", now=day20).output)
-    assert (doc["accepted"], doc["rejected"]) == (1, 0), doc
+    assert (doc["accepted"], doc["rejected"]) == (1, 1), doc
+    assert doc["rejections"] == [[probe.id, "capsule: is not asked in phase period-1"]]  # not "baseline"
     status = json.loads(cli("status", "--json", now=day20).output)
     assert status["blinded"] and status["phase_label"] == "Period A"
     hub.store.unblind(["P01"], clock.now())

@@ -60,6 +60,8 @@ def editor_for(item: Item, value: Value) -> Widget:
 class ReportScreen(Screen):
     """Walks the participant through the day's items; the last Enter opens the review."""
 
+    FILLING_IN = True  # the app holds timed syncs meanwhile (DiaryApp.timed_sync)
+
     BINDINGS = [
         Binding("enter", "next", "Next", priority=False),
         Binding("escape", "back", "Back"),

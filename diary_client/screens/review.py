@@ -50,6 +50,8 @@ class Row(Static, can_focus=True):
 class ReviewScreen(Screen):
     """Dismisses with "saved", "back", or the index of the item to change."""
 
+    FILLING_IN = True  # the app holds timed syncs meanwhile (DiaryApp.timed_sync)
+
     BINDINGS = [
         Binding("enter", "submit", "Save"),
         Binding("enter", "home", "Home"),

@@ -46,7 +46,7 @@ def read_diary_file(path: Path) -> tuple[dict, list, list[str], list[tuple[str, 
         except (sqlite3.DatabaseError, StoreError) as e:
             raise HubError(f"{path}: not a readable diary database ({e})") from None
         try:
-            flags = [(f["entry_id"], f["flag"], f["detail"]) for f in store.flags()]
+            flags = [(f["entry_id"], f["flag"], f["detail"] or "") for f in store.flags()]
             return store.settings(), store.entries(), store.verify(), flags
         except (sqlite3.DatabaseError, ValueError) as e:
             raise HubError(f"{path}: not a readable diary database ({e})") from None

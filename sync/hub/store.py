@@ -194,7 +194,11 @@ class HubStore:
 
     def _register(self, db: Database, participant_id: str, toml: str, start: date | None,
                   tz: str, at: str, actor: str) -> Participant:
-        """Add the participant (and the study protocol) if new; check they match if known."""
+        """Add the participant (and the study protocol) if new; check they match if known.
+
+        A new participant joins a study the hub already has at its latest protocol version (the
+        protocol given must be one of the study's versions, as the hub holds it).
+        """
         protocol = parse_protocol(toml)
         have = self._get(db, participant_id)
         if have is not None:
@@ -209,18 +213,22 @@ class HubStore:
         if protocol.masked:
             raise HubError(f"this is a double-blind device's masked copy of study {protocol.id}, not the study's "
                            f"protocol: enrol {participant_id} on the hub with the study's own protocol first")
-        row = db.execute("SELECT protocol_toml FROM studies WHERE study_id = ? AND version = ?",
-                         [protocol.id, protocol.version]).fetchone()
-        if row is None:
+        versions = dict(db.execute("SELECT version, protocol_toml FROM studies WHERE study_id = ?",
+                                   [protocol.id]).fetchall())
+        version = max(versions, default=protocol.version)
+        if not versions:
             db.execute("INSERT INTO studies VALUES (?, ?, ?, ?)", [protocol.id, protocol.version, toml, at])
             self._audit(db, at, actor, "add_study", study_id=protocol.id, version=protocol.version)
-        elif protocol_from(row[0]) != protocol:
+        elif protocol.version > version:
+            raise HubError(f"the hub has study {protocol.id} up to version {version}: publish version "
+                           f"{protocol.version} with `diary hub protocol` first")
+        elif protocol.version not in versions or protocol_from(versions[protocol.version]) != protocol:
             raise HubError(f"the hub already has study {protocol.id} version {protocol.version} with "
                            "other content: give the protocol a new version number")
         db.execute(
             "INSERT INTO participants (participant_id, study_id, protocol_version, start, tz, enrolled_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            [participant_id, protocol.id, protocol.version, start.isoformat() if start else None, tz, at],
+            [participant_id, protocol.id, version, start.isoformat() if start else None, tz, at],
         )
         self._audit(db, at, actor, "register", participant_id, study_id=protocol.id,
                     start=start.isoformat() if start else None)
@@ -305,14 +313,17 @@ class HubStore:
         return new.id, new.version, moved
 
     def revoke(self, participant_id: str, now: datetime) -> int:
-        """Revoke every live device token of the participant; returns how many."""
+        """Revoke every live device token of the participant, and void their unused enrolment
+        codes (a lost device's papers may hold one); returns how many tokens."""
         at = iso(now)
         with self._tx() as db:
             if self._get(db, participant_id) is None:
                 raise HubError(f"no participant {participant_id!r} on this hub")
             n = db.execute("UPDATE tokens SET revoked_at = ? WHERE participant_id = ? AND revoked_at IS NULL",
                            [at, participant_id]).rowcount
-            self._audit(db, at, "coordinator", "revoke_tokens", participant_id, tokens=n)
+            codes_voided = db.execute("UPDATE codes SET used_at = ? WHERE participant_id = ? AND used_at IS NULL",
+                                      [at, participant_id]).rowcount
+            self._audit(db, at, "coordinator", "revoke_tokens", participant_id, tokens=n, codes=codes_voided)
         return n
 
     def authenticate(self, token_hash: str) -> Participant | None:
