@@ -93,7 +93,7 @@ def problems(protocol: Protocol, phase_id: str, answers: dict[str, Value]) -> li
         out.append(f"{key}: no such item in study {protocol.id}")
     for item in not_asked:
         if answers.get(item.id) is not None:
-            out.append(f"{item.id}: is not asked in phase {phase_id}")
+            out.append(f"{item.id}: is not asked in this period")  # no phase name: it may be blinded
     for item in asked:
         v = answers.get(item.id)
         if item.kind == "vas" and type(v) is int and 0 <= v <= 100:
@@ -138,7 +138,7 @@ def parse_answers(protocol: Protocol, phase_id: str, texts: dict[str, str]) -> d
             raise AnswerError(f"{key}: no such item in study {protocol.id}")
         if not item.asked_in(phase_id):
             if text.strip():
-                raise AnswerError(f"{key}: is not asked in phase {phase_id}")
+                raise AnswerError(f"{key}: is not asked in this period")
             continue
         answers[key] = parse_text(item, text)
     check(protocol, phase_id, answers)

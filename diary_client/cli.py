@@ -64,6 +64,10 @@ def user_errors(*extra: type[BaseException]):
                 return f(*args, **kwargs)
             except (*USER_ERRORS, *extra) as e:
                 raise click.ClickException(str(e)) from None
+            except sqlite3.DatabaseError as e:  # a damaged or locked file: a transaction in flight rolled back
+                raise click.ClickException(
+                    f"the database cannot be used ({e}); nothing was changed. `diary verify` checks a "
+                    "diary's database; its daily copies are in the backups folder beside it") from None
 
         return wrapper
 
@@ -202,12 +206,16 @@ def record(env: Env, values: tuple[str, ...], reason: str | None, as_json: bool)
     Values: VAS and numbers as digits, yesno as yes/no, choice as the option's text, multi as
     options joined by ';'. With --reason, the given values replace those of today's saved report.
     """
+    if not values:
+        raise click.UsageError("give the answers as ITEM=VALUE pairs (with --reason: the ones to change)")
+    texts = _pairs(values)
     diary, now = env.diary(), env.now()
     d = diary.fileable(now)
     span = span_on(diary.protocol, diary.start, d)
-    texts = _pairs(values)
+    old = diary.report_for(d)
+    if reason is None and old is not None:
+        raise DiaryError(f"the report for {d} is already saved; to change it, give the new values with --reason")
     if reason is not None:
-        old = diary.report_for(d)
         if old is None:
             raise DiaryError(f"there is no report for {d} to correct")
         base = {i.id: format_value(i, old.answers.get(i.id)) for i in diary.protocol.items if i.id in old.answers}
@@ -220,6 +228,10 @@ def record(env: Env, values: tuple[str, ...], reason: str | None, as_json: bool)
         kind = "Correction" if reason else "Report"
         click.echo(f"{kind} for day {entry.study_day} ({entry.diary_date}) saved at {now:%H:%M}"
                    + (" (late)" if entry.timing == "late" else ""))
+
+
+EXPORT_META = ("study_day", "timing", "source", "submitted_at", "entry_id", "supersedes", "reason")
+"""The columns `diary export` adds after the answers; `diary import` passes over them."""
 
 
 def read_csv_rows(path: Path) -> list[tuple[int, date, dict[str, str]]]:
@@ -241,7 +253,7 @@ def read_csv_rows(path: Path) -> list[tuple[int, date, dict[str, str]]]:
                     d = date.fromisoformat(row[0].strip())
                 except ValueError:
                     raise DiaryError(f"{path}: line {line}: {row[0]!r} is not a date like 2026-03-01") from None
-                rows.append((line, d, dict(zip(names, row[1:]))))
+                rows.append((line, d, {n: v for n, v in zip(names, row[1:]) if n not in EXPORT_META}))
             return rows
     except FileNotFoundError:
         raise DiaryError(f"{path}: no such file") from None
@@ -271,13 +283,14 @@ def import_(env: Env, csv_file: Path) -> None:
 @pass_env
 @user_errors()
 def export(env: Env, csv_file: Path, every: bool) -> None:
-    """Write the participant's own data as CSV (one row per day; the import format first)."""
+    """Write the participant's own data as CSV (one row per day; the import format, then details
+    that `diary import` passes over)."""
     from .entry import latest
 
     diary = env.diary()
     entries = diary.entries() if every else list(latest(diary.entries()).values())
     items = diary.protocol.items
-    meta = ["study_day", "timing", "source", "submitted_at", "entry_id", "supersedes", "reason"]
+    meta = list(EXPORT_META)
     try:
         with csv_file.open("w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)

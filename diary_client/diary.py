@@ -19,6 +19,13 @@ class DiaryError(Exception):
     """A rule of the diary says no (no back-filling, not enrolled, ...); the message says why."""
 
 
+def participant_id_problem(participant_id: str) -> str | None:
+    """Why this cannot be a participant id (device and hub use the same rule), or None."""
+    if not 1 <= len(participant_id) <= 100 or participant_id != participant_id.strip():
+        return "a participant id is 1 to 100 characters without surrounding spaces"
+    return None
+
+
 @dataclass(frozen=True)
 class Status:
     participant_id: str
@@ -68,6 +75,9 @@ class Diary:
     def enroll(store: Store, participant_id: str, protocol_toml: str, start: date, **extra) -> Diary:
         if "participant_id" in store.settings():
             raise DiaryError(f"this device is already enrolled ({store.path}); use another --data-dir")
+        problem = participant_id_problem(participant_id)
+        if problem:
+            raise DiaryError(f"{participant_id!r}: {problem}")
         protocol = parse_protocol(protocol_toml)
         store.set_settings(
             participant_id=participant_id,
@@ -208,6 +218,10 @@ class Diary:
             span = sch.span_on(self.protocol, self.start, d)
             if span is None:
                 raise DiaryError(f"{where}: {d} is not a day of the study ({self.start} to {sch.end_date(self.protocol, self.start)})")
+            state = sch.window_state(sch.window(self.protocol.schedule, d, now.tzinfo), now)  # type: ignore[arg-type]
+            if state != "missed":
+                raise DiaryError(f"{where}: {d} is not over yet ({state}): import is for past days; "
+                                 "file this one with `diary record` or the app")
             if d in have:
                 raise DiaryError(f"{where}: {d} already has a report")
             if d in seen:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 from pathlib import Path
 
 import click
@@ -11,7 +12,8 @@ import click
 from diary_client import clock
 from diary_client.cli import Env, emit_json, pass_env, user_errors
 from diary_client.lazy import LazyGroup
-from diary_client.protocol import load_protocol_text
+from diary_client.diary import participant_id_problem
+from diary_client.protocol import load_protocol_text, parse_protocol
 
 from .hub.store import HubError
 
@@ -37,12 +39,13 @@ def sync_command(env: Env, as_json: bool) -> None:
     if as_json:
         emit_json(result.as_dict())
     else:
-        click.echo(f"Uploaded {result.accepted} new, {result.duplicate} already on the hub, "
-                   f"{result.rejected} rejected; {result.pending} pending")
+        if not result.error or result.accepted or result.duplicate or result.rejected:
+            click.echo(f"Uploaded {result.accepted} new, {result.duplicate} already on the hub, "
+                       f"{result.rejected} rejected; {result.pending} pending")
         for entry_id, why in result.rejections:
             click.echo(f"  quarantined {entry_id}: {why}")
-        if result.unblinded:
-            click.echo("The coordinator has released the true phase names.")
+        if result.released_now:
+            click.echo("The true phase names are released to you from now on.")
         if result.protocol_version:
             click.echo(f"The study protocol was updated to version {result.protocol_version}.")
     if result.error:
@@ -99,6 +102,9 @@ def serve(db_path: Path, host: str, port: int, ssl_certfile, ssl_keyfile, insecu
         raise click.ClickException(
             f"refusing to serve plain HTTP on {host}: device tokens would cross the network in clear; "
             "give --ssl-certfile and --ssl-keyfile, or --insecure behind a TLS reverse proxy")
+    problem = _listen_problem(host, port)
+    if problem:
+        raise click.ClickException(problem)
     import uvicorn
 
     from .hub.app import create_app
@@ -106,6 +112,21 @@ def serve(db_path: Path, host: str, port: int, ssl_certfile, ssl_keyfile, insecu
     app = create_app(db_path)
     uvicorn.run(app, host=host, port=port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
                 log_level=log_level, server_header=False, proxy_headers=insecure)
+
+
+def _listen_problem(host: str, port: int) -> str | None:
+    """Why the hub could not listen on host:port (in use, not this machine's address), or None."""
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as e:
+        return f"cannot listen on {host}: not an address of this machine ({e.strerror})"
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            s.bind(addr)
+        except OSError as e:
+            return f"cannot listen on {host}:{port} ({e.strerror}): is a hub already running there? try another --port"
+    return None
 
 
 @hub.command("enroll")
@@ -121,12 +142,14 @@ def hub_enroll(db_path: Path, participant_id: str, protocol_file, start, tz, as_
     """Register a participant (if new) and print a one-time enrolment code, valid 14 days."""
     from .hub.rules import valid_zone
 
-    if not 1 <= len(participant_id) <= 100 or participant_id != participant_id.strip():
-        raise click.UsageError("PARTICIPANT_ID must be 1 to 100 characters without surrounding spaces")
+    problem = participant_id_problem(participant_id)
+    if problem:
+        raise click.UsageError(f"PARTICIPANT_ID {participant_id!r}: {problem}")
     tz = tz or _zone()
     if not valid_zone(tz):
         raise click.UsageError(f"--tz {tz!r} is not an IANA time zone like Europe/Berlin")
     text = load_protocol_text(protocol_file)
+    parse_protocol(text, str(protocol_file or "ldn-fm"))  # a broken file is named in the error
     code = _store(db_path, create=True).enroll(participant_id, text, start.date() if start else None, tz, clock.now())
     if as_json:
         emit_json({"participant_id": participant_id, "code": code})
@@ -147,6 +170,7 @@ def hub_protocol(db_path: Path, protocol_file: Path, as_json: bool) -> None:
     update at its next sync; entries made before keep, and are checked by, their own version.
     """
     text = load_protocol_text(protocol_file)
+    parse_protocol(text, str(protocol_file))  # a broken file is named in the error
     study, version, moved = _store(db_path).publish(text, clock.now())
     if as_json:
         emit_json({"study_id": study, "version": version, "participants": moved})

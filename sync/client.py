@@ -54,6 +54,7 @@ class SyncResult:
     pending: int = 0  # still to upload after this round
     error: str | None = None  # None when the round completed
     unblinded: bool = False
+    released_now: bool = False  # unblinded by this round (the hub released the phase names)
     clock_offset_s: float | None = None  # hub time minus device time
     protocol_version: int | None = None  # the study protocol's new version, if this round took an update
     rejections: list[tuple[str, str]] = field(default_factory=list)  # (entry id, hub's reason)
@@ -235,6 +236,7 @@ class _Round:
         changes: dict = {"clock_offset_s": round(offset, 3)}
         if me.get("unblinded") and not self.store.settings().get("unblinded"):
             changes |= {"unblinded": True, "hub_phases": me.get("phases")}
+            self.result.released_now = True
         self.store.set_settings(**changes)
         if abs(offset) > CLOCK_TOLERANCE.total_seconds():
             flagged = {f["entry_id"] for f in self.store.flags() if f["flag"] == "clock_off"}

@@ -55,6 +55,7 @@ def test_enroll_status_record_flow(enrolled, data_dir):
     assert (data_dir / "backups" / "diary-2026-03-02.db").exists()  # the daily copy
     [e] = entries(data_dir)
     assert e.answers["side_effects"] == ["nausea", "insomnia"] and e.source == "cli"
+    assert_user_error(enrolled("record", "pain=10", now="2026-03-02T19:50"), "already saved; to change it")
     r = enrolled("record", "--reason", "pain was worse", "pain=70", now="2026-03-02T20:00")
     assert r.exit_code == 0 and "Correction" in r.stdout
     old, new = entries(data_dir)
@@ -66,7 +67,7 @@ def test_enroll_status_record_flow(enrolled, data_dir):
 @pytest.mark.parametrize("args,now,fragment", [
     (["severity=500"], "2026-03-02T19:00", "severity: 500 is outside"),
     (VALUES[:-1] + ["side_effects=hives"], "2026-03-02T19:00", "'hives' is not one of"),
-    (VALUES + ["capsule=yes"], "2026-03-02T19:00", "capsule: is not asked in phase baseline"),
+    (VALUES + ["capsule=yes"], "2026-03-02T19:00", "capsule: is not asked in this period"),
     (VALUES + ["mood=3"], "2026-03-02T19:00", "mood: no such item"),
     (VALUES, "2026-03-02T12:00", "opens at 18:00"),
     (VALUES, "2026-03-04T13:00", "opens at 18:00"),
@@ -79,8 +80,12 @@ def test_record_bad_input_exits_1_with_one_line_and_saves_nothing(enrolled, data
     assert entries(data_dir) == []
 
 
-def test_bad_usage_exits_2(enrolled):
+def test_bad_usage_exits_2(enrolled, tmp_path):
     assert enrolled("record", "severity", now="2026-03-02T19:00").exit_code == 2
+    assert enrolled("record", now="2026-03-02T19:00").exit_code == 2
+    assert enrolled("record", "--reason", "nothing to change", now="2026-03-02T19:00").exit_code == 2
+    empty = enrolled("--data-dir", str(tmp_path / "new"), "enroll", "--participant", "", now="2026-03-02T19:00")
+    assert_user_error(empty, "1 to 100 characters")
     assert enrolled("enroll", now="2026-03-02T19:00").exit_code == 2
     assert enrolled("status", "--frobnicate").exit_code == 2
 
@@ -114,13 +119,17 @@ def test_import_98_day_csv_then_export_round_trip(enrolled, data_dir, tmp_path):
     assert len(rows) == 98 and rows[20]["severity"] == str(days[START + timedelta(days=20)]["severity"])
     assert_user_error(enrolled("import", str(src), now="2026-07-01T12:00"), "already has a report")
     assert len(entries(data_dir)) == 98
+    elsewhere = ["--data-dir", str(tmp_path / "other")]  # an export imports as it is (its details are passed over)
+    assert enrolled(*elsewhere, "enroll", "--participant", "P01", "--start", str(START)).exit_code == 0
+    r = enrolled(*elsewhere, "import", str(out), now="2026-07-01T12:00")
+    assert r.exit_code == 0 and "Imported 98 days" in r.stdout, r.output
 
 
 @pytest.mark.parametrize("mutate,fragment", [
     (lambda rows: rows[40].__setitem__(1, "101"), "line 42: severity: 101 is outside 0–100"),
     (lambda rows: rows[3].__setitem__(1, "abc"), "line 5: severity: 'abc' is not a whole number"),
     (lambda rows: rows[5].__setitem__(0, "2026-02-30"), "line 7: '2026-02-30' is not a date"),
-    (lambda rows: rows[2].__setitem__(11, "yes"), "line 4: capsule: is not asked in phase baseline"),
+    (lambda rows: rows[2].__setitem__(11, "yes"), "line 4: capsule: is not asked in this period"),
     (lambda rows: rows[20].__setitem__(11, ""), "line 22: capsule: is required"),
     (lambda rows: rows[9].__setitem__(0, "2025-01-01"), "line 11: 2025-01-01 is not a day of the study"),
     (lambda rows: rows[9].__setitem__(0, rows[8][0]), "appears twice"),
@@ -170,6 +179,32 @@ def test_verify_on_a_corrupt_file(enrolled, data_dir):
     for suffix in ("-wal", "-shm"):
         (data_dir / f"diary.db{suffix}").unlink(missing_ok=True)
     assert_user_error(enrolled("verify"), "cannot open the diary database")
+
+
+def test_a_damaged_database_is_one_line_for_every_command(enrolled, data_dir, tmp_path):
+    import sqlite3
+
+    base = {i.id: (50 if i.kind == "vas" else None) for i in P.items_in("baseline")}
+    write_csv(tmp_path / "paper.csv", {START + timedelta(days=k): base for k in range(12)})
+    assert enrolled("import", str(tmp_path / "paper.csv"), now="2026-03-14T19:00").exit_code == 0
+    db = data_dir / "diary.db"
+    with sqlite3.connect(db) as c:
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        (root,) = c.execute("SELECT rootpage FROM sqlite_master WHERE name = 'entries'").fetchone()
+    raw = bytearray(db.read_bytes())
+    raw[(root - 1) * 4096:root * 4096] = b"\xa5" * 4096  # the entries table's first page: the file still opens
+    db.write_bytes(bytes(raw))
+    for cmd in (["status"], ["record", *VALUES], ["export", "--csv", str(tmp_path / "out.csv")], ["report"]):
+        assert_user_error(enrolled(*cmd, now="2026-03-14T19:30"), "database")
+
+
+def test_import_is_for_days_that_are_over(enrolled, tmp_path):
+    base = {i.id: (50 if i.kind == "vas" else None) for i in P.items_in("baseline")}
+    for day, why in ((START + timedelta(days=12), "not over yet (open)"), (START + timedelta(days=13), "not over yet (upcoming)")):
+        write_csv(tmp_path / "paper.csv", {START: base, day: base})
+        r = enrolled("import", str(tmp_path / "paper.csv"), now="2026-03-14T19:00")  # day 13, open now
+        assert_user_error(r, why)
+        assert "nothing was imported" in r.stderr
 
 
 def test_export_to_unwritable_place(enrolled, tmp_path):

@@ -51,7 +51,7 @@ def test_second_report_for_a_day_is_refused_and_correction_supersedes(diary):
 def test_answers_checked_against_the_protocol_and_phase(diary):
     with pytest.raises(AnswerError, match="severity: 101 is outside"):
         diary.file(BASE | {"severity": 101}, at("2026-03-02T19:00"))
-    with pytest.raises(AnswerError, match="capsule: is not asked in phase baseline"):
+    with pytest.raises(AnswerError, match="capsule: is not asked in this period"):
         diary.file(BASE | {"capsule": True}, at("2026-03-02T19:00"))
     with pytest.raises(AnswerError, match="pain: is required"):
         diary.file({k: v for k, v in BASE.items() if k != "pain"}, at("2026-03-02T19:00"))

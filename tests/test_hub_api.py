@@ -107,7 +107,7 @@ def test_protocol_rules_reject_with_reasons(hub):
     why = {x["id"]: x["error"] for x in r["rejected"]}
     assert "outside 0–100" in why[out_of_range.id]
     assert "mood: no such item" in why[unknown.id]
-    assert "capsule: is not asked in phase baseline" in why[wrong_phase.id]
+    assert "capsule: is not asked in this period" in why[wrong_phase.id]
     assert "is not a day of the study" in why[outside.id]
     assert "already has a report" in why[second.id]
     assert len(r["accepted"]) == 1

@@ -157,6 +157,8 @@ def test_unblind_and_export(hub_cli, tmp_path):
         rows = list(csv.DictReader(fh))
     assert len(rows) == 5 * 11 and rows[0]["phase_id"] == "baseline"
     assert hub_cli("export").exit_code == 2
+    r = hub_cli("export", "--sqlite", str(tmp_path / "hub.db"))  # a slip that would replace the hub's data
+    assert r.exit_code == 1 and "the hub's own database" in r.output
     assert hub_cli("status").exit_code == 0
 
 
@@ -168,3 +170,14 @@ def test_missing_hub_db_is_a_clear_error(tmp_path):
 def test_serve_refuses_plain_http_off_loopback(tmp_path):
     r = CliRunner().invoke(main, ["hub", "serve", "--db", str(tmp_path / "h.db"), "--host", "0.0.0.0"])
     assert r.exit_code == 1 and "--insecure" in r.output
+
+
+def test_serve_on_a_port_in_use_is_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = CliRunner().invoke(main, ["hub", "serve", "--db", str(tmp_path / "h.db"), "--port", str(port)])
+    assert r.exit_code == 1 and "is a hub already running there" in r.output and r.output.count("\n") == 1

@@ -222,7 +222,7 @@ def test_a_double_blind_device_holds_no_phase_assignment_until_unblinded(cli, hu
     probe = diary.store.save(probe.model_copy(update={"answers": probe.answers | {"capsule": True}}))
     doc = json.loads(cli("sync", "--json", now=day20).output)
     assert (doc["accepted"], doc["rejected"]) == (1, 1), doc
-    assert doc["rejections"] == [[probe.id, "capsule: is not asked in phase period-1"]]  # not "baseline"
+    assert doc["rejections"] == [[probe.id, "capsule: is not asked in this period"]]  # no phase named
     status = json.loads(cli("status", "--json", now=day20).output)
     assert status["blinded"] and status["phase_label"] == "Period A"
     hub.store.unblind(["P01"], clock.now())

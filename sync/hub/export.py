@@ -64,8 +64,8 @@ def tables(hub: HubStore, now: datetime) -> dict[str, list[dict]]:
                 "first_day": span.first_day, "last_day": span.last_day,
                 "start": span.start.isoformat(), "end": span.end.isoformat(), "days": span.phase.days,
             })
-        if (p.study_id, p.protocol_version) not in studies_seen:
-            studies_seen.add((p.study_id, p.protocol_version))
+        if p.study_id not in studies_seen:  # a study's participants share its latest protocol version
+            studies_seen.add(p.study_id)
             for i in protocol.items:
                 out["items"].append({"study_id": p.study_id, "item_id": i.id, "kind": i.kind, "prompt": i.prompt,
                                      "better": i.better, "primary": int(i.primary), "optional": int(i.optional),
@@ -125,6 +125,8 @@ def write_csv(data: dict[str, list[dict]], folder: Path) -> None:
 
 
 def export(hub: HubStore, now: datetime, sqlite_out: Path | None, csv_dir: Path | None) -> dict[str, int]:
+    if sqlite_out is not None and sqlite_out.resolve() == hub.path.resolve():
+        raise HubError(f"{sqlite_out} is the hub's own database: write the export to another file")
     data = tables(hub, now)
     try:
         if sqlite_out is not None:

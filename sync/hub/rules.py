@@ -75,13 +75,8 @@ def released(p: Participant, now: datetime) -> bool:
 
 
 @lru_cache(maxsize=64)
-def _masked(toml: str) -> Protocol:
-    return masked(protocol_from(toml))
-
-
-@lru_cache(maxsize=64)
 def _masked_toml(toml: str) -> str:
-    return to_toml(_masked(toml))
+    return to_toml(masked(protocol_from(toml)))
 
 
 def device_protocol(p: Participant, now: datetime) -> str:
@@ -110,13 +105,8 @@ def entry_problem(entry: Entry, p: Participant) -> str | None:
     day = sch.study_day(p.start, entry.diary_date)
     if entry.study_day != day:
         return f"study_day {entry.study_day} does not match {entry.diary_date} (day {day})"
-    phase_id = span.phase.id
-    if protocol.blinding == "double":  # worded as on the device's masked copy: a reason must not name the phase
-        n = protocol.phases.index(span.phase)
-        protocol = _masked(p.protocol_toml)
-        phase_id = protocol.phases[n].id
     try:
-        found = problems(protocol, phase_id, entry.answers)
+        found = problems(protocol, span.phase.id, entry.answers)
     except (ArithmeticError, ValueError, TypeError):  # e.g. an integer too large for a float
         found = ["answers: a value is not a usable number"]
     if found:
