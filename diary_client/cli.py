@@ -149,14 +149,14 @@ def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, as_jso
                    f"day 1 is {start_day}. Data: {env.data_dir}")
 
 
-def _describe(s) -> str:
+def _describe(s, today: date) -> str:
     from datetime import datetime
 
     opens, grace = datetime.fromisoformat(s.opens), datetime.fromisoformat(s.grace_ends)
     return {
-        "upcoming": f"opens at {opens:%H:%M}" + ("" if s.diary_date == s.opens[:10] else f" on {opens:%Y-%m-%d}"),
+        "upcoming": f"opens at {opens:%H:%M}" + ("" if opens.date() == today else f" on {opens:%Y-%m-%d}"),
         "open": "open now",
-        "late": f"late until {grace:%H:%M}",
+        "late": f"late until {grace:%H:%M}" + ("" if grace.date() == today else f" on {grace:%Y-%m-%d}"),
         "done": "done",
         "missed": "missed",
         "ended": "the study is over",
@@ -175,7 +175,7 @@ def status(env: Env, as_json: bool) -> None:
         return
     comp = "—" if s.compliance is None else f"{s.compliance:.0%}"
     click.echo(f"{s.participant_id} · {s.study_id} · Day {s.study_day} of {s.days_total} · {s.phase_label or ''}")
-    click.echo(f"Today ({s.diary_date}): {_describe(s)}")
+    click.echo(f"Report for {s.diary_date} (day {s.study_day}): {_describe(s, env.now().date())}")
     click.echo(f"Compliance {comp}: {s.done} done ({s.late} late), {s.missed} missed")
     click.echo(f"Sync: {s.pending_upload} pending, {s.quarantined} quarantined"
                + (f", last upload {s.last_upload}" if s.last_upload else "")

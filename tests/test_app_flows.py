@@ -267,3 +267,16 @@ def _answers(diary: Diary, d) -> dict:
     for i in items_for(diary, d):
         out[i.id] = {"vas": 40, "yesno": True, "multi": [], "text": None}[i.kind]
     return out
+
+
+async def test_home_before_day_1_says_when_the_first_report_opens(data_dir):
+    from diary_client.diary import Diary
+    from diary_client.protocol import builtin_text
+    from diary_client.store import Store
+
+    Diary.enroll(Store.in_dir(data_dir), "P01", builtin_text(), at("2026-04-01T12:00").date())
+    app, _ = make_app(data_dir, "2026-03-20T10:00")  # enrolled at a visit 12 days before day 1
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert text_of(app, "#day") == "Day 1 of 98"
+        assert "Day 1's report opens on Wed 01 Apr at 18:00" in text_of(app, "#today")

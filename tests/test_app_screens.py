@@ -111,7 +111,9 @@ async def test_progress_of_a_finished_study(tmp_path, monkeypatch):
         await pilot.press("p")
         await pilot.pause()
         assert isinstance(app.screen, ProgressScreen)
-        assert app.screen.query_one(DataTable).row_count == 14
+        weeks = app.screen.query_one("#weeks", DataTable)
+        assert (weeks.row_count, len(weeks.columns)) == (1 + 9, 1 + 14)  # days filed + 9 items, by 14 weeks
+        assert "Naltrexone 4.5 mg wk 5–12" in text_of(app, "#weeks-periods")
         calendar = text_of(app, "#calendar")
         assert calendar.count("Wk") == 14 and "✗ missed" in calendar
         assert "Baseline" in calendar  # unblinded after the end: true phase names

@@ -218,3 +218,9 @@ def test_every_command_has_help(cli):
         r = cli(name, "--help")
         assert r.exit_code == 0 and "Usage:" in r.stdout, name
     assert cli("--help").exit_code == 0 and set(main.list_commands(None)) >= {"sync", "hub", "report", "remind"}
+
+
+def test_status_before_day_1_gives_the_date(cli):
+    assert cli("enroll", "--participant", "P01", "--start", "2026-04-01", now="2026-03-20T10:00").exit_code == 0
+    r = cli("status", now="2026-03-20T10:00")
+    assert "Report for 2026-04-01 (day 1): opens at 18:00 on 2026-04-01" in r.stdout

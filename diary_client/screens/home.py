@@ -34,6 +34,8 @@ def today_words(diary: Diary, now: datetime) -> str:
     w = t.window
     match t.state:
         case "upcoming":
+            if t.diary_date > now.date():  # enrolled before day 1
+                return f"Day {t.study_day}'s report opens on {w.opens:%a %d %b} at {w.opens:%H:%M}"
             return f"Today's report opens at {_hm(w.opens, now)}"
         case "open":
             return f"Open now until {_hm(w.closes, now)} — press Enter"

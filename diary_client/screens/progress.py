@@ -49,6 +49,7 @@ class ProgressScreen(Screen):
                 yield Static(id="chart-title")
                 yield PlotextPlot(id="chart")
             with TabPane("Weeks", id="tab-weeks"):
+                yield Static(id="weeks-periods")
                 yield DataTable(id="weeks", zebra_stripes=True, cursor_type="row")
             with TabPane("Calendar", id="tab-calendar"):
                 with VerticalScroll():
@@ -113,17 +114,26 @@ class ProgressScreen(Screen):
     # -- weeks and calendar ------------------------------------------------------------------
 
     def fill_weeks(self) -> None:
+        """Weekly means, a row per item and a column per week, so that 14 weeks fit 80 columns and
+        each row reads as the item's course; the periods are named by week above the table."""
         d = self.diary
+        weeks = pd.weekly_means(d.protocol, d.start, self.entries, self.now.date(), self.label_of)
         table = self.query_one("#weeks", DataTable)
         table.clear(columns=True)
         table.add_column("week")
-        table.add_column("days")
+        for w in weeks:
+            table.add_column(str(w.number))
+        table.add_row("days filed", *[str(w.filed) for w in weeks])
         for item in self.items:
-            table.add_column(item.id[:10])
-        table.add_column("period")
-        for w in pd.weekly_means(d.protocol, d.start, self.entries, self.now.date(), self.label_of):
-            table.add_row(f"{w.number} (d{w.first_day}–{w.last_day})", f"{w.filed}/{w.last_day - w.first_day + 1}",
-                          *[_fmt(w.means[i.id]) for i in self.items], w.label)
+            table.add_row(item.id, *[_fmt(w.means[item.id]) for w in weeks])
+        runs: list[list] = []  # [label, first week, last week]
+        for w in weeks:
+            if runs and runs[-1][0] == w.label:
+                runs[-1][2] = w.number
+            else:
+                runs.append([w.label, w.number, w.number])
+        self.query_one("#weeks-periods", Static).update(
+            "  ·  ".join(f"{label} wk {a}" + (f"–{b}" if b != a else "") for label, a, b in runs))
 
     def fill_calendar(self) -> None:
         d = self.diary
