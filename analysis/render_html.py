@@ -7,6 +7,7 @@ from html import escape
 
 from .personal import PersonalReport
 from .render_text import fmt, fmt_ci, fmt_p
+from .summary import tally_words
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1180px;margin:24px auto;
@@ -100,11 +101,5 @@ def _others(r: PersonalReport) -> str:
     rows = []
     for item_id, o in r.other_items.items():
         for k, s in o["phases"].items():
-            if "yes_share" in s:
-                what = f"yes on {s['yes']} of {s['n']} days ({fmt(s['yes_share'], '.0%')})"
-            elif "counts" in s:
-                what = ", ".join(f"{escape(opt)}: {c}" for opt, c in s["counts"].items()) + f" (of {s['n']} days)"
-            else:
-                what = f"{s['n']} days with a note"
-            rows.append([escape(item_id), escape(labels.get(k, k)), what])
+            rows.append([escape(item_id), escape(labels.get(k, k)), escape(tally_words(s))])
     return "<h2>Other answers</h2>" + _table(["item", "phase", "answers"], rows, "long")

@@ -7,6 +7,7 @@ from rich.table import Table
 
 from .cohort import CohortReport
 from .personal import PersonalReport
+from .summary import tally_words
 
 
 def fmt(x, spec: str = ".1f", none: str = "—") -> str:
@@ -35,17 +36,29 @@ def print_personal(report: PersonalReport, console: Console | None = None) -> No
     console.print(t)
     labels = {ph.key: ph.label for ph in report.phases}
     t = Table(title="Each item by phase (reduction: % better than the baseline mean)", title_justify="left")
-    for col in ("item", "phase", "n", "mean", "SD", "last 3", "red. %", "end red. %"):
+    columns = ("item", "phase", "n", "mean", "SD", "last 3") + (() if report.blinded else ("red. %", "end red. %"))
+    for col in columns:
         t.add_column(col, justify="left" if col in ("item", "phase") else "right")
     for item_id, rep in report.items.items():
         name = f"{item_id}{' *' if rep.item.primary else ''}"
         for k, st in rep.phases.items():
-            t.add_row(name, labels.get(k, k), str(st["n"]), fmt(st["mean"]), fmt(st["sd"]),
-                      fmt(st["endpoint_mean"]), fmt(st["reduction_pct"], "+.1f"),
-                      fmt(st["endpoint_reduction_pct"], "+.1f"))
+            cells = [name, labels.get(k, k), str(st["n"]), fmt(st["mean"]), fmt(st["sd"]), fmt(st["endpoint_mean"]),
+                     fmt(st["reduction_pct"], "+.1f"), fmt(st["endpoint_reduction_pct"], "+.1f")]
+            t.add_row(*cells[:len(columns)])  # while blinded there are no comparisons to show
             name = ""
         t.add_section()
     console.print(t)
+    if report.other_items:
+        t = Table(title="Other answers", title_justify="left")
+        for col in ("item", "phase", "answers"):
+            t.add_column(col)
+        for item_id, o in report.other_items.items():
+            name = item_id
+            for k, s in o["phases"].items():
+                t.add_row(name, labels.get(k, k), tally_words(s))
+                name = ""
+            t.add_section()
+        console.print(t)
     if not report.blinded:
         t = Table(title="Active vs comparators (AR(1) model; difference in the item's units, 95% CI)", title_justify="left")
         for col in ("item", "vs placebo, points", "active − baseline", "p", "active − placebo", "p", "φ", "eff. n"):

@@ -52,6 +52,16 @@ def difference(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
+def tally_words(s: dict) -> str:
+    """One phase's tally of a non-numeric item (from `tally_answers`) in words, for the reports."""
+    if "yes_share" in s:
+        share = "—" if s["yes_share"] is None else f"{s['yes_share']:.0%}"
+        return f"yes on {s['yes']} of {s['n']} days ({share})"
+    if "counts" in s:
+        return ", ".join(f"{opt}: {c}" for opt, c in s["counts"].items()) + f" (of {s['n']} days)"
+    return f"{s['n']} days with a note"
+
+
 def tally_answers(kind: str, values: Sequence, options: Sequence[str] | None) -> dict:
     """A summary of a non-numeric item's answers in one phase (None answers are not counted)."""
     given = [v for v in values if v is not None]

@@ -61,6 +61,9 @@ def test_text_report_reads_as_tables_with_caveats(cli, filled):
     assert r.exit_code == 0, r.output
     for text in ("Naltrexone 4.5 mg", "severity", "Exploratory", "AR(1)", "sha256:"):
         assert text in r.output
+    assert "Other answers" in r.output and "yes on" in r.output  # the capsule question, tallied
+    blind = cli("report", now=MID_STUDY).output
+    assert "red. %" not in blind and "Other answers" in blind  # no comparison columns while blinded
 
 
 def test_html_and_png_are_written_and_self_contained(cli, filled, tmp_path):

@@ -40,10 +40,14 @@ async def test_enrol_refuses_a_bad_date_and_hub_without_code(data_dir):
         await pilot.pause()
         await pilot.press(*"P07", "enter", "ctrl+a", "ctrl+k", *"soon", "ctrl+s")
         assert "not a date" in text_of(app, "#enrol-message")
+        assert app.focused is app.screen.query_one("#start")  # back to the field to fix
+        await pilot.press("ctrl+a", "ctrl+k", *"20/03/2026", "ctrl+s")
+        assert "'20/03/2026' is not a date: type it as year-month-day" in text_of(app, "#enrol-message")
         app.screen.query_one("#start").value = "2026-03-02"
         app.screen.query_one("#hub").value = "http://127.0.0.1:9"
         await pilot.press("ctrl+s")
         assert "go together" in text_of(app, "#enrol-message")
+        assert app.focused is app.screen.query_one("#code")
         assert isinstance(app.screen, EnrolScreen)
     assert "participant_id" not in Store.in_dir(data_dir).settings()
 

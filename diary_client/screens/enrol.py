@@ -79,23 +79,29 @@ class EnrolScreen(Screen):
     def action_enrol(self) -> None:
         pid, start_text, proto = self._value("participant"), self._value("start"), self._value("protocol")
         hub, code = self._value("hub"), self._value("code")
+        field = "participant"  # the field a refusal sends the cursor back to
         try:
             if not pid:
                 raise DiaryError("please type the participant id")
+            field = "start"
             try:
                 start = date.fromisoformat(start_text)
             except ValueError:
-                raise DiaryError(f"{start_text!r} is not a date like 2026-03-02") from None
+                raise DiaryError(f"{start_text!r} is not a date: type it as year-month-day, like 2026-03-02") from None
+            field = "code" if hub else "hub"
             if bool(hub) != bool(code):
                 raise DiaryError("the hub URL and the enrolment code go together: give both or neither")
+            field = "protocol"
             if hub and proto:
                 raise DiaryError("with a hub URL the study protocol comes from the hub: leave the protocol empty")
             if not hub:
                 text = load_protocol_text(proto or None)
                 parse_protocol(text, proto or DEFAULT_PROTOCOL)
+                field = "participant"
                 diary = Diary.enroll(self.store, pid, text, start)
         except USER_ERRORS as e:
             self.say(f"⚠ {human(e)}")
+            self.query_one(f"#{field}", Input).focus()
             return
         if hub:
             self.say("Asking the hub…")
