@@ -7,7 +7,7 @@ import functools
 import json
 import sqlite3
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -150,8 +150,6 @@ def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, as_jso
 
 
 def _describe(s, today: date) -> str:
-    from datetime import datetime
-
     opens, grace = datetime.fromisoformat(s.opens), datetime.fromisoformat(s.grace_ends)
     return {
         "upcoming": f"opens at {opens:%H:%M}" + ("" if opens.date() == today else f" on {opens:%Y-%m-%d}"),
@@ -175,7 +173,11 @@ def status(env: Env, as_json: bool) -> None:
         return
     comp = "—" if s.compliance is None else f"{s.compliance:.0%}"
     click.echo(f"{s.participant_id} · {s.study_id} · Day {s.study_day} of {s.days_total} · {s.phase_label or ''}")
-    click.echo(f"Report for {s.diary_date} (day {s.study_day}): {_describe(s, env.now().date())}")
+    window = ""
+    if s.today in ("upcoming", "open", "late"):
+        opens, closes = datetime.fromisoformat(s.opens), datetime.fromisoformat(s.closes)
+        window = f"  (window {opens:%H:%M}–{closes:%H:%M}, then late until {datetime.fromisoformat(s.grace_ends):%H:%M})"
+    click.echo(f"Report for {s.diary_date} (day {s.study_day}): {_describe(s, env.now().date())}{window}")
     click.echo(f"Compliance {comp}: {s.done} done ({s.late} late), {s.missed} missed")
     click.echo(f"Sync: {s.pending_upload} pending, {s.quarantined} quarantined"
                + (f", last upload {s.last_upload}" if s.last_upload else "")

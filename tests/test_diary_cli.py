@@ -224,3 +224,4 @@ def test_status_before_day_1_gives_the_date(cli):
     assert cli("enroll", "--participant", "P01", "--start", "2026-04-01", now="2026-03-20T10:00").exit_code == 0
     r = cli("status", now="2026-03-20T10:00")
     assert "Report for 2026-04-01 (day 1): opens at 18:00 on 2026-04-01" in r.stdout
+    assert "(window 18:00–23:59, then late until 11:59)" in r.stdout
