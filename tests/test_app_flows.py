@@ -284,3 +284,20 @@ async def test_home_before_day_1_says_when_the_first_report_opens(data_dir):
         await pilot.pause()
         assert text_of(app, "#day") == "Day 1 of 98"
         assert "Day 1's report opens on Wed 01 Apr at 18:00" in text_of(app, "#today")
+
+
+async def test_home_hides_the_day_box_when_status_cannot_be_read(diary, data_dir):
+    from diary_client.clock import ClockError
+
+    app, _ = make_app(data_dir, "2026-03-02T19:00")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        home = app.screen
+
+        def broken():
+            raise ClockError("DIARY_NOW='soon' is not a date-time")
+
+        home.now_fn = broken
+        home.refresh_status()
+        await pilot.pause()
+        assert not home.query_one("#day").display and "not a date-time" in text_of(app, "#message")

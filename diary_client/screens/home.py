@@ -118,8 +118,10 @@ class HomeScreen(Screen):
             today = today_words(self.diary, now)
             recent = recent_marks(self.diary, now, date.fromisoformat(s.diary_date))
         except USER_ERRORS as e:
+            self.query_one("#day", Static).display = False  # no empty box above the message
             self.say(human(e))
             return
+        self.query_one("#day", Static).display = True
         self.query_one("#day", Static).update(f"Day {s.study_day} of {s.days_total}")
         self.query_one("#phase", Static).update(f"{s.phase_label or ''}  ·  {self.diary.protocol.title}")
         self.query_one("#today", Static).update(today)
