@@ -127,7 +127,9 @@ def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, as_jso
         raise click.UsageError("with --hub the study protocol comes from the hub: leave out --protocol")
     if hub_url:
         # The hub is asked first: a bad code leaves this device not enrolled, so it can try again.
-        from sync.client import SyncError, enroll_device
+        import asyncio
+
+        from sync.client import SyncError, enroll_device, sync_diary
 
         try:
             diary = enroll_device(env.store(), hub_url, code, participant_id=participant_id,
@@ -135,6 +137,11 @@ def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, as_jso
         except SyncError as e:
             raise click.ClickException(str(e)) from None
         start_day = diary.start
+        # A first round at once: a replacement device takes the participant's earlier entries
+        # before anyone files on it. Offline is fine: `diary sync` (or the app) does it later.
+        first = asyncio.run(sync_diary(diary, env.now()))
+        if first.fetched and not as_json:
+            click.echo(f"Fetched {first.fetched} earlier entries of {participant_id} from the hub.")
     else:
         text = load_protocol_text(protocol_file)
         parse_protocol(text, str(protocol_file or "ldn-fm"))

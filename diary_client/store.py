@@ -165,18 +165,20 @@ class Store:
             [at, action, entry_id, entry_hash, detail_s, prev, h],
         )
 
-    def _insert(self, entry: Entry) -> Entry:
-        (seq,) = self.db.execute(
-            "SELECT COALESCE(MAX(seq), 0) + 1 FROM entries WHERE device_id = ?", [entry.device_id]
-        ).fetchone()
-        entry = entry.model_copy(update={"seq": seq})
-        (last,) = self.db.execute("SELECT MAX(submitted_at) FROM entries WHERE source != 'import'").fetchone()
+    def _insert(self, entry: Entry, from_hub: bool = False) -> Entry:
+        last = None
+        if not from_hub:  # an entry made here: its seq is the next of this device's
+            (seq,) = self.db.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM entries WHERE device_id = ?", [entry.device_id]
+            ).fetchone()
+            entry = entry.model_copy(update={"seq": seq})
+            (last,) = self.db.execute("SELECT MAX(submitted_at) FROM entries WHERE source != 'import'").fetchone()
         h = content_hash(entry)
         row = entry.wire() | {"answers": json.dumps(entry.answers), "content_hash": h}
         self.db.execute(
             f"INSERT INTO entries ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
         )
-        self._audit("entry", entry.id, h)
+        self._audit("entry", entry.id, h, {"from_hub": True} if from_hub else None)
         if last and entry.source != "import" and entry.submitted_at < datetime.fromisoformat(last):
             self._flag(entry.id, "clock_backwards", f"submitted_at is before an earlier entry's ({last})")
         return entry
@@ -194,6 +196,24 @@ class Store:
         """All entries in one transaction: every one is saved, or none."""
         with self._tx():
             return [self._insert(e) for e in entries]
+
+    def adopt(self, received: Iterable[tuple[Entry, str, str]]) -> int:
+        """The participant's entries from another device, as the hub holds them: (entry,
+        received_at, content_hash). Each new one is stored as it is (its device and seq kept) with
+        its receipt, all in one transaction; returns how many were new."""
+        with self._tx():
+            have = {r[0] for r in self.db.execute("SELECT id FROM entries")}
+            new = 0
+            for entry, received_at, h in received:
+                if entry.id in have:
+                    continue
+                if content_hash(entry) != h:
+                    raise StoreError(f"entry {entry.id} from the hub does not match its content hash: not stored")
+                self._insert(entry, from_hub=True)
+                self.db.execute("INSERT INTO receipts VALUES (?, ?, ?)", [entry.id, received_at, h])
+                have.add(entry.id)
+                new += 1
+            return new
 
     def set_settings(self, **values) -> None:
         with self._tx():

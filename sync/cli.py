@@ -46,6 +46,8 @@ def sync_command(env: Env, as_json: bool) -> None:
             click.echo(f"  quarantined {entry_id}: {why}")
         if result.released_now:
             click.echo("The true phase names are released to you from now on.")
+        if result.fetched:
+            click.echo(f"Fetched {result.fetched} earlier entries of yours from the hub (filed on another device).")
         if result.protocol_version:
             click.echo(f"The study protocol was updated to version {result.protocol_version}.")
     if result.error:

@@ -23,10 +23,11 @@ from diary_client import clock
 from diary_client.diary import Diary, DiaryError
 from diary_client.entry import Entry, content_hash
 from diary_client.protocol import ProtocolError, parse_protocol, update_problem
-from diary_client.store import Store
+from diary_client.store import Store, StoreError
 
 TOKEN_FILE = "hub_token"
 BATCH = 500  # the hub takes up to 1000; smaller batches lose less work to a dropped connection
+MAX_PAGES = 10_000  # a bound on the history pages fetched in one round (500 entries each)
 CLOCK_TOLERANCE = timedelta(minutes=5)
 TRANSIENT = {408, 425, 429, 500, 502, 503, 504}
 
@@ -57,6 +58,7 @@ class SyncResult:
     released_now: bool = False  # unblinded by this round (the hub released the phase names)
     clock_offset_s: float | None = None  # hub time minus device time
     protocol_version: int | None = None  # the study protocol's new version, if this round took an update
+    fetched: int = 0  # entries the participant filed on another device, taken from the hub (once per device)
     rejections: list[tuple[str, str]] = field(default_factory=list)  # (entry id, hub's reason)
 
     def as_dict(self) -> dict:
@@ -245,6 +247,30 @@ class _Round:
                     self.store.flag(e.id, "clock_off", f"the device clock was {offset:+.0f} s off the hub's "
                                                         f"at the sync of {self.now.isoformat(timespec='seconds')}")
 
+    async def fetch_history(self) -> None:
+        """Once per device: the participant's entries already on the hub (filed on a device this
+        one replaces), kept with their receipts, so days, compliance and corrections go on from them."""
+        if self.store.settings().get("history_fetched"):
+            return
+        after: int | None = 0
+        for _ in range(MAX_PAGES):
+            resp = await self.call("GET", "/api/v1/entries", params={"after": after, "limit": BATCH})
+            if resp.status_code in (404, 405):  # a hub from before history: nothing to fetch
+                break
+            if resp.status_code != 200:
+                raise _permanent(resp)
+            page = resp.json()
+            got = [(Entry.model_validate(e), r["received_at"], r["content_hash"])
+                   for e, r in zip(page["entries"], page["receipts"], strict=True)]
+            try:
+                self.result.fetched += self.store.adopt(got)
+            except StoreError as e:
+                raise _Failed(str(e)) from None
+            after = page["next_after"]
+            if after is None:
+                break
+        self.store.set_settings(history_fetched=True)
+
     async def update_protocol(self) -> None:
         """Take a newer version of the study protocol from the hub, if /me announced one, or the
         true phases of a double blind once the participant is unblinded."""
@@ -322,8 +348,9 @@ async def sync_diary(
     policy: RetryPolicy = RetryPolicy(),
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> SyncResult:
-    """One full round: check in (unblinding, clock offset), upload pending entries in batches,
-    record receipts, quarantine rejections, take a protocol update. Never raises for network trouble."""
+    """One full round: check in (unblinding, clock offset), fetch the participant's earlier entries
+    (a new device, once), upload pending entries in batches, record receipts, quarantine
+    rejections, take a protocol update. Never raises for network trouble."""
     store = diary.store
     settings = store.settings()
     hub_url, token = settings.get("hub_url"), load_token(data_dir_of(store))
@@ -336,6 +363,7 @@ async def sync_diary(
         rnd = _Round(diary, now, client, policy)
         try:
             await rnd.check_in()
+            await rnd.fetch_history()
             pending = store.pending()
             for i in range(0, len(pending), BATCH):
                 await rnd.upload(pending[i:i + BATCH])

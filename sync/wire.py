@@ -61,6 +61,12 @@ class EntriesResponse(_Wire):
     receipts: list[Receipt] = Field(description="For every accepted and duplicate entry")
 
 
+class EntriesPage(_Wire):
+    entries: list[Entry]
+    receipts: list[Receipt] = Field(description="One per entry, in the same order")
+    next_after: int | None = Field(description="Pass as `after` for the next page; null on the last page")
+
+
 class PhaseDates(_Wire):
     id: str
     label: str

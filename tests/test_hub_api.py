@@ -136,7 +136,19 @@ def test_cross_participant_write_and_read_are_refused(hub):
     assert a.get(f"/api/v1/entries/{mine.id}").json()["content_hash"] == content_hash(mine)
     assert b.get(f"/api/v1/entries/{mine.id}").status_code == 404
     assert b.get("/api/v1/me").json()["entries"] == 0
+    assert b.get("/api/v1/entries").json() == {"entries": [], "receipts": [], "next_after": None}
     assert any(r["action"] == "refused_upload" for r in hub.store.audit_log())
+
+
+def test_a_device_pages_through_its_participants_entries(hub):
+    c = enrol(hub)
+    sent = [make_entry("P01", START, d) for d in (1, 2, 3)]
+    post(c, *sent)
+    first = c.get("/api/v1/entries", params={"limit": 2}).json()
+    rest = c.get("/api/v1/entries", params={"after": first["next_after"], "limit": 2}).json()
+    assert [e["id"] for e in first["entries"] + rest["entries"]] == [e.id for e in sent] and rest["next_after"] is None
+    assert [r["content_hash"] for r in first["receipts"]] == [content_hash(e) for e in sent[:2]]
+    assert c.get("/api/v1/entries", params={"limit": 5000}).status_code == 422
 
 
 def test_tokens_are_required_and_never_logged(hub, caplog):

@@ -200,6 +200,13 @@ def test_a_revoked_device_is_refused_and_a_new_one_enrols(cli, hub, data_dir, tm
     new = cli("--data-dir", str(tmp_path / "new"), "enroll", "--participant", "P01", "--hub", hub.url,
               "--code", json.loads(code)["code"], now=NOW)
     assert new.exit_code == 0 and len(hub.store.entries("P01")) == 1  # what the old device sent stays
+    assert "Fetched 1 earlier entries of P01" in new.output  # ... and the new device goes on from it
+    replacement = ["--data-dir", str(tmp_path / "new")]
+    status = json.loads(cli(*replacement, "status", "--json", now=NOW).output)
+    assert (status["today"], status["done"], status["pending_upload"]) == ("done", 1, 0)
+    r = cli(*replacement, "record", "--reason", "the pain got worse", "pain=80", now="2026-03-02T21:00")
+    assert r.exit_code == 0 and json.loads(cli(*replacement, "sync", "--json", now="2026-03-02T21:05").output)["accepted"] == 1
+    assert Diary(Store.in_dir(tmp_path / "new")).store.verify() == []
     r = CliRunner().invoke(main, ["hub", "revoke", "--db", str(hub.db_path), "P99"])
     assert r.exit_code == 1 and "no participant 'P99'" in r.output
 

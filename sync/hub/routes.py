@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
@@ -93,6 +93,17 @@ def upload(request: Request, key: str = Depends(device_key),
         "rejected": [{"id": i, "error": e} for i, e in got.rejected],
         "receipts": [{"id": i, "received_at": t, "content_hash": h} for i, t, h in got.receipts],
     })
+
+
+@router.get("/api/v1/entries", response_model=wire.EntriesPage, responses=_AUTH)
+def history(request: Request, key: str = Depends(device_key), after: int = Query(0, ge=0, le=2**62),
+            limit: int = Query(500, ge=1, le=wire.MAX_BATCH)) -> wire.EntriesPage:
+    """The device's own participant's entries, as received (a replacement device fetches its history)."""
+    who = participant_of(request, key)
+    rows, next_after = store_of(request).page(who.participant_id, after, limit)
+    return wire.EntriesPage(entries=[r["entry"] for r in rows], next_after=next_after,
+                            receipts=[wire.Receipt(id=r["entry"].id, received_at=r["received_at"],
+                                                   content_hash=r["content_hash"]) for r in rows])
 
 
 @router.get("/api/v1/me", response_model=wire.MeResponse, responses=_AUTH)

@@ -432,6 +432,17 @@ class HubStore:
                 ledger.day_report.setdefault(day, i)
         return ledger
 
+    def page(self, participant_id: str, after: int, limit: int) -> tuple[list[dict], int | None]:
+        """The participant's entries in the order the hub received them, `limit` after the
+        cursor `after`: rows as `received` gives them, and the next cursor (None: no more)."""
+        with self._db() as db:
+            rows = db.conn.execute(
+                "SELECT rowid, body, received_at, content_hash FROM entries WHERE participant_id = ? AND rowid > ?"
+                " ORDER BY rowid LIMIT ?", [participant_id, after, limit]).fetchall()
+        out = [{"entry": Entry.model_validate_json(body), "received_at": at, "content_hash": h}
+               for _, body, at, h in rows]
+        return out, (rows[-1][0] if len(rows) == limit else None)
+
     def receipt(self, participant_id: str, entry_id: str) -> dict | None:
         """The hub's receipt of one of this participant's entries; None for anyone else's."""
         with self._db() as db:
