@@ -94,6 +94,7 @@ class ProgressScreen(Screen):
         plt.clear_figure()
         top = 100 if item.kind == "vas" else max([v for _, v in pts] or [1])
         spans = pd.bands(d.protocol, d.start, self.label_of)
+        columns = max(self.app.size.width - 6, 20)  # the plot spans the screen, less the y axis
         for (first, last, label), color in zip(spans, cycle(PHASE_COLORS)):
             xs = [x for x, _ in pts if first <= x <= last]
             ys = [y for x, y in pts if first <= x <= last]
@@ -101,7 +102,9 @@ class ProgressScreen(Screen):
                 plt.plot(xs, ys, marker="braille", color=color)
             if first > 1:
                 plt.vline(first - 0.5, "gray")
-            plt.text(label[: max(4, last - first)], x=first, y=top, alignment="left", color=color)
+            room = int((last - first + 1) * columns / d.protocol.days_total) - 1  # the band's width on screen
+            if room >= 2:  # a label that does not fit is cut, one with no room is left out (no run-ons)
+                plt.text(label[:room], x=first, y=top, alignment="left", color=color)
         plt.xlim(1, d.protocol.days_total)
         plt.xticks([first for first, _, _ in spans] + [d.protocol.days_total])
         if item.kind == "vas":
