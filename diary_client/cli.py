@@ -64,10 +64,12 @@ def user_errors(*extra: type[BaseException]):
                 return f(*args, **kwargs)
             except (*USER_ERRORS, *extra) as e:
                 raise click.ClickException(str(e)) from None
-            except sqlite3.DatabaseError as e:  # a damaged or locked file: a transaction in flight rolled back
+            except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
+                raise  # a bug, not a file problem: its traceback is wanted
+            except sqlite3.DatabaseError as e:  # a damaged or locked file; the step in flight rolled back
                 raise click.ClickException(
-                    f"the database cannot be used ({e}); nothing was changed. `diary verify` checks a "
-                    "diary's database; its daily copies are in the backups folder beside it") from None
+                    f"the database cannot be used ({e}); the last step was not saved. The file may be "
+                    "damaged: `diary verify` checks a diary, and a diary keeps daily copies in backups/") from None
 
         return wrapper
 
@@ -139,9 +141,13 @@ def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, as_jso
         start_day = diary.start
         # A first round at once: a replacement device takes the participant's earlier entries
         # before anyone files on it. Offline is fine: `diary sync` (or the app) does it later.
-        first = asyncio.run(sync_diary(diary, env.now()))
-        if first.fetched and not as_json:
-            click.echo(f"Fetched {first.fetched} earlier entries of {participant_id} from the hub.")
+        try:
+            first = asyncio.run(sync_diary(diary, env.now()))
+        except Exception as e:  # the device is enrolled (the code is spent): a failed first round must not say otherwise
+            click.echo(f"note: the first sync did not run ({e}); `diary sync` will try again", err=True)
+        else:
+            if first.fetched and not as_json:
+                click.echo(f"Fetched {first.fetched} earlier entries of {participant_id} from the hub.")
     else:
         text = load_protocol_text(protocol_file)
         parse_protocol(text, str(protocol_file or "ldn-fm"))
@@ -262,7 +268,7 @@ def read_csv_rows(path: Path) -> list[tuple[int, date, dict[str, str]]]:
                     d = date.fromisoformat(row[0].strip())
                 except ValueError:
                     raise DiaryError(f"{path}: line {line}: {row[0]!r} is not a date like 2026-03-01") from None
-                rows.append((line, d, {n: v for n, v in zip(names, row[1:]) if n not in EXPORT_META}))
+                rows.append((line, d, dict(zip(names, row[1:]))))
             return rows
     except FileNotFoundError:
         raise DiaryError(f"{path}: no such file") from None
@@ -277,8 +283,11 @@ def read_csv_rows(path: Path) -> list[tuple[int, date, dict[str, str]]]:
 def import_(env: Env, csv_file: Path) -> None:
     """Import legacy or paper diary data from a CSV (header: date,<item ids...>); all rows or none."""
     diary = env.diary()
+    ids = diary.protocol.item_ids
     try:
-        saved = diary.import_rows(read_csv_rows(csv_file), env.now())
+        rows = [(line, d, {k: v for k, v in texts.items() if k in ids or k not in EXPORT_META})  # an export's details
+                for line, d, texts in read_csv_rows(csv_file)]
+        saved = diary.import_rows(rows, env.now())
     except DiaryError as e:
         where = "" if str(e).startswith(str(csv_file)) else f"{csv_file}: "
         raise DiaryError(f"{where}{e} — nothing was imported") from None

@@ -172,7 +172,9 @@ class Store:
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM entries WHERE device_id = ?", [entry.device_id]
             ).fetchone()
             entry = entry.model_copy(update={"seq": seq})
-            (last,) = self.db.execute("SELECT MAX(submitted_at) FROM entries WHERE source != 'import'").fetchone()
+            (last,) = self.db.execute(  # this device's clock against itself, not another device's
+                "SELECT submitted_at FROM entries WHERE device_id = ? AND source != 'import' ORDER BY seq DESC LIMIT 1",
+                [entry.device_id]).fetchone() or (None,)
         h = content_hash(entry)
         row = entry.wire() | {"answers": json.dumps(entry.answers), "content_hash": h}
         self.db.execute(
@@ -197,23 +199,33 @@ class Store:
         with self._tx():
             return [self._insert(e) for e in entries]
 
-    def adopt(self, received: Iterable[tuple[Entry, str, str]]) -> int:
+    def adopt(self, received: Iterable[tuple[Entry, str, str]]) -> tuple[int, list[str]]:
         """The participant's entries from another device, as the hub holds them: (entry,
-        received_at, content_hash). Each new one is stored as it is (its device and seq kept) with
-        its receipt, all in one transaction; returns how many were new."""
+        received_at, content_hash), in the hub's order. Each new one is stored as it is (its device
+        and seq kept) with its receipt, in one transaction. One that clashes with what this device
+        holds (another report of the same day, a second correction, a correction of an entry left
+        out) stays on the hub only. Returns (how many were stored, the ids left out)."""
+        stored, left_out = 0, []
         with self._tx():
             have = {r[0] for r in self.db.execute("SELECT id FROM entries")}
-            new = 0
             for entry, received_at, h in received:
                 if entry.id in have:
                     continue
                 if content_hash(entry) != h:
-                    raise StoreError(f"entry {entry.id} from the hub does not match its content hash: not stored")
-                self._insert(entry, from_hub=True)
-                self.db.execute("INSERT INTO receipts VALUES (?, ?, ?)", [entry.id, received_at, h])
-                have.add(entry.id)
-                new += 1
-            return new
+                    left_out.append(entry.id)  # not what the hub says it holds
+                    continue
+                self.db.execute("SAVEPOINT adopt")
+                try:
+                    self._insert(entry, from_hub=True)  # the unique indexes judge the clashes
+                    self.db.execute("INSERT INTO receipts VALUES (?, ?, ?)", [entry.id, received_at, h])
+                except sqlite3.IntegrityError:
+                    self.db.execute("ROLLBACK TO adopt")
+                    left_out.append(entry.id)
+                else:
+                    have.add(entry.id)
+                    stored += 1
+                self.db.execute("RELEASE adopt")
+        return stored, left_out
 
     def set_settings(self, **values) -> None:
         with self._tx():
@@ -246,13 +258,15 @@ class Store:
         return {r["key"]: json.loads(r["value"]) for r in self.db.query("SELECT key, value FROM settings")}
 
     def entries(self) -> list[Entry]:
-        return [_row_entry(r) for r in self.db.query("SELECT * FROM entries ORDER BY seq")]
+        # In the order they were stored (seq orders only one device's entries; a device may hold
+        # another's, fetched from the hub): a correction always comes after what it corrects.
+        return [_row_entry(r) for r in self.db.query("SELECT * FROM entries ORDER BY rowid")]
 
     def pending(self) -> list[Entry]:
         """Entries not yet acknowledged by the hub and not in quarantine, oldest first."""
         sql = (
             "SELECT * FROM entries WHERE id NOT IN (SELECT entry_id FROM receipts)"
-            " AND id NOT IN (SELECT entry_id FROM quarantine) ORDER BY seq"
+            " AND id NOT IN (SELECT entry_id FROM quarantine) ORDER BY rowid"
         )
         return [_row_entry(r) for r in self.db.query(sql)]
 
@@ -284,7 +298,7 @@ class Store:
                 prev = r["hash"]
                 if r["action"] == "entry":
                     audited[r["entry_id"]] = r["entry_hash"]
-            for r in self.db.query("SELECT * FROM entries ORDER BY seq"):
+            for r in self.db.query("SELECT * FROM entries ORDER BY rowid"):
                 try:
                     h = content_hash(_row_entry(r))
                 except (ValueError, TypeError) as e:

@@ -59,6 +59,7 @@ class SyncResult:
     clock_offset_s: float | None = None  # hub time minus device time
     protocol_version: int | None = None  # the study protocol's new version, if this round took an update
     fetched: int = 0  # entries the participant filed on another device, taken from the hub (once per device)
+    left_on_hub: int = 0  # of those, entries that clash with this device's own and stay on the hub only
     rejections: list[tuple[str, str]] = field(default_factory=list)  # (entry id, hub's reason)
 
     def as_dict(self) -> dict:
@@ -263,9 +264,11 @@ class _Round:
             got = [(Entry.model_validate(e), r["received_at"], r["content_hash"])
                    for e, r in zip(page["entries"], page["receipts"], strict=True)]
             try:
-                self.result.fetched += self.store.adopt(got)
+                stored, left_out = self.store.adopt(got)
             except StoreError as e:
                 raise _Failed(str(e)) from None
+            self.result.fetched += stored
+            self.result.left_on_hub += len(left_out)
             after = page["next_after"]
             if after is None:
                 break
@@ -363,12 +366,16 @@ async def sync_diary(
         rnd = _Round(diary, now, client, policy)
         try:
             await rnd.check_in()
-            await rnd.fetch_history()
+            try:
+                await rnd.fetch_history()
+            except _Failed as e:  # the uploads matter more; the next round fetches again
+                rnd.result.error = f"earlier entries not fetched yet: {e}"
             pending = store.pending()
             for i in range(0, len(pending), BATCH):
                 await rnd.upload(pending[i:i + BATCH])
             await rnd.update_protocol()  # after the uploads: entries made before it keep their version
-            store.set_settings(last_upload=now.isoformat(timespec="seconds"), last_error=None)
+            store.set_settings(last_upload=now.isoformat(timespec="seconds"),
+                               last_error=f"{now:%Y-%m-%d %H:%M}: {rnd.result.error}" if rnd.result.error else None)
         except (ValueError, KeyError, TypeError) as e:  # a 200 whose body is not the hub's answer
             rnd.result.error = f"the hub's answer was not understood ({type(e).__name__})"
             store.set_settings(last_error=f"{now:%Y-%m-%d %H:%M}: {rnd.result.error}")

@@ -225,3 +225,19 @@ def test_status_before_day_1_gives_the_date(cli):
     r = cli("status", now="2026-03-20T10:00")
     assert "Report for 2026-04-01 (day 1): opens at 18:00 on 2026-04-01" in r.stdout
     assert "(window 18:00–23:59, then late until 11:59)" in r.stdout
+
+
+def test_an_item_named_like_an_export_column_is_imported(cli, tmp_path, data_dir):
+    from diary_client.protocol import builtin_text
+
+    study = tmp_path / "study.toml"
+    study.write_text(builtin_text() + '\n[[items]]\nid = "source"\nkind = "text"\nprompt = "Where were you?"\noptional = true\n')
+    assert cli("enroll", "--participant", "P01", "--protocol", str(study), "--start", str(START)).exit_code == 0
+    base = {i.id: (50 if i.kind == "vas" else None) for i in P.items_in("baseline")}
+    with (tmp_path / "paper.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["date", *base, "source", "timing"])  # "timing" is an export detail: passed over
+        w.writerow([START, *[format_value(P.item(k), v) for k, v in base.items()], "at home", "on_time"])
+    r = cli("import", str(tmp_path / "paper.csv"), now="2026-03-05T12:00")
+    assert r.exit_code == 0, r.output
+    assert entries(data_dir)[0].answers["source"] == "at home"

@@ -131,6 +131,48 @@ async def test_a_flag_the_hub_cannot_read_does_not_hold_back_its_entry(hub, data
     assert [x.id for x in hub.store.entries("P01")] == [e.id] and hub.store.flags("P01") == {}
 
 
+def _answers(diary):
+    from hub_fixture import answers_for
+
+    return answers_for(diary.protocol, "baseline")
+
+
+async def test_a_clash_with_the_hubs_history_stays_on_the_hub_and_does_not_stop_sync(hub, tmp_path, monkeypatch):
+    monkeypatch.setenv("DIARY_NOW", NOW)
+    from sync.client import enroll_device
+
+    old = enroll_device(Store.in_dir(tmp_path / "old"), hub.url, hub.code("P01", START))
+    old.file(_answers(old), clock.now())
+    assert (await sync_diary(old, clock.now(), policy=FAST)).accepted == 1
+    new = enroll_device(Store.in_dir(tmp_path / "new"), hub.url, hub.code("P01"))  # no first round: offline, say
+    mine = new.file(_answers(new), clock.now())  # filed before the history came: the same day as the old report
+    first = await sync_diary(new, clock.now(), policy=FAST)
+    assert (first.error, first.fetched, first.left_on_hub, first.rejected) == (None, 0, 1, 1)
+    assert [e.id for e in new.entries()] == [mine.id] and new.store.quarantined()[0]["entry_id"] == mine.id
+    again = await sync_diary(new, clock.now(), policy=FAST)
+    assert (again.error, again.left_on_hub) == (None, 0)  # fetched once; nothing blocks later rounds
+    assert new.store.verify() == []
+
+
+async def test_a_replacement_devices_file_imports_with_its_corrections(hub, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from diary_client.cli import main
+    from sync.client import enroll_device
+
+    monkeypatch.setenv("DIARY_NOW", NOW)
+    old = enroll_device(Store.in_dir(tmp_path / "old"), hub.url, hub.code("P01", START))
+    old.file(_answers(old), clock.now())
+    old.file(_answers(old) | {"pain": 70}, clock.now(), reason="typo")  # the old device's seq 2
+    await sync_diary(old, clock.now(), policy=FAST)
+    new = enroll_device(Store.in_dir(tmp_path / "new"), hub.url, hub.code("P01"))
+    assert (await sync_diary(new, clock.now(), policy=FAST)).fetched == 2
+    new.file(_answers(new) | {"pain": 80}, clock.now(), reason="the pain got worse")  # the new device's seq 1
+    assert [e.device_id for e in new.entries()] == [old.device_id] * 2 + [new.device_id]  # stored order, not seq
+    r = CliRunner().invoke(main, ["hub", "import", "--db", str(tmp_path / "fresh.db"), str(tmp_path / "new" / "diary.db")])
+    assert r.exit_code == 0 and "3 new, 0 already on the hub, 0 rejected" in r.output, r.output
+
+
 async def test_retry_after_is_honoured(tmp_path, data_dir, monkeypatch):
     monkeypatch.setenv("DIARY_NOW", NOW)
     limits = Limits(per_token_rate=2, per_token_burst=2, enroll_rate=100, enroll_burst=100)
