@@ -95,10 +95,7 @@ class Diary:
         return self.store.entries()
 
     def unblinded(self, now: datetime) -> bool:
-        p = self.protocol
-        if p.blinding == "open" or self.settings.get("unblinded"):
-            return True
-        return p.unblind_after_end and sch.study_over(p, self.start, now)
+        return sch.unblinded(self.protocol, self.start, now, bool(self.settings.get("unblinded")))
 
     def phase_label(self, span: sch.PhaseSpan | None, now: datetime) -> str | None:
         if span is None:

@@ -200,3 +200,11 @@ def study_over(protocol: Protocol, start: date, now: datetime) -> bool:
     tz = now.tzinfo
     assert tz is not None, "now must be an aware datetime"
     return now > window(protocol.schedule, end_date(protocol, start), tz).grace_ends
+
+
+def unblinded(protocol: Protocol, start: date | None, now: datetime, released: bool) -> bool:
+    """May the participant see true phase names? An open study; released by the coordinator (the
+    hub); or the protocol unblinds at the end and the study is over. Device and hub both ask this."""
+    if released or protocol.blinding == "open":
+        return True
+    return protocol.unblind_after_end and start is not None and study_over(protocol, start, now)

@@ -66,12 +66,8 @@ class Participant:
 
 
 def released(p: Participant, now: datetime) -> bool:
-    """May the participant's device know the true phases? Unblinded by a coordinator, or the
-    protocol unblinds at the end and the participant's study is over."""
-    protocol = p.protocol
-    if p.unblinded or protocol.blinding == "open":
-        return True
-    return protocol.unblind_after_end and p.start is not None and sch.study_over(protocol, p.start, p.local(now))
+    """May the participant's device know the true phases? (The device's own rule, on the hub's clock.)"""
+    return sch.unblinded(p.protocol, p.start, p.local(now), p.unblinded)
 
 
 @lru_cache(maxsize=64)
