@@ -16,7 +16,7 @@ from . import clock
 from .answers import AnswerError, format_value, parse_answers
 from .diary import Diary, DiaryError
 from .lazy import LazyGroup
-from .protocol import ProtocolError, load_protocol_text, parse_protocol
+from .protocol import ProtocolError, checked_protocol_text
 from .schedule import span_on
 from .store import Store, StoreError
 
@@ -149,8 +149,7 @@ def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, as_jso
             if first.fetched and not as_json:
                 click.echo(f"Fetched {first.fetched} earlier entries of {participant_id} from the hub.")
     else:
-        text = load_protocol_text(protocol_file)
-        parse_protocol(text, str(protocol_file or "ldn-fm"))
+        text = checked_protocol_text(protocol_file)
         start_day = start.date() if start else env.now().date()
         diary = Diary.enroll(env.store(), participant_id, text, start_day)
     doc = {"participant_id": participant_id, "study_id": diary.protocol.id, "start": start_day.isoformat(),

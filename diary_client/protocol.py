@@ -261,5 +261,12 @@ def load_protocol_text(path: str | Path | None) -> str:
         raise ProtocolError(f"{p}: cannot read protocol file ({e})") from None
 
 
+def checked_protocol_text(path: str | Path | None) -> str:
+    """`load_protocol_text`, refused with the file's name in the message unless it is a valid protocol."""
+    text = load_protocol_text(path)
+    parse_protocol(text, str(path) if path else DEFAULT_PROTOCOL)
+    return text
+
+
 def load_protocol(path: str | Path | None = None) -> Protocol:
     return parse_protocol(load_protocol_text(path), str(path) if path else DEFAULT_PROTOCOL)

@@ -13,7 +13,7 @@ from diary_client import clock
 from diary_client.cli import Env, emit_json, pass_env, user_errors
 from diary_client.lazy import LazyGroup
 from diary_client.diary import participant_id_problem
-from diary_client.protocol import load_protocol_text, parse_protocol
+from diary_client.protocol import checked_protocol_text
 
 from .hub.store import HubError
 
@@ -152,8 +152,7 @@ def hub_enroll(db_path: Path, participant_id: str, protocol_file, start, tz, as_
     tz = tz or _zone()
     if not valid_zone(tz):
         raise click.UsageError(f"--tz {tz!r} is not an IANA time zone like Europe/Berlin")
-    text = load_protocol_text(protocol_file)
-    parse_protocol(text, str(protocol_file or "ldn-fm"))  # a broken file is named in the error
+    text = checked_protocol_text(protocol_file)  # a broken file is named in the error
     code = _store(db_path, create=True).enroll(participant_id, text, start.date() if start else None, tz, clock.now())
     if as_json:
         emit_json({"participant_id": participant_id, "code": code})
@@ -173,8 +172,7 @@ def hub_protocol(db_path: Path, protocol_file: Path, as_json: bool) -> None:
     same; items, prompts, labels and the schedule's times may change. Each device takes the
     update at its next sync; entries made before keep, and are checked by, their own version.
     """
-    text = load_protocol_text(protocol_file)
-    parse_protocol(text, str(protocol_file))  # a broken file is named in the error
+    text = checked_protocol_text(protocol_file)  # a broken file is named in the error
     study, version, moved = _store(db_path).publish(text, clock.now())
     if as_json:
         emit_json({"study_id": study, "version": version, "participants": moved})

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from ..diary import Diary, DiaryError
-from ..protocol import DEFAULT_PROTOCOL, load_protocol_text, parse_protocol
+from ..protocol import DEFAULT_PROTOCOL, checked_protocol_text, load_protocol_text
 from ..store import Store
 from .common import USER_ERRORS, Enrolled, human
 
@@ -95,8 +95,7 @@ class EnrolScreen(Screen):
             if hub and proto:
                 raise DiaryError("with a hub URL the study protocol comes from the hub: leave the protocol empty")
             if not hub:
-                text = load_protocol_text(proto or None)
-                parse_protocol(text, proto or DEFAULT_PROTOCOL)
+                text = checked_protocol_text(proto or None)
                 field = "participant"
                 diary = Diary.enroll(self.store, pid, text, start)
         except USER_ERRORS as e:
