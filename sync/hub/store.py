@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlite_utils import Database, Migrations
 
 from diary_client.entry import Entry
-from diary_client.protocol import parse_protocol, update_problem
+from diary_client.protocol import Protocol, parse_protocol, update_problem
 
 from . import codes
 from .rules import Participant, protocol_from
@@ -79,6 +79,12 @@ class HubError(Exception):
 
 class CodeError(HubError):
     """An enrolment code that is wrong, used or expired (deliberately not saying which)."""
+
+
+def _refuse_masked(protocol: Protocol, hint: str = "") -> None:
+    """A double-blind device's masked copy is never taken for the study's protocol."""
+    if protocol.masked:
+        raise HubError(f"this is a double-blind device's masked copy of study {protocol.id}, not the study's protocol{hint}")
 
 
 @dataclass
@@ -210,9 +216,7 @@ class HubStore:
             if start and have.start and start != have.start:
                 raise HubError(f"participant {participant_id}'s day 1 on the hub is {have.start}, not {start}")
             return have
-        if protocol.masked:
-            raise HubError(f"this is a double-blind device's masked copy of study {protocol.id}, not the study's "
-                           f"protocol: enrol {participant_id} on the hub with the study's own protocol first")
+        _refuse_masked(protocol, f": enrol {participant_id} on the hub with the study's own protocol first")
         versions = dict(db.execute("SELECT version, protocol_toml FROM studies WHERE study_id = ?",
                                    [protocol.id]).fetchall())
         version = max(versions, default=protocol.version)
@@ -293,8 +297,7 @@ class HubStore:
         sync. Entries made under an earlier version are still checked against that version.
         """
         new = parse_protocol(toml)
-        if new.masked:
-            raise HubError(f"this is a double-blind device's masked copy of study {new.id}, not the study's protocol")
+        _refuse_masked(new)
         at = iso(now)
         with self._tx() as db:
             row = db.execute("SELECT protocol_toml FROM studies WHERE study_id = ? ORDER BY version DESC LIMIT 1",
