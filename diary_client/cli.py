@@ -14,10 +14,10 @@ import click
 
 from . import clock
 from .answers import AnswerError, format_value, parse_answers
-from .diary import Diary, DiaryError
+from .days import relative, short_date
+from .diary import AlreadyFiled, Diary, DiaryError
 from .lazy import LazyGroup
 from .protocol import ProtocolError, checked_protocol_text
-from .schedule import span_on
 from .store import Store, StoreError
 
 USER_ERRORS = (DiaryError, AnswerError, ProtocolError, StoreError, clock.ClockError)
@@ -224,23 +224,22 @@ def record(env: Env, values: tuple[str, ...], reason: str | None, as_json: bool)
         raise click.UsageError("give the answers as ITEM=VALUE pairs (with --reason: the ones to change)")
     texts = _pairs(values)
     diary, now = env.diary(), env.now()
-    d = diary.fileable(now)
-    span = span_on(diary.protocol, diary.start, d)
-    old = diary.report_for(d)
-    if reason is None and old is not None:
-        raise DiaryError(f"the report for {d} is already saved; to change it, give the new values with --reason")
-    if reason is not None:
-        if old is None:
-            raise DiaryError(f"there is no report for {d} to correct")
-        base = {i.id: format_value(i, old.answers.get(i.id)) for i in diary.protocol.items if i.id in old.answers}
-        texts = base | texts
-    answers = parse_answers(diary.protocol, span.phase.id, texts)
-    entry = diary.store.save(diary.prepare(answers, now, "cli", reason, d))
+    try:
+        report = diary.begin_report(now, correcting=reason is not None)
+    except AlreadyFiled as e:
+        raise DiaryError(f"the report for {e.diary_date} is already saved; to change it, give the new "
+                         "values with --reason") from None
+    if report.corrects is not None:  # the given values replace those of the saved report
+        texts = {i.id: format_value(i, report.answers[i.id]) for i in report.items if i.id in report.answers} | texts
+    answers = parse_answers(diary.protocol, report.phase_id, texts)
+    entry = diary.save_report(report, answers, now, "cli", reason)
     if as_json:
         emit_json(entry.wire())
     else:
         kind = "Correction" if reason else "Report"
-        click.echo(f"{kind} for day {entry.study_day} ({entry.diary_date}) saved at {now:%H:%M}"
+        rel = relative(entry.diary_date, now.date())
+        named = f"{short_date(entry.diary_date)}" + (f", {rel.lower()}" if rel else "")
+        click.echo(f"{kind} for day {entry.study_day} ({named}) saved at {now:%H:%M}"
                    + (" (late)" if entry.timing == "late" else ""))
 
 
