@@ -35,6 +35,7 @@ class Status:
     study_day: int
     days_total: int
     diary_date: str
+    start: str  # day 1
     phase_label: str | None
     today: str
     opens: str
@@ -152,9 +153,15 @@ class Diary:
         return Diary(store)
 
     @staticmethod
-    def missed_before(protocol: Protocol, start: date, now: datetime) -> int:
-        """How many days a start date in the past would count as missed already (for the warning)."""
-        return sch.tally(protocol, start, now, {}).missed
+    def start_problem(protocol: Protocol, start: date, now: datetime) -> str | None:
+        """Why a start date needs confirming (more than 3 days back), saying how many days would
+        count as missed at once; None when it needs none. The app asks, the command line wants --yes."""
+        back = (now.date() - start).days
+        if back <= 3:
+            return None
+        missed = sch.tally(protocol, start, now, {}).missed
+        return (f"day 1 on {start} is {back} days ago: {days.plural(missed, 'day')} "
+                "will count as missed from the first screen")
 
     # -- settings: Diary is their only writer --------------------------------------------------
 
@@ -198,6 +205,7 @@ class Diary:
             study_day=t.study_day,
             days_total=self.protocol.days_total,
             diary_date=t.diary_date.isoformat(),
+            start=self.start.isoformat(),
             phase_label=self.phase_label(t.span, now),
             today=t.state,
             opens=t.window.opens.isoformat(),
