@@ -241,7 +241,9 @@ def status(env: Env, as_json: bool) -> None:
     rel = relative(d, today) if started else None
     named = f", {rel.lower()}" if rel and rel != "Today" else ""
     click.echo(f"Report for {s.diary_date} (day {s.study_day}{named}): {_describe(s, today)}{window}")
-    click.echo(f"Compliance {comp}: {s.done} done ({s.late} late), {s.missed} missed" if started
+    click.echo(f"Compliance {comp}: {s.done} done ({s.late} late"
+               + (f", {s.imported} imported" if s.imported else "")
+               + (f", {s.flagged} with clock doubts" if s.flagged else "") + f"), {s.missed} missed" if started
                else "Nothing is counted before day 1.")
     click.echo(f"Sync: {s.pending_upload} pending, {s.quarantined} quarantined"
                + (f", last upload {s.last_upload}" if s.last_upload else "")
