@@ -393,5 +393,9 @@ def run() -> None:  # pragma: no cover - console entry point
     main(prog_name="diary")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main(prog_name="diary"))
+if __name__ == "__main__":  # pragma: no cover - `python -m diary_client.cli`
+    # Run the module under its own name: the lazily loaded commands import `diary_client.cli`, and
+    # a second copy of this module (as __main__) would hold another `Env` class than theirs.
+    from diary_client.cli import main as _main
+
+    sys.exit(_main(prog_name="diary"))
