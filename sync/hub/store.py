@@ -455,6 +455,26 @@ class HubStore:
 
     # -- reading (also the read API for analysis) ----------------------------------------------
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see the database as it was when the block began (one read transaction),
+        while the hub goes on serving: an export is consistent however long it takes."""
+        with self._db() as db:
+            db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                db.execute("COMMIT")
+
+    def participant_ids(self) -> list[str]:
+        with self._db() as db:
+            return [r[0] for r in db.conn.execute("SELECT participant_id FROM participants ORDER BY participant_id")]
+
+    def studies(self) -> list[tuple[str, int, str]]:
+        """Every protocol version of every study: (study id, version, protocol TOML)."""
+        with self._db() as db:
+            return list(db.conn.execute("SELECT study_id, version, protocol_toml FROM studies ORDER BY study_id, version"))
+
     def participants(self) -> list[Participant]:
         """Every participant with study, day 1, protocol and unblinding, by id."""
         with self._db() as db:
