@@ -33,12 +33,13 @@ class Writer(Protocol):
 def gather(hub: HubStore, known: dict[str, Study]) -> Iterator[Gathered]:
     """Each participant's data in turn (call inside `hub.snapshot()`)."""
     entry_no = 1
-    for pid in hub.participant_ids():
-        p = hub.participant(pid)
+    for pid in hub.reads.participant_ids():
+        p = hub.reads.participant(pid)
         if p is None or p.study_id not in known:
             continue
-        received = hub.received(pid)
-        yield Gathered(p, known[p.study_id], received, hub.flags(pid), hub.summary(pid).get(pid, {}), entry_no)
+        received = hub.reads.received(pid)
+        yield Gathered(p, known[p.study_id], received, hub.reads.flags(pid), hub.reads.summary(pid).get(pid, {}),
+                       entry_no)
         entry_no += len(received)
 
 
@@ -51,8 +52,8 @@ def export(hub: HubStore, now: datetime, sqlite_out: Path | None = None, csv_dir
     counts = {"participants": 0, "entries": 0, "answers": 0}
     writers: list[Writer] = []
     try:
-        with hub.snapshot():
-            known = studies(hub.studies())
+        with hub.reads.snapshot():
+            known = studies(hub.reads.studies())
             if sqlite_out is not None:
                 writers.append(SqliteWriter(sqlite_out, known))
             if csv_dir is not None:

@@ -48,8 +48,11 @@ PARTICIPANTS = Table("participants", "One row per participant: study, day 1, com
     ("start", "TEXT", "Day 1 (YYYY-MM-DD); empty until the hub knows it"),
     ("end", "TEXT", "Last study day (YYYY-MM-DD)"),
     ("compliance", "REAL", "done / expected over the days whose window has closed (0-1)"),
-    ("done", "INTEGER", "Days with a report filed on time or late", "day"),
+    ("done", "INTEGER", "Days with a report (on time, late or imported)", "day"),
+    ("on_time", "INTEGER", "Days whose report was filed in its window", "day"),
     ("late", "INTEGER", "Days whose report came in the grace period", "day"),
+    ("imported", "INTEGER", "Days whose report was imported (paper, legacy), counted apart from filed ones", "day"),
+    ("flagged", "INTEGER", "Days whose report the device's clock guard doubts", "day"),
     ("missed", "INTEGER", "Days whose window closed without a report", "day"),
     ("expected", "INTEGER", "Days whose window has closed", "day"),
     ("entries", "INTEGER", "Entries stored on the hub (corrections included)"),
@@ -184,12 +187,12 @@ class TableRows:
 def table_rows(g: Gathered, counting: set[str], now: datetime) -> TableRows:
     """Every table's rows for one participant, in each table's column order."""
     p, spans = g.participant, g.spans
-    overall = compliance(p, g.entries, now)["overall"] or {}
+    overall = compliance(p, g.entries, now, g.flags)["overall"] or {}
     s = g.summary
     participant = (
         p.participant_id, p.study_id, p.start.isoformat() if p.start else None,
         sch.end_date(p.protocol, p.start).isoformat() if p.start else None,
-        overall.get("compliance"), overall.get("done"), overall.get("late"), overall.get("missed"),
+        *(overall.get(k) for k in ("compliance", "done", "on_time", "late", "imported", "flagged", "missed")),
         overall.get("expected"), s.get("entries", 0), s.get("quarantined", 0), stamp(s.get("last_received_at")),
         int(p.unblinded), p.protocol_version, p.tz, stamp(p.enrolled_at),
     )
