@@ -174,8 +174,9 @@ def bundle(g: Gathered, counting: set[str], now: datetime) -> dict:
         r = response(g.study, g, e, e.id in counting)
         if r is not None:
             entries.append({"fullUrl": f"urn:uuid:{e.id}", "resource": r})
-    return {"resourceType": "Bundle", "id": fhir_id(f"participant-{pid}"), "type": "collection",
-            "identifier": {"system": f"{NS}/participant", "value": pid}, "timestamp": stamp(now), "entry": entries}
+    doc = {"resourceType": "Bundle", "id": fhir_id(f"participant-{pid}"), "type": "collection",
+           "identifier": {"system": f"{NS}/participant", "value": pid}, "timestamp": stamp(now)}
+    return doc | ({"entry": entries} if entries else {})  # FHIR JSON has no empty arrays
 
 
 def _write(path: Path, doc: dict) -> None:

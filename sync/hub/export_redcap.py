@@ -193,7 +193,7 @@ class StudyFiles:
             return  # skipped: every cell of the item stays empty
         if item.kind == "multi":
             chosen = {self.study.options[item.id][o] for o in v} or {NONE_CODE}
-            for code, _ in self.study.coded_options(item):
+            for code, _ in self._coded(name):  # the study's columns: options of every version
                 row[f"{name}___{code}"] = int(code in chosen)
         elif item.kind == "choice":
             row[name] = self.study.options[item.id][v]
