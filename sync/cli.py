@@ -1,4 +1,4 @@
-"""`diary sync` and the coordinator's `diary hub ...` commands (serve, enroll, protocol, import, status, unblind, revoke, export)."""
+"""`diary sync` and the coordinator's `diary hub ...` commands (serve, enroll, protocol, import, status, unblind, revoke, export, backup)."""
 
 from __future__ import annotations
 
@@ -311,3 +311,25 @@ def hub_export(db_path: Path, sqlite_out: Path | None, csv_dir: Path | None) -> 
     counts = export(_store(db_path), clock.now(), sqlite_out, csv_dir)
     where = " and ".join(str(p) for p in (sqlite_out, csv_dir) if p)
     click.echo(f"Wrote {', '.join(f'{n} {name}' for name, n in counts.items())} to {where}")
+
+
+@hub.command("backup")
+@db_option
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help='Print {"path", "entries", "participants", "size"}.')
+@user_errors(HubError)
+def hub_backup(db_path: Path, out: Path, as_json: bool) -> None:
+    """Write a consistent copy of the hub database to OUT while the hub serves (mode 0600).
+
+    SQLite's online backup API: one snapshot, checked with PRAGMA integrity_check before it
+    replaces OUT. Restore: stop the hub, copy the backup over the database file (remove its
+    -wal and -shm files), start the hub.
+    """
+    from .hub.backup import backup
+
+    got = backup(db_path, out)
+    if as_json:
+        emit_json({"path": str(got.path), "entries": got.entries, "participants": got.participants, "size": got.size})
+    else:
+        click.echo(f"Backed up {got.participants} participant(s) and {got.entries} entries to {got.path} "
+                   f"({got.size / 1e6:.1f} MB); integrity check ok")
