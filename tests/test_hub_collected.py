@@ -47,9 +47,9 @@ def test_a_pre_enrolled_participant_takes_the_collected_files_day_1(tmp_path, ru
 
     hub = HubStore(db)
     device_ids = {e.id for e in Store(tmp_path / "C00" / "diary.db").entries()}
-    assert {e.id for e in hub.entries("C00")} == device_ids and len(device_ids) == 4
-    assert hub.participant("C00").start == date(2026, 3, 2)
-    took = [a for a in hub.audit_log() if a["action"] == "take_start"]
+    assert {e.id for e in hub.reads.entries("C00")} == device_ids and len(device_ids) == 4
+    assert hub.reads.participant("C00").start == date(2026, 3, 2)
+    took = [a for a in hub.reads.audit_log() if a["action"] == "take_start"]
     assert len(took) == 1 and json.loads(took[0]["detail"])["was"] is None
 
     r = run("hub", "report", "--db", db, "--json", now="2026-03-07T10:00")
@@ -67,7 +67,7 @@ def test_the_files_time_zone_replaces_the_hubs_guess(tmp_path, run):
     store.close()
     r = run("hub", "import", "--db", db, str(tmp_path / "C01" / "diary.db"), now="2026-03-03T10:00")
     assert r.exit_code == 0, r.output
-    assert HubStore(db).participant("C01").tz == "Europe/Berlin"
+    assert HubStore(db).reads.participant("C01").tz == "Europe/Berlin"
 
 
 def test_a_file_whose_day_1_disagrees_is_refused_naming_both_dates_and_the_fix(tmp_path, run):
@@ -78,12 +78,12 @@ def test_a_file_whose_day_1_disagrees_is_refused_naming_both_dates_and_the_fix(t
     r = run("hub", "import", "--db", db, f"{device}/diary.db", now="2026-03-04T10:00")
     assert r.exit_code == 1 and "Traceback" not in r.output
     assert "2026-03-03 in this file but 2026-03-02 on the hub" in r.output and "--take-start" in r.output
-    assert HubStore(db).entries("C02") == [] and HubStore(db).participant("C02").start == date(2026, 3, 2)
+    assert HubStore(db).reads.entries("C02") == [] and HubStore(db).reads.participant("C02").start == date(2026, 3, 2)
 
     # the fix, while the hub holds none of C02's entries
     r = run("hub", "import", "--db", db, "--take-start", f"{device}/diary.db", now="2026-03-04T10:00")
     assert r.exit_code == 0, r.output
-    assert HubStore(db).participant("C02").start == date(2026, 3, 3) and len(HubStore(db).entries("C02")) == 1
+    assert HubStore(db).reads.participant("C02").start == date(2026, 3, 3) and len(HubStore(db).reads.entries("C02")) == 1
 
     # once entries are on the hub, day 1 stays
     other = Store(tmp_path / "C02b" / "diary.db")

@@ -84,7 +84,7 @@ def import_diary(hub: HubStore, path: Path, now: datetime, tz: str, force: bool 
                        "not imported; use --force to import it anyway")
     start = _file_start(path, settings)
     file_tz = settings.get("timezone") if valid_zone(str(settings.get("timezone"))) else None
-    have = hub.participant(pid)
+    have = hub.reads.participant(pid)
     if have is not None and have.start is not None and have.start != start and not take_start:
         raise HubError(
             f"{path}: {pid}'s day 1 is {start} in this file but {have.start} on the hub: nothing imported. "
@@ -92,10 +92,10 @@ def import_diary(hub: HubStore, path: Path, now: datetime, tz: str, force: bool 
             f"holds none of {pid}'s entries); if the hub's is, this file is not {pid}'s or its device was "
             "enrolled with the wrong day 1: check with the participant before importing")
     # A known participant's study and version are checked first (start None: no date check yet).
-    hub.register(pid, settings["protocol_toml"], None if have else start, file_tz or tz, now, actor="import")
+    hub.enrolment.register(pid, settings["protocol_toml"], None if have else start, file_tz or tz, now, actor="import")
     took = None
     if have is not None and have.start != start:
-        took = hub.take_start(pid, start, file_tz or have.tz, now, actor="import", file=path.name)
+        took = hub.enrolment.take_start(pid, start, file_tz or have.tz, now, actor="import", file=path.name)
     got = hub.ingest(pid, entries, now, via="import", flags=flags)
     hub.audit("coordinator", "import_file", now, pid, file=path.name, accepted=len(got.accepted),
               duplicate=len(got.duplicate), rejected=len(got.rejected), problems=len(problems))
