@@ -18,6 +18,7 @@ class DeviceSettings:
     device_id: str
     start: date  # day 1
     protocol_toml: str  # the study protocol as this device holds it (a hub may update it)
+    timezone: str | None = None  # the zone the diary windows are local times of (a hub importing the file takes it)
     hub_url: str | None = None
     hub_device: str | None = None  # the device name given to the hub at enrolment
     enrol_code: str | None = None  # kept when sync was not installed at enrolment

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 
 from . import answers as ans
-from . import days
+from . import clock, days
 from . import schedule as sch
 from .device import DeviceSettings
 from .entry import Entry, Value, filed_timing, latest, new_id
@@ -151,7 +151,9 @@ class Diary:
             device_id=new_id(),
             start=start.isoformat(),
             protocol_toml=protocol_toml,
-            **{k: v for k, v in extra.items() if v is not None},
+            # timezone: the zone the diary windows are local times of (a hub importing the file takes it)
+            **{k: v for k, v in ({"timezone": getattr(clock.local_tz(), "key", None)} | extra).items()
+               if v is not None},
         )
         return Diary(store)
 
