@@ -18,6 +18,9 @@ class ReportError(Exception):
 
 def _write(path: Path, data: bytes | str) -> None:
     try:
+        from diary_client import private
+
+        private.file(path)  # a report holds symptom data: owner only (0600)
         if isinstance(data, str):
             path.write_text(data, encoding="utf-8")
         else:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from diary_client import private
 from diary_client import schedule as sch
 from diary_client.answers import format_value
 from diary_client.entry import latest
@@ -104,7 +105,7 @@ def write_sqlite(data: dict[str, list[dict]], out: Path) -> None:
     """A fresh SQLite file with primary and foreign keys (written aside, then moved into place)."""
     tmp = out.with_name(out.name + ".tmp")
     tmp.unlink(missing_ok=True)
-    db = Database(tmp)
+    db = Database(private.file(tmp))
     for name, rows in data.items():
         if rows:
             db[name].insert_all(rows, pk=PKS[name], foreign_keys=FKS.get(name), alter=True)
@@ -116,9 +117,9 @@ def write_sqlite(data: dict[str, list[dict]], out: Path) -> None:
 
 
 def write_csv(data: dict[str, list[dict]], folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
+    private.folder(folder)
     for name, rows in data.items():
-        with (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") as f:
+        with private.open_text(folder / f"{name}.csv") as f:
             cols = list(rows[0]) if rows else []
             w = csv.DictWriter(f, fieldnames=cols)
             w.writeheader()

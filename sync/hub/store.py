@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlite_utils import Database, Migrations
 
+from diary_client import private
 from diary_client.entry import Entry
 from diary_client.protocol import Protocol, parse_protocol, update_problem
 
@@ -137,7 +138,7 @@ class HubStore:
         self._write_lock = threading.Lock()
         if migrate:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                private.file(self.path)  # 0600 in a 0700 folder; its WAL and SHM take its mode
                 with self._db() as db:
                     db.execute("PRAGMA journal_mode=WAL")
                     migrations.apply(db)
