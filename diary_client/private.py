@@ -50,8 +50,6 @@ def file(path: str | Path) -> Path:
 
 def open_text(path: str | Path, newline: str | None = "") -> IO[str]:
     """Open `path` for writing text (truncated), created 0600 (an existing file is made 0600 too)."""
-    path = Path(path)
-    folder(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     os.fchmod(fd, FILE_MODE)
     return os.fdopen(fd, "w", newline=newline, encoding="utf-8")

@@ -42,7 +42,7 @@ def test_device_files_are_owner_only(cli, data_dir, tmp_path):
     assert mode(data_dir / "backups") == 0o700
     (backup,) = (data_dir / "backups").glob("diary-*.db")
     assert mode(backup) == 0o600
-    out = tmp_path / "exports" / "mine.csv"
+    out = tmp_path / "mine.csv"
     assert cli("export", "--csv", str(out), now="2026-03-03T19:00").exit_code == 0
     assert mode(out) == 0o600
     store.close()
