@@ -20,11 +20,7 @@ def _write(path: Path, data: bytes | str) -> None:
     try:
         from diary_client import private
 
-        private.file(path)  # a report holds symptom data: owner only (0600)
-        if isinstance(data, str):
-            path.write_text(data, encoding="utf-8")
-        else:
-            path.write_bytes(data)
+        private.write(path, data)  # a report holds symptom data: owner only (0600)
     except OSError as e:
         raise ReportError(f"{path}: cannot write ({e.strerror})") from None
 

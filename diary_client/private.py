@@ -53,3 +53,11 @@ def open_text(path: str | Path, newline: str | None = "") -> IO[str]:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     os.fchmod(fd, FILE_MODE)
     return os.fdopen(fd, "w", newline=newline, encoding="utf-8")
+
+
+def write(path: str | Path, data: bytes | str) -> None:
+    """Write a whole file (text as UTF-8) as 0600; its folder must exist (OSError if not)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
