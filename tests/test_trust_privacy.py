@@ -62,10 +62,16 @@ def test_hub_database_and_exports_are_owner_only(tmp_path):
     for f in ("study.db", "study.db-wal", "study.db-shm"):
         assert mode(db.parent / f) == 0o600, f
     out, folder = tmp_path / "out" / "a.db", tmp_path / "out" / "csv"
-    r = CliRunner().invoke(main, ["hub", "export", "--db", str(db), "--sqlite", str(out), "--csv", str(folder)])
+    (tmp_path / "out").mkdir()
+    r = CliRunner().invoke(main, ["hub", "export", "--db", str(db), "--sqlite", str(out), "--csv", str(folder),
+                                  "--fhir", str(tmp_path / "out" / "fhir"), "--redcap", str(tmp_path / "out" / "redcap")])
     assert r.exit_code == 0, r.output
-    assert mode(out) == 0o600 and mode(folder) == 0o700
-    assert {mode(f) for f in folder.glob("*.csv")} == {0o600}
+    made = [p for p in (tmp_path / "out").rglob("*")]
+    assert {mode(p) for p in made if p.is_dir()} == {0o700}
+    assert {mode(p) for p in made if p.is_file()} == {0o600} and len(made) > 8
+    with (folder / "answers.csv").open(encoding="utf-8") as f:
+        text = f.read()  # the note a spreadsheet would run as a formula is written as text
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
     hub.close()
 
 
