@@ -190,7 +190,9 @@ def status(env: Env, as_json: bool) -> None:
         opens, closes = datetime.fromisoformat(s.opens), datetime.fromisoformat(s.closes)
         window = f"  (window {opens:%H:%M}–{closes:%H:%M}, then late until {datetime.fromisoformat(s.grace_ends):%H:%M})"
     click.echo(f"Report for {s.diary_date} (day {s.study_day}): {_describe(s, env.now().date())}{window}")
-    click.echo(f"Compliance {comp}: {s.done} done ({s.late} late), {s.missed} missed")
+    click.echo(f"Compliance {comp}: {s.done} done ({s.late} late"
+               + (f", {s.imported} imported" if s.imported else "")
+               + (f", {s.flagged} with clock doubts" if s.flagged else "") + f"), {s.missed} missed")
     click.echo(f"Sync: {s.pending_upload} pending, {s.quarantined} quarantined"
                + (f", last upload {s.last_upload}" if s.last_upload else "")
                + (f", last error: {s.last_error}" if s.last_error else ""))

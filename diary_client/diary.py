@@ -43,6 +43,9 @@ class Status:
     missed: int
     expected: int
     compliance: float | None
+    imported: int  # days with paper or legacy data (`diary import`), counted apart: never on time
+    flagged: int  # days with a report the clock guard doubts (clock_override, clock_jump, ...)
+    on_time: int  # days filed in their window, with no doubt about the clock
     pending_upload: int
     quarantined: int
     blinded: bool
@@ -109,7 +112,9 @@ class Diary:
     def status(self, now: datetime) -> Status:
         entries = self.entries()
         t = self.today(now, entries)
-        tally = sch.tally(self.protocol, self.start, now, filed_timing(entries))
+        doubted = {f["entry_id"] for f in self.store.flags()}
+        tally = sch.tally(self.protocol, self.start, now, filed_timing(entries),
+                          flagged={e.diary_date for e in entries if e.id in doubted})
         return Status(
             participant_id=self.participant_id,
             study_id=self.protocol.id,
@@ -126,6 +131,9 @@ class Diary:
             missed=tally.missed,
             expected=tally.expected,
             compliance=tally.compliance,
+            imported=tally.imported,
+            flagged=tally.flagged,
+            on_time=tally.on_time,
             pending_upload=len(self.store.pending()),
             quarantined=len(self.store.quarantined()),
             blinded=not self.unblinded(now),

@@ -262,14 +262,17 @@ def status_rows(store, now) -> list[dict]:
     summary = store.summary()
     rows = []
     for p in store.participants():
-        c = compliance(p, store.entries(p.participant_id), now)
+        doubted = store.flags(p.participant_id)
+        c = compliance(p, store.entries(p.participant_id), now, doubted)
         s, overall = summary.get(p.participant_id, {}), c["overall"] or {}
         rows.append({"participant_id": p.participant_id, "study_id": p.study_id,
                      "start": p.start.isoformat() if p.start else None, "entries": s.get("entries", 0),
                      "last_received_at": s.get("last_received_at"), "compliance": overall.get("compliance"),
                      "done": overall.get("done", 0), "late": overall.get("late", 0), "missed": overall.get("missed", 0),
+                     "on_time": overall.get("on_time", 0), "imported": overall.get("imported", 0),
+                     "flagged_days": overall.get("flagged", 0),
                      "quarantined": s.get("quarantined", 0), "unblinded": p.unblinded, "phases": c["phases"],
-                     "flagged": len(store.flags(p.participant_id))})  # entries with the device's clock doubts
+                     "flagged": len(doubted)})  # entries with the device's clock doubts
     return rows
 
 
@@ -288,8 +291,8 @@ def hub_status(db_path: Path, as_json: bool) -> None:
     for r in rows:
         comp = "—" if r["compliance"] is None else f"{r['compliance']:.0%}"
         click.echo(f"{r['participant_id']:<12} {r['study_id']:<10} entries {r['entries']:>4}  compliance {comp:>4}  "
-                   f"late {r['late']:>3}  missed {r['missed']:>3}  quarantined {r['quarantined']:>3}  "
-                   f"flagged {r['flagged']:>3}  "
+                   f"late {r['late']:>3}  missed {r['missed']:>3}  imported {r['imported']:>3}  "
+                   f"quarantined {r['quarantined']:>3}  flagged {r['flagged']:>3} ({r['flagged_days']} days)  "
                    f"last {r['last_received_at'] or 'never'}{'  unblinded' if r['unblinded'] else ''}")
 
 

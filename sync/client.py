@@ -275,6 +275,7 @@ class _Round:
             changes |= {"unblinded": True, "hub_phases": me.get("phases")}
             self.result.released_now = True
         self.store.set_settings(**changes)
+        self.store.anchor(self.now, round(offset, 3))  # the clock guard's reading, re-anchored by the hub
         if abs(offset) > CLOCK_TOLERANCE.total_seconds():
             flagged = {f["entry_id"] for f in self.store.flags() if f["flag"] == "clock_off"}
             for e in self.store.pending():

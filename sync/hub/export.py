@@ -44,7 +44,7 @@ def tables(hub: HubStore, now: datetime) -> dict[str, list[dict]]:
         protocol = p.protocol
         rows = hub.received(p.participant_id)
         entries = [r["entry"] for r in rows]
-        overall = compliance(p, entries, now)["overall"] or {}
+        overall = compliance(p, entries, now, flags)["overall"] or {}
         s = summary.get(p.participant_id, {})
         out["participants"].append({
             "participant_id": p.participant_id, "study_id": p.study_id, "protocol_version": p.protocol_version,
@@ -54,6 +54,7 @@ def tables(hub: HubStore, now: datetime) -> dict[str, list[dict]]:
             "entries": s.get("entries", 0), "last_received_at": s.get("last_received_at"),
             "quarantined": s.get("quarantined", 0), "expected": overall.get("expected"),
             "done": overall.get("done"), "late": overall.get("late"), "missed": overall.get("missed"),
+            "on_time": overall.get("on_time"), "imported": overall.get("imported"), "flagged": overall.get("flagged"),
             "compliance": overall.get("compliance"),
         })
         spans = sch.phase_spans(protocol, p.start) if p.start else []
