@@ -110,7 +110,7 @@ def load_cohort(db_path: Path, study: str | None):
     if not db_path.is_file():
         raise ReportError(f"{db_path}: no hub database there (check --db)")
     store = HubStore(db_path)
-    people = store.participants()
+    people = store.reads.participants()
     studies = sorted({p.study_id for p in people})
     if study is None:
         if len(studies) > 1:
@@ -120,7 +120,7 @@ def load_cohort(db_path: Path, study: str | None):
     if not chosen:
         raise ReportError(f"no participants in study {study}" if study else "the hub has no participants yet")
     by_pid: dict[str, list] = {}
-    for e in store.entries():
+    for e in store.reads.entries():
         by_pid.setdefault(e.participant_id, []).append(e)
     now = clock.now()
     ready = [(p.participant_id, p.protocol, p.start, by_pid.get(p.participant_id, []), p.local(now).tzinfo)

@@ -204,7 +204,7 @@ def hub_enroll(db_path: Path, participant_id: str, protocol_file, start, tz, as_
     if not valid_zone(tz):
         raise click.UsageError(f"--tz {tz!r} is not an IANA time zone like Europe/Berlin")
     text = checked_protocol_text(protocol_file)  # a broken file is named in the error
-    code = _store(db_path, create=True).enroll(participant_id, text, start.date() if start else None, tz, clock.now())
+    code = _store(db_path, create=True).enrolment.enroll(participant_id, text, start.date() if start else None, tz, clock.now())
     if as_json:
         emit_json({"participant_id": participant_id, "code": code})
     else:
@@ -224,7 +224,7 @@ def hub_protocol(db_path: Path, protocol_file: Path, as_json: bool) -> None:
     update at its next sync; entries made before keep, and are checked by, their own version.
     """
     text = checked_protocol_text(protocol_file)  # a broken file is named in the error
-    study, version, moved = _store(db_path).publish(text, clock.now())
+    study, version, moved = _store(db_path).enrolment.publish(text, clock.now())
     if as_json:
         emit_json({"study_id": study, "version": version, "participants": moved})
     else:
@@ -259,11 +259,11 @@ def hub_import(db_path: Path, files: tuple[Path, ...], force: bool, as_json: boo
 def status_rows(store, now) -> list[dict]:
     from .hub.rules import compliance
 
-    summary = store.summary()
+    summary = store.reads.summary()
     rows = []
-    for p in store.participants():
-        doubted = store.flags(p.participant_id)
-        c = compliance(p, store.entries(p.participant_id), now, doubted)
+    for p in store.reads.participants():
+        doubted = store.reads.flags(p.participant_id)
+        c = compliance(p, store.reads.entries(p.participant_id), now, doubted)
         s, overall = summary.get(p.participant_id, {}), c["overall"] or {}
         rows.append({"participant_id": p.participant_id, "study_id": p.study_id,
                      "start": p.start.isoformat() if p.start else None, "entries": s.get("entries", 0),
@@ -305,7 +305,7 @@ def hub_unblind(db_path: Path, participant_ids: tuple[str, ...], everyone: bool)
     """Release true phase names to these participants (their devices learn it at the next sync)."""
     if everyone == bool(participant_ids):
         raise click.UsageError("give participant ids or --all (not both)")
-    done = _store(db_path).unblind(None if everyone else list(participant_ids), clock.now())
+    done = _store(db_path).enrolment.unblind(None if everyone else list(participant_ids), clock.now())
     click.echo(f"Unblinded {len(done)} participant(s): {', '.join(done) or '-'}")
 
 
@@ -320,7 +320,7 @@ def hub_revoke(db_path: Path, participant_id: str, as_json: bool) -> None:
     The hub refuses those devices from their next request on; their entries already on the hub
     stay. `diary hub enroll` then gives a code for the participant's new device.
     """
-    n = _store(db_path).revoke(participant_id, clock.now())
+    n = _store(db_path).enrolment.revoke(participant_id, clock.now())
     if as_json:
         emit_json({"participant_id": participant_id, "revoked": n})
     else:

@@ -35,7 +35,7 @@ class Hub:
     def code(self, participant_id: str, start: date | None = None, toml: str | None = None,
              now: datetime | None = None) -> str:
         """Register a participant on this hub and return a fresh one-time enrolment code."""
-        return self.store.enroll(participant_id, toml or builtin_text(), start, "UTC", now or clock.now())
+        return self.store.enrolment.enroll(participant_id, toml or builtin_text(), start, "UTC", now or clock.now())
 
 
 @contextmanager

@@ -79,7 +79,7 @@ def test_protocol_updates_need_a_newer_version_and_the_same_phases(hub_cli, tmp_
     assert hub_cli("protocol", str(other)).exit_code == 1
     assert hub_cli("enroll", "P01").exit_code == 0  # a replacement device's code: the participant stays on version 2
     assert hub_cli("enroll", "P02").exit_code == 0  # the built-in version 1: a new participant joins at version 2
-    assert [p.protocol_version for p in HubStore(tmp_path / "hub.db").participants()] == [2, 2]
+    assert [p.protocol_version for p in HubStore(tmp_path / "hub.db").reads.participants()] == [2, 2]
     r = hub_cli("enroll", "P03", "--protocol", str(dropped))  # version 3, never published
     assert r.exit_code == 1 and "publish version 3" in r.output
 

@@ -78,7 +78,7 @@ def test_backfill_by_diary_now_is_flagged_on_device_and_hub(tmp_path, data_dir, 
         monkeypatch.setenv("DIARY_NOW", "2026-03-08T12:00")
         status = json.loads(run("status", "--json").output)
         assert run("sync").exit_code == 0
-        on_hub = h.store.flags("P01")
+        on_hub = h.store.reads.flags("P01")
         row = hub_row(h)
     # ... and before the time of the enrolment's first sync, which the device claimed earlier
     both = ["clock_backwards", "clock_override"]
@@ -108,8 +108,8 @@ def test_backfill_by_a_moved_wall_clock_is_flagged_until_a_sync_reanchors(tmp_pa
         fake.passes(minutes=5)
         assert run("record", *REPORT).exit_code == 0  # day 7: not doubted
         assert run("sync").exit_code == 0
-        on_hub = {h.store.entries("P01")[i].diary_date.isoformat(): v for i, v in enumerate(
-            [h.store.flags("P01").get(e.id, []) for e in h.store.entries("P01")])}
+        on_hub = {h.store.reads.entries("P01")[i].diary_date.isoformat(): v for i, v in enumerate(
+            [h.store.reads.flags("P01").get(e.id, []) for e in h.store.reads.entries("P01")])}
         row = hub_row(h)
     local = flags_by_day(Store.in_dir(data_dir))
     assert "2026-03-05" not in local and "2026-03-08" not in local

@@ -56,7 +56,7 @@ async def device_key(request: Request, cred: HTTPAuthorizationCredentials | None
         wait = request.app.state.unknown_limit.wait(client_key(request))
         if wait:
             raise too_many(wait)
-        if await run_in_threadpool(store_of(request).authenticate, key) is None:
+        if await run_in_threadpool(store_of(request).enrolment.authenticate, key) is None:
             raise unauthorized("unknown or revoked device token: enrol this device again")
         known[key] = None
         if len(known) > MAX_KNOWN:
@@ -69,7 +69,7 @@ async def device_key(request: Request, cred: HTTPAuthorizationCredentials | None
 
 def participant_of(request: Request, key: str) -> Participant:
     """The participant of a device key from `device_key`, read now (401 if revoked meanwhile)."""
-    p = store_of(request).authenticate(key)
+    p = store_of(request).enrolment.authenticate(key)
     if p is None:
         raise unauthorized("unknown or revoked device token: enrol this device again")
     return p

@@ -38,11 +38,11 @@ def _number(kind: str, v) -> float | None:
 def tables(hub: HubStore, now: datetime) -> dict[str, list[dict]]:
     """Every table as rows; `counts` marks the entry (and its answers) that counts for its day."""
     out: dict[str, list[dict]] = {name: [] for name in PKS}
-    summary, flags = hub.summary(), hub.flags()
+    summary, flags = hub.reads.summary(), hub.reads.flags()
     studies_seen = set()
-    for p in hub.participants():
+    for p in hub.reads.participants():
         protocol = p.protocol
-        rows = hub.received(p.participant_id)
+        rows = hub.reads.received(p.participant_id)
         entries = [r["entry"] for r in rows]
         overall = compliance(p, entries, now, flags)["overall"] or {}
         s = summary.get(p.participant_id, {})

@@ -63,8 +63,8 @@ def import_diary(hub: HubStore, path: Path, now: datetime, tz: str, force: bool 
     if problems and not force:
         raise HubError(f"{path}: the file fails verification ({problems[0]}; {len(problems)} problem(s)): "
                        "not imported; use --force to import it anyway")
-    known = hub.participant(pid) is not None
-    hub.register(pid, settings["protocol_toml"], date.fromisoformat(settings["start"]), tz, now, actor="import")
+    known = hub.reads.participant(pid) is not None
+    hub.enrolment.register(pid, settings["protocol_toml"], date.fromisoformat(settings["start"]), tz, now, actor="import")
     got = hub.ingest(pid, entries, now, via="import", flags=flags)
     hub.audit("coordinator", "import_file", now, pid, file=path.name, accepted=len(got.accepted),
               duplicate=len(got.duplicate), rejected=len(got.rejected), problems=len(problems))
