@@ -44,7 +44,7 @@ def entries(pid: str, device: str, notes: list[str]) -> list[Entry]:
 
 def device_with(hub, tmp, notes: list[str]):
     pid = f"U{next(_pids):03d}"
-    code = hub.store.enroll(pid, LONG_TOML, START, "UTC", datetime.now(UTC))
+    code = hub.store.enrolment.enroll(pid, LONG_TOML, START, "UTC", datetime.now(UTC))
     diary = enroll_device(Store.in_dir(tmp / pid), hub.url, code)
     diary.store.save_all(entries(pid, diary.device_id, notes))
     return pid, diary
@@ -58,7 +58,7 @@ async def test_a_5_mib_backlog_uploads_completely(tmp_path):
         assert len(upload_body(pending, [])) > 5 * MiB  # one request of it would be a 413
         got = await sync_diary(diary, datetime.now(UTC), policy=FAST)
         assert got.error is None and got.accepted == 300 and got.pending == 0 and got.rejected == 0
-        assert len(hub.store.entries(pid)) == 300
+        assert len(hub.store.reads.entries(pid)) == 300
 
 
 def _port(url: str) -> int:
@@ -113,6 +113,6 @@ def test_any_mix_of_entry_sizes_uploads_completely_even_past_the_hubs_limit(tmp_
             pid, diary = device_with(hub, tmp_path / f"x{next(n)}", notes)
             got = asyncio.run(sync_diary(diary, datetime.now(UTC), policy=FAST))
             assert got.error is None and got.pending == 0 and got.rejected == 0, got
-            assert len(hub.store.entries(pid)) == len(notes)
+            assert len(hub.store.reads.entries(pid)) == len(notes)
 
         run()
