@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
 from . import answers as ans
+from . import clock
 from . import schedule as sch
 from .entry import Entry, Value, filed_timing, latest, new_id
 from .protocol import Protocol, parse_protocol
@@ -88,7 +89,9 @@ class Diary:
             device_id=new_id(),
             start=start.isoformat(),
             protocol_toml=protocol_toml,
-            **{k: v for k, v in extra.items() if v is not None},
+            # timezone: the zone the diary windows are local times of (a hub importing the file takes it)
+            **{k: v for k, v in ({"timezone": getattr(clock.local_tz(), "key", None)} | extra).items()
+               if v is not None},
         )
         return Diary(store)
 

@@ -1,4 +1,4 @@
-"""`diary sync` and the coordinator's `diary hub ...` commands (serve, enroll, protocol, import, status, unblind, revoke, export)."""
+"""`diary sync` and the coordinator's `diary hub ...` commands (serve, enroll, protocol, import, status, unblind, revoke, export, backup)."""
 
 from __future__ import annotations
 
@@ -185,24 +185,47 @@ def hub_protocol(db_path: Path, protocol_file: Path, as_json: bool) -> None:
 @db_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Import a file even if its audit chain does not verify.")
+@click.option("--take-start", is_flag=True,
+              help="Let the file's day 1 replace the hub's (only while the hub holds none of the participant's entries).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @user_errors(HubError)
-def hub_import(db_path: Path, files: tuple[Path, ...], force: bool, as_json: bool) -> None:
-    """Merge participants' diary files collected by hand; idempotent with what came over the network."""
+def hub_import(db_path: Path, files: tuple[Path, ...], force: bool, take_start: bool, as_json: bool) -> None:
+    """Merge participants' diary files collected by hand; idempotent with what came over the network.
+
+    A participant the hub knows without a day 1 takes the file's day 1 and time zone. Exit 1
+    when any entry was rejected (a summary by reason follows the per-file lines).
+    """
     from dataclasses import asdict
 
-    from .hub.importer import import_diary
+    from .hub.importer import import_diary, rejected_by_reason
 
     store, now, tz = _store(db_path, create=True), clock.now(), _zone()
-    results = [import_diary(store, f, now, tz, force) for f in files]
+    results = [import_diary(store, f, now, tz, force, take_start) for f in files]
+    reasons = rejected_by_reason(results)
+    rejected = sum(n for _, n in reasons)
     if as_json:
-        emit_json({"files": [asdict(r) for r in results]})
-        return
-    for r in results:
-        click.echo(f"{r.path}: {r.participant_id}{' (new)' if r.registered else ''}: {r.accepted} new, "
-                   f"{r.duplicate} already on the hub, {len(r.rejected)} rejected")
-        for entry_id, why in r.rejected:
-            click.echo(f"  rejected {entry_id}: {why}")
+        emit_json({"files": [asdict(r) for r in results],
+                   "rejected_by_reason": [{"reason": why, "count": n} for why, n in reasons]})
+    else:
+        for r in results:
+            click.echo(f"{r.path}: {r.participant_id}{' (new)' if r.registered else ''}: {r.accepted} new, "
+                       f"{r.duplicate} already on the hub, {len(r.rejected)} rejected")
+            if r.took_start:
+                click.echo(f"  day 1 of {r.participant_id} is now {r.took_start} ({r.took_tz}), from the file")
+            for entry_id, why in r.rejected[:MAX_LISTED]:
+                click.echo(f"  rejected {entry_id}: {why}")
+            if len(r.rejected) > MAX_LISTED:
+                click.echo(f"  ... and {len(r.rejected) - MAX_LISTED} more (--json lists every one)")
+        if reasons:
+            click.echo("Rejected entries by reason:")
+            for why, n in reasons:
+                click.echo(f"  {n:>5}  {why}")
+    if rejected:
+        raise click.ClickException(f"{rejected} entr{'y was' if rejected == 1 else 'ies were'} rejected and "
+                                   "not imported (reasons above); the rest is on the hub")
+
+
+MAX_LISTED = 20  # rejected entries listed one per line per file; the summary counts them all
 
 
 def status_rows(store, now) -> list[dict]:
@@ -291,3 +314,25 @@ def hub_export(db_path: Path, sqlite_out: Path | None, csv_dir: Path | None) -> 
     counts = export(_store(db_path), clock.now(), sqlite_out, csv_dir)
     where = " and ".join(str(p) for p in (sqlite_out, csv_dir) if p)
     click.echo(f"Wrote {', '.join(f'{n} {name}' for name, n in counts.items())} to {where}")
+
+
+@hub.command("backup")
+@db_option
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help='Print {"path", "entries", "participants", "size"}.')
+@user_errors(HubError)
+def hub_backup(db_path: Path, out: Path, as_json: bool) -> None:
+    """Write a consistent copy of the hub database to OUT while the hub serves (mode 0600).
+
+    SQLite's online backup API: one snapshot, checked with PRAGMA integrity_check before it
+    replaces OUT. Restore: stop the hub, copy the backup over the database file (remove its
+    -wal and -shm files), start the hub.
+    """
+    from .hub.backup import backup
+
+    got = backup(db_path, out)
+    if as_json:
+        emit_json({"path": str(got.path), "entries": got.entries, "participants": got.participants, "size": got.size})
+    else:
+        click.echo(f"Backed up {got.participants} participant(s) and {got.entries} entries to {got.path} "
+                   f"({got.size / 1e6:.1f} MB); integrity check ok")

@@ -126,6 +126,26 @@ class Enrolment:
             write_audit(db, at, "device", "redeem", p.participant_id, device=device)
             return DeviceEnrolment(get_participant(db, p.participant_id), token)  # type: ignore[arg-type]
 
+    def take_start(self, participant_id: str, start: date, tz: str, now: datetime, actor: str,
+                   **detail) -> Participant:
+        """Give a participant day 1 and time zone from a collected diary file (audited): one the
+        hub has no day 1 for, or whose day 1 moves while the hub holds none of their entries."""
+        at = iso(now)
+        with self.db.tx() as db:
+            p = get_participant(db, participant_id)
+            if p is None:
+                raise HubError(f"no participant {participant_id!r} on this hub")
+            if p.start is not None and p.start != start:
+                n = db.execute("SELECT COUNT(*) FROM entries WHERE participant_id = ?", [participant_id]).fetchone()[0]
+                if n:
+                    raise HubError(f"the hub already holds {n} entries of {participant_id} counted from day 1 "
+                                   f"{p.start}: day 1 cannot move to {start}")
+            db.execute("UPDATE participants SET start = ?, tz = ? WHERE participant_id = ?",
+                       [start.isoformat(), tz, participant_id])
+            write_audit(db, at, actor, "take_start", participant_id, start=start.isoformat(),
+                        was=p.start.isoformat() if p.start else None, tz=tz, was_tz=p.tz, **detail)
+            return get_participant(db, participant_id)  # type: ignore[return-value]
+
     def publish(self, toml: str, now: datetime) -> tuple[str, int, list[str]]:
         """Add a newer version of a study's protocol and move the study's participants to it.
 
