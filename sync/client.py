@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from diary_client import clock
+from diary_client import clock, private
 from diary_client.diary import Diary, DiaryError
 from diary_client.entry import Entry, content_hash, new_id
 from diary_client.protocol import ProtocolError, parse_protocol, update_problem
@@ -77,7 +77,7 @@ def token_path(data_dir: str | Path) -> Path:
 def save_token(data_dir: str | Path, token: str) -> Path:
     """Write the device token readable by this user only (0600), atomically."""
     path = token_path(data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private.folder(path.parent)
     tmp = path.with_name(f".{TOKEN_FILE}.{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:

@@ -140,3 +140,14 @@ def test_the_paging_cursor_counts_only_the_participants_own_entries(tmp_path):
         assert first["next_after"] == 2  # not 41: P02's 39 entries are invisible
         rest = c.get("/api/v1/entries", params={"after": 2, "limit": 2}).json()
         assert len(rest["entries"]) == 1 and rest["next_after"] is None
+
+
+def test_a_backup_carries_the_key_so_a_restored_hub_knows_its_devices(tmp_path):
+    from sync.hub.backup import backup
+
+    store = HubStore(tmp_path / "hub.db")
+    token = store.enrolment.redeem(store.enrolment.enroll("P01", builtin_text(), START, "UTC", NOW), "pi", NOW).token
+    backup(tmp_path / "hub.db", tmp_path / "copy.db")
+    assert stat.S_IMODE(codes.key_path(tmp_path / "copy.db").stat().st_mode) == 0o600
+    restored = HubStore(tmp_path / "copy.db")
+    assert restored.enrolment.authenticate(restored.db.keys.digest(token)).participant_id == "P01"
