@@ -66,8 +66,13 @@ class DiaryApp(App):
         self.push_screen(home)
         self.offer_draft(home)
         if self.diary.settings.hub_url:
-            self.set_interval(SYNC_EVERY_S, self.timed_sync)
-            self.set_timer(1, self.timed_sync)  # after the first frame: importing the HTTP client takes a moment
+            self.start_syncing()
+
+    def start_syncing(self) -> None:
+        """Sync soon and every few minutes (at start with a hub, or once Settings linked one)."""
+        if getattr(self, "_sync_timer", None) is None:
+            self._sync_timer = self.set_interval(SYNC_EVERY_S, self.timed_sync)
+        self.set_timer(1, self.timed_sync)  # after the first frame: importing the HTTP client takes a moment
 
     def offer_draft(self, home) -> None:
         """A report left unfinished (a crash, kill -9, Ctrl+Q, a closed terminal): offer to go on."""
