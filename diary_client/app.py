@@ -34,6 +34,11 @@ class DiaryApp(App):
 
     def on_mount(self) -> None:
         from .screens.common import USER_ERRORS, ErrorScreen, human
+        from .themes import DARK, LIGHT, THEMES
+
+        for theme in THEMES.values():
+            self.register_theme(theme)
+        self.theme = DARK
 
         if self.store is None:
             self.push_screen(ErrorScreen(self.problem or "the diary database cannot be opened"))
@@ -48,8 +53,10 @@ class DiaryApp(App):
             from .diary import Diary
 
             self.diary = Diary(self.store)
-            if self.diary.settings.theme in self.available_themes:
-                self.theme = self.diary.settings.theme  # the participant's choice in Settings
+            chosen = {"textual-light": LIGHT, "textual-dark": DARK}.get(self.diary.settings.theme or "",
+                                                                    self.diary.settings.theme)
+            if chosen in THEMES:
+                self.theme = chosen  # the participant's choice in Settings
         except USER_ERRORS as e:
             self.push_screen(ErrorScreen(human(e)))
             return

@@ -95,7 +95,9 @@ class SettingsScreen(Screen):
 
     def action_theme(self) -> None:
         """Switch between light and dark, and keep the choice for the next start."""
-        self.app.theme = "textual-light" if self.app.current_theme.dark else "textual-dark"
+        from ..themes import other
+
+        self.app.theme = other(self.app.theme)
         try:
             self.diary.set_theme(self.app.theme)
         except USER_ERRORS as e:
