@@ -29,8 +29,9 @@ CAVEATS = (
     "As in the paper: each comparison is a paired t-test of the participants' own percent "
     "reductions (active vs baseline: active reduction against 0; active vs placebo: vs_placebo_points "
     "against 0).",
-    "The mixed model (phase as fixed effect; a random intercept and a random drug effect per "
-    "participant; Satterthwaite df) is a sensitivity analysis: it ignores day-to-day autocorrelation.",
+    "The mixed model of the primary item (phase as fixed effect; a random intercept and a random drug "
+    "effect per participant; Satterthwaite df) is a sensitivity analysis: it ignores day-to-day "
+    "autocorrelation.",
     "Phases ran in a fixed order (single-blind crossover without randomised order): period and "
     "expectation effects cannot be told apart from the treatment.",
 )
@@ -94,7 +95,7 @@ def cohort_report(participants: Iterable[ParticipantData], now: datetime,
         study_id=protocol.id, as_of=now, participants=reports, cohort=cohort,
         responders=len(responder_ids), responder_ids=responder_ids,
         covariates=_covariates(reports, primary, covariates or {}),
-        mixed_model={item.id: _mixed(item, protocol, reports, roles) for item in numeric},
+        mixed_model={primary: _mixed(protocol.primary, protocol, reports, roles)},
         options=options_of(protocol), analysis_version=ANALYSIS_VERSION, caveats=CAVEATS,
     )
 

@@ -93,6 +93,7 @@ class FitPlan:
                  responder_points: float | None, batch: Batch) -> None:
         self.fit, self.cols, self.roles, self.batch = fit, cols, roles, batch
         self.beta = fit.beta.tolist()
+        self.varies = (fit.sigma2 > 0).tolist()
         self.flip = np.array([1.0 if b == "lower" else -1.0 for b in better])  # positive reduction = better
         q = fit.q
         keys = list(cols)
@@ -141,6 +142,9 @@ class FitPlan:
 
     def series(self, g: int) -> SeriesModel:
         batch, beta = self.batch, self.beta[g]
+        if not self.varies[g]:  # constant values: nothing to test, no interval
+            return SeriesModel({k: Estimate(beta[c]) for k, c in self.cols.items()}, {}, None,
+                               {name: None for name in self.comparisons}, None)
         means = {k: Estimate(beta[c], tuple(batch.get("interval", self.means[k], g)))  # type: ignore[arg-type]
                  for k, c in self.cols.items()}
         comparisons: dict = {}

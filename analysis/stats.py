@@ -303,7 +303,10 @@ def _posterior_nodes(reml: np.ndarray, sums: tuple, q: int, n: np.ndarray):
     series, β̂(φ) (B, k, K, q), σ̂²(φ)M(φ)⁻¹ (B, k, K, q, q) and the nodes' weights (B, k, K).
     """
     lp = reml + _log_prior(PHI_GRID)[None, :, None]  # (B, G, k)
-    w = np.exp(lp - np.max(lp, axis=1, keepdims=True))
+    lp = np.where(np.isfinite(lp), lp, -np.inf)
+    top = np.max(lp, axis=1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        w = np.exp(lp - np.where(np.isfinite(top), top, 0.0))
     w = np.where(np.isfinite(w), w, 0.0)
     w /= np.maximum(w.sum(axis=1, keepdims=True), 1e-300)
     mean = np.einsum("bgk,g->bk", w, PHI_GRID)
