@@ -32,7 +32,8 @@ def q(name: str) -> str:
 
 def create_sql(t: Table) -> str:
     cols = [f"{q(c.name)} {c.sql}" for c in t.columns]
-    return f"CREATE TABLE {q(t.name)} ({', '.join(cols + ([t.constraints] if t.constraints else []))})"
+    rowid = " WITHOUT ROWID" if t.without_rowid else ""
+    return f"CREATE TABLE {q(t.name)} ({', '.join(cols + ([t.constraints] if t.constraints else []))}){rowid}"
 
 
 def insert_sql(t: Table) -> str:

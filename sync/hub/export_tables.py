@@ -30,6 +30,7 @@ class Table:
     description: str
     columns: tuple[Column, ...]
     constraints: str = ""  # keys of the SQLite table, after its columns
+    without_rowid: bool = False  # the table is its key's b-tree (no second copy of the key in an index)
 
     @property
     def names(self) -> list[str]:
@@ -145,8 +146,7 @@ ANSWERS = Table("answers", "Long form: one row per item asked in each entry.", _
     ("code", "TEXT", "choice: option code; multi: codes joined by ;, 0 = nothing chosen"),
     ("value_num", "NUMERIC", "vas and number values; yes/no as 1/0"),
     ("counts", "INTEGER", "1 if the entry counts for its day"),
-    ("entry_id", "TEXT NOT NULL", "Entry id (UUID)"),
-), f"PRIMARY KEY (entry_no, item_id), {PARTICIPANT_FK}")
+), f"PRIMARY KEY (entry_no, item_id), {PARTICIPANT_FK}", without_rowid=True)
 
 TABLES = (PARTICIPANTS, PHASES, CODEBOOK, OPTIONS, ENTRIES, ANSWERS)
 
@@ -215,5 +215,5 @@ def table_rows(g: Gathered, counting: set[str], now: datetime) -> TableRows:
         for item in g.study.version(e.protocol_version).items_in(span.phase.id):
             status, text, code, number = answer_cells(g.study, item, e.answers.get(item.id))
             answers.append((n, e.participant_id, day, e.study_day, span.phase.id, item.id, item.kind, status, text,
-                            code, number, counts, e.id))
+                            code, number, counts))
     return TableRows([participant], phases, entries, answers)
