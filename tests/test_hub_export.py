@@ -37,7 +37,7 @@ label = "Drug"
 [[items]]
 id = "severity"
 kind = "vas"
-prompt = "How severe were your symptoms today?"
+prompt = "How severe were your symptoms {day}?"
 min_label = "None"
 max_label = "Worst"
 primary = true
@@ -153,6 +153,8 @@ def test_sqlite_tables_codebook_and_daily_view(hub_db, tmp_path):
     assert book[(1, "effects")][2] == "1 = nausea | 2 = rash | 0 = (none chosen)"
     assert book[(2, "effects")][2] == "2 = rash | 3 = dizzy | 1 = nausea | 0 = (none chosen)"
     assert book[(1, "took")][5] == "drug" and book[(1, "severity")][5] == "base;drug"
+    assert db.execute("SELECT prompt FROM codebook WHERE item_id = 'severity'").fetchone() == (
+        "How severe were your symptoms {day}?",)  # as the protocol words it
     # chose nothing and skipped differ in answers; items not asked have no row
     rows = {(d, i): (status, value, code, num) for d, i, status, value, code, num in db.execute(
         "SELECT study_day, item_id, status, value, code, value_num FROM answers WHERE counts = 1")}
@@ -222,7 +224,7 @@ def test_fhir_resources_validate_and_hold_the_hubs_values(hub_db, tmp_path):
     assert (q1.version, q2.version) == ("1", "2") and q1.url == q2.url
     items = {i.linkId: i for i in q1.item}
     sev = items["severity"]
-    assert sev.type == "integer" and sev.required
+    assert sev.type == "integer" and sev.required and sev.text == "How severe were your symptoms today?"
     urls = {e.url: e for e in sev.extension}
     assert urls["http://hl7.org/fhir/StructureDefinition/minValue"].valueInteger == 0
     assert urls["http://hl7.org/fhir/StructureDefinition/maxValue"].valueInteger == 100

@@ -84,7 +84,7 @@ _CODEBOOK_DOC = {
     "position": ("INTEGER", "Order in which the item is asked"),
     "item_id": ("TEXT NOT NULL", "Item id: the column name in the daily view"),
     "label": ("TEXT", "Short name of the item"),
-    "prompt": ("TEXT", "The question as the protocol words it"),
+    "prompt": ("TEXT", "The question as the protocol words it ({day}, {night}: today, last night, or the day named)"),
     "kind": ("TEXT", "vas (integer 0-100), number, yesno, choice, multi or text"),
     "min_label": ("TEXT", "Anchor at the low end of a VAS"),
     "max_label": ("TEXT", "Anchor at the high end of a VAS"),
