@@ -33,7 +33,7 @@ def stamp(t: datetime | str | None) -> str | None:
     return t.isoformat(timespec="microseconds")
 
 
-def asked(item: Item) -> str:
+def asked_prompt(item: Item) -> str:
     """The prompt as a participant read it for the day itself ({day}: "today", {night}: "last night")."""
     return render_prompt(item.prompt, date.min, date.min)
 
