@@ -17,7 +17,8 @@ from diary_client import private
 from .codebook import NONE_CODE, NONE_LABEL, SKIPPED, Study, asked_prompt, codebook_rows, item_label, option_rows
 from .export_tables import ANSWERS, CODEBOOK, ENTRIES, OPTIONS, PARTICIPANTS, PHASES, TABLES, Gathered, Table, TableRows
 
-INDEXES = (
+INDEXES = (  # built once the rows are in: far cheaper than keeping them up to date row by row
+    "CREATE UNIQUE INDEX entries_by_id ON entries(id)",
     "CREATE INDEX entries_by_participant ON entries(participant_id)",  # the default sort (then entry_no)
     "CREATE INDEX entries_by_day ON entries(participant_id, diary_date)",
     "CREATE INDEX answers_by_item ON answers(item_id, participant_id)",
