@@ -383,3 +383,25 @@ def test_the_export_reads_the_hub_as_it_was_when_it_began(hub_db):
     finally:
         reader.close()
         writer.close()
+
+
+def test_a_hub_with_two_studies_exports_each_in_its_own_terms(hub_db, tmp_path):
+    from hub_fixture import make_entry
+
+    from diary_client.protocol import builtin_text
+
+    path, _ = hub_db
+    hub = HubStore(path)
+    hub.enrolment.register("C", builtin_text(), START, "UTC", NOW)
+    assert hub.ingest("C", [make_entry("C", START, 1)], NOW).accepted
+    hub.close()
+    run_export(path, sqlite_out=tmp_path / "two.db", redcap_dir=tmp_path / "r", fhir_dir=tmp_path / "f")
+    db = sqlite3.connect(tmp_path / "two.db")
+    cols = [r[1] for r in db.execute("PRAGMA table_info(daily)")]
+    assert {"side_effects", "capsule", "effects", "took"} <= set(cols) and cols.count("severity") == 1
+    assert db.execute("SELECT side_effects, effects FROM daily WHERE participant_id = 'C'").fetchone() == \
+        ("(none chosen)", None)
+    assert {p.name for p in (tmp_path / "r").glob("*_DataDictionary.csv")} == \
+        {"kinds_DataDictionary.csv", "ldn-fm_DataDictionary.csv"}
+    assert [r["record_id"] for r in _csv(tmp_path / "r" / "ldn-fm_ImportData.csv")] == ["C", "C"]
+    assert (tmp_path / "f" / "Questionnaire-ldn-fm-v1.json").exists()
