@@ -60,16 +60,17 @@ def fhir_id(text: str) -> str:
     return clean
 
 
+# Study and item ids ([A-Za-z][A-Za-z0-9_-]*) are safe in a URL path as they are.
 def canonical(study_id: str) -> str:
-    return f"{NS}/Questionnaire/{fhir_id(study_id)}"
+    return f"{NS}/Questionnaire/{study_id}"
 
 
 def _phase_system(study: Study) -> str:
-    return f"{NS}/CodeSystem/{fhir_id(study.study_id)}-phases"
+    return f"{NS}/CodeSystem/{study.study_id}/phases"
 
 
 def _option_system(study: Study, item: Item) -> str:
-    return f"{NS}/CodeSystem/{fhir_id(study.study_id)}-{fhir_id(item.id)}"
+    return f"{NS}/CodeSystem/{study.study_id}/options/{item.id}"
 
 
 def _phase_coding(study: Study, protocol: Protocol, phase_id: str) -> dict:
@@ -82,7 +83,7 @@ def _option(study: Study, item: Item, code: int, label: str) -> dict:
 
 def _question(study: Study, protocol: Protocol, item: Item) -> dict:
     q: dict = {"linkId": item.id, "text": asked_prompt(item), "type": _TYPE[item.kind], "required": not item.optional,
-               "code": [{"system": f"{NS}/CodeSystem/{fhir_id(study.study_id)}-items", "code": item.id,
+               "code": [{"system": f"{NS}/CodeSystem/{study.study_id}/items", "code": item.id,
                          "display": item_label(item)}]}
     ext: list[dict] = []
     if item.kind == "vas":
