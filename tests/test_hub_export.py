@@ -405,3 +405,27 @@ def test_a_hub_with_two_studies_exports_each_in_its_own_terms(hub_db, tmp_path):
         {"kinds_DataDictionary.csv", "ldn-fm_DataDictionary.csv"}
     assert [r["record_id"] for r in _csv(tmp_path / "r" / "ldn-fm_ImportData.csv")] == ["C", "C"]
     assert (tmp_path / "f" / "Questionnaire-ldn-fm-v1.json").exists()
+
+
+def _hub_of(path: Path, n: int) -> Path:
+    hub = HubStore(path)
+    for k in range(n):
+        pid = f"M{k:03d}"
+        hub.enrolment.register(pid, PROTOCOL, START, "UTC", NOW)
+        hub.ingest(pid, [entry(pid, d, A[d], 1, d) for d in (1, 2, 3)], NOW)
+    hub.close()
+    return path
+
+
+def test_export_memory_does_not_grow_with_the_study(tmp_path):
+    import tracemalloc
+
+    peaks = {}
+    for run, n in enumerate((4, 4, 60)):  # the first run pays for imports and caches
+        hub = _hub_of(tmp_path / f"hub{run}.db", n)
+        tracemalloc.start()
+        run_export(hub, sqlite_out=tmp_path / f"x{run}.db", csv_dir=tmp_path / f"c{run}",
+                   fhir_dir=tmp_path / f"f{run}", redcap_dir=tmp_path / f"r{run}")
+        peaks[n] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert peaks[60] < peaks[4] * 1.25, peaks  # 15 times the participants, about the same peak
