@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
 from . import answers as ans
+from . import bounds
 from . import clock
 from . import schedule as sch
 from .entry import Entry, Value, filed_timing, latest, new_id
@@ -82,6 +83,9 @@ class Diary:
         problem = participant_id_problem(participant_id)
         if problem:
             raise DiaryError(f"{participant_id!r}: {problem}")
+        problem = bounds.start_problem(start, clock.now().date())
+        if problem:
+            raise DiaryError(f"start: {problem}")
         protocol = parse_protocol(protocol_toml)
         store.set_settings(
             participant_id=participant_id,

@@ -160,7 +160,7 @@ def enroll_device(
             "start": start.isoformat() if start else None, "timezone": _zone_name()}
     resp = _post_enrolment(hub_url, body, transport)
     if resp.status_code != 200:
-        raise SyncError(f"the hub refused the code: {_reason(resp)}")
+        raise SyncError(f"the hub refused the enrolment: {_reason(resp)}")
     got = _enrolment_answer(resp)
     save_token(data_dir_of(store), got["token"])
     if isinstance(target, Diary):
