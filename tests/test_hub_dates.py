@@ -47,7 +47,7 @@ def test_a_far_future_day_1_is_refused_at_every_edge(tmp_path):
 
 def test_diary_now_out_of_range_is_one_line(tmp_path):
     d = str(tmp_path / "d")
-    assert run("--data-dir", d, "enroll", "--participant", "P01", "--start", "2026-03-02").exit_code == 0
+    assert run("--data-dir", d, "enroll", "--participant", "P01", "--start", "2026-03-09").exit_code == 0
     one_line_error(run("--data-dir", d, "status", env={"DIARY_NOW": "0001-01-01T00:00"}), "DIARY_NOW", "outside")
     one_line_error(run("--data-dir", d, "status", env={"DIARY_NOW": "9999-12-31T23:59"}), "DIARY_NOW", "outside")
 
