@@ -151,7 +151,7 @@ class Diary:
         store.set_settings(
             participant_id=participant_id,
             study_id=protocol.id,
-            device_id=Diary.device_id_of(store),
+            device_id=store.settings().get("device_id") or new_id(),  # one made before a hub enrolment is kept
             start=start.isoformat(),
             protocol_toml=protocol_toml,
             # timezone: the zone the diary windows are local times of (a hub importing the file takes it)
