@@ -151,7 +151,7 @@ class Diary:
         store.set_settings(
             participant_id=participant_id,
             study_id=protocol.id,
-            device_id=store.settings().get("device_id") or new_id(),  # one made before a hub enrolment is kept
+            device_id=store.settings().get("device_id") or new_id(),  # kept if made before enrolment (device_id_of)
             start=start.isoformat(),
             protocol_toml=protocol_toml,
             # timezone: the zone the diary windows are local times of (a hub importing the file takes it)
@@ -162,8 +162,8 @@ class Diary:
 
     @staticmethod
     def device_id_of(store: Store) -> str:
-        """This device's id, made and kept on first asking, before any enrolment: a hub enrolment
-        tried again after a lost answer carries the same id, and the hub recognises the device."""
+        """This device's id, made and kept before its first enrolment call (a retried enrolment
+        carries the same id and the hub recognises it); enrolment keeps it."""
         device_id = store.settings().get("device_id")
         if not device_id:
             device_id = new_id()

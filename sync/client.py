@@ -22,7 +22,7 @@ import httpx
 
 from diary_client import clock, private
 from diary_client.diary import Diary, DiaryError
-from diary_client.entry import Entry, content_hash, new_id
+from diary_client.entry import Entry, content_hash
 from diary_client.protocol import ProtocolError, parse_protocol, update_problem
 from diary_client.store import Store, StoreError
 
