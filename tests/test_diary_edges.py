@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from click.testing import CliRunner
-from conftest import at
+from conftest import at, one_line_error
 
 from diary_client.cli import main
 from diary_client.diary import Diary
@@ -23,13 +23,6 @@ REPORT = ["severity=50", "pain=40", "fatigue=30", "sleep_quality=60", "sadness=1
 
 def run(data_dir, *args: str, now: str = "2026-03-02T19:30"):
     return CliRunner().invoke(main, ["--data-dir", str(data_dir), *args], env={"TZ": "UTC", "DIARY_NOW": now})
-
-
-def one_line_error(r, *words: str) -> None:
-    assert r.exit_code == 1, r.output
-    assert "Traceback" not in r.output and r.output.strip().count("\n") == 0, r.output
-    for w in words:
-        assert w in r.output, r.output
 
 
 def test_a_reason_over_2000_characters_is_one_line(tmp_path):
