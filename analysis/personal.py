@@ -15,7 +15,7 @@ from datetime import date, datetime
 import numpy as np
 
 from diary_client.entry import Entry, filed_timing, latest
-from diary_client.protocol import Item, Protocol
+from diary_client.protocol import Item, Protocol, as_json
 from diary_client.schedule import PhaseSpan, phase_spans, tally_by_phase
 
 from .stats import Fit, ar1_fits
@@ -134,7 +134,7 @@ def data_hash(protocol: Protocol, start: date, days: dict[date, Entry]) -> str:
     """SHA-256 of what the numbers are computed from: protocol, start date and each day's answers."""
     cached = _PROTOCOL_JSON.get(id(protocol))
     if cached is None or cached[0] is not protocol:
-        cached = _PROTOCOL_JSON[id(protocol)] = (protocol, _canonical(protocol.model_dump(mode="json")))
+        cached = _PROTOCOL_JSON[id(protocol)] = (protocol, _canonical(as_json(protocol)))
         if len(_PROTOCOL_JSON) > 64:
             _PROTOCOL_JSON.pop(next(iter(_PROTOCOL_JSON)))
     text = '{"days":%s,"protocol":%s,"start":"%s"}' % (

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from . import answers as ans
 from . import schedule as sch
 from .entry import Entry, Value, filed_timing, latest, new_id
-from .protocol import Protocol, parse_protocol
+from .protocol import Protocol, parse_protocol, stored_protocol
 from .store import Store
 
 
@@ -68,7 +68,7 @@ class Diary:
         self.device_id: str = s["device_id"]
         self.start = date.fromisoformat(s["start"])
         if getattr(self, "_protocol_toml", None) != s["protocol_toml"]:
-            self.protocol: Protocol = parse_protocol(s["protocol_toml"], "stored protocol")
+            self.protocol: Protocol = stored_protocol(s["protocol_toml"])  # checked when it was stored
             self._protocol_toml = s["protocol_toml"]
 
     @staticmethod
@@ -102,14 +102,18 @@ class Diary:
             return None
         return span.phase.label if self.unblinded(now) else span.phase.participant_label
 
+    def filed(self) -> dict[date, str]:
+        """Per diary date, how its first report was filed (read narrowly: no entries built)."""
+        return self.store.filed_timing()
+
     def today(self, now: datetime, entries: list[Entry] | None = None) -> sch.Today:
-        filed = filed_timing(self.entries() if entries is None else entries)
+        filed = self.filed() if entries is None else filed_timing(entries)
         return sch.today(self.protocol, self.start, now, filed)
 
     def status(self, now: datetime) -> Status:
-        entries = self.entries()
-        t = self.today(now, entries)
-        tally = sch.tally(self.protocol, self.start, now, filed_timing(entries))
+        filed = self.filed()
+        t = sch.today(self.protocol, self.start, now, filed)
+        tally = sch.tally(self.protocol, self.start, now, filed)
         return Status(
             participant_id=self.participant_id,
             study_id=self.protocol.id,
@@ -126,7 +130,7 @@ class Diary:
             missed=tally.missed,
             expected=tally.expected,
             compliance=tally.compliance,
-            pending_upload=len(self.store.pending()),
+            pending_upload=self.store.pending_count(),
             quarantined=len(self.store.quarantined()),
             blinded=not self.unblinded(now),
             last_upload=self.settings.get("last_upload"),
@@ -134,7 +138,9 @@ class Diary:
         )
 
     def report_for(self, d: date, entries: list[Entry] | None = None) -> Entry | None:
-        return latest(self.entries() if entries is None else entries).get(d)
+        if entries is None:
+            return self.store.report_for(d)
+        return latest(entries).get(d)
 
     # -- filing --------------------------------------------------------------------------------
 

@@ -115,7 +115,7 @@ def remind(env: Env, action: str | None) -> None:
     if action == "notify":
         click.echo(notify_now(env) or "Nothing to remind: today's report is not open or is done.")
         return
-    at = env.diary().protocol.schedule.remind
+    at = env.diary().protocol.schedule.reminders[0]
     if action == "install":
         click.echo(install_reminder(env.data_dir, at))
         return

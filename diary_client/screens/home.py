@@ -14,7 +14,6 @@ from textual.widgets import Footer, Header, Static
 
 from .. import schedule as sch
 from ..diary import Diary, DiaryError
-from ..entry import filed_timing
 from .common import USER_ERRORS, human
 
 RECENT_DAYS = 7
@@ -53,7 +52,7 @@ def today_words(diary: Diary, now: datetime) -> str:
 
 def recent_marks(diary: Diary, now: datetime, upto: date) -> str:
     """The last days up to `upto` as ✓ done, L late, ✗ missed, … open, · not yet."""
-    filed = filed_timing(diary.entries())
+    filed = diary.filed()
     first = max(diary.start, upto - timedelta(days=RECENT_DAYS - 1))
     out = []
     d = first

@@ -41,7 +41,7 @@ class SettingsScreen(Screen):
             yield Static(f"Study: {p.title}\n  {p.id}, version {p.version}, {p.days_total} days, blinding {p.blinding}")
             yield Static(f"Data dir: {d.store.path.parent}\nDevice id: {d.device_id}")
             yield Static(f"Daily window {p.schedule.opens:%H:%M}–{p.schedule.closes:%H:%M}, "
-                         f"{p.schedule.grace_hours:g} h grace · reminder at {p.schedule.remind:%H:%M}")
+                         f"{p.schedule.grace_hours:g} h grace · reminder at {', '.join(f'{t:%H:%M}' for t in p.schedule.reminders)}")
             yield Static(f"Hub: {s.get('hub_url') or 'none (entries stay on this device)'}")
             yield Static("Reminder: press I to install it (or run `diary remind --install`)", id="remind")
             yield Static(f"symptom-diary {version}", classes="muted")
@@ -64,7 +64,7 @@ class SettingsScreen(Screen):
         from ..remind import install_reminder
 
         try:
-            text = install_reminder(self.diary.store.path.parent, self.diary.protocol.schedule.remind)
+            text = install_reminder(self.diary.store.path.parent, self.diary.protocol.schedule.reminders[0])
         except OSError as e:
             text = f"could not install the reminder ({e})"
         self.app.call_from_thread(self.query_one("#remind", Static).update, f"Reminder: {text}")

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import orjson
 from sqlite_utils import Database, Migrations
 
-from diary_client.entry import Entry
+from diary_client.entry import Entry, from_wire
 from diary_client.protocol import Protocol, parse_protocol, update_problem
 
 from . import codes
@@ -442,7 +443,7 @@ class HubStore:
             rows = db.conn.execute(
                 "SELECT rowid, body, received_at, content_hash FROM entries WHERE participant_id = ? AND rowid > ?"
                 " ORDER BY rowid LIMIT ?", [participant_id, after, limit]).fetchall()
-        out = [{"entry": Entry.model_validate_json(body), "received_at": at, "content_hash": h}
+        out = [{"entry": from_wire(orjson.loads(body)), "received_at": at, "content_hash": h}
                for _, body, at, h in rows]
         return out, (rows[-1][0] if len(rows) == limit else None)
 
@@ -467,7 +468,7 @@ class HubStore:
             sql, args = sql + " WHERE participant_id = ?", [participant_id]
         with self._db() as db:
             rows = list(db.query(sql + " ORDER BY participant_id, diary_date, rowid", args))
-        return [{"entry": Entry.model_validate_json(r["body"]), "received_at": r["received_at"],
+        return [{"entry": from_wire(orjson.loads(r["body"])), "received_at": r["received_at"],
                  "via": r["via"], "content_hash": r["content_hash"]} for r in rows]
 
     def entries(self, participant_id: str | None = None) -> list[Entry]:
