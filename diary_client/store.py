@@ -10,38 +10,44 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .entry import Entry, content_hash, first_timing, from_wire, latest
 
-
-def _import_sqlite_utils_lean():
-    """sqlite-utils imports pandas and numpy at import time when they are installed (only to map
-    their column types, which the diary never inserts); statsmodels installs both, and they would
-    double the app's start-up. Hide them while sqlite-utils loads, unless already loaded."""
-    hidden = [m for m in ("pandas", "numpy") if m not in sys.modules]
-    for m in hidden:
-        sys.modules[m] = None  # type: ignore[assignment]  # makes `import m` raise ImportError
-    try:
-        import sqlite_utils
-    finally:
-        for m in hidden:
-            del sys.modules[m]
-    return sqlite_utils.Database, sqlite_utils.Migrations
-
-
-Database, Migrations = _import_sqlite_utils_lean()
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 DB_NAME = "diary.db"
 BACKUP_KEEP = 7
 GENESIS = "0" * 64
+MIGRATION_SET = "diary"
 
-migrations = Migrations("diary")
+# The schema steps, in order. sqlite-utils' Migrations applies them, loaded only when one is due:
+# importing sqlite-utils imports numpy (installed for the analysis), too slow for the app's start.
+_MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = []
+
+
+def migration(name: str) -> Callable[[Callable[[Database], None]], Callable[[Database], None]]:
+    def register(fn: Callable[[Database], None]) -> Callable[[Database], None]:
+        _MIGRATIONS.append((name, fn))
+        return fn
+
+    return register
+
+
+def _migrate(db: Database) -> None:
+    from sqlite_utils import Migrations
+
+    steps = Migrations(MIGRATION_SET)
+    for name, fn in _MIGRATIONS:
+        steps(name=name)(fn)
+    steps.apply(db)
 
 
 def _append_only(db: Database, table: str) -> None:
@@ -52,7 +58,7 @@ def _append_only(db: Database, table: str) -> None:
         )
 
 
-@migrations(name="0001_create_entries")
+@migration("0001_create_entries")
 def _m0001(db: Database) -> None:
     db.execute(
         """CREATE TABLE entries (
@@ -76,7 +82,7 @@ def _m0001(db: Database) -> None:
     _append_only(db, "audit")
 
 
-@migrations(name="0002_create_sync_state")
+@migration("0002_create_sync_state")
 def _m0002(db: Database) -> None:
     db.execute(
         "CREATE TABLE receipts (entry_id TEXT PRIMARY KEY REFERENCES entries(id),"
@@ -122,23 +128,38 @@ class Store:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=10)
-            self.db = Database(conn)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            migrations.apply(self.db)
+            self.conn = sqlite3.connect(self.path, timeout=10)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            if self._migrations_due():
+                _migrate(self.db)
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path}: cannot open the diary database ({e})") from None
         except OSError as e:
             raise StoreError(f"{self.path}: cannot open the diary database ({e.strerror})") from None
+
+    @cached_property
+    def db(self) -> Database:
+        """sqlite-utils over the same connection, loaded on first use (the reads that the home screen
+        makes use `conn` directly, so the app draws its first screen without it)."""
+        from sqlite_utils import Database
+
+        return Database(self.conn)
+
+    def _migrations_due(self) -> bool:
+        table = "_sqlite_migrations"  # where sqlite-utils records the steps applied
+        if not self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [table]).fetchone():
+            return True
+        done = {r[0] for r in self.conn.execute(f"SELECT name FROM {table} WHERE migration_set = ?", [MIGRATION_SET])}
+        return any(name not in done for name, _ in _MIGRATIONS)
 
     @classmethod
     def in_dir(cls, data_dir: str | Path) -> Store:
         return cls(Path(data_dir) / DB_NAME)
 
     def close(self) -> None:
-        self.db.close()
+        self.conn.close()
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -260,7 +281,7 @@ class Store:
     # -- reading -------------------------------------------------------------------------------
 
     def settings(self) -> dict:
-        return {r["key"]: json.loads(r["value"]) for r in self.db.query("SELECT key, value FROM settings")}
+        return {k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM settings")}
 
     def entries(self) -> list[Entry]:
         # In the order they were stored (seq orders only one device's entries; a device may hold
@@ -277,24 +298,26 @@ class Store:
 
     def pending_count(self) -> int:
         """How many entries `pending` would return, counted in SQL."""
-        return self.db.execute(
+        return self.conn.execute(
             "SELECT COUNT(*) FROM entries WHERE id NOT IN (SELECT entry_id FROM receipts)"
             " AND id NOT IN (SELECT entry_id FROM quarantine)").fetchone()[0]
 
     def filed_timing(self) -> dict[date, str]:
         """`entry.filed_timing` of every entry, from four narrow columns (no Entry built): the home
         screen reads it on every refresh, whatever the length of the history."""
-        rows = self.db.execute("SELECT diary_date, submitted_at, seq, timing FROM entries")
+        rows = self.conn.execute("SELECT diary_date, submitted_at, seq, timing FROM entries")
         return first_timing((date.fromisoformat(d), datetime.fromisoformat(at), seq, timing)
                             for d, at, seq, timing in rows)
 
     def report_for(self, d: date) -> Entry | None:
         """The entry that counts for diary date `d` (its last correction), reading only that date's rows."""
-        rows = self.db.query("SELECT * FROM entries WHERE diary_date = ? ORDER BY rowid", [d.isoformat()])
-        return latest(_row_entry(r) for r in rows).get(d)
+        cur = self.conn.execute("SELECT * FROM entries WHERE diary_date = ? ORDER BY rowid", [d.isoformat()])
+        names = [c[0] for c in cur.description]
+        return latest(_row_entry(dict(zip(names, r, strict=True))) for r in cur).get(d)
 
     def quarantined(self) -> list[dict]:
-        return list(self.db.query("SELECT entry_id, error, at FROM quarantine ORDER BY at"))
+        cur = self.conn.execute("SELECT entry_id, error, at FROM quarantine ORDER BY at")
+        return [{"entry_id": i, "error": e, "at": at} for i, e, at in cur]
 
     def flags(self) -> list[dict]:
         return list(self.db.query("SELECT entry_id, flag, detail FROM flags"))
@@ -345,7 +368,7 @@ class Store:
         folder.mkdir(exist_ok=True)
         tmp = target.with_suffix(".tmp")
         with sqlite3.connect(tmp) as dst:
-            self.db.conn.backup(dst)
+            self.conn.backup(dst)
         dst.close()
         tmp.replace(target)
         for old in sorted(folder.glob("diary-*.db"))[:-keep]:
