@@ -18,10 +18,9 @@ class ReportError(Exception):
 
 def _write(path: Path, data: bytes | str) -> None:
     try:
-        if isinstance(data, str):
-            path.write_text(data, encoding="utf-8")
-        else:
-            path.write_bytes(data)
+        from diary_client import private
+
+        private.write(path, data)  # a report holds symptom data: owner only (0600)
     except OSError as e:
         raise ReportError(f"{path}: cannot write ({e.strerror})") from None
 
@@ -110,7 +109,7 @@ def load_cohort(db_path: Path, study: str | None):
     if not db_path.is_file():
         raise ReportError(f"{db_path}: no hub database there (check --db)")
     store = HubStore(db_path)
-    people = store.participants()
+    people = store.reads.participants()
     studies = sorted({p.study_id for p in people})
     if study is None:
         if len(studies) > 1:
@@ -120,7 +119,7 @@ def load_cohort(db_path: Path, study: str | None):
     if not chosen:
         raise ReportError(f"no participants in study {study}" if study else "the hub has no participants yet")
     by_pid: dict[str, list] = {}
-    for e in store.entries():
+    for e in store.reads.entries():
         by_pid.setdefault(e.participant_id, []).append(e)
     now = clock.now()
     ready = [(p.participant_id, p.protocol, p.start, by_pid.get(p.participant_id, []), p.local(now).tzinfo)

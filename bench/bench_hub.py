@@ -101,8 +101,8 @@ def enrol_all(db: Path, n: int) -> list[tuple[str, str]]:
     out = []
     for i in range(n):
         pid = f"B{i:03d}"
-        code = hub.enroll(pid, YEAR_TOML, START, "UTC", now)
-        out.append((pid, hub.redeem(code, "bench", now).token))
+        code = hub.enrolment.enroll(pid, YEAR_TOML, START, "UTC", now)
+        out.append((pid, hub.enrolment.redeem(code, "bench", now).token))
     return out
 
 
@@ -169,7 +169,7 @@ def sync_year(runs: int) -> dict:
             with server("hub", tmp / "hub.db") as (url, _):
                 from sync.hub.store import HubStore
 
-                code = HubStore(tmp / "hub.db").enroll("Y01", YEAR_TOML, START, "UTC", datetime.now(UTC))
+                code = HubStore(tmp / "hub.db").enrolment.enroll("Y01", YEAR_TOML, START, "UTC", datetime.now(UTC))
                 diary = enroll_device(Store.in_dir(tmp / "dev"), url, code)
                 diary.store.save_all(entries_for("Y01", diary.device_id, 365))
                 diary.store.close()
@@ -177,7 +177,7 @@ def sync_year(runs: int) -> dict:
                 t = time.perf_counter()
                 subprocess.run([DIARY, "sync"], env=env, check=True, capture_output=True)
                 hub_times.append(time.perf_counter() - t)
-                assert len(HubStore(tmp / "hub.db").entries("Y01")) == 365
+                assert len(HubStore(tmp / "hub.db").reads.entries("Y01")) == 365
             body = tmp / "body.json"
             body.write_text(json.dumps({"entries": [e.wire() for e in entries_for("Y01", "d", 365)]}))
             with server("floor", tmp / "floor.db") as (url, _):

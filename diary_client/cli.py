@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from . import clock
+from . import clock, private
 from .answers import AnswerError, format_value, parse_answers
 from .diary import Diary, DiaryError
 from .lazy import LazyGroup
@@ -190,7 +190,9 @@ def status(env: Env, as_json: bool) -> None:
         opens, closes = datetime.fromisoformat(s.opens), datetime.fromisoformat(s.closes)
         window = f"  (window {opens:%H:%M}–{closes:%H:%M}, then late until {datetime.fromisoformat(s.grace_ends):%H:%M})"
     click.echo(f"Report for {s.diary_date} (day {s.study_day}): {_describe(s, env.now().date())}{window}")
-    click.echo(f"Compliance {comp}: {s.done} done ({s.late} late), {s.missed} missed")
+    click.echo(f"Compliance {comp}: {s.done} done ({s.late} late"
+               + (f", {s.imported} imported" if s.imported else "")
+               + (f", {s.flagged} with clock doubts" if s.flagged else "") + f"), {s.missed} missed")
     click.echo(f"Sync: {s.pending_upload} pending, {s.quarantined} quarantined"
                + (f", last upload {s.last_upload}" if s.last_upload else "")
                + (f", last error: {s.last_error}" if s.last_error else ""))
@@ -309,7 +311,7 @@ def export(env: Env, csv_file: Path, every: bool) -> None:
     items = diary.protocol.items
     meta = list(EXPORT_META)
     try:
-        with csv_file.open("w", newline="", encoding="utf-8") as f:
+        with private.open_text(csv_file) as f:
             w = csv.writer(f)
             w.writerow(["date", *[i.id for i in items], *meta])
             for e in sorted(entries, key=lambda e: (e.diary_date, e.seq)):

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
 from . import answers as ans
+from . import clock
 from . import schedule as sch
 from .entry import Entry, Value, filed_timing, latest, new_id
 from .protocol import Protocol, parse_protocol, stored_protocol
@@ -43,6 +44,9 @@ class Status:
     missed: int
     expected: int
     compliance: float | None
+    imported: int  # days with paper or legacy data (`diary import`), counted apart: never on time
+    flagged: int  # days with a report the clock guard doubts (clock_override, clock_jump, ...)
+    on_time: int  # days filed in their window, with no doubt about the clock
     pending_upload: int
     quarantined: int
     blinded: bool
@@ -85,7 +89,9 @@ class Diary:
             device_id=new_id(),
             start=start.isoformat(),
             protocol_toml=protocol_toml,
-            **{k: v for k, v in extra.items() if v is not None},
+            # timezone: the zone the diary windows are local times of (a hub importing the file takes it)
+            **{k: v for k, v in ({"timezone": getattr(clock.local_tz(), "key", None)} | extra).items()
+               if v is not None},
         )
         return Diary(store)
 
@@ -113,7 +119,7 @@ class Diary:
     def status(self, now: datetime) -> Status:
         filed = self.filed()
         t = sch.today(self.protocol, self.start, now, filed)
-        tally = sch.tally(self.protocol, self.start, now, filed)
+        tally = sch.tally(self.protocol, self.start, now, filed, flagged=self.store.flagged_dates())
         return Status(
             participant_id=self.participant_id,
             study_id=self.protocol.id,
@@ -130,6 +136,9 @@ class Diary:
             missed=tally.missed,
             expected=tally.expected,
             compliance=tally.compliance,
+            imported=tally.imported,
+            flagged=tally.flagged,
+            on_time=tally.on_time,
             pending_upload=self.store.pending_count(),
             quarantined=len(self.store.quarantined()),
             blinded=not self.unblinded(now),

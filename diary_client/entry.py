@@ -94,6 +94,11 @@ def from_wire(doc: dict[str, Any]) -> Entry:
                     "submitted_at": datetime.fromisoformat(doc["submitted_at"])})
 
 
+def stored_entry(body: str | bytes) -> Entry:
+    """An Entry from JSON that this program validated and wrote itself (a hub's stored body)."""
+    return from_wire(orjson.loads(body))
+
+
 @cache
 def _adapter() -> TypeAdapter[Entry]:
     from pydantic import TypeAdapter

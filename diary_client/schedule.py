@@ -6,7 +6,7 @@ A diary day is a calendar date, so a day with a DST change is still one day.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal
@@ -141,10 +141,13 @@ def today(protocol: Protocol, start: date, now: datetime, filed: Mapping[date, o
 @dataclass(frozen=True)
 class Tally:
     expected: int  # days whose window has closed, or that were filed already
-    done: int  # days with a report (on time, late or imported)
+    done: int  # days with a report (on time, late, imported or flagged)
     late: int  # of those, filed late
     missed: int  # days past their grace period with no report
     compliance: float | None  # done / expected; None while nothing is expected
+    imported: int = 0  # of the days done, those with paper or legacy data (`diary import`): never on time
+    flagged: int = 0  # of the days done, those with a report the clock guard doubts (clock_* flags)
+    on_time: int = 0  # of the days done, filed on the device in the window, with no doubt about the clock
 
 
 def tally(
@@ -153,9 +156,11 @@ def tally(
     now: datetime,
     filed: Mapping[date, str],
     phase_id: str | None = None,
+    flagged: Collection[date] = frozenset(),
 ) -> Tally:
-    """Count days for the whole study or one phase. `filed` maps date -> timing of its report."""
-    per_phase = tally_by_phase(protocol, start, now, filed)
+    """Count days for the whole study or one phase. `filed` maps date -> timing of its report;
+    `flagged`: the dates with a report the clock guard doubts."""
+    per_phase = tally_by_phase(protocol, start, now, filed, flagged)
     if phase_id is not None:
         return per_phase.get(phase_id, _tally(0, 0, 0, 0))
     return combined(per_phase.values())
@@ -163,37 +168,47 @@ def tally(
 
 def combined(tallies: Iterable[Tally]) -> Tally:
     """The tally of several phases together (e.g. the whole study from tally_by_phase)."""
-    totals = [sum(col) for col in zip(*((t.expected, t.done, t.late, t.missed) for t in tallies))]
+    totals = [sum(col) for col in zip(*((t.expected, t.done, t.late, t.missed, t.imported, t.flagged, t.on_time)
+                                        for t in tallies))]
     return _tally(*(totals or (0, 0, 0, 0)))
 
 
-def tally_by_phase(protocol: Protocol, start: date, now: datetime, filed: Mapping[date, str]) -> dict[str, Tally]:
+def tally_by_phase(protocol: Protocol, start: date, now: datetime, filed: Mapping[date, str],
+                   flagged: Collection[date] = frozenset()) -> dict[str, Tally]:
     """Every phase's tally (phase id -> Tally) from one walk over the study's dates."""
     tz = now.tzinfo
     assert tz is not None, "now must be an aware datetime"
-    return {span.phase.id: _tally(*_count(span, protocol.schedule, now, filed))
+    return {span.phase.id: _tally(*_count(span, protocol.schedule, now, filed, flagged))
             for span in phase_spans(protocol, start)}
 
 
-def _count(span: PhaseSpan, schedule: Schedule, now: datetime, filed: Mapping[date, str]) -> tuple[int, int, int, int]:
-    """(expected, done, late, missed) over one phase's dates."""
+def _count(span: PhaseSpan, schedule: Schedule, now: datetime, filed: Mapping[date, str],
+           flagged: Collection[date]) -> tuple[int, ...]:
+    """(expected, done, late, missed, imported, flagged, on_time) over one phase's dates."""
     tz = now.tzinfo
-    expected = done = late = missed = 0
+    expected = done = late = missed = imported = doubted = on_time = 0
     for d in span.dates():
         if d in filed:
+            timing = filed[d]
             expected += 1
             done += 1
-            late += filed[d] == "late"
+            late += timing == "late"
+            imported += timing == "import"
+            if timing != "import" and d in flagged:
+                doubted += 1
+            else:
+                on_time += timing == "on_time"
             continue
         win = window(schedule, d, tz)  # only a day without a report needs its window: most have one
         if now > win.closes:
             expected += 1
             missed += now > win.grace_ends
-    return expected, done, late, missed
+    return expected, done, late, missed, imported, doubted, on_time
 
 
-def _tally(expected: int, done: int, late: int, missed: int) -> Tally:
-    return Tally(expected, done, late, missed, done / expected if expected else None)
+def _tally(expected: int, done: int, late: int, missed: int, imported: int = 0, flagged: int = 0,
+           on_time: int = 0) -> Tally:
+    return Tally(expected, done, late, missed, done / expected if expected else None, imported, flagged, on_time)
 
 
 def study_over(protocol: Protocol, start: date, now: datetime) -> bool:

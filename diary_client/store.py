@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import clock, private
 from .entry import Entry, content_hash, first_timing, from_wire, latest
 
 if TYPE_CHECKING:
@@ -27,6 +29,8 @@ DB_NAME = "diary.db"
 BACKUP_KEEP = 7
 GENESIS = "0" * 64
 MIGRATION_SET = "diary"
+CLOCK_FLAGS = ("clock_override", "clock_jump", "clock_off", "clock_backwards")
+"""The clock guard's doubts about an entry (the only flags there are)."""
 
 # The schema steps, in order. sqlite-utils' Migrations applies them, loaded only when one is due:
 # importing sqlite-utils imports numpy (installed for the analysis), too slow for the app's start.
@@ -102,6 +106,17 @@ class StoreError(Exception):
     """A database problem a person can act on (corrupt file, disk full, a conflicting entry)."""
 
 
+@dataclass
+class _Guard:
+    """One transaction's view of the clock guard: the reading, whether the wall clock has jumped
+    (since the last sync), why, and the latest time this device has claimed (ISO)."""
+
+    reading: clock.Reading
+    jumped: bool
+    why: str | None
+    high: str | None
+
+
 def _utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
@@ -127,7 +142,7 @@ class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private.file(self.path)  # 0600 in a 0700 folder; its WAL and SHM take its mode
             self.conn = sqlite3.connect(self.path, timeout=10)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
@@ -191,7 +206,31 @@ class Store:
             [at, action, entry_id, entry_hash, detail_s, prev, h],
         )
 
-    def _insert(self, entry: Entry, from_hub: bool = False) -> Entry:
+    def _last_clock(self) -> dict:
+        """The clock guard's latest record (a save or a sync), {} before the first."""
+        row = self.db.execute("SELECT detail FROM audit WHERE action = 'clock' ORDER BY seq DESC LIMIT 1").fetchone()
+        try:
+            return json.loads(row[0]) if row and row[0] else {}
+        except ValueError:
+            return {}
+
+    def _guard(self) -> _Guard:
+        """The clocks now against the latest record: has the wall clock jumped (or is a jump not
+        yet re-anchored by a sync), and the latest time this device has claimed so far."""
+        last, now = self._last_clock(), clock.reading()
+        moved = clock.jump(last, now) if last else None
+        jumped = moved is not None or bool(last.get("jumped"))
+        why = (f"the wall clock moved {moved.total_seconds():+.0f} s against the boot clock since "
+               f"the record of {last.get('wall')}" if moved is not None else last.get("jump_detail"))
+        return _Guard(now, jumped, why, last.get("high"))
+
+    def _clock_record(self, guard: _Guard, **extra) -> None:
+        detail = guard.reading.as_dict() | {"high": guard.high, "jumped": guard.jumped} | extra
+        if guard.jumped:
+            detail["jump_detail"] = guard.why
+        self._audit("clock", detail=detail)
+
+    def _insert(self, entry: Entry, from_hub: bool = False, guard: _Guard | None = None) -> Entry:
         last = None
         if not from_hub:  # an entry made here: its seq is the next of this device's
             (seq,) = self.db.execute(
@@ -207,9 +246,23 @@ class Store:
             f"INSERT INTO entries ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
         )
         self._audit("entry", entry.id, h, {"from_hub": True} if from_hub else None)
-        if last and entry.source != "import" and entry.submitted_at < datetime.fromisoformat(last):
-            self._flag(entry.id, "clock_backwards", f"submitted_at is before an earlier entry's ({last})")
+        if guard is not None and entry.source != "import":
+            self._doubt(entry, guard, last)
         return entry
+
+    def _doubt(self, entry: Entry, guard: _Guard, last: str | None) -> None:
+        """Flag what the clock guard doubts about an entry made here, and raise its high-water mark."""
+        if guard.reading.overridden:
+            self._flag(entry.id, "clock_override", "made while DIARY_NOW overrode the clock")
+        if guard.jumped:
+            self._flag(entry.id, "clock_jump", f"{guard.why}; not re-anchored by a sync with the hub since")
+        # Against the latest time this device claimed (any entry or sync), not only the previous entry.
+        highs = [datetime.fromisoformat(t) for t in (guard.high, last) if t]
+        high = max(highs, default=None)
+        if high is not None and entry.submitted_at < high:
+            self._flag(entry.id, "clock_backwards", f"submitted_at is before a time this device claimed earlier ({high.isoformat()})")
+        if high is None or entry.submitted_at > high:
+            guard.high = entry.submitted_at.isoformat()
 
     def _flag(self, entry_id: str, flag: str, detail: str) -> None:
         self.db.execute("INSERT OR IGNORE INTO flags VALUES (?, ?, ?)", [entry_id, flag, detail])
@@ -217,13 +270,26 @@ class Store:
 
     def save(self, entry: Entry) -> Entry:
         """Durably store one entry with its audit record; returns it with its device seq."""
-        with self._tx():
-            return self._insert(entry)
+        return self.save_all([entry])[0]
 
     def save_all(self, entries: Iterable[Entry]) -> list[Entry]:
-        """All entries in one transaction: every one is saved, or none."""
+        """All entries in one transaction: every one is saved, or none. The clock guard's reading
+        is kept with them, and its doubts are flagged (see `_guard`)."""
         with self._tx():
-            return [self._insert(e) for e in entries]
+            guard = self._guard()
+            saved = [self._insert(e, guard=guard) for e in entries]
+            self._clock_record(guard)
+            return saved
+
+    def anchor(self, now: datetime, offset_s: float) -> None:
+        """A sync with the hub: keep the clocks' reading and re-anchor the guard (a jump flagged
+        since the last sync stops flagging what follows)."""
+        with self._tx():
+            guard = self._guard()
+            guard.jumped, guard.why = False, None
+            if guard.high is None or datetime.fromisoformat(guard.high) < now:
+                guard.high = now.isoformat()
+            self._clock_record(guard, anchor="hub", offset_s=offset_s)
 
     def adopt(self, received: Iterable[tuple[Entry, str, str]]) -> tuple[int, list[str]]:
         """The participant's entries from another device, as the hub holds them: (entry,
@@ -309,6 +375,11 @@ class Store:
         return first_timing((date.fromisoformat(d), datetime.fromisoformat(at), seq, timing)
                             for d, at, seq, timing in rows)
 
+    def flagged_dates(self) -> set[date]:
+        """Diary dates with an entry the clock guard doubts (any flag), from one narrow query."""
+        rows = self.conn.execute("SELECT DISTINCT e.diary_date FROM flags f JOIN entries e ON e.id = f.entry_id")
+        return {date.fromisoformat(d) for (d,) in rows}
+
     def report_for(self, d: date) -> Entry | None:
         """The entry that counts for diary date `d` (its last correction), reading only that date's rows."""
         cur = self.conn.execute("SELECT * FROM entries WHERE diary_date = ? ORDER BY rowid", [d.isoformat()])
@@ -365,12 +436,37 @@ class Store:
         target = folder / f"diary-{day.isoformat()}.db"
         if target.exists():
             return None
-        folder.mkdir(exist_ok=True)
-        tmp = target.with_suffix(".tmp")
-        with sqlite3.connect(tmp) as dst:
-            self.conn.backup(dst)
-        dst.close()
-        tmp.replace(target)
+        private.folder(folder)
+        _clean_stale_tmp(folder)
+        # Written aside under a name of this process, then renamed: a kill leaves no half copy
+        # under the real name, and the next backup removes what it left.
+        tmp = private.file(folder / f".{target.name}.{os.getpid()}.tmp")
+        try:
+            with sqlite3.connect(tmp) as dst:
+                self.conn.backup(dst)
+            dst.close()
+            tmp.replace(target)
+        finally:
+            tmp.unlink(missing_ok=True)
         for old in sorted(folder.glob("diary-*.db"))[:-keep]:
             old.unlink()
         return target
+
+
+def _clean_stale_tmp(folder: Path) -> None:
+    """Remove backup copies left half-written by a process that was killed."""
+    for tmp in folder.glob("*.tmp"):
+        pid = tmp.name.rsplit(".", 2)[-2] if tmp.name.count(".") >= 3 else ""
+        if pid.isdigit() and int(pid) != os.getpid() and _running(int(pid)):
+            continue  # perhaps being written now
+        tmp.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

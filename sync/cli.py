@@ -1,4 +1,4 @@
-"""`diary sync` and the coordinator's `diary hub ...` commands (serve, enroll, protocol, import, status, unblind, revoke, export)."""
+"""`diary sync` and the coordinator's `diary hub ...` commands (serve, enroll, protocol, import, status, unblind, revoke, export, backup)."""
 
 from __future__ import annotations
 
@@ -100,27 +100,78 @@ def _loopback(host: str) -> bool:
 @click.option("--ssl-certfile", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM).")
 @click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS private key (PEM).")
 @click.option("--insecure", is_flag=True, help="Serve plain HTTP on a non-loopback address (only behind a TLS reverse proxy).")
+@click.option("--forwarded-allow-ips", "forwarded", metavar="IPS",
+              help="Comma-separated addresses of reverse proxies whose X-Forwarded-For is believed "
+                   "(e.g. 127.0.0.1 for a proxy on this host). Default: nobody's.")
+@click.option("--head-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 600),
+              help="Seconds a connection has to send a full request head before it is closed.")
+@click.option("--max-connections", default=1000, show_default=True, type=click.IntRange(10, 100_000),
+              help="Connections open at once; more are closed on arrival.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 @user_errors(HubError)
-def serve(db_path: Path, host: str, port: int, ssl_certfile, ssl_keyfile, insecure: bool, log_level: str) -> None:
-    """Run the hub (FastAPI + uvicorn) over one SQLite file."""
+def serve(db_path: Path, host: str, port: int, ssl_certfile, ssl_keyfile, insecure: bool, forwarded: str | None,
+          head_timeout: float, max_connections: int, log_level: str) -> None:
+    """Run the hub (FastAPI + uvicorn) over one SQLite file.
+
+    Connections that send no full request head within --head-timeout, or stay idle after a
+    response for 5 s, are closed; a repeated log line is written at most 10 times a minute.
+    """
     if bool(ssl_certfile) != bool(ssl_keyfile):
         raise click.UsageError("--ssl-certfile and --ssl-keyfile go together")
     if not _loopback(host) and not ssl_certfile and not insecure:
         raise click.ClickException(
             f"refusing to serve plain HTTP on {host}: device tokens would cross the network in clear; "
             "give --ssl-certfile and --ssl-keyfile, or --insecure behind a TLS reverse proxy")
+    if forwarded is not None:
+        forwarded = _proxy_list(forwarded)
     problem = _listen_problem(host, port)
     if problem:
         raise click.ClickException(problem)
     import uvicorn
 
+    from .hub import server
     from .hub.app import create_app
 
+    max_connections = _room_for(max_connections)
+    options = server.ServeOptions(head_timeout=head_timeout, max_connections=max_connections,
+                                  limit_concurrency=max_connections, forwarded_allow_ips=forwarded)
     app = create_app(db_path)
-    uvicorn.run(app, host=host, port=port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
-                log_level=log_level, server_header=False, proxy_headers=insecure)
+    config = server.config(app, host, port, options, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+                           log_level=log_level)
+    server.quiet_floods()  # after uvicorn.Config: it sets up the log handlers
+    uvicorn.Server(config).run()
+
+
+def _proxy_list(text: str) -> str:
+    """The --forwarded-allow-ips value checked: addresses or networks, comma-separated (no `*`)."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise click.UsageError(f"--forwarded-allow-ips: {item!r} is not an IP address or network "
+                                   "(name the proxies, e.g. 127.0.0.1)") from None
+    if not items:
+        raise click.UsageError("--forwarded-allow-ips: name at least one proxy address, e.g. 127.0.0.1")
+    return ",".join(items)
+
+
+def _room_for(connections: int) -> int:
+    """Connections the process can hold: raise the open-files limit toward its hard cap, and stay
+    below it (the database, logs and the accept loop need descriptors too)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = connections + 64
+    if soft != resource.RLIM_INFINITY and soft < want:
+        new = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+            soft = new
+        except (ValueError, OSError):
+            pass
+    return connections if soft == resource.RLIM_INFINITY else max(10, min(connections, soft - 64))
 
 
 def _listen_problem(host: str, port: int) -> str | None:
@@ -158,7 +209,7 @@ def hub_enroll(db_path: Path, participant_id: str, protocol_file, start, tz, as_
     if not valid_zone(tz):
         raise click.UsageError(f"--tz {tz!r} is not an IANA time zone like Europe/Berlin")
     text = checked_protocol_text(protocol_file)  # a broken file is named in the error
-    code = _store(db_path, create=True).enroll(participant_id, text, start.date() if start else None, tz, clock.now())
+    code = _store(db_path, create=True).enrolment.enroll(participant_id, text, start.date() if start else None, tz, clock.now())
     if as_json:
         emit_json({"participant_id": participant_id, "code": code})
     else:
@@ -178,7 +229,7 @@ def hub_protocol(db_path: Path, protocol_file: Path, as_json: bool) -> None:
     update at its next sync; entries made before keep, and are checked by, their own version.
     """
     text = checked_protocol_text(protocol_file)  # a broken file is named in the error
-    study, version, moved = _store(db_path).publish(text, clock.now())
+    study, version, moved = _store(db_path).enrolment.publish(text, clock.now())
     if as_json:
         emit_json({"study_id": study, "version": version, "participants": moved})
     else:
@@ -190,40 +241,66 @@ def hub_protocol(db_path: Path, protocol_file: Path, as_json: bool) -> None:
 @db_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Import a file even if its audit chain does not verify.")
+@click.option("--take-start", is_flag=True,
+              help="Let the file's day 1 replace the hub's (only while the hub holds none of the participant's entries).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @user_errors(HubError)
-def hub_import(db_path: Path, files: tuple[Path, ...], force: bool, as_json: bool) -> None:
-    """Merge participants' diary files collected by hand; idempotent with what came over the network."""
+def hub_import(db_path: Path, files: tuple[Path, ...], force: bool, take_start: bool, as_json: bool) -> None:
+    """Merge participants' diary files collected by hand; idempotent with what came over the network.
+
+    A participant the hub knows without a day 1 takes the file's day 1 and time zone. Exit 1
+    when any entry was rejected (a summary by reason follows the per-file lines).
+    """
     from dataclasses import asdict
 
-    from .hub.importer import import_diary
+    from .hub.importer import import_diary, rejected_by_reason
 
     store, now, tz = _store(db_path, create=True), clock.now(), _zone()
-    results = [import_diary(store, f, now, tz, force) for f in files]
+    results = [import_diary(store, f, now, tz, force, take_start) for f in files]
+    reasons = rejected_by_reason(results)
+    rejected = sum(n for _, n in reasons)
     if as_json:
-        emit_json({"files": [asdict(r) for r in results]})
-        return
-    for r in results:
-        click.echo(f"{r.path}: {r.participant_id}{' (new)' if r.registered else ''}: {r.accepted} new, "
-                   f"{r.duplicate} already on the hub, {len(r.rejected)} rejected")
-        for entry_id, why in r.rejected:
-            click.echo(f"  rejected {entry_id}: {why}")
+        emit_json({"files": [asdict(r) for r in results],
+                   "rejected_by_reason": [{"reason": why, "count": n} for why, n in reasons]})
+    else:
+        for r in results:
+            click.echo(f"{r.path}: {r.participant_id}{' (new)' if r.registered else ''}: {r.accepted} new, "
+                       f"{r.duplicate} already on the hub, {len(r.rejected)} rejected")
+            if r.took_start:
+                click.echo(f"  day 1 of {r.participant_id} is now {r.took_start} ({r.took_tz}), from the file")
+            for entry_id, why in r.rejected[:MAX_LISTED]:
+                click.echo(f"  rejected {entry_id}: {why}")
+            if len(r.rejected) > MAX_LISTED:
+                click.echo(f"  ... and {len(r.rejected) - MAX_LISTED} more (--json lists every one)")
+        if reasons:
+            click.echo("Rejected entries by reason:")
+            for why, n in reasons:
+                click.echo(f"  {n:>5}  {why}")
+    if rejected:
+        raise click.ClickException(f"{rejected} entr{'y was' if rejected == 1 else 'ies were'} rejected and "
+                                   "not imported (reasons above); the rest is on the hub")
+
+
+MAX_LISTED = 20  # rejected entries listed one per line per file; the summary counts them all
 
 
 def status_rows(store, now) -> list[dict]:
     from .hub.rules import compliance
 
-    summary = store.summary()
+    summary = store.reads.summary()
     rows = []
-    for p in store.participants():
-        c = compliance(p, store.entries(p.participant_id), now)
+    for p in store.reads.participants():
+        doubted = store.reads.flags(p.participant_id)
+        c = compliance(p, store.reads.entries(p.participant_id), now, doubted)
         s, overall = summary.get(p.participant_id, {}), c["overall"] or {}
         rows.append({"participant_id": p.participant_id, "study_id": p.study_id,
                      "start": p.start.isoformat() if p.start else None, "entries": s.get("entries", 0),
                      "last_received_at": s.get("last_received_at"), "compliance": overall.get("compliance"),
                      "done": overall.get("done", 0), "late": overall.get("late", 0), "missed": overall.get("missed", 0),
+                     "on_time": overall.get("on_time", 0), "imported": overall.get("imported", 0),
+                     "flagged_days": overall.get("flagged", 0),
                      "quarantined": s.get("quarantined", 0), "unblinded": p.unblinded, "phases": c["phases"],
-                     "flagged": len(store.flags(p.participant_id))})  # entries with the device's clock doubts
+                     "flagged": len(doubted)})  # entries with the device's clock doubts
     return rows
 
 
@@ -242,8 +319,8 @@ def hub_status(db_path: Path, as_json: bool) -> None:
     for r in rows:
         comp = "—" if r["compliance"] is None else f"{r['compliance']:.0%}"
         click.echo(f"{r['participant_id']:<12} {r['study_id']:<10} entries {r['entries']:>4}  compliance {comp:>4}  "
-                   f"late {r['late']:>3}  missed {r['missed']:>3}  quarantined {r['quarantined']:>3}  "
-                   f"flagged {r['flagged']:>3}  "
+                   f"late {r['late']:>3}  missed {r['missed']:>3}  imported {r['imported']:>3}  "
+                   f"quarantined {r['quarantined']:>3}  flagged {r['flagged']:>3} ({r['flagged_days']} days)  "
                    f"last {r['last_received_at'] or 'never'}{'  unblinded' if r['unblinded'] else ''}")
 
 
@@ -256,7 +333,7 @@ def hub_unblind(db_path: Path, participant_ids: tuple[str, ...], everyone: bool)
     """Release true phase names to these participants (their devices learn it at the next sync)."""
     if everyone == bool(participant_ids):
         raise click.UsageError("give participant ids or --all (not both)")
-    done = _store(db_path).unblind(None if everyone else list(participant_ids), clock.now())
+    done = _store(db_path).enrolment.unblind(None if everyone else list(participant_ids), clock.now())
     click.echo(f"Unblinded {len(done)} participant(s): {', '.join(done) or '-'}")
 
 
@@ -271,7 +348,7 @@ def hub_revoke(db_path: Path, participant_id: str, as_json: bool) -> None:
     The hub refuses those devices from their next request on; their entries already on the hub
     stay. `diary hub enroll` then gives a code for the participant's new device.
     """
-    n = _store(db_path).revoke(participant_id, clock.now())
+    n = _store(db_path).enrolment.revoke(participant_id, clock.now())
     if as_json:
         emit_json({"participant_id": participant_id, "revoked": n})
     else:
@@ -281,15 +358,41 @@ def hub_revoke(db_path: Path, participant_id: str, as_json: bool) -> None:
 
 @hub.command("export")
 @db_option
-@click.option("--sqlite", "sqlite_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a SQLite file (opens in Datasette).")
+@click.option("--sqlite", "sqlite_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a SQLite file (opens in Datasette) and its Datasette metadata beside it.")
 @click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), help="Write one CSV per table into this folder.")
+@click.option("--fhir", "fhir_dir", type=click.Path(file_okay=False, path_type=Path), help="Write HL7 FHIR R4B JSON: Questionnaires and a Bundle per participant.")
+@click.option("--redcap", "redcap_dir", type=click.Path(file_okay=False, path_type=Path), help="Write a REDCap data dictionary and import CSV per study.")
 @user_errors(HubError)
-def hub_export(db_path: Path, sqlite_out: Path | None, csv_dir: Path | None) -> None:
-    """Analysis-ready tables: participants, phases, items, entries, answers (long form)."""
-    if not sqlite_out and not csv_dir:
-        raise click.UsageError("give --sqlite OUT or --csv DIR")
+def hub_export(db_path: Path, sqlite_out: Path | None, csv_dir: Path | None, fhir_dir: Path | None,
+               redcap_dir: Path | None) -> None:
+    """Analysis-ready tables (participants, phases, codebook, entries, answers, daily view), FHIR, REDCap."""
+    outs = (sqlite_out, csv_dir, fhir_dir, redcap_dir)
+    if not any(outs):
+        raise click.UsageError("give --sqlite OUT, --csv DIR, --fhir DIR or --redcap DIR")
     from .hub.export import export
 
-    counts = export(_store(db_path), clock.now(), sqlite_out, csv_dir)
-    where = " and ".join(str(p) for p in (sqlite_out, csv_dir) if p)
+    counts = export(_store(db_path), clock.now(), sqlite_out, csv_dir, fhir_dir, redcap_dir)
+    where = " and ".join(str(p) for p in outs if p)
     click.echo(f"Wrote {', '.join(f'{n} {name}' for name, n in counts.items())} to {where}")
+
+
+@hub.command("backup")
+@db_option
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help='Print {"path", "entries", "participants", "size"}.')
+@user_errors(HubError)
+def hub_backup(db_path: Path, out: Path, as_json: bool) -> None:
+    """Write a consistent copy of the hub database to OUT while the hub serves (mode 0600).
+
+    SQLite's online backup API: one snapshot, checked with PRAGMA integrity_check before it
+    replaces OUT. Restore: stop the hub, copy the backup over the database file (remove its
+    -wal and -shm files), start the hub.
+    """
+    from .hub.backup import backup
+
+    got = backup(db_path, out)
+    if as_json:
+        emit_json({"path": str(got.path), "entries": got.entries, "participants": got.participants, "size": got.size})
+    else:
+        click.echo(f"Backed up {got.participants} participant(s) and {got.entries} entries to {got.path} "
+                   f"({got.size / 1e6:.1f} MB); integrity check ok")

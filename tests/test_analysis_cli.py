@@ -98,12 +98,12 @@ def hub_db(tmp_path):
     toml = builtin_text()
     for i, effect in enumerate([0.5, 0.1, 0.45]):
         pid = f"H{i}"
-        store.register(pid, toml, START, "UTC", now)
-        proto = store.participant(pid).protocol
+        store.enrolment.register(pid, toml, START, "UTC", now)
+        proto = store.reads.participant(pid).protocol
         days = simulate(proto, START, rng, Profile(sd=4, effects={"active": effect}))
         result = store.ingest(pid, as_entries(proto, START, days, pid), now, via="import")
         assert not result.rejected, result.rejected[:1]
-    store.register("H9", toml, None, "UTC", now)  # registered, not started: left out
+    store.enrolment.register("H9", toml, None, "UTC", now)  # registered, not started: left out
     return path
 
 

@@ -193,7 +193,7 @@ async def test_a_protocol_update_is_taken_and_said_on_home(data_dir, tmp_path):
 
     with running_hub(tmp_path / "hub.db") as h:
         enroll_device(Store.in_dir(data_dir), h.url, h.code("P01", date(2026, 3, 2)))
-        h.store.publish(updated_protocol(), datetime(2026, 3, 2, 12))
+        h.store.enrolment.publish(updated_protocol(), datetime(2026, 3, 2, 12))
         app, _ = make_app(data_dir, "2026-03-02T19:00")
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause()

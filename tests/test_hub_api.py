@@ -89,7 +89,7 @@ def test_upload_reupload_and_conflict(hub, monkeypatch):
     r = post(c, changed).json()
     assert r["rejected"] == [{"id": e1.id, "error": "an entry with this id and other content is already on the hub"}]
     assert EntriesResponse.model_validate(r) and EntriesResponse.model_validate(again)  # rendered by hand
-    assert hub.store.entries("P01") == [e1, e2]
+    assert hub.store.reads.entries("P01") == [e1, e2]
     me = c.get("/api/v1/me").json()
     assert me["entries"] == 2 and me["participant_id"] == "P01" and me["unblinded"] is False
     assert me["protocol_version"] == 1 and c.get("/api/v1/protocol").json()["protocol"] == builtin_text()
@@ -133,12 +133,12 @@ def test_cross_participant_write_and_read_are_refused(hub):
     assert post(a, mine).json()["accepted"] == [mine.id]
     r = post(b, make_entry("P02", START, 1), make_entry("P01", START, 2))
     assert r.status_code == 403
-    assert hub.store.entries("P02") == []
+    assert hub.store.reads.entries("P02") == []
     assert a.get(f"/api/v1/entries/{mine.id}").json()["content_hash"] == content_hash(mine)
     assert b.get(f"/api/v1/entries/{mine.id}").status_code == 404
     assert b.get("/api/v1/me").json()["entries"] == 0
     assert b.get("/api/v1/entries").json() == {"entries": [], "receipts": [], "next_after": None}
-    assert any(r["action"] == "refused_upload" for r in hub.store.audit_log())
+    assert any(r["action"] == "refused_upload" for r in hub.store.reads.audit_log())
 
 
 def test_a_device_pages_through_its_participants_entries(hub):
@@ -169,7 +169,7 @@ def test_unblinding_shows_phase_assignment(hub, monkeypatch):
     monkeypatch.setenv("DIARY_NOW", "2026-03-20T12:00")  # the hub's clock: day 19 of P01's study
     c = enrol(hub)
     assert c.get("/api/v1/me").json()["phases"] is None
-    hub.store.unblind(["P01"], datetime.now(UTC))
+    hub.store.enrolment.unblind(["P01"], datetime.now(UTC))
     me = c.get("/api/v1/me").json()
     assert me["unblinded"] is True
     assert [(p["id"], p["label"], p["start"]) for p in me["phases"]][1] == ("placebo", "Placebo", "2026-03-16")

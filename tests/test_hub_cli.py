@@ -79,7 +79,7 @@ def test_protocol_updates_need_a_newer_version_and_the_same_phases(hub_cli, tmp_
     assert hub_cli("protocol", str(other)).exit_code == 1
     assert hub_cli("enroll", "P01").exit_code == 0  # a replacement device's code: the participant stays on version 2
     assert hub_cli("enroll", "P02").exit_code == 0  # the built-in version 1: a new participant joins at version 2
-    assert [p.protocol_version for p in HubStore(tmp_path / "hub.db").participants()] == [2, 2]
+    assert [p.protocol_version for p in HubStore(tmp_path / "hub.db").reads.participants()] == [2, 2]
     r = hub_cli("enroll", "P03", "--protocol", str(dropped))  # version 3, never published
     assert r.exit_code == 1 and "publish version 3" in r.output
 
@@ -150,9 +150,11 @@ def test_unblind_and_export(hub_cli, tmp_path):
     assert db.execute("SELECT label, start FROM phases WHERE participant_id = 'P07' AND phase_id = 'ldn'").fetchone() \
         == ("Naltrexone 4.5 mg", "2026-03-30")
     assert {r[0] for r in db.execute("SELECT DISTINCT phase_id FROM entries")} == {"baseline"}
-    assert db.execute("SELECT id, flags FROM entries WHERE flags IS NOT NULL").fetchall() == [(doubted, "clock_backwards")]
+    # The files were written while DIARY_NOW set the clock: every entry is clock_override too.
+    assert db.execute("SELECT id, flags FROM entries WHERE flags LIKE '%backwards%'").fetchall() \
+        == [(doubted, "clock_backwards;clock_override")]
     status = {r["participant_id"]: r["flagged"] for r in json.loads(hub_cli("status", "--json").output)["participants"]}
-    assert status == {"P07": 1, "P08": 0}
+    assert status == {"P07": 3, "P08": 2}
     with (folder / "answers.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 5 * 11 and rows[0]["phase_id"] == "baseline"

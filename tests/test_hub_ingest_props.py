@@ -79,7 +79,7 @@ def test_ingest_matches_the_reference_model(ops, cuts):
     want, final = expected(entries)
     with tempfile.TemporaryDirectory() as tmp:  # a fresh database per example
         hub = HubStore(Path(tmp) / "hub.db")
-        hub.register("P01", builtin_text(), START, "UTC", NOW)
+        hub.enrolment.register("P01", builtin_text(), START, "UTC", NOW)
         got: list[str] = []
         bounds = sorted({0, len(entries), *(c for c in cuts if c < len(entries))})
         for a, b in zip(bounds, bounds[1:]):
@@ -88,7 +88,7 @@ def test_ingest_matches_the_reference_model(ops, cuts):
             assert sorted(r.accepted + r.duplicate + [i for i, _ in r.rejected]) == sorted(e.id for e in entries[a:b])
             assert {h for _, _, h in r.receipts} <= set(final.values())
         assert got == want
-        assert {e.id: content_hash(e) for e in hub.entries()} == final
+        assert {e.id: content_hash(e) for e in hub.reads.entries()} == final
         # sending everything again stores nothing new and loses nothing
         again = hub.ingest("P01", [e for e in entries if e.id in final], NOW)
         assert again.accepted == [] and sorted(set(again.duplicate)) == sorted(final)

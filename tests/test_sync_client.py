@@ -35,7 +35,7 @@ def test_enrol_with_a_code_keeps_the_token_private(cli, hub, data_dir):
     path = token_path(data_dir)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     token = load_token(data_dir)
-    assert hub.store.authenticate(__import__("sync.hub.codes", fromlist=["x"]).digest(token)).participant_id == "P01"
+    assert hub.store.enrolment.authenticate(__import__("sync.hub.codes", fromlist=["x"]).digest(token)).participant_id == "P01"
     s = Store.in_dir(data_dir).settings()
     assert s["hub_url"] == hub.url and s["start"] == "2026-03-02"
     assert token not in json.dumps(s) and token not in str(Store.in_dir(data_dir).db.query("SELECT * FROM audit").__next__())
@@ -66,7 +66,7 @@ def test_sync_uploads_then_is_a_no_op(cli, hub, data_dir):
     assert json.loads(cli("sync", "--json", now="2026-03-02T19:41").output)["accepted"] == 0
     status = json.loads(cli("status", "--json", now="2026-03-02T19:42").output)
     assert status["pending_upload"] == 0 and status["last_upload"] == "2026-03-02T19:41:00+00:00"
-    assert len(hub.store.entries("P01")) == 1
+    assert len(hub.store.reads.entries("P01")) == 1
 
 
 def test_rejected_entries_go_to_quarantine_and_stay(cli, hub, data_dir):
@@ -85,7 +85,7 @@ def test_rejected_entries_go_to_quarantine_and_stay(cli, hub, data_dir):
 def test_unblinding_reaches_the_device(cli, hub, data_dir):
     enrolled(cli, hub)
     assert json.loads(cli("status", "--json", now=NOW).output)["phase_label"] == "Run-in"
-    hub.store.unblind(["P01"], clock.now())
+    hub.store.enrolment.unblind(["P01"], clock.now())
     assert "released" in cli("sync", now=NOW).output
     status = json.loads(cli("status", "--json", now=NOW).output)
     assert status["blinded"] is False and status["phase_label"] == "Baseline"
@@ -114,10 +114,11 @@ async def test_device_clock_offset_flags_entries(tmp_path, data_dir, monkeypatch
         diary = enroll_device(Store.in_dir(data_dir), h.url, h.code("P01", START))
         e = diary.store.save(make_entry("P01", START, 1, device_id=diary.device_id))
         result = await sync_diary(diary, clock.now(), policy=FAST)
-        on_hub = h.store.flags("P01")  # the doubt travels with the entry
+        on_hub = h.store.reads.flags("P01")  # the doubt travels with the entry
     assert result.error is None and 530 < result.clock_offset_s < 550
-    assert [(f["entry_id"], f["flag"]) for f in diary.store.flags()] == [(e.id, "clock_off")]
-    assert on_hub == {e.id: ["clock_off"]}
+    # DIARY_NOW sets the clock here: clock_override too
+    assert sorted((f["entry_id"], f["flag"]) for f in diary.store.flags()) == [(e.id, "clock_off"), (e.id, "clock_override")]
+    assert on_hub == {e.id: ["clock_off", "clock_override"]}
 
 
 async def test_a_flag_the_hub_cannot_read_does_not_hold_back_its_entry(hub, data_dir, monkeypatch):
@@ -129,7 +130,7 @@ async def test_a_flag_the_hub_cannot_read_does_not_hold_back_its_entry(hub, data
     diary.store.flag(e.id, "clock_off", "x" * 5000)  # more than the hub takes (as an older hub takes no flags)
     result = await sync_diary(diary, clock.now(), policy=FAST)
     assert (result.error, result.accepted, result.rejected) == (None, 1, 0)
-    assert [x.id for x in hub.store.entries("P01")] == [e.id] and hub.store.flags("P01") == {}
+    assert [x.id for x in hub.store.reads.entries("P01")] == [e.id] and hub.store.reads.flags("P01") == {}
 
 
 def _answers(diary):
@@ -199,7 +200,7 @@ def test_hub_import_then_network_sync_leaves_no_duplicate(cli, hub, data_dir, tm
     assert r.exit_code == 0 and "2 new" in r.output, r.output
     doc = json.loads(cli("sync", "--json", now="2026-03-02T20:05").output)
     assert (doc["accepted"], doc["duplicate"], doc["pending"]) == (0, 2, 0)
-    assert sorted(e.id for e in hub.store.entries()) == sorted(e.id for e in Store.in_dir(data_dir).entries())
+    assert sorted(e.id for e in hub.store.reads.entries()) == sorted(e.id for e in Store.in_dir(data_dir).entries())
     r = CliRunner().invoke(main, ["hub", "import", "--db", str(hub.db_path), str(data_dir / "diary.db")])
     assert "0 new, 2 already on the hub" in r.output
 
@@ -207,7 +208,7 @@ def test_hub_import_then_network_sync_leaves_no_duplicate(cli, hub, data_dir, tm
 def test_a_protocol_update_reaches_the_device_and_old_entries_keep_their_version(cli, hub, data_dir):
     enrolled(cli, hub)
     assert cli("record", *REPORT, now=NOW).exit_code == 0  # made under version 1, not uploaded yet
-    assert hub.store.publish(updated_protocol(), clock.now())[1:] == (2, ["P01"])
+    assert hub.store.enrolment.publish(updated_protocol(), clock.now())[1:] == (2, ["P01"])
     r = cli("sync", "--json", now="2026-03-02T19:40")
     doc = json.loads(r.output)
     assert r.exit_code == 0 and (doc["accepted"], doc["protocol_version"]) == (1, 2), r.output
@@ -219,7 +220,7 @@ def test_a_protocol_update_reaches_the_device_and_old_entries_keep_their_version
     doc = json.loads(cli("sync", "--json", now="2026-03-03T19:40").output)
     assert (doc["accepted"], doc["rejected"], doc["protocol_version"]) == (1, 1, None)
     assert doc["rejections"][0][0] == stale.id and "mood: no such item" in doc["rejections"][0][1]
-    on_hub = {e.diary_date.day: e.protocol_version for e in hub.store.entries("P01")}
+    on_hub = {e.diary_date.day: e.protocol_version for e in hub.store.reads.entries("P01")}
     assert on_hub == {2: 1, 3: 2}
 
 
@@ -242,7 +243,7 @@ def test_a_revoked_device_is_refused_and_a_new_one_enrols(cli, hub, data_dir, tm
     code = CliRunner().invoke(main, ["hub", "enroll", "--db", str(hub.db_path), "P01", "--json"]).output
     new = cli("--data-dir", str(tmp_path / "new"), "enroll", "--participant", "P01", "--hub", hub.url,
               "--code", json.loads(code)["code"], now=NOW)
-    assert new.exit_code == 0 and len(hub.store.entries("P01")) == 1  # what the old device sent stays
+    assert new.exit_code == 0 and len(hub.store.reads.entries("P01")) == 1  # what the old device sent stays
     assert "Fetched 1 earlier entries of P01" in new.output  # ... and the new device goes on from it
     replacement = ["--data-dir", str(tmp_path / "new")]
     status = json.loads(cli(*replacement, "status", "--json", now=NOW).output)
@@ -275,11 +276,11 @@ def test_a_double_blind_device_holds_no_phase_assignment_until_unblinded(cli, hu
     assert doc["rejections"] == [[probe.id, "capsule: is not asked in this period"]]  # no phase named
     status = json.loads(cli("status", "--json", now=day20).output)
     assert status["blinded"] and status["phase_label"] == "Period A"
-    hub.store.unblind(["P01"], clock.now())
+    hub.store.enrolment.unblind(["P01"], clock.now())
     assert "released" in cli("sync", now=day20).output
     status = json.loads(cli("status", "--json", now=day20).output)
     assert not status["blinded"] and status["phase_label"] == "Placebo"
-    assert Diary(Store.in_dir(data_dir)).protocol == hub.store.participant("P01").protocol
+    assert Diary(Store.in_dir(data_dir)).protocol == hub.store.reads.participant("P01").protocol
 
 
 def test_a_double_blind_lifts_at_the_end_when_the_protocol_says_so(cli, hub, data_dir):

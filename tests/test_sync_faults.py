@@ -54,7 +54,7 @@ async def test_random_faults_lose_nothing_and_duplicate_nothing(tmp_path, data_d
         finally:
             await proxy.close()
         device = {e.id: content_hash(e) for e in store.entries()}
-        with h.store._db() as db:
+        with h.store.db.read() as db:
             rows = db.execute("SELECT id, content_hash FROM entries").fetchall()
     assert len(rows) == len(device) > 150  # none twice
     assert dict(rows) == device  # none missing, none altered

@@ -2,12 +2,16 @@
 
 The file is never written to: it is copied with SQLite's backup API (which also reads its WAL)
 and the copy is opened with the device's own Store, so its audit chain is verified the same way.
+A participant the hub knows without a day 1 (pre-enrolled, the device enrolled offline) takes the
+file's day 1 and time zone; a file whose day 1 disagrees with the hub's is refused.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -15,6 +19,7 @@ from pathlib import Path
 from diary_client.entry import parse_entry
 from diary_client.store import Store, StoreError
 
+from .rules import valid_zone
 from .store import HubError, HubStore
 
 
@@ -27,6 +32,8 @@ class ImportResult:
     duplicate: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # audit-chain problems (imported with --force)
+    took_start: str | None = None  # the file's day 1, taken by a participant the hub had none for
+    took_tz: str | None = None
 
 
 def read_diary_file(path: Path) -> tuple[dict, list, list[str], list[tuple[str, str, str]]]:
@@ -57,8 +64,20 @@ def read_diary_file(path: Path) -> tuple[dict, list, list[str], list[tuple[str, 
             store.close()
 
 
-def import_diary(hub: HubStore, path: Path, now: datetime, tz: str, force: bool = False) -> ImportResult:
-    """Register the file's participant (and protocol) if new, then ingest its entries like an upload."""
+def _file_start(path: Path, settings: dict) -> date:
+    try:
+        return date.fromisoformat(settings["start"])
+    except (KeyError, TypeError, ValueError):
+        raise HubError(f"{path}: the file holds no readable day 1 (start = {settings.get('start')!r})") from None
+
+
+def import_diary(hub: HubStore, path: Path, now: datetime, tz: str, force: bool = False,
+                 take_start: bool = False) -> ImportResult:
+    """Register the file's participant (and protocol) if new, then ingest its entries like an upload.
+
+    `tz` is the zone for a file that does not name its own (older devices); `take_start` lets
+    the file's day 1 replace the hub's while the hub holds none of the participant's entries.
+    """
     settings, entries, problems, flags = read_diary_file(path)
     pid = settings.get("participant_id")
     if not pid or "protocol_toml" not in settings:
@@ -66,9 +85,43 @@ def import_diary(hub: HubStore, path: Path, now: datetime, tz: str, force: bool 
     if problems and not force:
         raise HubError(f"{path}: the file fails verification ({problems[0]}; {len(problems)} problem(s)): "
                        "not imported; use --force to import it anyway")
-    known = hub.participant(pid) is not None
-    hub.register(pid, settings["protocol_toml"], date.fromisoformat(settings["start"]), tz, now, actor="import")
+    start = _file_start(path, settings)
+    file_tz = settings.get("timezone") if valid_zone(str(settings.get("timezone"))) else None
+    have = hub.reads.participant(pid)
+    if have is not None and have.start is not None and have.start != start and not take_start:
+        raise HubError(
+            f"{path}: {pid}'s day 1 is {start} in this file but {have.start} on the hub: nothing imported. "
+            f"If the file's date is the right one, import again with --take-start (allowed while the hub "
+            f"holds none of {pid}'s entries); if the hub's is, this file is not {pid}'s or its device was "
+            "enrolled with the wrong day 1: check with the participant before importing")
+    # A known participant's study and version are checked first (start None: no date check yet).
+    hub.enrolment.register(pid, settings["protocol_toml"], None if have else start, file_tz or tz, now, actor="import")
+    took = None
+    if have is not None and have.start != start:
+        took = hub.enrolment.take_start(pid, start, file_tz or have.tz, now, actor="import", file=path.name)
     got = hub.ingest(pid, entries, now, via="import", flags=flags)
     hub.audit("coordinator", "import_file", now, pid, file=path.name, accepted=len(got.accepted),
               duplicate=len(got.duplicate), rejected=len(got.rejected), problems=len(problems))
-    return ImportResult(str(path), pid, not known, len(got.accepted), len(got.duplicate), got.rejected, problems)
+    return ImportResult(str(path), pid, have is None, len(got.accepted), len(got.duplicate), got.rejected, problems,
+                        took.start.isoformat() if took and took.start else None, took.tz if took else None)
+
+
+_SPECIFICS = [
+    (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "…"),
+    (re.compile(r"\d{4}-\d{2}-\d{2}"), "<date>"),
+    (re.compile(r"'[^']*'|\"[^\"]*\""), "<value>"),
+    (re.compile(r"(?<![\w.])-?\d+(\.\d+)?(?![\w])"), "<n>"),
+]
+
+
+def reason_kind(reason: str) -> str:
+    """A rejection reason without its particulars (ids, dates, values), so like reasons count together."""
+    for pattern, placeholder in _SPECIFICS:
+        reason = pattern.sub(placeholder, reason)
+    return reason
+
+
+def rejected_by_reason(results: list[ImportResult]) -> list[tuple[str, int]]:
+    """(reason kind, count), most frequent first, over every file's rejected entries."""
+    counts = Counter(reason_kind(why) for r in results for _, why in r.rejected)
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from .. import wire
 from .app import SafeJSONResponse
-from .auth import device_key, participant_of, store_of, too_many
+from .auth import client_key, device_key, participant_of, store_of, too_many
 from .rules import device_protocol, phase_dates, released, valid_zone
 from .store import CodeError, HubError
 
@@ -33,15 +33,14 @@ def healthz() -> wire.Health:
              responses={400: {"model": wire.Problem}, 409: {"model": wire.Problem}, 429: {"model": wire.Problem}})
 def enroll(body: wire.EnrollRequest, request: Request) -> wire.EnrollResponse:
     """Exchange a one-time enrolment code for a device token (the code works once)."""
-    host = request.client.host if request.client else "?"
-    wait = request.app.state.enroll_limit.wait(host)
+    wait = request.app.state.enroll_limit.wait(client_key(request))
     if wait:
         raise too_many(wait)
     if body.timezone is not None and not valid_zone(body.timezone):
         raise HTTPException(422, f"timezone: {body.timezone!r} is not an IANA time zone like Europe/Berlin")
     store = store_of(request)
     try:
-        got = store.redeem(body.code, body.device, request.app.state.now(), body.participant_id, body.start, body.timezone)
+        got = store.enrolment.redeem(body.code, body.device, request.app.state.now(), body.participant_id, body.start, body.timezone)
     except CodeError as e:
         raise HTTPException(400, str(e)) from None
     except HubError as e:
@@ -100,7 +99,7 @@ def history(request: Request, key: str = Depends(device_key), after: int = Query
             limit: int = Query(500, ge=1, le=wire.MAX_BATCH)) -> wire.EntriesPage:
     """The device's own participant's entries, as received (a replacement device fetches its history)."""
     who = participant_of(request, key)
-    rows, next_after = store_of(request).page(who.participant_id, after, limit)
+    rows, next_after = store_of(request).reads.page(who.participant_id, after, limit)
     return wire.EntriesPage(entries=[r["entry"] for r in rows], next_after=next_after,
                             receipts=[wire.Receipt(id=r["entry"].id, received_at=r["received_at"],
                                                    content_hash=r["content_hash"]) for r in rows])
@@ -110,7 +109,7 @@ def history(request: Request, key: str = Depends(device_key), after: int = Query
 def me(request: Request, key: str = Depends(device_key)) -> wire.MeResponse:
     """The device's participant as the hub sees it, the hub's clock and, once released, the phases."""
     who, now = participant_of(request, key), request.app.state.now()
-    s = store_of(request).summary(who.participant_id).get(who.participant_id, {})
+    s = store_of(request).reads.summary(who.participant_id).get(who.participant_id, {})
     free = released(who, now)
     return wire.MeResponse(
         participant_id=who.participant_id, study_id=who.study_id, protocol_version=who.protocol_version,
@@ -135,7 +134,7 @@ def protocol(request: Request, key: str = Depends(device_key)) -> wire.ProtocolR
 def receipt(entry_id: str, request: Request, key: str = Depends(device_key)) -> wire.Receipt:
     """The receipt of one of the device's own entries; anyone else's is 404, like a missing one."""
     who = participant_of(request, key)
-    r = store_of(request).receipt(who.participant_id, entry_id)
+    r = store_of(request).reads.receipt(who.participant_id, entry_id)
     if r is None:
         raise HTTPException(404, "no such entry of yours on the hub")
     return wire.Receipt(id=r["id"], received_at=r["received_at"], content_hash=r["content_hash"])

@@ -6,6 +6,7 @@ day is judged the same way on the device, on the hub and in the reports.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache, lru_cache
@@ -112,16 +113,18 @@ def entry_problem(entry: Entry, p: Participant) -> str | None:
 
 def tally_dict(t: sch.Tally) -> dict:
     return {"expected": t.expected, "done": t.done, "late": t.late, "missed": t.missed,
-            "compliance": t.compliance}
+            "compliance": t.compliance, "on_time": t.on_time, "imported": t.imported, "flagged": t.flagged}
 
 
-def compliance(p: Participant, entries: list[Entry], now: datetime) -> dict:
-    """Done / late / missed overall and per phase, by the same code the device uses."""
+def compliance(p: Participant, entries: list[Entry], now: datetime, flagged: Collection[str] = ()) -> dict:
+    """Done / late / missed (and on time, imported, flagged) overall and per phase, by the same
+    code the device uses. `flagged`: ids of entries the device's clock guard doubts."""
     if p.start is None:
         return {"overall": None, "phases": {}}
     local, filed = p.local(now), filed_timing(entries)
+    doubted = set(flagged)
     protocol = p.protocol
-    phases = sch.tally_by_phase(protocol, p.start, local, filed)
+    phases = sch.tally_by_phase(protocol, p.start, local, filed, {e.diary_date for e in entries if e.id in doubted})
     return {
         "overall": tally_dict(sch.combined(phases.values())),
         "phases": {ph_id: tally_dict(t) for ph_id, t in phases.items()},

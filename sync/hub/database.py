@@ -1,0 +1,173 @@
+"""The hub's SQLite file: its migrations, one connection per thread, write transactions with their audit.
+
+A `Database` is bound to the thread that opened it, and FastAPI runs plain handlers on a thread
+pool: so each thread gets its own connection, opened on its first call and kept (opening and
+closing per call cost more than the ingest itself: closing the last connection checkpoints the
+WAL). Writes take the lock up front (BEGIN IMMEDIATE) and carry their audit record in the same
+transaction. The hub's other modules (enrolment, ingest, reads) reach the file only through here.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlite_utils import Database, Migrations
+
+from diary_client import private
+
+from .rules import Participant
+
+migrations = Migrations("hub")
+
+
+@migrations(name="0001_create_hub")
+def _m0001(db: Database) -> None:
+    for sql in (
+        """CREATE TABLE studies (study_id TEXT NOT NULL, version INTEGER NOT NULL,
+            protocol_toml TEXT NOT NULL, added_at TEXT NOT NULL, PRIMARY KEY (study_id, version))""",
+        """CREATE TABLE participants (participant_id TEXT PRIMARY KEY, study_id TEXT NOT NULL,
+            protocol_version INTEGER NOT NULL, start TEXT, tz TEXT NOT NULL,
+            unblinded INTEGER NOT NULL DEFAULT 0, enrolled_at TEXT NOT NULL,
+            FOREIGN KEY (study_id, protocol_version) REFERENCES studies(study_id, version))""",
+        """CREATE TABLE codes (code_hash TEXT PRIMARY KEY,
+            participant_id TEXT NOT NULL REFERENCES participants(participant_id),
+            created_at TEXT NOT NULL, expires_at TEXT NOT NULL, used_at TEXT)""",
+        """CREATE TABLE tokens (token_hash TEXT PRIMARY KEY,
+            participant_id TEXT NOT NULL REFERENCES participants(participant_id),
+            device TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)""",
+        """CREATE TABLE entries (id TEXT PRIMARY KEY,
+            participant_id TEXT NOT NULL REFERENCES participants(participant_id),
+            diary_date TEXT NOT NULL, supersedes TEXT, content_hash TEXT NOT NULL,
+            body TEXT NOT NULL, received_at TEXT NOT NULL, via TEXT NOT NULL)""",
+        "CREATE INDEX entries_by_day ON entries(participant_id, diary_date)",
+        "CREATE UNIQUE INDEX entries_one_correction ON entries(supersedes) WHERE supersedes IS NOT NULL",
+        """CREATE TABLE rejections (entry_id TEXT NOT NULL, participant_id TEXT NOT NULL,
+            content_hash TEXT, error TEXT NOT NULL, at TEXT NOT NULL, via TEXT NOT NULL)""",
+        "CREATE INDEX rejections_by_participant ON rejections(participant_id)",
+        """CREATE TABLE audit (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,
+            action TEXT NOT NULL, participant_id TEXT, detail TEXT)""",
+    ):
+        db.execute(sql)
+
+
+@migrations(name="0002_index_day_reports")
+def _m0002(db: Database) -> None:
+    # Each day's first report, found from the index alone (ingest asks for every batch's days).
+    db.execute("CREATE INDEX entries_day_report ON entries(participant_id, diary_date, id) WHERE supersedes IS NULL")
+
+
+@migrations(name="0003_create_flags")
+def _m0003(db: Database) -> None:
+    # A device's doubts about its own entries (its clock was off, or ran backwards), kept beside them.
+    db.execute("""CREATE TABLE flags (entry_id TEXT NOT NULL REFERENCES entries(id), flag TEXT NOT NULL,
+        detail TEXT NOT NULL, at TEXT NOT NULL, via TEXT NOT NULL, PRIMARY KEY (entry_id, flag))""")
+
+
+class HubError(Exception):
+    """Something a coordinator or a device can fix; the message says what."""
+
+
+class CodeError(HubError):
+    """An enrolment code that is wrong, used or expired (deliberately not saying which)."""
+
+
+def iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+PARTICIPANTS = (
+    "SELECT p.*, s.protocol_toml FROM participants p JOIN studies s"
+    " ON s.study_id = p.study_id AND s.version = p.protocol_version"
+)
+
+
+def participant_of_row(row: dict) -> Participant:
+    return Participant(
+        participant_id=row["participant_id"], study_id=row["study_id"],
+        protocol_version=row["protocol_version"], protocol_toml=row["protocol_toml"],
+        start=date.fromisoformat(row["start"]) if row["start"] else None, tz=row["tz"],
+        unblinded=bool(row["unblinded"]), enrolled_at=row["enrolled_at"],
+    )
+
+
+def first_participant(db: Database, sql: str, args: list) -> Participant | None:
+    # A plain cursor, not db.query(): its savepoint triples the statements of every request.
+    cur = db.conn.execute(sql, args)
+    row = cur.fetchone()
+    return None if row is None else participant_of_row(dict(zip((d[0] for d in cur.description), row)))
+
+
+def get_participant(db: Database, participant_id: str) -> Participant | None:
+    return first_participant(db, PARTICIPANTS + " WHERE p.participant_id = ?", [participant_id])
+
+
+def write_audit(db: Database, at: str, actor: str, action: str, participant_id=None, **detail) -> None:
+    """One audit record, inside the caller's transaction."""
+    db.execute(
+        "INSERT INTO audit (at, actor, action, participant_id, detail) VALUES (?, ?, ?, ?, ?)",
+        [at, actor, action, participant_id, json.dumps(detail, sort_keys=True, default=str)],
+    )
+
+
+class HubDatabase:
+    """The hub's file and this process's connections to it. Cheap to make: it only remembers the
+    path (and migrates once)."""
+
+    def __init__(self, path: str | Path, migrate: bool = True):
+        self.path = Path(path)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        if migrate:
+            try:
+                private.file(self.path)  # 0600 in a 0700 folder; its WAL and SHM take its mode
+                with self.read() as db:
+                    db.execute("PRAGMA journal_mode=WAL")
+                    migrations.apply(db)
+            except sqlite3.DatabaseError as e:
+                self.close()
+                raise HubError(f"{self.path}: cannot open the hub database ({e})") from None
+            except OSError as e:
+                raise HubError(f"{self.path}: cannot open the hub database ({e.strerror})") from None
+
+    @contextmanager
+    def read(self) -> Iterator[Database]:
+        """This thread's connection (sqlite3 refuses to share one across threads)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA synchronous=FULL")  # an acknowledged entry survives a power cut
+            conn.execute("PRAGMA foreign_keys=ON")
+            db = self._local.db = Database(conn)
+        yield db
+
+    def close(self) -> None:
+        """Close the calling thread's connection (others close when their threads end)."""
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    @contextmanager
+    def tx(self) -> Iterator[Database]:
+        """A write transaction: everything in it, its audit records included, or nothing."""
+        # Writers queue on a lock in this process: SQLite's own busy handler sleeps in steps of
+        # up to 100 ms, which under 50 concurrent uploads costs more than the writes themselves.
+        with self._write_lock, self.read() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def audit(self, actor: str, action: str, now: datetime, participant_id=None, **detail) -> None:
+        """An audit record in a transaction of its own."""
+        with self.tx() as db:
+            write_audit(db, iso(now), actor, action, participant_id, **detail)

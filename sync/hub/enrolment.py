@@ -1,0 +1,207 @@
+"""Enrolment and protocol versions: registering participants, codes, device tokens, updates, revocation, unblinding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlite_utils import Database
+
+from diary_client.protocol import Protocol, parse_protocol, update_problem
+
+from . import codes
+from .database import (PARTICIPANTS, CodeError, HubDatabase, HubError, first_participant, get_participant, iso,
+                       write_audit)
+from .rules import Participant, protocol_from
+
+
+def _refuse_masked(protocol: Protocol, hint: str = "") -> None:
+    """A double-blind device's masked copy is never taken for the study's protocol."""
+    if protocol.masked:
+        raise HubError(f"this is a double-blind device's masked copy of study {protocol.id}, not the study's protocol{hint}")
+
+
+@dataclass(frozen=True)
+class DeviceEnrolment:
+    """A redeemed code: the participant as the hub now knows them, and the device's new token."""
+
+    participant: Participant
+    token: str
+
+
+class Enrolment:
+    """Who is in which study, at which protocol version, with which codes and device tokens."""
+
+    def __init__(self, db: HubDatabase):
+        self.db = db
+
+    def _register(self, db: Database, participant_id: str, toml: str, start: date | None,
+                  tz: str, at: str, actor: str) -> Participant:
+        """Add the participant (and the study protocol) if new; check they match if known.
+
+        A new participant joins a study the hub already has at its latest protocol version (the
+        protocol given must be one of the study's versions, as the hub holds it).
+        """
+        protocol = parse_protocol(toml)
+        have = get_participant(db, participant_id)
+        if have is not None:
+            if have.study_id != protocol.id:
+                raise HubError(f"participant {participant_id} is already in study {have.study_id}, not {protocol.id}")
+            if protocol.version > have.protocol_version:
+                raise HubError(f"participant {participant_id} is on version {have.protocol_version} of study "
+                               f"{protocol.id}: publish version {protocol.version} with `diary hub protocol` first")
+            if start and have.start and start != have.start:
+                raise HubError(f"participant {participant_id}'s day 1 on the hub is {have.start}, not {start}")
+            return have
+        _refuse_masked(protocol, f": enrol {participant_id} on the hub with the study's own protocol first")
+        versions = dict(db.execute("SELECT version, protocol_toml FROM studies WHERE study_id = ?",
+                                   [protocol.id]).fetchall())
+        version = max(versions, default=protocol.version)
+        if not versions:
+            db.execute("INSERT INTO studies VALUES (?, ?, ?, ?)", [protocol.id, protocol.version, toml, at])
+            write_audit(db, at, actor, "add_study", study_id=protocol.id, version=protocol.version)
+        elif protocol.version > version:
+            raise HubError(f"the hub has study {protocol.id} up to version {version}: publish version "
+                           f"{protocol.version} with `diary hub protocol` first")
+        elif protocol.version not in versions or protocol_from(versions[protocol.version]) != protocol:
+            raise HubError(f"the hub already has study {protocol.id} version {protocol.version} with "
+                           "other content: give the protocol a new version number")
+        db.execute(
+            "INSERT INTO participants (participant_id, study_id, protocol_version, start, tz, enrolled_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [participant_id, protocol.id, version, start.isoformat() if start else None, tz, at],
+        )
+        write_audit(db, at, actor, "register", participant_id, study_id=protocol.id,
+                    start=start.isoformat() if start else None)
+        return get_participant(db, participant_id)  # type: ignore[return-value]  # inserted just above
+
+    def register(self, participant_id: str, toml: str, start: date | None, tz: str, now: datetime,
+                 actor: str = "coordinator") -> Participant:
+        with self.db.tx() as db:
+            return self._register(db, participant_id, toml, start, tz, iso(now), actor)
+
+    def enroll(self, participant_id: str, toml: str, start: date | None, tz: str, now: datetime) -> str:
+        """Register the participant if new and issue a one-time enrolment code (only its hash is kept)."""
+        code = codes.new_code()
+        at = iso(now)
+        with self.db.tx() as db:
+            self._register(db, participant_id, toml, start, tz, at, "coordinator")
+            db.execute("INSERT INTO codes VALUES (?, ?, ?, ?, NULL)",
+                       [codes.digest(codes.normalize_code(code)), participant_id, at, iso(now + codes.CODE_TTL)])
+            write_audit(db, at, "coordinator", "issue_code", participant_id)
+        return code
+    def redeem(self, code: str, device: str, now: datetime, participant_id: str | None = None,
+               start: date | None = None, tz: str | None = None) -> DeviceEnrolment:
+        """Exchange a valid code, once, for a new device token. Nothing changes if anything is off."""
+        norm = codes.normalize_code(code)
+        at = iso(now)
+        with self.db.tx() as db:
+            row = None if norm is None else db.execute(
+                "SELECT participant_id, expires_at, used_at FROM codes WHERE code_hash = ?",
+                [codes.digest(norm)]).fetchone()
+            refused = row is None or row[2] is not None or row[1] < at or bool(participant_id and participant_id != row[0])
+            if refused:
+                write_audit(db, at, "device", "redeem_refused", None)
+        if refused:
+            raise CodeError("this enrolment code is not valid (mistyped, already used, expired, "
+                            "or for another participant): ask the coordinator for a new one")
+        with self.db.tx() as db:
+            row = db.execute("SELECT participant_id, used_at FROM codes WHERE code_hash = ?",
+                             [codes.digest(norm)]).fetchone()  # type: ignore[arg-type]
+            if row[1] is not None:  # redeemed by a concurrent request in between
+                raise CodeError("this enrolment code was just used: ask the coordinator for a new one")
+            p = get_participant(db, row[0])
+            assert p is not None
+            if start and p.start and start != p.start:
+                raise HubError(f"the hub has {p.start} as day 1 for {p.participant_id}, not {start}: "
+                               "enrol without --start")
+            if p.start is None or (tz and tz != p.tz):
+                new_start = p.start or start or p.local(now).date()
+                db.execute("UPDATE participants SET start = ?, tz = ? WHERE participant_id = ?",
+                           [new_start.isoformat(), tz or p.tz, p.participant_id])
+            token = codes.new_token()
+            db.execute("UPDATE codes SET used_at = ? WHERE code_hash = ?", [at, codes.digest(norm)])  # type: ignore[arg-type]
+            db.execute("INSERT INTO tokens VALUES (?, ?, ?, ?, NULL)",
+                       [codes.digest(token), p.participant_id, device, at])
+            write_audit(db, at, "device", "redeem", p.participant_id, device=device)
+            return DeviceEnrolment(get_participant(db, p.participant_id), token)  # type: ignore[arg-type]
+
+    def take_start(self, participant_id: str, start: date, tz: str, now: datetime, actor: str,
+                   **detail) -> Participant:
+        """Give a participant day 1 and time zone from a collected diary file (audited): one the
+        hub has no day 1 for, or whose day 1 moves while the hub holds none of their entries."""
+        at = iso(now)
+        with self.db.tx() as db:
+            p = get_participant(db, participant_id)
+            if p is None:
+                raise HubError(f"no participant {participant_id!r} on this hub")
+            if p.start is not None and p.start != start:
+                n = db.execute("SELECT COUNT(*) FROM entries WHERE participant_id = ?", [participant_id]).fetchone()[0]
+                if n:
+                    raise HubError(f"the hub already holds {n} entries of {participant_id} counted from day 1 "
+                                   f"{p.start}: day 1 cannot move to {start}")
+            db.execute("UPDATE participants SET start = ?, tz = ? WHERE participant_id = ?",
+                       [start.isoformat(), tz, participant_id])
+            write_audit(db, at, actor, "take_start", participant_id, start=start.isoformat(),
+                        was=p.start.isoformat() if p.start else None, tz=tz, was_tz=p.tz, **detail)
+            return get_participant(db, participant_id)  # type: ignore[return-value]
+
+    def publish(self, toml: str, now: datetime) -> tuple[str, int, list[str]]:
+        """Add a newer version of a study's protocol and move the study's participants to it.
+
+        Returns (study id, version, participants moved); their devices take it at their next
+        sync. Entries made under an earlier version are still checked against that version.
+        """
+        new = parse_protocol(toml)
+        _refuse_masked(new)
+        at = iso(now)
+        with self.db.tx() as db:
+            row = db.execute("SELECT protocol_toml FROM studies WHERE study_id = ? ORDER BY version DESC LIMIT 1",
+                             [new.id]).fetchone()
+            if row is None:
+                raise HubError(f"the hub has no study {new.id!r} yet: enrol a participant with it first")
+            problem = update_problem(protocol_from(row[0]), new)
+            if problem:
+                raise HubError(f"this protocol cannot update study {new.id}: {problem}")
+            db.execute("INSERT INTO studies VALUES (?, ?, ?, ?)", [new.id, new.version, toml, at])
+            moved = [r[0] for r in db.execute(
+                "SELECT participant_id FROM participants WHERE study_id = ? ORDER BY participant_id", [new.id])]
+            db.execute("UPDATE participants SET protocol_version = ? WHERE study_id = ?", [new.version, new.id])
+            write_audit(db, at, "coordinator", "publish_protocol", None, study_id=new.id, version=new.version,
+                        participants=len(moved))
+        return new.id, new.version, moved
+
+    def revoke(self, participant_id: str, now: datetime) -> int:
+        """Revoke every live device token of the participant, and void their unused enrolment
+        codes (a lost device's papers may hold one); returns how many tokens."""
+        at = iso(now)
+        with self.db.tx() as db:
+            if get_participant(db, participant_id) is None:
+                raise HubError(f"no participant {participant_id!r} on this hub")
+            n = db.execute("UPDATE tokens SET revoked_at = ? WHERE participant_id = ? AND revoked_at IS NULL",
+                           [at, participant_id]).rowcount
+            codes_voided = db.execute("UPDATE codes SET used_at = ? WHERE participant_id = ? AND used_at IS NULL",
+                                      [at, participant_id]).rowcount
+            write_audit(db, at, "coordinator", "revoke_tokens", participant_id, tokens=n, codes=codes_voided)
+        return n
+
+    def authenticate(self, token_hash: str) -> Participant | None:
+        """The participant a (hashed) device token belongs to, or None."""
+        with self.db.read() as db:
+            return first_participant(db, PARTICIPANTS + " JOIN tokens t ON t.participant_id = p.participant_id"
+                                      " WHERE t.token_hash = ? AND t.revoked_at IS NULL", [token_hash])
+
+    def unblind(self, ids: list[str] | None, now: datetime) -> list[str]:
+        """Release true phase names to these participants (None: everyone); returns who."""
+        at = iso(now)
+        with self.db.tx() as db:
+            known = [r[0] for r in db.execute("SELECT participant_id FROM participants ORDER BY participant_id")]
+            chosen = known if ids is None else ids
+            missing = [i for i in chosen if i not in known]
+            if missing:
+                raise HubError(f"no participant {missing[0]!r} on this hub")
+            for pid in chosen:
+                db.execute("UPDATE participants SET unblinded = 1 WHERE participant_id = ?", [pid])
+                write_audit(db, at, "coordinator", "unblind", pid)
+            return chosen
+

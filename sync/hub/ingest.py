@@ -1,0 +1,113 @@
+"""Ingest: judging and storing a batch of one participant's entries in one transaction, with a verdict per entry."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from diary_client.entry import Entry
+
+from .database import HubDatabase, HubError, get_participant, iso, write_audit
+from .rules import Participant
+from .verdict import Ledger, Stored, hashed, problems_of
+
+
+@dataclass
+class IngestResult:
+    accepted: list[str] = field(default_factory=list)
+    duplicate: list[str] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (entry id, reason)
+    receipts: list[tuple[str, str, str]] = field(default_factory=list)  # (id, received_at, hash)
+    verdicts: list[str] = field(default_factory=list)  # per entry, in order: accepted/duplicate/rejected
+
+
+def ingest(hub: HubDatabase, participant_id: str, entries: Iterable[Entry], now: datetime, via: str = "api",
+           seen: Participant | None = None, flags: Iterable[tuple[str, str, str]] = ()) -> IngestResult:
+    """Judge and store a batch for one participant in one transaction, with a result per entry.
+
+    Same id and content: duplicate. Same id, other content: rejected. New: checked against
+    the protocol and the day's earlier reports, then stored with its receipt time.
+
+    `flags` (entry id, flag, detail) are the device's doubts about entries of this batch; those
+    of entries stored or already on the hub are kept beside them.
+
+    Hashing and the protocol checks need no database, so they run before the write lock is
+    taken (under it, 50 uploads would queue behind them), against `seen`: the participant as
+    the caller just read them; checked again if that has changed since.
+    """
+    at, out = iso(now), IngestResult()
+    entries = list(entries)
+    before = seen if seen is not None else _participant(hub, participant_id)
+    bodies = [hashed(e) for e in entries]
+    with hub.read() as db:
+        versions = _versions(db, before, entries)
+    problems = problems_of(entries, before, versions)
+    with hub.tx() as db:
+        p = get_participant(db, participant_id)
+        if p is None:
+            raise HubError(f"no participant {participant_id!r} on this hub")
+        if p != before:  # changed in between (day 1 set by an enrolment, an update): check again
+            problems = problems_of(entries, p, _versions(db, p, entries))
+        ledger = _ledger(db, p.participant_id, entries)
+        stored, refused = [], []
+        for e, (body, h), problem in zip(entries, bodies, problems):
+            verdict, detail = ledger.judge(e, h, problem)
+            out.verdicts.append(verdict)
+            if verdict == "accepted":
+                ledger.add(e, h, at)  # type: ignore[arg-type]
+                stored.append((e.id, participant_id, e.diary_date.isoformat(), e.supersedes, h, body, at, via))
+                out.accepted.append(e.id)
+                out.receipts.append((e.id, at, h))  # type: ignore[arg-type]
+            elif verdict == "duplicate":
+                out.duplicate.append(e.id)
+                out.receipts.append((e.id, detail, h))  # type: ignore[arg-type]
+            else:
+                out.rejected.append((e.id, detail))  # type: ignore[arg-type]
+                refused.append((e.id, participant_id, h, detail, at, via))
+        db.conn.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", stored)
+        db.conn.executemany("INSERT INTO rejections VALUES (?, ?, ?, ?, ?, ?)", refused)
+        held = {*out.accepted, *out.duplicate}
+        db.conn.executemany("INSERT OR IGNORE INTO flags VALUES (?, ?, ?, ?, ?)",
+                            [(i, f, d, at, via) for i, f, d in flags if i in held])
+        write_audit(db, at, via, "ingest", participant_id, accepted=len(out.accepted),
+                    duplicate=len(out.duplicate), rejected=[r[0] for r in out.rejected])
+    return out
+
+def _versions(db: Database, p: Participant | None, entries: list[Entry]) -> dict[int, str]:
+    """The study's earlier protocol versions that the batch's entries were made under."""
+    wanted = {e.protocol_version for e in entries} - {p.protocol_version} if p else set()
+    if not wanted:
+        return {}
+    return dict(db.conn.execute(
+        "SELECT version, protocol_toml FROM studies WHERE study_id = ? AND version IN (SELECT value FROM json_each(?))",
+        [p.study_id, json.dumps(sorted(v for v in wanted if isinstance(v, int) and abs(v) < 2**62))]))
+
+def _ledger(db: Database, participant_id: str, entries: list[Entry]) -> Ledger:
+    """What the hub holds that the batch's verdicts depend on: one query per kind of fact."""
+    ledger = Ledger(participant_id)
+    targets = {e.supersedes for e in entries if e.supersedes}
+    ids = json.dumps(sorted({e.id for e in entries} | targets))
+    for i, pid, h, received, day in db.conn.execute(
+            "SELECT id, participant_id, content_hash, received_at, diary_date FROM entries"
+            " WHERE id IN (SELECT value FROM json_each(?))", [ids]):
+        ledger.entries[i] = Stored(pid, h, received, day)
+    if targets:
+        ledger.corrected_by.update(db.conn.execute(
+            "SELECT supersedes, id FROM entries WHERE supersedes IN (SELECT value FROM json_each(?))",
+            [json.dumps(sorted(targets))]))
+    days = sorted({e.diary_date.isoformat() for e in entries if not e.supersedes})
+    if days:
+        for day, i in db.conn.execute(
+                "SELECT diary_date, id FROM entries WHERE participant_id = ? AND supersedes IS NULL"
+                " AND diary_date IN (SELECT value FROM json_each(?))", [participant_id, json.dumps(days)]):
+            ledger.day_report.setdefault(day, i)
+    return ledger
+
+
+def _participant(hub: HubDatabase, participant_id: str) -> Participant | None:
+    with hub.read() as db:
+        return get_participant(db, participant_id)
