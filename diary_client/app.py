@@ -76,8 +76,11 @@ class DiaryApp(App):
 
     def timed_sync(self) -> None:
         """Sync, unless a report is being filled in: a protocol update taken now would change the
-        questions under the participant's hands (saving the report syncs anyway)."""
-        if not any(getattr(s, "FILLING_IN", False) for s in self.screen_stack):
+        questions under the participant's hands (saving the report syncs anyway); nor while a sync
+        is under way (the first one of a process loads the HTTP client and pydantic: it may take a
+        second, and starting another would cancel it)."""
+        busy = any(w.group == "sync" and not w.is_finished for w in self.workers)
+        if not busy and not any(getattr(s, "FILLING_IN", False) for s in self.screen_stack):
             self.sync()
 
     def _home(self):
