@@ -71,8 +71,8 @@ class AnalysisSettings:
 
     responder_points: Annotated[float, Ge(0), Le(100)] = 30
     trend: bool = False  # the model adds a linear study-day term
-    # By phase role: days at a phase's start the model leaves out (onset, carry-over); every role is
-    # present after construction (0 unless the protocol says otherwise).
+    # By phase role: days at a phase's start the model leaves out (onset, carry-over); a role not
+    # named leaves none out (`first_days_excluded`).
     exclude_first_days: dict[Role, Annotated[int, Ge(0), Le(3660)]] = field(default_factory=dict)
     multiplicity: Literal["holm", "none"] = "holm"
 
@@ -80,7 +80,9 @@ class AnalysisSettings:
         unknown = set(self.exclude_first_days) - set(ROLES)
         if unknown:
             raise ValueError(f"exclude_first_days: {sorted(unknown)[0]!r} is not a phase role ({', '.join(ROLES)})")
-        object.__setattr__(self, "exclude_first_days", {r: self.exclude_first_days.get(r, 0) for r in ROLES})
+
+    def first_days_excluded(self, role: str) -> int:
+        return self.exclude_first_days.get(role, 0)  # type: ignore[call-overload]  # any role name may be asked
 
 
 @dataclass(frozen=True, kw_only=True)
