@@ -342,6 +342,13 @@ def main() -> None:
         print(f"ingest   {n:>6} participants: 100-entry batches {g['hub_full']:,.0f} entries/s on the full hub vs "
               f"{g['hub_empty']:,.0f} on an empty one: {g['hub_full_vs_empty']:.2f} (target >= 0.85); floor (plain "
               f"inserts) {g['floor_full']:,.0f} vs {g['floor_empty']:,.0f}: {g['floor_full_vs_empty']:.2f}", flush=True)
+    for what in ("status", "report", "export"):
+        figs = results.get(what, [])
+        if len(figs) > 1:
+            a, b = figs[0], figs[-1]
+            rss = "" if a["rss_mb"] is None else f", peak RSS ×{b['rss_mb'] / a['rss_mb']:.1f}"
+            print(f"growth   {what}: {a['n']:,} → {b['n']:,} participants (×{b['n'] / a['n']:.0f}): "
+                  f"time ×{b['seconds'] / a['seconds']:.1f} (floor ×{b['floor_seconds'] / a['floor_seconds']:.1f}){rss}")
     results["load_after"] = os.getloadavg()
     print(f"load average before {results['load_before'][0]:.1f}, after {results['load_after'][0]:.1f}")
     out = ROOT / "bench" / "out"
