@@ -57,7 +57,7 @@ def report(env: Env, as_json: bool, html_file: Path | None, png_file: Path | Non
         _write(html_file, personal_html(rep, png))
     if as_json:
         emit_json(rep.as_json())
-    else:
+    elif not (png_file or html_file):  # a file was asked for: say where it went, not the whole report again
         from .render_text import print_personal
 
         print_personal(rep)
