@@ -229,14 +229,28 @@ MAX_LISTED = 20  # rejected entries listed one per line per file; the summary co
 
 
 def status_rows(store, now) -> list[dict]:
+    """One row per participant the hub can read (`hub status --json`'s "participants")."""
+    return status_report(store, now)[0]
+
+
+def status_report(store, now) -> tuple[list[dict], list]:
+    """One row per participant the hub can read, and those left out (damaged records) with why."""
+    from .hub import roster
+    from .hub.followup import follow_up
     from .hub.rules import compliance
 
     summary = store.reads.summary()
+    people, left_out = roster.participants(store)
     rows = []
-    for p in store.reads.participants():
+    for p in people:
+        entries = roster.entries(store, p)
+        if isinstance(entries, roster.LeftOut):
+            left_out.append(entries)
+            continue
         doubted = store.reads.flags(p.participant_id)
-        c = compliance(p, store.reads.entries(p.participant_id), now, doubted)
+        c = compliance(p, entries, now, doubted)
         s, overall = summary.get(p.participant_id, {}), c["overall"] or {}
+        f = follow_up(p, entries, s.get("last_received_at"), now)
         rows.append({"participant_id": p.participant_id, "study_id": p.study_id,
                      "start": p.start.isoformat() if p.start else None, "entries": s.get("entries", 0),
                      "last_received_at": s.get("last_received_at"), "compliance": overall.get("compliance"),
@@ -244,8 +258,12 @@ def status_rows(store, now) -> list[dict]:
                      "on_time": overall.get("on_time", 0), "imported": overall.get("imported", 0),
                      "flagged_days": overall.get("flagged", 0),
                      "quarantined": s.get("quarantined", 0), "unblinded": p.unblinded, "phases": c["phases"],
-                     "flagged": len(doubted)})  # entries with the device's clock doubts
-    return rows
+                     "flagged": len(doubted),  # entries with the device's clock doubts
+                     "yesterday": f.yesterday, "missed_yesterday": f.missed_yesterday,
+                     "days_since_upload": None if f.days_since_upload is None else round(f.days_since_upload, 2),
+                     "stale": f.stale, "marks": f.marks()})
+    left_out.sort(key=lambda x: x.participant_id)
+    return rows, left_out
 
 
 @hub.command("status")
@@ -253,19 +271,39 @@ def status_rows(store, now) -> list[dict]:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @user_errors(HubError)
 def hub_status(db_path: Path, as_json: bool) -> None:
-    """Per participant: last upload, entries, compliance, late, missed, quarantined, flagged."""
-    rows = status_rows(_store(db_path), clock.now())
+    """Per participant: last upload, entries, compliance, late, missed, quarantined, flagged.
+
+    Marked with `!`: yesterday's report missed, and no upload for more than 3 days while the
+    study runs. Participants the hub cannot read (a damaged record) are named on stderr
+    (`left_out` in --json).
+    """
+    from .hub.roster import describe
+
+    rows, left_out = status_report(_store(db_path), clock.now())
     if as_json:
-        emit_json({"participants": rows})
-        return
-    if not rows:
-        click.echo("No participants yet: add one with `diary hub enroll --db FILE ID`.")
-    for r in rows:
-        comp = "—" if r["compliance"] is None else f"{r['compliance']:.0%}"
-        click.echo(f"{r['participant_id']:<12} {r['study_id']:<10} entries {r['entries']:>4}  compliance {comp:>4}  "
-                   f"late {r['late']:>3}  missed {r['missed']:>3}  imported {r['imported']:>3}  "
-                   f"quarantined {r['quarantined']:>3}  flagged {r['flagged']:>3} ({r['flagged_days']} days)  "
-                   f"last {r['last_received_at'] or 'never'}{'  unblinded' if r['unblinded'] else ''}")
+        emit_json({"participants": rows, "left_out": [x.as_json() for x in left_out]})
+    else:
+        if not rows and not left_out:
+            click.echo("No participants yet: add one with `diary hub enroll --db FILE ID`.")
+        for r in rows:
+            click.echo(_status_line(r))
+        marked = sum(1 for r in rows if r["marks"])
+        if marked:
+            click.echo(f"{marked} participant(s) marked ! need a call.")
+    if left_out:
+        click.echo(describe(left_out), err=True)
+
+
+def _status_line(r: dict) -> str:
+    head = f"{r['participant_id']:<12} {r['study_id']:<10} "
+    if r["start"] is None:
+        return head + "no day 1 yet: waiting for the device to enrol or a collected file"
+    comp = "—" if r["compliance"] is None else f"{r['compliance']:.0%}"
+    marks = "".join(f"  ! {m}" for m in r["marks"])
+    return (head + f"entries {r['entries']:>4}  compliance {comp:>4}  "
+            f"late {r['late']:>3}  missed {r['missed']:>3}  imported {r['imported']:>3}  "
+            f"quarantined {r['quarantined']:>3}  flagged {r['flagged']:>3} ({r['flagged_days']} days)  "
+            f"last {r['last_received_at'] or 'never'}{'  unblinded' if r['unblinded'] else ''}{marks}")
 
 
 @hub.command("unblind")

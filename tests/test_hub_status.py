@@ -1,0 +1,74 @@
+"""`hub status`: marks for who needs a call, and participants left out with why (never a failed command)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date
+
+import pytest
+from click.testing import CliRunner
+from conftest import at
+from hub_fixture import make_entry
+
+from diary_client.cli import main
+from diary_client.protocol import builtin_text
+from sync.hub.store import HubStore
+
+START = date(2026, 3, 2)
+NOW = "2026-03-12T12:00"  # day 11; day 10's grace ended at 11:59
+
+
+@pytest.fixture
+def hub_db(tmp_path, monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.setenv("DIARY_NOW", NOW)
+    db = tmp_path / "hub.db"
+    hub = HubStore(db)
+
+    def person(pid, days, received, start=START):
+        hub.enrolment.register(pid, builtin_text(), start, "UTC", at("2026-03-01T09:00"))
+        if days:
+            got = hub.ingest(pid, [make_entry(pid, START, d) for d in range(1, days + 1)], at(received))
+            assert not got.rejected, got.rejected
+
+    person("A", 10, "2026-03-12T09:00")  # filed yesterday, uploaded this morning
+    person("B", 9, "2026-03-11T20:00")  # missed yesterday
+    person("C", 6, "2026-03-07T20:00")  # nothing since 5 days
+    person("D", 0, "", start=None)  # pre-enrolled, no day 1
+    person("E", 10, "2026-03-12T09:00")
+    person("F", 3, "2026-03-12T09:00")
+    person("G", 0, "", start=date(2026, 6, 1))  # starts later: nothing expected yet
+    hub.close()
+    with sqlite3.connect(db) as c:
+        c.execute("UPDATE entries SET body = '{\"id\": broken' WHERE participant_id = 'E' AND diary_date = '2026-03-05'")
+        c.execute("UPDATE participants SET tz = 'Mars/Olympus_Mons' WHERE participant_id = 'F'")
+    return db
+
+
+def test_status_marks_who_missed_yesterday_and_who_has_not_uploaded_for_3_days(hub_db):
+    r = CliRunner().invoke(main, ["hub", "status", "--db", str(hub_db), "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    rows = {row["participant_id"]: row for row in doc["participants"]}
+    assert set(rows) == {"A", "B", "C", "D", "G"}
+    assert rows["A"]["marks"] == [] and rows["A"]["yesterday"] == "done"
+    assert rows["B"]["marks"] == ["missed yesterday"] and rows["B"]["missed_yesterday"] and not rows["B"]["stale"]
+    assert rows["C"]["stale"] and rows["C"]["days_since_upload"] == pytest.approx(4.67, abs=0.01)
+    assert rows["C"]["marks"] == ["missed yesterday", "no upload for 5 days"]
+    assert rows["D"]["start"] is None and rows["D"]["marks"] == []
+    assert rows["G"]["marks"] == [] and rows["G"]["yesterday"] is None
+    left = {x["participant_id"]: x["reason"] for x in doc["left_out"]}
+    assert set(left) == {"E", "F"}
+    assert "an entry on the hub is damaged" in left["E"] and "'Mars/Olympus_Mons' is not an IANA zone" in left["F"]
+
+
+def test_status_text_shows_the_marks_and_names_those_left_out_on_stderr(hub_db):
+    r = CliRunner().invoke(main, ["hub", "status", "--db", str(hub_db)])
+    assert r.exit_code == 0, r.output
+    lines = {ln.split()[0]: ln for ln in r.stdout.splitlines() if ln and not ln.startswith("2 ")}
+    assert "!" not in lines["A"] and "! missed yesterday" in lines["B"]
+    assert "! no upload for 5 days" in lines["C"] and "no day 1 yet" in lines["D"]
+    assert "2 participant(s) marked ! need a call." in r.stdout
+    assert r.stderr.startswith("left out: E (an entry on the hub is damaged") and "F (its time zone" in r.stderr
+    assert "Traceback" not in r.output
