@@ -340,17 +340,21 @@ def hub_revoke(db_path: Path, participant_id: str, as_json: bool) -> None:
 
 @hub.command("export")
 @db_option
-@click.option("--sqlite", "sqlite_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a SQLite file (opens in Datasette).")
+@click.option("--sqlite", "sqlite_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a SQLite file (opens in Datasette) and its Datasette metadata beside it.")
 @click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), help="Write one CSV per table into this folder.")
+@click.option("--fhir", "fhir_dir", type=click.Path(file_okay=False, path_type=Path), help="Write HL7 FHIR R4B JSON: Questionnaires and a Bundle per participant.")
+@click.option("--redcap", "redcap_dir", type=click.Path(file_okay=False, path_type=Path), help="Write a REDCap data dictionary and import CSV per study.")
 @user_errors(HubError)
-def hub_export(db_path: Path, sqlite_out: Path | None, csv_dir: Path | None) -> None:
-    """Analysis-ready tables: participants, phases, items, entries, answers (long form)."""
-    if not sqlite_out and not csv_dir:
-        raise click.UsageError("give --sqlite OUT or --csv DIR")
+def hub_export(db_path: Path, sqlite_out: Path | None, csv_dir: Path | None, fhir_dir: Path | None,
+               redcap_dir: Path | None) -> None:
+    """Analysis-ready tables (participants, phases, codebook, entries, answers, daily view), FHIR, REDCap."""
+    outs = (sqlite_out, csv_dir, fhir_dir, redcap_dir)
+    if not any(outs):
+        raise click.UsageError("give --sqlite OUT, --csv DIR, --fhir DIR or --redcap DIR")
     from .hub.export import export
 
-    counts = export(_store(db_path), clock.now(), sqlite_out, csv_dir)
-    where = " and ".join(str(p) for p in (sqlite_out, csv_dir) if p)
+    counts = export(_store(db_path), clock.now(), sqlite_out, csv_dir, fhir_dir, redcap_dir)
+    where = " and ".join(str(p) for p in outs if p)
     click.echo(f"Wrote {', '.join(f'{n} {name}' for name, n in counts.items())} to {where}")
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from diary_client.entry import Entry
 
 from .database import PARTICIPANTS, HubDatabase, get_participant, participant_of_row
@@ -35,6 +38,26 @@ class Reads:
             rows = list(db.query("SELECT id, received_at, content_hash FROM entries WHERE id = ? AND participant_id = ?",
                                  [entry_id, participant_id]))
             return rows[0] if rows else None
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see the database as it was when the block began (one read transaction),
+        while the hub goes on serving: an export is consistent however long it takes."""
+        with self.db.read() as db:
+            db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                db.execute("COMMIT")
+
+    def participant_ids(self) -> list[str]:
+        with self.db.read() as db:
+            return [r[0] for r in db.conn.execute("SELECT participant_id FROM participants ORDER BY participant_id")]
+
+    def studies(self) -> list[tuple[str, int, str]]:
+        """Every protocol version of every study: (study id, version, protocol TOML)."""
+        with self.db.read() as db:
+            return list(db.conn.execute("SELECT study_id, version, protocol_toml FROM studies ORDER BY study_id, version"))
 
     def participants(self) -> list[Participant]:
         """Every participant with study, day 1, protocol and unblinding, by id."""

@@ -1,0 +1,201 @@
+"""`hub export --fhir`: HL7 FHIR R4B (4.3.0) JSON, written as plain JSON (fhir.resources checks it in the tests).
+
+- `Questionnaire-<study>-v<version>.json`: one Questionnaire per protocol version. VAS items are
+  integers with minValue/maxValue, sliderStepValue and the slider item control (their anchors as
+  `lower`/`upper` display items); number items decimals; choice and multi items coded options
+  (multi repeats, and "nothing chosen" is an exclusive option of its own, code 0); yes/no items
+  booleans; text items text. The day's phase is the read-only first item `_phase`; an item asked
+  only in some phases has `enableWhen` on it.
+- `Bundle-<participant>.json`: a Bundle (`type = collection`) of the participant's
+  QuestionnaireResponses, one per entry, with no Patient resource: the subject is an identifier,
+  `authored` is the entry's `submitted_at`, the author the device (an identifier). A skipped item
+  is left out. A correction has `status = amended` and the `replaces` extension pointing to the
+  response it replaces (`urn:uuid:<entry id>`, each response's `fullUrl`).
+
+The project's own extensions (not registered with HL7) live under `NS`: `diary-date` (valueDate:
+the day the report is about), `study-day` (valueInteger), `timing` (valueCode: on_time, late,
+import), `counts` (valueBoolean: the response that counts for its day after corrections) and
+`replaces` (valueReference).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+
+from diary_client.entry import Entry, Value
+from diary_client.protocol import Item, Protocol
+
+from .codebook import NONE_CODE, NONE_LABEL, VAS_RANGE, Study, item_label, phases_asked, stamp
+from .export_csv import write_codebook
+from .export_tables import Gathered, TableRows
+
+FHIR_VERSION = "4.3.0"  # R4B; the elements used here are the same in R4 (4.0.1)
+NS = "https://symptom-diary.example.org/fhir"
+HL7 = "http://hl7.org/fhir/StructureDefinition/"
+ITEM_CONTROL = "http://hl7.org/fhir/questionnaire-item-control"
+PHASE_LINK = "_phase"  # item ids start with a letter: this link id never clashes with one
+_TYPE = {"vas": "integer", "number": "decimal", "yesno": "boolean", "choice": "choice", "multi": "choice",
+         "text": "text"}
+
+
+def _ext(name: str, **value) -> dict:
+    return {"url": f"{NS}/StructureDefinition/{name}", **value}
+
+
+def _control(code: str) -> dict:
+    return {"url": HL7 + "questionnaire-itemControl",
+            "valueCodeableConcept": {"coding": [{"system": ITEM_CONTROL, "code": code}]}}
+
+
+def fhir_id(text: str) -> str:
+    """A FHIR resource id ([A-Za-z0-9-.], at most 64) for a study or participant id."""
+    clean = re.sub(r"[^A-Za-z0-9.-]", "-", text)
+    if clean != text or len(clean) > 64:
+        clean = clean[:55] + "-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+    return clean
+
+
+def canonical(study_id: str) -> str:
+    return f"{NS}/Questionnaire/{fhir_id(study_id)}"
+
+
+def _phase_system(study: Study) -> str:
+    return f"{NS}/CodeSystem/{fhir_id(study.study_id)}-phases"
+
+
+def _option_system(study: Study, item: Item) -> str:
+    return f"{NS}/CodeSystem/{fhir_id(study.study_id)}-{fhir_id(item.id)}"
+
+
+def _phase_coding(study: Study, protocol: Protocol, phase_id: str) -> dict:
+    return {"system": _phase_system(study), "code": phase_id, "display": protocol.phase(phase_id).label}
+
+
+def _option(study: Study, item: Item, code: int, label: str) -> dict:
+    return {"system": _option_system(study, item), "code": str(code), "display": label}
+
+
+def _question(study: Study, protocol: Protocol, item: Item) -> dict:
+    q: dict = {"linkId": item.id, "text": item.prompt, "type": _TYPE[item.kind], "required": not item.optional,
+               "code": [{"system": f"{NS}/CodeSystem/{fhir_id(study.study_id)}-items", "code": item.id,
+                         "display": item_label(item)}]}
+    ext: list[dict] = []
+    if item.kind == "vas":
+        lo, hi = VAS_RANGE
+        ext = [{"url": HL7 + "minValue", "valueInteger": lo}, {"url": HL7 + "maxValue", "valueInteger": hi},
+               {"url": HL7 + "questionnaire-sliderStepValue", "valueInteger": 1}, _control("slider")]
+        anchors = [(f"{item.id}.lower", item.min_label, "lower"), (f"{item.id}.upper", item.max_label, "upper")]
+        q["item"] = [{"linkId": link, "text": text, "type": "display", "extension": [_control(code)]}
+                     for link, text, code in anchors if text]
+    elif item.kind == "number":
+        ext = [{"url": HL7 + name, "valueDecimal": v} for name, v in (("minValue", item.min), ("maxValue", item.max))
+               if v is not None]
+    elif item.kind in ("choice", "multi"):
+        q["answerOption"] = [{"valueCoding": _option(study, item, c, label)} for c, label in study.coded_options(item)]
+        if item.kind == "multi":
+            q["repeats"] = True
+            none = next(o for o in q["answerOption"] if o["valueCoding"]["code"] == str(NONE_CODE))
+            none["extension"] = [{"url": HL7 + "questionnaire-optionExclusive", "valueBoolean": True}]
+    if ext:
+        q["extension"] = ext
+    asked = phases_asked(protocol, item)
+    if len(asked) < len(protocol.phases):
+        q["enableWhen"] = [{"question": PHASE_LINK, "operator": "=",
+                            "answerCoding": _phase_coding(study, protocol, ph)} for ph in asked]
+        q["enableBehavior"] = "any"
+    return q
+
+
+def questionnaire(study: Study, protocol: Protocol) -> dict:
+    """The Questionnaire of one protocol version."""
+    phase = {"linkId": PHASE_LINK, "text": "Study phase of the diary day", "type": "choice", "required": True,
+             "readOnly": True, "answerOption": [{"valueCoding": _phase_coding(study, protocol, p.id)}
+                                                for p in protocol.phases]}
+    name = "Diary" + "".join(w.capitalize() for w in re.split(r"[^A-Za-z0-9]+", protocol.id) if w)
+    return {
+        "resourceType": "Questionnaire", "id": fhir_id(f"{protocol.id}-v{protocol.version}"),
+        "url": canonical(protocol.id), "version": str(protocol.version), "name": name[:255],
+        "title": protocol.title, "status": "active", "subjectType": ["Patient"],
+        "item": [phase, *(_question(study, protocol, i) for i in protocol.items)],
+    }
+
+
+def _answers(study: Study, item: Item, v: Value) -> list[dict]:
+    match item.kind:
+        case "vas":
+            return [{"valueInteger": v}]
+        case "number":
+            return [{"valueDecimal": v}]
+        case "yesno":
+            return [{"valueBoolean": v}]
+        case "choice":
+            return [{"valueCoding": _option(study, item, study.options[item.id][v], v)}]  # type: ignore[index]
+        case "multi":
+            chosen = [(study.options[item.id][o], o) for o in v] or [(NONE_CODE, NONE_LABEL)]  # type: ignore[union-attr]
+            return [{"valueCoding": _option(study, item, c, label)} for c, label in chosen]
+    return [{"valueString": v}]
+
+
+def response(study: Study, g: Gathered, e: Entry, counts: bool) -> dict | None:
+    """The entry as a QuestionnaireResponse (None for a day outside the participant's study)."""
+    span = next((s for s in g.spans if e.diary_date in s), None)
+    if span is None:
+        return None
+    protocol = study.version(e.protocol_version)
+    items = [{"linkId": PHASE_LINK, "answer": [{"valueCoding": _phase_coding(study, protocol, span.phase.id)}]}]
+    for item in protocol.items_in(span.phase.id):
+        v = e.answers.get(item.id)
+        if v is not None:
+            items.append({"linkId": item.id, "text": item.prompt, "answer": _answers(study, item, v)})
+    ext = [_ext("diary-date", valueDate=e.diary_date.isoformat()), _ext("study-day", valueInteger=e.study_day),
+           _ext("timing", valueCode=e.timing), _ext("counts", valueBoolean=counts)]
+    if e.supersedes:
+        ext.append(_ext("replaces", valueReference={"reference": f"urn:uuid:{e.supersedes}"}))
+    return {
+        "resourceType": "QuestionnaireResponse", "id": e.id, "extension": ext,
+        "identifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{e.id}"},
+        "questionnaire": f"{canonical(study.study_id)}|{e.protocol_version}",
+        "status": "amended" if e.supersedes else "completed",
+        "subject": {"identifier": {"system": f"{NS}/participant", "value": e.participant_id}},
+        "authored": stamp(e.submitted_at),
+        "author": {"identifier": {"system": f"{NS}/device", "value": e.device_id}},
+        "item": items,
+    }
+
+
+def bundle(g: Gathered, counting: set[str], now: datetime) -> dict:
+    pid = g.participant.participant_id
+    entries = []
+    for e in g.entries:
+        r = response(g.study, g, e, e.id in counting)
+        if r is not None:
+            entries.append({"fullUrl": f"urn:uuid:{e.id}", "resource": r})
+    doc = {"resourceType": "Bundle", "id": fhir_id(f"participant-{pid}"), "type": "collection",
+           "identifier": {"system": f"{NS}/participant", "value": pid}, "timestamp": stamp(now)}
+    return doc | ({"entry": entries} if entries else {})  # FHIR JSON has no empty arrays
+
+
+def _write(path: Path, doc: dict) -> None:
+    path.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+class FhirWriter:
+    def __init__(self, folder: Path, studies: dict[str, Study], now: datetime):
+        self.folder, self.now = folder, now
+        folder.mkdir(parents=True, exist_ok=True)
+        write_codebook(folder, studies)
+        for study in studies.values():
+            for p in study.versions:
+                _write(folder / f"Questionnaire-{fhir_id(f'{p.id}-v{p.version}')}.json", questionnaire(study, p))
+
+    def add(self, g: Gathered, counting: set[str], rows: TableRows) -> None:
+        _write(self.folder / f"Bundle-{fhir_id(g.participant.participant_id)}.json", bundle(g, counting, self.now))
+
+    def finish(self) -> None:
+        pass
+
+    abort = finish

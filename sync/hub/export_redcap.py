@@ -1,0 +1,219 @@
+"""`hub export --redcap`: per study, a REDCap data dictionary and an import file (repeating `daily_diary`).
+
+Written to REDCap's import formats (the data dictionary's 18 columns; the import CSV's
+`record_id`, `redcap_repeat_instrument`, `redcap_repeat_instance`, checkbox columns
+`field___code`, yesno 1/0, form status 2 = complete), checked against those formats in the tests,
+not against a live REDCap.
+
+- Form `participant` (not repeating): `record_id` (the participant id), study, day 1, last day, time zone.
+- Form `daily_diary`, repeating, instance = study day: the report that counts for the day (corrections
+  applied): date, study day, phase (coded by position), timing, then one field per item, and
+  whether the report is a correction (with its reason), the entry id and `submitted_at`.
+- VAS items are sliders (0-100, anchors as slider labels), number items validated text,
+  yes/no items yesno, choice items radio, multi items checkboxes with 0 = nothing chosen
+  (`@NONEOFTHEABOVE=0`), text items notes. An item asked only in some phases has branching
+  logic on `phase`. A skipped item is empty (a multi item's checkboxes too), so it never reads
+  as "nothing chosen".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from diary_client.protocol import Item
+
+from .codebook import NONE_CODE, VAS_RANGE, Study, item_label, phases_asked
+from .export_csv import CsvFile, write_codebook
+from .export_fhir import fhir_id
+from .export_tables import Gathered, TableRows
+
+DICTIONARY_HEADER = [
+    "Variable / Field Name", "Form Name", "Section Header", "Field Type", "Field Label",
+    "Choices, Calculations, OR Slider Labels", "Field Note", "Text Validation Type OR Show Slider Number",
+    "Text Validation Min", "Text Validation Max", "Identifier?", "Branching Logic (Show field only if...)",
+    "Required Field?", "Custom Alignment", "Question Number (surveys only)", "Matrix Group Name",
+    "Matrix Ranking?", "Field Annotation",
+]
+PARTICIPANT_FORM, DIARY_FORM = "participant", "daily_diary"
+REPEAT = ["redcap_repeat_instrument", "redcap_repeat_instance"]
+COMPLETE = "2"  # REDCap form status: 0 incomplete, 1 unverified, 2 complete
+TIMING_CODES = {"on_time": 1, "late": 2, "import": 3}
+
+@dataclass(frozen=True)
+class Field:
+    """One row of the data dictionary."""
+
+    name: str
+    form: str
+    type: str
+    label: str
+    choices: str = ""
+    note: str = ""
+    validation: str = ""
+    min: str = ""
+    max: str = ""
+    branching: str = ""
+    required: str = ""
+    annotation: str = ""
+
+    def row(self) -> list[str]:
+        return [self.name, self.form, "", self.type, self.label, self.choices, self.note, self.validation, self.min,
+                self.max, "", self.branching, self.required, "", "", "", "", self.annotation]
+
+
+PARTICIPANT_FIELDS = [
+    Field("record_id", PARTICIPANT_FORM, "text", "Participant ID"),
+    Field("study_id", PARTICIPANT_FORM, "text", "Study"),
+    Field("start_date", PARTICIPANT_FORM, "text", "Day 1", validation="date_ymd"),
+    Field("end_date", PARTICIPANT_FORM, "text", "Last study day", validation="date_ymd"),
+    Field("time_zone", PARTICIPANT_FORM, "text", "Time zone of the diary windows"),
+]
+DIARY_AFTER = [
+    Field("corrected", DIARY_FORM, "yesno", "The report is a correction of an earlier one"),
+    Field("correction_reason", DIARY_FORM, "notes", "Reason given for the correction"),
+    Field("entry_id", DIARY_FORM, "text", "Entry id (UUID) on the hub"),
+    Field("submitted_at", DIARY_FORM, "text", "When the device saved the report", note="ISO 8601 with UTC offset"),
+    Field("flags", DIARY_FORM, "text", "The device's doubts about its clock"),
+]
+FIXED = {f.name for f in PARTICIPANT_FIELDS + DIARY_AFTER} | {"diary_date", "study_day", "phase", "timing"}
+
+
+def variable(item_id: str, taken: set[str]) -> str:
+    """A REDCap variable name for an item: lower case letters, digits and single underscores."""
+    name = re.sub(r"_+", "_", re.sub(r"[^a-z0-9_]", "_", item_id.lower())).strip("_")
+    if not name or not name[0].isalpha() or name in taken or name.endswith("_complete"):
+        name = f"item_{name}".rstrip("_")
+    base, n = name[:95], 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def _choices(pairs) -> str:
+    return " | ".join(f"{code}, {label}" for code, label in pairs)
+
+
+def item_field(study: Study, item: Item, name: str) -> Field:
+    protocol = study.latest
+    asked = phases_asked(protocol, item)
+    common = {"name": name, "form": DIARY_FORM, "label": item.prompt, "required": "" if item.optional else "y",
+              "note": item_label(item) + (f"; better: {item.better}" if item.numeric else ""),
+              "branching": "" if len(asked) == len(protocol.phases) else
+              " or ".join(f"[phase] = '{study.phase_code(ph)}'" for ph in asked)}
+    match item.kind:
+        case "vas":
+            lo, hi = VAS_RANGE
+            return Field(type="slider", choices=f"{item.min_label} | | {item.max_label}", validation="number",
+                         min=str(lo), max=str(hi), **common)
+        case "number":
+            lo, hi = ("" if x is None else f"{x:g}" for x in (item.min, item.max))
+            return Field(type="text", validation="number", min=lo, max=hi, **common)
+        case "yesno":
+            return Field(type="yesno", **common)
+        case "choice":
+            return Field(type="radio", choices=_choices(study.coded_options(item)), **common)
+        case "multi":
+            return Field(type="checkbox", choices=_choices(study.coded_options(item)),
+                         annotation=f"@NONEOFTHEABOVE={NONE_CODE}", **common)
+    return Field(type="notes", **common)
+
+
+class StudyFiles:
+    """One study's dictionary (written at once) and import file (a row per counted report)."""
+
+    def __init__(self, folder: Path, study: Study):
+        self.study = study
+        protocol = study.latest
+        taken = set(FIXED)
+        self.names = {item.id: variable(item.id, taken) for item in study.items()}
+        phases = _choices((n, p.label) for n, p in enumerate(protocol.phases, 1))
+        self.fields = [
+            *PARTICIPANT_FIELDS,
+            Field("diary_date", DIARY_FORM, "text", "Diary date (the day the report is about)", validation="date_ymd",
+                  required="y"),
+            Field("study_day", DIARY_FORM, "text", "Study day", validation="integer", min="1",
+                  max=str(protocol.days_total), required="y"),
+            Field("phase", DIARY_FORM, "dropdown", "Study phase", phases, required="y"),
+            Field("timing", DIARY_FORM, "dropdown", "How the report was filed",
+                  _choices((c, t.replace("_", " ")) for t, c in TIMING_CODES.items()), required="y"),
+            *(item_field(study, item, self.names[item.id]) for item in study.items()),
+            *DIARY_AFTER,
+        ]
+        stem = fhir_id(study.study_id)
+        # Field Annotation holds only the action tag written here (@NONEOFTHEABOVE): kept as REDCap reads it.
+        d = CsvFile(folder / f"{stem}_DataDictionary.csv", DICTIONARY_HEADER,
+                    raw=frozenset({DICTIONARY_HEADER.index("Field Annotation")}))
+        d.write(f.row() for f in self.fields)
+        d.close()
+        self.columns = ["record_id", *REPEAT]
+        for f in self.fields[1:]:
+            if f.type == "checkbox":
+                self.columns += [f"{f.name}___{code}" for code, _ in self._coded(f.name)]
+            else:
+                self.columns.append(f.name)
+            if f.name == PARTICIPANT_FIELDS[-1].name:
+                self.columns.append(f"{PARTICIPANT_FORM}_complete")
+        self.columns.append(f"{DIARY_FORM}_complete")
+        self.data = CsvFile(folder / f"{stem}_ImportData.csv", self.columns)
+
+    def _coded(self, name: str) -> list[tuple[int, str]]:
+        item = next(i for i in self.study.items() if self.names[i.id] == name)
+        return self.study.coded_options(item)
+
+    def add(self, g: Gathered, counting: set[str]) -> None:
+        p, study = g.participant, self.study
+        end = g.spans[-1].end.isoformat() if g.spans else ""
+        row = dict.fromkeys(self.columns, "")
+        row.update(record_id=p.participant_id, study_id=p.study_id, start_date=p.start.isoformat() if p.start else "",
+                   end_date=end, time_zone=p.tz, **{f"{PARTICIPANT_FORM}_complete": COMPLETE})
+        rows = [row]
+        for e in g.entries:
+            span = next((s for s in g.spans if e.diary_date in s), None)
+            if e.id not in counting or span is None:
+                continue
+            row = dict.fromkeys(self.columns, "")
+            row.update({"record_id": p.participant_id, "redcap_repeat_instrument": DIARY_FORM,
+                        "redcap_repeat_instance": e.study_day, "diary_date": e.diary_date.isoformat(),
+                        "study_day": e.study_day, "phase": study.phase_code(span.phase.id),
+                        "timing": TIMING_CODES[e.timing], "corrected": int(e.supersedes is not None),
+                        "correction_reason": e.reason or "", "entry_id": e.id,
+                        "submitted_at": e.submitted_at.isoformat(timespec="microseconds"),
+                        "flags": ";".join(g.flags.get(e.id, [])), f"{DIARY_FORM}_complete": COMPLETE})
+            for item in study.version(e.protocol_version).items_in(span.phase.id):
+                self._answer(row, item, e.answers.get(item.id))
+            rows.append(row)
+        self.data.write([r[c] for c in self.columns] for r in rows)
+
+    def _answer(self, row: dict, item: Item, v) -> None:
+        name = self.names[item.id]
+        if v is None:
+            return  # skipped: every cell of the item stays empty
+        if item.kind == "multi":
+            chosen = {self.study.options[item.id][o] for o in v} or {NONE_CODE}
+            for code, _ in self._coded(name):  # the study's columns: options of every version
+                row[f"{name}___{code}"] = int(code in chosen)
+        elif item.kind == "choice":
+            row[name] = self.study.options[item.id][v]
+        elif item.kind == "yesno":
+            row[name] = int(bool(v))
+        else:
+            row[name] = v
+
+
+class RedcapWriter:
+    def __init__(self, folder: Path, studies: dict[str, Study]):
+        folder.mkdir(parents=True, exist_ok=True)
+        write_codebook(folder, studies)
+        self.files = {sid: StudyFiles(folder, s) for sid, s in studies.items()}
+
+    def add(self, g: Gathered, counting: set[str], rows: TableRows) -> None:
+        self.files[g.study.study_id].add(g, counting)
+
+    def finish(self) -> None:
+        for f in self.files.values():
+            f.data.close()
+
+    abort = finish
