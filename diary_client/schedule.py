@@ -182,27 +182,49 @@ def tally_by_phase(protocol: Protocol, start: date, now: datetime, filed: Mappin
             for span in phase_spans(protocol, start)}
 
 
+DayStatus = Literal["on_time", "late", "import", "flagged", "missed", "overdue", "open", "upcoming"]
+FILED: frozenset[str] = frozenset({"on_time", "late", "import", "flagged"})
+
+
+def day_status(schedule: Schedule, d: date, now: datetime, filed: Mapping[date, str],
+               flagged: Collection[date] = frozenset()) -> DayStatus:
+    """One study day as the tallies count it. Filed: `on_time`, `late`, `import`, or `flagged` (a
+    device report the clock guard doubts, whatever its timing). Not filed: `missed` (grace over),
+    `overdue` (closed, still in its grace), `open` (its window runs) or `upcoming`."""
+    timing = filed.get(d)
+    if timing is not None:
+        return "flagged" if timing != "import" and d in flagged else timing  # type: ignore[return-value]
+    win = window(schedule, d, now.tzinfo)  # type: ignore[arg-type]  # only a day without a report needs its window
+    if now > win.grace_ends:
+        return "missed"
+    if now > win.closes:
+        return "overdue"
+    return "open" if now >= win.opens else "upcoming"
+
+
+def day_statuses(protocol: Protocol, start: date, now: datetime, filed: Mapping[date, str],
+                 flagged: Collection[date] = frozenset()) -> list[DayStatus]:
+    """`day_status` of every study day, day 1 first (the coordinator's compliance heat map)."""
+    return [day_status(protocol.schedule, d, now, filed, flagged)
+            for span in phase_spans(protocol, start) for d in span.dates()]
+
+
 def _count(span: PhaseSpan, schedule: Schedule, now: datetime, filed: Mapping[date, str],
            flagged: Collection[date]) -> tuple[int, ...]:
     """(expected, done, late, missed, imported, flagged, on_time) over one phase's dates."""
-    tz = now.tzinfo
     expected = done = late = missed = imported = doubted = on_time = 0
     for d in span.dates():
-        if d in filed:
-            timing = filed[d]
+        status = day_status(schedule, d, now, filed, flagged)
+        if status in FILED:
             expected += 1
             done += 1
-            late += timing == "late"
-            imported += timing == "import"
-            if timing != "import" and d in flagged:
-                doubted += 1
-            else:
-                on_time += timing == "on_time"
-            continue
-        win = window(schedule, d, tz)  # only a day without a report needs its window: most have one
-        if now > win.closes:
+            late += filed[d] == "late"
+            imported += status == "import"
+            doubted += status == "flagged"
+            on_time += status == "on_time"
+        elif status in ("missed", "overdue"):
             expected += 1
-            missed += now > win.grace_ends
+            missed += status == "missed"
     return expected, done, late, missed, imported, doubted, on_time
 
 
