@@ -18,10 +18,9 @@ class ReportError(Exception):
 
 def _write(path: Path, data: bytes | str) -> None:
     try:
-        if isinstance(data, str):
-            path.write_text(data, encoding="utf-8")
-        else:
-            path.write_bytes(data)
+        from diary_client import private
+
+        private.write(path, data)  # a report holds symptom data: owner only (0600)
     except OSError as e:
         raise ReportError(f"{path}: cannot write ({e.strerror})") from None
 

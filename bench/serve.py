@@ -17,7 +17,13 @@ def main() -> None:
         from sync.hub.limits import Limits
 
         # The load comes from 50 tokens far faster than any device: keep the limiter on, but wide.
-        app = create_app(db, limits=Limits(per_token_rate=1e6, per_token_burst=10**6, enroll_rate=1e6, enroll_burst=10**6))
+        app = create_app(db, limits=Limits(per_token_rate=1e6, per_token_burst=10**6, enroll_rate=1e6, enroll_burst=10**6,
+                                           unknown_rate=1e6, unknown_burst=10**6))
+        from sync.hub.server import config
+
+        # Served as `diary hub serve` serves it: the connection guard and uvicorn's limits on.
+        uvicorn.Server(config(app, "127.0.0.1", port, log_level="warning", access_log=False)).run()
+        return
     else:
         from floor_app import create_floor_app
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from . import clock
+from . import clock, private
 from .answers import AnswerError, format_value, parse_answers
 from .diary import Diary, DiaryError
 from .lazy import LazyGroup
@@ -311,7 +311,7 @@ def export(env: Env, csv_file: Path, every: bool) -> None:
     items = diary.protocol.items
     meta = list(EXPORT_META)
     try:
-        with csv_file.open("w", newline="", encoding="utf-8") as f:
+        with private.open_text(csv_file) as f:
             w = csv.writer(f)
             w.writerow(["date", *[i.id for i in items], *meta])
             for e in sorted(entries, key=lambda e: (e.diary_date, e.seq)):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from . import clock
+from . import clock, private
 from .diary import Diary
 from .protocol import builtin_text
 from .schedule import window
@@ -55,7 +55,7 @@ def demo(env, demo_dir: Path | None, no_app: bool) -> None:
         if not (target / MARKER).exists() and any(target.iterdir()):
             raise click.ClickException(f"{target} exists and is not a demo data dir; choose another --dir")
         shutil.rmtree(target)
-    target.mkdir(parents=True)
+    private.folder(target)
     now = clock.now()
     build_demo(target, now)
     click.echo(f"Demo data dir: {target}  (open it again with: diary --data-dir {target})")

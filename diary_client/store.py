@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import Iterable, Iterator
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from . import clock
+from . import clock, private
 from .entry import Entry, content_hash
 
 
@@ -131,7 +132,7 @@ class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private.file(self.path)  # 0600 in a 0700 folder; its WAL and SHM take its mode
             conn = sqlite3.connect(self.path, timeout=10)
             self.db = Database(conn)
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -385,12 +386,37 @@ class Store:
         target = folder / f"diary-{day.isoformat()}.db"
         if target.exists():
             return None
-        folder.mkdir(exist_ok=True)
-        tmp = target.with_suffix(".tmp")
-        with sqlite3.connect(tmp) as dst:
-            self.db.conn.backup(dst)
-        dst.close()
-        tmp.replace(target)
+        private.folder(folder)
+        _clean_stale_tmp(folder)
+        # Written aside under a name of this process, then renamed: a kill leaves no half copy
+        # under the real name, and the next backup removes what it left.
+        tmp = private.file(folder / f".{target.name}.{os.getpid()}.tmp")
+        try:
+            with sqlite3.connect(tmp) as dst:
+                self.db.conn.backup(dst)
+            dst.close()
+            tmp.replace(target)
+        finally:
+            tmp.unlink(missing_ok=True)
         for old in sorted(folder.glob("diary-*.db"))[:-keep]:
             old.unlink()
         return target
+
+
+def _clean_stale_tmp(folder: Path) -> None:
+    """Remove backup copies left half-written by a process that was killed."""
+    for tmp in folder.glob("*.tmp"):
+        pid = tmp.name.rsplit(".", 2)[-2] if tmp.name.count(".") >= 3 else ""
+        if pid.isdigit() and int(pid) != os.getpid() and _running(int(pid)):
+            continue  # perhaps being written now
+        tmp.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

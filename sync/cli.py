@@ -95,27 +95,78 @@ def _loopback(host: str) -> bool:
 @click.option("--ssl-certfile", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM).")
 @click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS private key (PEM).")
 @click.option("--insecure", is_flag=True, help="Serve plain HTTP on a non-loopback address (only behind a TLS reverse proxy).")
+@click.option("--forwarded-allow-ips", "forwarded", metavar="IPS",
+              help="Comma-separated addresses of reverse proxies whose X-Forwarded-For is believed "
+                   "(e.g. 127.0.0.1 for a proxy on this host). Default: nobody's.")
+@click.option("--head-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 600),
+              help="Seconds a connection has to send a full request head before it is closed.")
+@click.option("--max-connections", default=1000, show_default=True, type=click.IntRange(10, 100_000),
+              help="Connections open at once; more are closed on arrival.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 @user_errors(HubError)
-def serve(db_path: Path, host: str, port: int, ssl_certfile, ssl_keyfile, insecure: bool, log_level: str) -> None:
-    """Run the hub (FastAPI + uvicorn) over one SQLite file."""
+def serve(db_path: Path, host: str, port: int, ssl_certfile, ssl_keyfile, insecure: bool, forwarded: str | None,
+          head_timeout: float, max_connections: int, log_level: str) -> None:
+    """Run the hub (FastAPI + uvicorn) over one SQLite file.
+
+    Connections that send no full request head within --head-timeout, or stay idle after a
+    response for 5 s, are closed; a repeated log line is written at most 10 times a minute.
+    """
     if bool(ssl_certfile) != bool(ssl_keyfile):
         raise click.UsageError("--ssl-certfile and --ssl-keyfile go together")
     if not _loopback(host) and not ssl_certfile and not insecure:
         raise click.ClickException(
             f"refusing to serve plain HTTP on {host}: device tokens would cross the network in clear; "
             "give --ssl-certfile and --ssl-keyfile, or --insecure behind a TLS reverse proxy")
+    if forwarded is not None:
+        forwarded = _proxy_list(forwarded)
     problem = _listen_problem(host, port)
     if problem:
         raise click.ClickException(problem)
     import uvicorn
 
+    from .hub import server
     from .hub.app import create_app
 
+    max_connections = _room_for(max_connections)
+    options = server.ServeOptions(head_timeout=head_timeout, max_connections=max_connections,
+                                  limit_concurrency=max_connections, forwarded_allow_ips=forwarded)
     app = create_app(db_path)
-    uvicorn.run(app, host=host, port=port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
-                log_level=log_level, server_header=False, proxy_headers=insecure)
+    config = server.config(app, host, port, options, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+                           log_level=log_level)
+    server.quiet_floods()  # after uvicorn.Config: it sets up the log handlers
+    uvicorn.Server(config).run()
+
+
+def _proxy_list(text: str) -> str:
+    """The --forwarded-allow-ips value checked: addresses or networks, comma-separated (no `*`)."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise click.UsageError(f"--forwarded-allow-ips: {item!r} is not an IP address or network "
+                                   "(name the proxies, e.g. 127.0.0.1)") from None
+    if not items:
+        raise click.UsageError("--forwarded-allow-ips: name at least one proxy address, e.g. 127.0.0.1")
+    return ",".join(items)
+
+
+def _room_for(connections: int) -> int:
+    """Connections the process can hold: raise the open-files limit toward its hard cap, and stay
+    below it (the database, logs and the accept loop need descriptors too)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = connections + 64
+    if soft != resource.RLIM_INFINITY and soft < want:
+        new = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+            soft = new
+        except (ValueError, OSError):
+            pass
+    return connections if soft == resource.RLIM_INFINITY else max(10, min(connections, soft - 64))
 
 
 def _listen_problem(host: str, port: int) -> str | None:

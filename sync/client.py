@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import os
 import random
 import ssl
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from diary_client import clock
+from diary_client import clock, private
 from diary_client.diary import Diary, DiaryError
 from diary_client.entry import Entry, content_hash
 from diary_client.protocol import ProtocolError, parse_protocol, update_problem
@@ -27,6 +28,7 @@ from diary_client.store import Store, StoreError
 
 TOKEN_FILE = "hub_token"
 BATCH = 500  # the hub takes up to 1000; smaller batches lose less work to a dropped connection
+BATCH_BYTES = 1024 * 1024  # the hub takes bodies up to 4 MiB: long notes fill a batch by size first
 MAX_PAGES = 10_000  # a bound on the history pages fetched in one round (500 entries each)
 CLOCK_TOLERANCE = timedelta(minutes=5)
 TRANSIENT = {408, 425, 429, 500, 502, 503, 504}
@@ -75,7 +77,7 @@ def token_path(data_dir: str | Path) -> Path:
 def save_token(data_dir: str | Path, token: str) -> Path:
     """Write the device token readable by this user only (0600), atomically."""
     path = token_path(data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private.folder(path.parent)
     tmp = path.with_name(f".{TOKEN_FILE}.{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -173,6 +175,38 @@ def enroll_device(
 
 
 # -- one sync round ------------------------------------------------------------------------------
+
+def _json(doc) -> bytes:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8", "surrogatepass")
+
+
+def upload_body(batch: list[Entry], flags: list[dict]) -> bytes:
+    """The bytes of POST /api/v1/entries for this batch (the clock guard's doubts go along)."""
+    doc: dict = {"entries": [e.wire() for e in batch]}
+    if flags:
+        doc["flags"] = flags
+    return _json(doc)
+
+
+def batches(pending: list[Entry], flags: list[dict], max_count: int = BATCH,
+            max_bytes: int = BATCH_BYTES) -> list[list[Entry]]:
+    """Pending entries in order, cut into batches of at most `max_count` entries and, but for an
+    entry bigger than that on its own, `max_bytes` of body (each entry's flags counted with it)."""
+    size_of_flags: dict[str, int] = {}
+    for f in flags:
+        size_of_flags[f["entry_id"]] = size_of_flags.get(f["entry_id"], 0) + len(_json(f)) + 1
+    out: list[list[Entry]] = []
+    room = 0
+    envelope = len(_json({"entries": [], "flags": []}))
+    for e in pending:
+        size = len(_json(e.wire())) + 1 + size_of_flags.get(e.id, 0)
+        if not out or len(out[-1]) >= max_count or size > room:
+            out.append([])
+            room = max_bytes - envelope
+        out[-1].append(e)
+        room -= size
+    return out
+
 
 class _Failed(Exception):
     """The round cannot go on; the message is what `last_error` shows."""
@@ -300,11 +334,9 @@ class _Round:
 
     async def upload(self, batch: list[Entry]) -> None:
         ids = {e.id for e in batch}
-        body: dict = {"entries": [e.wire() for e in batch]}
         flags = [f for f in self.store.flags() if f["entry_id"] in ids] if self.send_flags else []
-        if flags:
-            body["flags"] = flags  # the clock guard's doubts go along with their entries
-        resp = await self.call("POST", "/api/v1/entries", json=body)
+        resp = await self.call("POST", "/api/v1/entries", content=upload_body(batch, flags),
+                               headers={"content-type": "application/json"})
         if resp.status_code == 422 and flags and _reason(resp).startswith("flags"):
             # A hub from before flags, or a flag it cannot read: the doubts must not hold back the entries.
             self.send_flags = False
@@ -316,8 +348,9 @@ class _Round:
             await self.upload(batch[:half])
             await self.upload(batch[half:])
             return
-        if resp.status_code == 422:
-            self.reject([(batch[0].id, f"the hub cannot read this entry: {_reason(resp)}")])
+        if resp.status_code in (413, 422):
+            what = "take" if resp.status_code == 413 else "read"
+            self.reject([(batch[0].id, f"the hub cannot {what} this entry: {_reason(resp)}")])
             return
         if resp.status_code != 200:
             raise _permanent(resp)
@@ -371,9 +404,8 @@ async def sync_diary(
                 await rnd.fetch_history()
             except _Failed as e:  # the uploads matter more; the next round fetches again
                 rnd.result.error = f"earlier entries not fetched yet: {e}"
-            pending = store.pending()
-            for i in range(0, len(pending), BATCH):
-                await rnd.upload(pending[i:i + BATCH])
+            for batch in batches(store.pending(), store.flags()):
+                await rnd.upload(batch)
             await rnd.update_protocol()  # after the uploads: entries made before it keep their version
             store.set_settings(last_upload=now.isoformat(timespec="seconds"),
                                last_error=f"{now:%Y-%m-%d %H:%M}: {rnd.result.error}" if rnd.result.error else None)

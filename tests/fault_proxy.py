@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class FaultProxy:
@@ -78,3 +81,22 @@ class FaultProxy:
             await asyncio.gather(upstream(), downstream())
         except (ConnectionError, OSError, asyncio.IncompleteReadError):
             kill()
+
+
+@contextmanager
+def proxy_thread(target_port: int, rng: random.Random | None = None, **faults) -> Iterator[FaultProxy]:
+    """A FaultProxy on its own event loop in a thread, for tests that are not async themselves
+    (no faults unless given: then it is a plain relay, like a reverse proxy in front of the hub)."""
+    faults = {"p_drop": 0.0, "p_cut": 0.0, "p_delay": 0.0} | faults
+    proxy = FaultProxy(target_port, rng or random.Random(0), **faults)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(proxy.start(), loop).result(10)
+    try:
+        yield proxy
+    finally:
+        asyncio.run_coroutine_threadsafe(proxy.close(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

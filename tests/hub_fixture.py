@@ -17,10 +17,12 @@ from diary_client import clock
 from diary_client.protocol import builtin_text
 from sync.hub.app import create_app
 from sync.hub.limits import Limits
+from sync.hub.server import ServeOptions, config
 from sync.hub.store import HubStore
 
 # Tests send requests in quick bursts; the per-token limit has its own test.
-TEST_LIMITS = Limits(per_token_rate=1000, per_token_burst=1000, enroll_rate=1000, enroll_burst=1000)
+TEST_LIMITS = Limits(per_token_rate=1000, per_token_burst=1000, enroll_rate=1000, enroll_burst=1000,
+                     unknown_rate=1000, unknown_burst=1000)
 
 
 @dataclass
@@ -37,10 +39,11 @@ class Hub:
 
 
 @contextmanager
-def running_hub(db_path: Path, **app_kwargs) -> Iterator[Hub]:
+def running_hub(db_path: Path, options: ServeOptions = ServeOptions(), **app_kwargs) -> Iterator[Hub]:
+    """The hub served as `diary hub serve` serves it (sync.hub.server.config), on a free port."""
     app_kwargs.setdefault("limits", TEST_LIMITS)
     app = create_app(db_path, **app_kwargs)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(config(app, "127.0.0.1", 0, options, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

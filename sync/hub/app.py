@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -81,8 +82,9 @@ def create_app(db_path: str | Path, *, limits: Limits = Limits(),
     app.state.now = now
     app.state.token_limit = RateLimiter(limits.per_token_rate, limits.per_token_burst)
     app.state.enroll_limit = RateLimiter(limits.enroll_rate, limits.enroll_burst)
-    app.state.known_tokens = set()  # token hashes seen valid (auth.device_key)
+    app.state.unknown_limit = RateLimiter(limits.unknown_rate, limits.unknown_burst)
+    app.state.known_tokens = OrderedDict()  # token hashes seen valid, least recently used first (auth.device_key)
     app.include_router(routes.router)
     _document(app, wire.EntriesRequest)
-    app.add_middleware(BodyLimit, max_bytes=limits.max_body)
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body, seconds=limits.body_seconds)
     return app

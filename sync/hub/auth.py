@@ -10,17 +10,19 @@ revoked since it was first seen is refused there.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from . import codes
+from .limits import address_key
 from .rules import Participant
 from .store import HubStore
 
 bearer = HTTPBearer(auto_error=False, description="The device token from POST /api/v1/enroll")
-MAX_KNOWN = 100_000  # token hashes remembered as valid before the memory starts over
+MAX_KNOWN = 100_000  # token hashes remembered as valid; past it the least recently used is forgotten
 
 
 def too_many(wait: float) -> HTTPException:
@@ -35,21 +37,33 @@ def store_of(request: Request) -> HubStore:
     return request.app.state.store
 
 
+def client_key(request: Request) -> str:
+    """The rate-limit key of the request's address (the proxy's client only from trusted proxies)."""
+    return address_key(request.client.host if request.client else None)
+
+
 async def device_key(request: Request, cred: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
     """The hash of the request's device token, once it is known to have been valid (401, 429)."""
     if cred is None or not cred.credentials:
         raise unauthorized("missing device token (Authorization: Bearer ...)")
     key = codes.digest(cred.credentials)
+    known: OrderedDict[str, None] = request.app.state.known_tokens
+    if key in known:
+        known.move_to_end(key)
+    else:
+        # A token not seen valid costs a database lookup: those are limited per address first,
+        # so made-up tokens neither reach the database unthrottled nor each get a bucket.
+        wait = request.app.state.unknown_limit.wait(client_key(request))
+        if wait:
+            raise too_many(wait)
+        if await run_in_threadpool(store_of(request).enrolment.authenticate, key) is None:
+            raise unauthorized("unknown or revoked device token: enrol this device again")
+        known[key] = None
+        if len(known) > MAX_KNOWN:
+            known.popitem(last=False)
     wait = request.app.state.token_limit.wait(key)
     if wait:
         raise too_many(wait)
-    known: set[str] = request.app.state.known_tokens
-    if key not in known:
-        if await run_in_threadpool(store_of(request).enrolment.authenticate, key) is None:
-            raise unauthorized("unknown or revoked device token: enrol this device again")
-        if len(known) >= MAX_KNOWN:
-            known.clear()
-        known.add(key)
     return key
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from sqlite_utils import Database, Migrations
 
+from diary_client import private
+
 from .rules import Participant
 
 migrations = Migrations("hub")
@@ -123,7 +125,7 @@ class HubDatabase:
         self._write_lock = threading.Lock()
         if migrate:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                private.file(self.path)  # 0600 in a 0700 folder; its WAL and SHM take its mode
                 with self.read() as db:
                     db.execute("PRAGMA journal_mode=WAL")
                     migrations.apply(db)

@@ -11,6 +11,7 @@ import csv
 from pathlib import Path
 from typing import IO
 
+from diary_client import private
 from diary_client.spreadsheet import safe_row
 
 from .codebook import Study, codebook_rows, option_rows
@@ -22,7 +23,7 @@ class CsvFile:
 
     def __init__(self, path: Path, header: list[str], raw: frozenset[int] = frozenset()):
         self.path, self.raw = path, raw
-        self.file: IO[str] = path.open("w", newline="", encoding="utf-8")
+        self.file: IO[str] = private.open_text(path)  # owner only (0600)
         self.writer = csv.writer(self.file)
         self.writer.writerow(safe_row(header))
         self.rows = 0
@@ -50,7 +51,7 @@ def write_codebook(folder: Path, studies: dict[str, Study]) -> None:
 
 class CsvWriter:
     def __init__(self, folder: Path, studies: dict[str, Study]):
-        folder.mkdir(parents=True, exist_ok=True)
+        private.folder(folder)
         write_codebook(folder, studies)
         self.files = {t.name: CsvFile(folder / f"{t.name}.csv", t.names) for t in TABLES if t not in (CODEBOOK, OPTIONS)}
 

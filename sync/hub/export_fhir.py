@@ -26,6 +26,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
+from diary_client import private
 from diary_client.entry import Entry, Value
 from diary_client.protocol import Item, Protocol
 
@@ -180,13 +181,13 @@ def bundle(g: Gathered, counting: set[str], now: datetime) -> dict:
 
 
 def _write(path: Path, doc: dict) -> None:
-    path.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    private.write(path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")))  # owner only (0600)
 
 
 class FhirWriter:
     def __init__(self, folder: Path, studies: dict[str, Study], now: datetime):
         self.folder, self.now = folder, now
-        folder.mkdir(parents=True, exist_ok=True)
+        private.folder(folder)
         write_codebook(folder, studies)
         for study in studies.values():
             for p in study.versions:

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from diary_client import private
 from diary_client.protocol import Item
 
 from .codebook import NONE_CODE, VAS_RANGE, Study, item_label, phases_asked
@@ -205,7 +206,7 @@ class StudyFiles:
 
 class RedcapWriter:
     def __init__(self, folder: Path, studies: dict[str, Study]):
-        folder.mkdir(parents=True, exist_ok=True)
+        private.folder(folder)
         write_codebook(folder, studies)
         self.files = {sid: StudyFiles(folder, s) for sid, s in studies.items()}
 

@@ -11,6 +11,8 @@ import os
 import sqlite3
 from pathlib import Path
 
+from diary_client import private
+
 from .codebook import NONE_CODE, NONE_LABEL, SKIPPED, Study, codebook_rows, item_label, option_rows
 from .export_tables import ANSWERS, CODEBOOK, ENTRIES, OPTIONS, PARTICIPANTS, PHASES, TABLES, Gathered, Table, TableRows
 
@@ -76,7 +78,7 @@ class SqliteWriter:
         self.out, self.studies = out, studies
         self.tmp = out.with_name(out.name + ".tmp")
         self.tmp.unlink(missing_ok=True)
-        self.db = sqlite3.connect(self.tmp, isolation_level=None)
+        self.db = sqlite3.connect(private.file(self.tmp), isolation_level=None)  # owner only (0600)
         # A scratch file moved into place only when complete: no journal needed.
         self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("PRAGMA synchronous=OFF")
@@ -100,7 +102,7 @@ class SqliteWriter:
         self.db.close()
         meta = metadata(self.out.stem, self.studies)
         meta_tmp = self.metadata_path.with_name(self.metadata_path.name + ".tmp")
-        meta_tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        private.write(meta_tmp, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
         os.replace(self.tmp, self.out)
         os.replace(meta_tmp, self.metadata_path)
 

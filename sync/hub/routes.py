@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from .. import wire
 from .app import SafeJSONResponse
-from .auth import device_key, participant_of, store_of, too_many
+from .auth import client_key, device_key, participant_of, store_of, too_many
 from .rules import device_protocol, phase_dates, released, valid_zone
 from .store import CodeError, HubError
 
@@ -33,8 +33,7 @@ def healthz() -> wire.Health:
              responses={400: {"model": wire.Problem}, 409: {"model": wire.Problem}, 429: {"model": wire.Problem}})
 def enroll(body: wire.EnrollRequest, request: Request) -> wire.EnrollResponse:
     """Exchange a one-time enrolment code for a device token (the code works once)."""
-    host = request.client.host if request.client else "?"
-    wait = request.app.state.enroll_limit.wait(host)
+    wait = request.app.state.enroll_limit.wait(client_key(request))
     if wait:
         raise too_many(wait)
     if body.timezone is not None and not valid_zone(body.timezone):
