@@ -5,11 +5,15 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from diary_client.cli import Env, emit_json, pass_env, user_errors
+
+from .participant import ParticipantData
 
 
 class ReportError(Exception):
@@ -101,9 +105,8 @@ def read_covariates(path: Path) -> dict[str, dict[str, float]]:
         raise ReportError(f"{path}: not a readable CSV file ({e})") from None
 
 
-def load_cohort(db_path: Path, study: str | None):
-    """The hub's participants of one study as (id, protocol, start, entries), and those left out."""
-    from diary_client import clock
+def load_cohort(db_path: Path, study: str | None, now: datetime) -> tuple[Iterator[ParticipantData], list[str]]:
+    """The hub's participants of one study with a day 1, one at a time, and the ids of those without."""
     from sync.hub.store import HubStore
 
     if not db_path.is_file():
@@ -118,13 +121,13 @@ def load_cohort(db_path: Path, study: str | None):
     chosen = [p for p in people if p.study_id == study]
     if not chosen:
         raise ReportError(f"no participants in study {study}" if study else "the hub has no participants yet")
-    by_pid: dict[str, list] = {}
-    for e in store.reads.entries():
-        by_pid.setdefault(e.participant_id, []).append(e)
-    now = clock.now()
-    ready = [(p.participant_id, p.protocol, p.start, by_pid.get(p.participant_id, []), p.local(now).tzinfo)
-             for p in chosen if p.start is not None]
-    return ready, [p.participant_id for p in chosen if p.start is None]
+    waiting = [p.participant_id for p in chosen if p.start is None]
+    if len(waiting) == len(chosen):
+        raise ReportError(f"no participant of the study has a start date yet ({', '.join(waiting)})")
+    ready = (ParticipantData(p.participant_id, p.protocol, p.start, store.reads.entries(p.participant_id),
+                             p.local(now).tzinfo)
+             for p in chosen if p.start is not None)
+    return ready, waiting
 
 
 @click.command("report")
@@ -148,14 +151,12 @@ def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, a
     covariates = read_covariates(covariates_file) if covariates_file else None
     now = clock.now()
     try:
-        ready, waiting = load_cohort(db_path, study)
+        ready, waiting = load_cohort(db_path, study, now)
+        rep = cohort_report(ready, now, covariates)
     except HubError as e:
         raise ReportError(str(e)) from None
-    if not ready:
-        raise ReportError(f"no participant of the study has a start date yet ({', '.join(waiting)})")
-    rep = cohort_report(ready, now, covariates)
     if covariates:
-        unknown = sorted(set(covariates) - {pid for pid, *_ in ready})
+        unknown = sorted(set(covariates) - {r.participant_id for r in rep.participants})
         if unknown:
             click.echo(f"covariates: no such participant in the study: {', '.join(unknown)}", err=True)
     if waiting:

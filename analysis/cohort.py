@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,11 +17,9 @@ import numpy as np
 from diary_client.protocol import Protocol
 
 from .mixed import fit_random_intercept
+from .participant import ParticipantData
 from .personal import ANALYSIS_VERSION, PersonalReport, analyse_many
 
-# (participant_id, protocol, start, entries), optionally + the participant's tzinfo: diary windows
-# are local times, so `now` is seen in each participant's own zone.
-Participant = tuple
 CAVEATS = (
     "Across participants, each comparison is a paired t-test of the participants' own percent "
     "reductions (active vs baseline: active reduction against 0; active vs placebo: vs_placebo_points "
@@ -117,23 +115,37 @@ class CohortReport:
         }
 
 
-def cohort_report(participants: list[Participant], now: datetime,
+def cohort_report(participants: Iterable[ParticipantData], now: datetime,
                   covariates: dict[str, dict[str, float]] | None = None) -> CohortReport:
-    """Every participant's unblinded report, then the cohort table, covariates and mixed models."""
-    if not participants:
-        raise ValueError("no participants to report on")
-    studies = sorted({part[1].id for part in participants})
-    if len(studies) > 1:
-        raise ValueError(f"participants from more than one study ({', '.join(studies)}): report one study at a time")
+    """Every participant's unblinded report, then the cohort table, covariates and mixed models.
+
+    `participants` may be an iterator (the hub yields one participant at a time): each one's
+    entries are read once, into its own report, and are not kept; only the per-participant
+    results are.
+    """
     with _gc_paused():
-        return _cohort_report(participants, now, covariates or {})
+        return _cohort_report(iter(participants), now, covariates or {})
 
 
-def _cohort_report(participants: list[Participant], now: datetime,
+def _one_study(people: Iterator[ParticipantData], protocols: list[Protocol]) -> Iterator[ParticipantData]:
+    """Each participant, checked to be in the first one's study, whose protocol goes to `protocols`."""
+    for p in people:
+        if not protocols:
+            protocols.append(p.protocol)
+        elif p.protocol.id != protocols[0].id:
+            studies = ", ".join(sorted({protocols[0].id, p.protocol.id}))
+            raise ValueError(f"participants from more than one study ({studies}): report one study at a time")
+        yield p
+
+
+def _cohort_report(participants: Iterator[ParticipantData], now: datetime,
                    covariates: dict[str, dict[str, float]]) -> CohortReport:
-    protocol = participants[0][1]
-    reports = analyse_many([(proto, start, entries, now.astimezone(tz[0]) if tz else now, pid)
-                            for pid, proto, start, entries, *tz in participants], blinded=False)
+    protocols: list[Protocol] = []
+    reports = analyse_many(((p.protocol, p.start, p.entries, p.local(now), p.participant_id)
+                            for p in _one_study(participants, protocols)), blinded=False)
+    if not reports:
+        raise ValueError("no participants to report on")
+    protocol = protocols[0]
     roles = {r: protocol.first_phase(r) for r in ("baseline", "placebo", "active")}
     cohort = {item.id: _cohort_item(item.id, protocol, reports, roles) for item in protocol.items if item.numeric}
     responder_ids = [r.participant_id for r in reports if r.responder]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -160,8 +161,10 @@ def analyse(protocol: Protocol, start: date, entries: list[Entry], now: datetime
     return analyse_many([(protocol, start, entries, now, participant_id)], blinded)[0]
 
 
-def analyse_many(people: list[tuple], blinded: bool) -> list[PersonalReport]:
-    """`analyse` of each (protocol, start, entries, now, participant_id); the AR(1) fits of all share batched calls."""
+def analyse_many(people: Iterable[tuple], blinded: bool) -> list[PersonalReport]:
+    """`analyse` of each (protocol, start, entries, now, participant_id); the AR(1) fits of all share batched calls.
+
+    `people` may be an iterator: each one's entries are dropped once its draft is made."""
     drafts = [_draft(*person, blinded) for person in people]
     jobs = [job for d in drafts for job in d.jobs]
     fits = iter(ar1_fits([job.args for job in jobs]))

@@ -18,6 +18,7 @@ from datetime import date, datetime, timezone
 import numpy as np
 
 from analysis.cohort import cohort_report
+from analysis.participant import ParticipantData
 from analysis.personal import analyse
 from analysis.simulate import Profile, as_entries, simulate
 from diary_client.entry import latest
@@ -90,15 +91,15 @@ def bench_cohort(n: int, runs: int) -> dict:
     for i in range(n):
         effects = {"placebo": 0.023, "active": float(rng.uniform(0, 0.6))}
         days = simulate(proto, START, rng, Profile(missing=0.03, effects=effects))
-        people.append((f"P{i:04d}", proto, START, as_entries(proto, START, days, f"P{i:04d}")))
-    covariates = {pid: {"esr": float(rng.normal(20, 5))} for pid, *_ in people}
+        people.append(ParticipantData(f"P{i:04d}", proto, START, as_entries(proto, START, days, f"P{i:04d}")))
+    covariates = {p.participant_id: {"esr": float(rng.normal(20, 5))} for p in people}
 
     def report():
         json.dumps(cohort_report(people, NOW, covariates).as_json())
 
     first, median = timed(report, runs)
-    _, floor = timed(lambda: floor_work(proto, START, [p[3] for p in people], "primary"), runs)
-    return {"participants": n, "entries": sum(len(p[3]) for p in people), "first_s": first,
+    _, floor = timed(lambda: floor_work(proto, START, [p.entries for p in people], "primary"), runs)
+    return {"participants": n, "entries": sum(len(p.entries) for p in people), "first_s": first,
             "median_s": median, "floor_s": floor, "ratio": median / floor, "budget_s": 5.0}
 
 

@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from analysis.cohort import cohort_report
+from analysis.participant import ParticipantData
 from analysis.simulate import Profile, as_entries, simulate
 from diary_client.protocol import load_protocol
 
@@ -19,7 +20,7 @@ NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
 
 def participant(pid: str, rng, profile: Profile, items=None, start=START, protocol=PROTOCOL):
     days = simulate(protocol, start, rng, profile, items=items)
-    return pid, protocol, start, as_entries(protocol, start, days, pid)
+    return ParticipantData(pid, protocol, start, as_entries(protocol, start, days, pid))
 
 
 def test_cohort_table_against_hand_computed_numbers():
@@ -105,3 +106,28 @@ def test_one_study_at_a_time():
                        participant("B", rng, Profile(), items=["severity"], protocol=other)], NOW)
     with pytest.raises(ValueError, match="no participants"):
         cohort_report([], NOW)
+
+
+class _Entries(list):
+    """A participant's entries that a test can watch being freed (a plain list takes no weak reference)."""
+
+
+def test_participants_come_one_at_a_time_and_their_entries_are_not_kept():
+    import weakref
+
+    rng = np.random.default_rng(5)
+    alive: list[weakref.ref] = []
+
+    def people():
+        for i in range(4):
+            p = participant(f"S{i}", rng, Profile(), items=["severity"])
+            # the loops that hand participants on may still hold the previous one, never more
+            assert all(ref() is None for ref in alive[:-1]), "an earlier participant's entries are still held"
+            entries = _Entries(p.entries)
+            alive.append(weakref.ref(entries))
+            yield ParticipantData(p.participant_id, p.protocol, p.start, entries)
+            del entries, p
+
+    rep = cohort_report(people(), NOW)
+    assert [r.participant_id for r in rep.participants] == ["S0", "S1", "S2", "S3"]
+    assert len(alive) == 4 and all(ref() is None for ref in alive)

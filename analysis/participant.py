@@ -1,0 +1,25 @@
+"""`ParticipantData`: what analysis receives of one participant (id, protocol, day 1, entries, time zone)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+
+from diary_client.entry import Entry
+from diary_client.protocol import Protocol
+
+
+@dataclass(frozen=True)
+class ParticipantData:
+    """One participant's study as the reports read it; the hub yields these one at a time."""
+
+    participant_id: str
+    protocol: Protocol
+    start: date  # day 1
+    entries: Sequence[Entry]  # every stored entry, corrections and superseded ones included
+    tz: tzinfo | None = None  # the participant's zone (diary windows are local times); None: `now` as given
+
+    def local(self, now: datetime) -> datetime:
+        """`now` as the participant's clock shows it."""
+        return now if self.tz is None else now.astimezone(self.tz)
