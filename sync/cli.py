@@ -403,10 +403,14 @@ def hub_export(db_path: Path, sqlite_out: Path | None, csv_dir: Path | None, fhi
     if not any(outs):
         raise click.UsageError("give --sqlite OUT, --csv DIR, --fhir DIR or --redcap DIR")
     from .hub.export import export
+    from .hub.roster import describe
 
-    counts = export(_store(db_path), clock.now(), sqlite_out, csv_dir, fhir_dir, redcap_dir)
+    left_out: list = []
+    counts = export(_store(db_path), clock.now(), sqlite_out, csv_dir, fhir_dir, redcap_dir, left_out)
     where = " and ".join(str(p) for p in outs if p)
     click.echo(f"Wrote {', '.join(f'{n} {name}' for name, n in counts.items())} to {where}")
+    if left_out:
+        click.echo(describe(left_out), err=True)
 
 
 @hub.command("backup")

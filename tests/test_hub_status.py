@@ -72,3 +72,26 @@ def test_status_text_shows_the_marks_and_names_those_left_out_on_stderr(hub_db):
     assert "2 participant(s) marked ! need a call." in r.stdout
     assert r.stderr.startswith("left out: E (an entry on the hub is damaged") and "F (its time zone" in r.stderr
     assert "Traceback" not in r.output
+
+
+def test_report_and_export_leave_out_the_damaged_and_the_not_started_and_say_why(hub_db, tmp_path):
+    r = CliRunner().invoke(main, ["hub", "report", "--db", str(hub_db), "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert [p["participant_id"] for p in doc["participants"]] == ["A", "B", "C", "G"]
+    assert {x["participant_id"] for x in doc["left_out"]} == {"D", "E", "F"}
+    assert r.stderr.startswith("left out: D (no day 1 yet") and "E (an entry on the hub is damaged" in r.stderr
+
+    r = CliRunner().invoke(main, ["hub", "export", "--db", str(hub_db), "--sqlite", str(tmp_path / "out.db")])
+    assert r.exit_code == 0, r.output
+    got = sqlite3.connect(tmp_path / "out.db").execute("SELECT participant_id FROM participants ORDER BY 1").fetchall()
+    assert [g[0] for g in got] == ["A", "B", "C", "D", "G"]
+    assert "left out: E (an entry on the hub is damaged" in r.stderr and "F (its time zone" in r.stderr
+
+
+def test_a_report_with_nobody_to_report_on_names_who_and_why(tmp_path):
+    db = tmp_path / "hub.db"
+    CliRunner().invoke(main, ["hub", "enroll", "--db", str(db), "D1"])
+    r = CliRunner().invoke(main, ["hub", "report", "--db", str(db)])
+    assert r.exit_code == 1 and "can be reported on yet: left out: D1 (no day 1 yet" in r.output
+    assert r.output.count("\n") == 1

@@ -23,6 +23,7 @@ DAMAGE = (ValueError, TypeError, KeyError, ArithmeticError)  # what a damaged ro
 class LeftOut:
     participant_id: str
     reason: str
+    study_id: str | None = None  # None: the record is too damaged to say
 
     def as_json(self) -> dict:
         return {"participant_id": self.participant_id, "reason": self.reason}
@@ -36,34 +37,49 @@ def participants(hub: HubStore) -> tuple[list[Participant], list[LeftOut]]:
         rows = [dict(zip(names, r)) for r in cur.fetchall()]
     good, bad = [], []
     for row in rows:
-        problem = _row_problem(row)
-        if problem:
-            bad.append(LeftOut(str(row["participant_id"]), problem))
-        else:
-            good.append(participant_of_row(row))
-    return good, bad
+        got = _checked(row)
+        (bad if isinstance(got, LeftOut) else good).append(got)
+    return good, bad  # type: ignore[return-value]
 
 
-def _row_problem(row: dict) -> str | None:
+def participant(hub: HubStore, participant_id: str) -> Participant | LeftOut | None:
+    """One participant, checked like `participants` (None: no such participant)."""
+    with hub.db.read() as db:
+        cur = db.conn.execute(PARTICIPANTS + " WHERE p.participant_id = ?", [participant_id])
+        row = cur.fetchone()
+        names = [d[0] for d in cur.description]
+    return None if row is None else _checked(dict(zip(names, row)))
+
+
+def _checked(row: dict) -> Participant | LeftOut:
+    pid, study = str(row["participant_id"]), row.get("study_id")
     try:
         p = participant_of_row(row)
     except DAMAGE as e:
-        return f"its hub record is damaged (day 1 {row.get('start')!r}: {e})"
+        return LeftOut(pid, f"its hub record is damaged (day 1 {row.get('start')!r}: {e})", study)
     if not valid_zone(p.tz):
-        return f"its time zone {p.tz!r} is not an IANA zone"
+        return LeftOut(pid, f"its time zone {p.tz!r} is not an IANA zone", study)
     try:
         p.protocol  # noqa: B018 - parsed once, cached
     except DAMAGE as e:
-        return f"its study protocol (version {p.protocol_version}) cannot be read: {e}"
-    return None
+        return LeftOut(pid, f"its study protocol (version {p.protocol_version}) cannot be read: {e}", study)
+    return p
+
+
+def received(hub: HubStore, p: Participant) -> list[dict] | LeftOut:
+    """The participant's stored entries with their receipts (`Reads.received`), or why they cannot
+    be used: an entry stored on the hub that no longer parses."""
+    try:
+        return hub.reads.received(p.participant_id)
+    except DAMAGE as e:
+        return LeftOut(p.participant_id, f"an entry on the hub is damaged and cannot be read ({_first_line(e)})",
+                       p.study_id)
 
 
 def entries(hub: HubStore, p: Participant) -> list[Entry] | LeftOut:
-    """The participant's entries, or why they cannot be used (an entry stored on the hub that no longer parses)."""
-    try:
-        return hub.reads.entries(p.participant_id)
-    except DAMAGE as e:
-        return LeftOut(p.participant_id, f"an entry on the hub is damaged and cannot be read ({_first_line(e)})")
+    """The participant's entries, or why they cannot be used (see `received`)."""
+    got = received(hub, p)
+    return got if isinstance(got, LeftOut) else [r["entry"] for r in got]
 
 
 def _first_line(e: BaseException) -> str:
