@@ -285,35 +285,32 @@ def status_rows(store, now) -> list[dict]:
 
 
 def status_report(store, now) -> tuple[list[dict], list]:
-    """One row per participant the hub can read, and those left out (damaged records) with why."""
+    """One row per participant, counted in SQL (hub/status.py) with the follow-up marks
+    (hub/followup.py), and those left out with why (a damaged record: hub/roster.py)."""
     from .hub import roster
-    from .hub.followup import follow_up
-    from .hub.rules import compliance
+    from .hub.followup import follow_up, yesterday
+    from .hub.rules import tally_dict
+    from .hub.status import statuses
 
-    summary = store.reads.summary()
     people, left_out = roster.participants(store)
+    days = {p.participant_id: yesterday(p, now) for p in people}
+    filed = store.reads.filed_on([(pid, d) for pid, d in days.items() if d is not None])
     rows = []
-    for p in people:
-        entries = roster.entries(store, p)
-        if isinstance(entries, roster.LeftOut):
-            left_out.append(entries)
-            continue
-        doubted = store.reads.flags(p.participant_id)
-        c = compliance(p, entries, now, doubted)
-        s, overall = summary.get(p.participant_id, {}), c["overall"] or {}
-        f = follow_up(p, entries, s.get("last_received_at"), now)
+    for st in statuses(store, now, people):
+        p, overall = st.participant, tally_dict(st.overall) if st.overall else {}
+        f = follow_up(p, (p.participant_id, days[p.participant_id]) in filed, st.last_received_at, now)
         rows.append({"participant_id": p.participant_id, "study_id": p.study_id,
-                     "start": p.start.isoformat() if p.start else None, "entries": s.get("entries", 0),
-                     "last_received_at": s.get("last_received_at"), "compliance": overall.get("compliance"),
+                     "start": p.start.isoformat() if p.start else None, "entries": st.entries,
+                     "last_received_at": st.last_received_at, "compliance": overall.get("compliance"),
                      "done": overall.get("done", 0), "late": overall.get("late", 0), "missed": overall.get("missed", 0),
                      "on_time": overall.get("on_time", 0), "imported": overall.get("imported", 0),
                      "flagged_days": overall.get("flagged", 0),
-                     "quarantined": s.get("quarantined", 0), "unblinded": p.unblinded, "phases": c["phases"],
-                     "flagged": len(doubted),  # entries with the device's clock doubts
+                     "quarantined": st.quarantined, "unblinded": p.unblinded,
+                     "phases": {ph_id: tally_dict(t) for ph_id, t in st.phases.items()},
+                     "flagged": st.flagged,  # entries with the device's clock doubts
                      "yesterday": f.yesterday, "missed_yesterday": f.missed_yesterday,
                      "days_since_upload": None if f.days_since_upload is None else round(f.days_since_upload, 2),
                      "stale": f.stale, "marks": f.marks()})
-    left_out.sort(key=lambda x: x.participant_id)
     return rows, left_out
 
 

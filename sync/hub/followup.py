@@ -1,16 +1,15 @@
 """Who needs the coordinator's call: yesterday's report missed, or no upload for more than 3 days.
 
-Pure: a participant, their entries, their last receipt time and `now` come in. Only a participant
+Pure: a participant, whether the hub holds yesterday's report, the last receipt time and `now` come in. Only a participant
 whose study is running is marked (not one before day 1 or after the end).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from diary_client import schedule as sch
-from diary_client.entry import Entry, filed_timing
 
 from .rules import Participant
 
@@ -34,22 +33,25 @@ class FollowUp:
         return out
 
 
-def follow_up(p: Participant, entries: list[Entry], last_received_at: str | None, now: datetime) -> FollowUp:
-    """The marks `hub status` shows for one participant."""
+def yesterday(p: Participant, now: datetime) -> date | None:
+    """The participant's yesterday (her own zone), if it is a day of her study."""
+    if p.start is None:
+        return None
+    day = p.local(now).date() - timedelta(days=1)
+    return day if p.start <= day <= sch.end_date(p.protocol, p.start) else None
+
+
+def follow_up(p: Participant, filed_yesterday: bool, last_received_at: str | None, now: datetime) -> FollowUp:
+    """The marks `hub status` shows for one participant (`filed_yesterday`: the hub holds a report of it)."""
     since = None
     if last_received_at:
         since = (now - datetime.fromisoformat(last_received_at)).total_seconds() / 86400
     if p.start is None:
         return FollowUp(None, False, since, False)
-    local = p.local(now)
-    protocol = p.protocol
-    today, end = local.date(), sch.end_date(protocol, p.start)
-    running = p.start <= today and not sch.study_over(protocol, p.start, local)
-    day = today - timedelta(days=1)
-    state = None
-    if p.start <= day <= end:
-        filed = filed_timing(entries)
-        state = sch.day_state(sch.window(protocol.schedule, day, local.tzinfo), local, day in filed)  # type: ignore[arg-type]
-    waited = since if since is not None else (today - p.start).days
-    stale = running and waited > STALE_AFTER.days
-    return FollowUp(state, state == "missed", since, stale)
+    local, protocol = p.local(now), p.protocol
+    running = p.start <= local.date() and not sch.study_over(protocol, p.start, local)
+    day, state = yesterday(p, now), None
+    if day is not None:
+        state = sch.day_state(sch.window(protocol.schedule, day, local.tzinfo), local, filed_yesterday)  # type: ignore[arg-type]
+    waited = since if since is not None else (local.date() - p.start).days
+    return FollowUp(state, state == "missed", since, running and waited > STALE_AFTER.days)
