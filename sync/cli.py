@@ -203,8 +203,11 @@ def hub_enroll(db_path: Path, participant_id: str, protocol_file, start, tz, as_
     tz = tz or _zone()
     if not valid_zone(tz):
         raise click.UsageError(f"--tz {tz!r} is not an IANA time zone like Europe/Berlin")
-    text = checked_protocol_text(protocol_file)  # a broken file is named in the error
-    code = _store(db_path, create=True).enrolment.enroll(participant_id, text, start.date() if start else None, tz, clock.now())
+    store = _store(db_path, create=True)
+    known = None if protocol_file else store.reads.participant(participant_id)
+    # a known participant's new code (a replaced device) keeps their study without --protocol again
+    text = known.protocol_toml if known else checked_protocol_text(protocol_file)  # a broken file is named
+    code = store.enrolment.enroll(participant_id, text, start.date() if start else None, tz, clock.now())
     if as_json:
         emit_json({"participant_id": participant_id, "code": code})
     else:
