@@ -17,9 +17,8 @@ from diary_client.entry import Entry, filed_timing
 from diary_client.protocol import Protocol
 from diary_client.schedule import day_statuses
 
-from .cohort import CohortReport
-from .personal import PersonalReport
-from .render_text import fmt, fmt_ci, fmt_p
+from .results import CohortReport, Covariate, PersonalReport
+from .wording import fmt, fmt_ci, fmt_p, responder_rule
 
 # Each day state: (legend text, colour, the symbol's id). The shapes differ, so the map reads in grey too.
 STATES = {
@@ -94,6 +93,7 @@ def cohort_html(rep: CohortReport, heat: Sequence[HeatRow], covariates: Mapping[
         parts.append("<div class='warn'><b>Left out of this report:</b> "
                      + "; ".join(f"{escape(pid)} ({escape(why)})" for pid, why in left_out) + "</div>")
     parts.append("<ul class='note'>" + "".join(f"<li>{escape(c)}</li>" for c in rep.caveats) + "</ul>")
+    parts.append(_meta(rep))
     parts.append(_paper_table(rep))
     parts.append(_heat_map(rep, heat))
     if primary is not None:
@@ -113,11 +113,7 @@ def cohort_html(rep: CohortReport, heat: Sequence[HeatRow], covariates: Mapping[
 # -- reading the report (one place for each path into the results) -------------------------------
 
 def _primary(rep: CohortReport) -> str | None:
-    for r in rep.participants:
-        for item_id, item in r.items.items():
-            if item.item.primary:
-                return item_id
-    return None
+    return next((item_id for item_id, c in rep.cohort.items() if c.item.primary), None)
 
 
 def _phase_labels(rep: CohortReport) -> dict[str, str]:
@@ -131,15 +127,16 @@ def _points(r: PersonalReport, item_id: str) -> float | None:
 # -- sections ------------------------------------------------------------------------------------
 
 def _cards(rep: CohortReport, primary: str | None) -> str:
-    c = rep.cohort.get(primary or "", {})
-    effect = fmt(c.get("vs_placebo_points_mean"), "+.1f")
+    c = rep.cohort.get(primary or "")
+    meta = c.meta if c else None
     points = rep.participants[0].responder_points if rep.participants else None
     cards = [("participants", str(len(rep.participants))),
              ("responders", f"{rep.responders} of {len(rep.participants)}"),
-             (f"{primary or 'primary'}: active − placebo", f"{effect} points"),
-             ("p (paired, vs placebo)", fmt_p(c.get("p_active_vs_placebo")))]
-    rule = "" if points is None else (f"<p class='dim'>Responder: the primary item's reduction on the active phase "
-                                      f"minus that on placebo ≥ {points:g} percentage points of baseline.</p>")
+             (f"{c.label if c else 'primary'}: drug − placebo (meta-analysis)",
+              "—" if meta is None else f"{meta.effect:+.1f} {fmt_ci(meta.ci95)}"),
+             ("p (meta-analysis)", fmt_p(meta.p if meta else None)),
+             ("drug − placebo reduction (paper)", f"{fmt(c.vs_placebo_points_mean if c else None, '+.1f')} points")]
+    rule = "" if points is None else f"<p class='dim'>Responder: {escape(responder_rule(points))}.</p>"
     return ("<div class='cards'>" + "".join(f"<div><b>{escape(v)}</b><span class='dim'>{escape(k)}</span></div>"
                                              for k, v in cards) + "</div>" + rule)
 
@@ -153,21 +150,20 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def _paper_table(rep: CohortReport) -> str:
     labels = _phase_labels(rep)
     baseline = {p.key for p in (rep.participants[0].phases if rep.participants else ()) if p.role == "baseline"}
-    phase_ids = [p for p in dict.fromkeys(p for c in rep.cohort.values() for p in c["phases"]) if p not in baseline]
+    phase_ids = [p for p in dict.fromkeys(p for c in rep.cohort.values() for p in c.phases) if p not in baseline]
     head = ["item"] + [escape(labels.get(p, p)) for p in phase_ids] + [
         "active − placebo, points", "p active vs baseline", "p active vs placebo"]
     rows = []
     for item_id, c in rep.cohort.items():
         cells = []
         for p in phase_ids:
-            s = c["phases"].get(p)
-            cells.append("—" if not s or s["mean_reduction_pct"] is None else
-                         f"{s['mean_reduction_pct']:+.1f} ± {fmt(s['sd_reduction_pct'])} <span class='dim'>n={s['n']}</span>")
-        primary = any(r.items[item_id].item.primary for r in rep.participants[:1] if item_id in r.items)
-        name = f"<b>{escape(item_id)}</b>" + (" <span class='dim'>(primary)</span>" if primary else "")
-        rows.append([name, *cells, fmt(c["vs_placebo_points_mean"], "+.1f") + " " + fmt_ci(c.get("ci95_vs_placebo_points")),
-                     fmt_p(c["p_active_vs_baseline"]), fmt_p(c["p_active_vs_placebo"])])
-    return ("<h2>Reduction from baseline, % (mean ± SD across participants)</h2>"
+            ph = c.phases.get(p)
+            cells.append("—" if not ph or ph.mean_reduction_pct is None else
+                         f"{ph.mean_reduction_pct:+.1f} ± {fmt(ph.sd_reduction_pct)} <span class='dim'>n={ph.n}</span>")
+        name = f"<b>{escape(c.label)}</b>" + (" <span class='dim'>(primary)</span>" if c.item.primary else "")
+        rows.append([name, *cells, fmt(c.vs_placebo_points_mean, "+.1f") + " " + fmt_ci(c.ci95_vs_placebo_points),
+                     fmt_p(c.p_active_vs_baseline), fmt_p(c.p_active_vs_placebo)])
+    return ("<h2>As in the paper: reduction from baseline, % (mean ± SD across participants)</h2>"
             "<p class='dim'>Positive is better for every item. Tests are paired across participants "
             "(each participant's own reduction counts once); the interval is the 95% CI of the mean.</p>"
             + _table(head, rows))
@@ -206,11 +202,13 @@ def _heat_map(rep: CohortReport, heat: Sequence[HeatRow]) -> str:
     days = max(len(h.statuses) for h in heat)
     label_w, top = 64, 30
     width, height = days * CELL + 40, top + len(heat) * CELL + 18
-    labels = [f"<svg width='{label_w}' height='{height}' viewBox='0 0 {label_w} {height}' aria-hidden='true'>"]
+    k = min(1.8, max(1.0, 900 / (days * CELL)))  # a short study's map drawn larger
+    labels = [f"<svg width='{label_w * k:.0f}' height='{height * k:.0f}' viewBox='0 0 {label_w} {height}' "
+              "aria-hidden='true'>"]
     labels.extend(f"<text x='0' y='{top + row * CELL + CELL - 1.5}' font-size='9.5'>"
                   f"{escape(_fit(h.participant_id, label_w - 4, 6))}</text>" for row, h in enumerate(heat))
     labels.append("</svg>")
-    out = [f"<svg role='img' aria-labelledby='hm-title' width='{width}' height='{height}' "
+    out = [f"<svg role='img' aria-labelledby='hm-title' width='{width * k:.0f}' height='{height * k:.0f}' "
            f"viewBox='0 0 {width} {height}'><title id='hm-title'>Compliance by participant and study day</title>",
            _symbols()]
     phases = rep.participants[0].phases if rep.participants else ()
@@ -251,12 +249,12 @@ def _scale(lo: float, hi: float, a: float, b: float):
 
 
 def _multiples(rep: CohortReport, item_id: str) -> str:
-    item = rep.participants[0].items[item_id].item
+    item = rep.cohort[item_id].item
     lo, hi = (float(item.min), float(item.max)) if getattr(item, "min", None) is not None else (0.0, 100.0)
     if item.kind == "vas":
         lo, hi = 0.0, 100.0
     figs = [_multiple(r, item_id, lo, hi) for r in rep.participants]
-    return (f"<h2>{escape(item_id)} by day, each participant</h2>"
+    return (f"<h2>{escape(rep.cohort[item_id].label)} by day, each participant</h2>"
             f"<p class='dim'>Dots: each day's value ({escape(item.better)} is better); lines: the phase means; "
             "shaded bands: the phases (labels on top). Missing days leave gaps.</p>"
             f"<div class='multiples'>{''.join(figs)}</div>")
@@ -273,12 +271,13 @@ def _multiple(r: PersonalReport, item_id: str, lo: float, hi: float) -> str:
         out.append(f"<rect x='{x0:.1f}' y='{top}' width='{x1 - x0:.1f}' height='{h - bottom - top}' "
                    f"fill='{('#f7fafc', '#e2e8f0')[i % 2]}'/>"
                    f"<text x='{x0 + 1:.1f}' y='{top - 3}' font-size='7.5' fill='#4a5568'>{escape(_fit(ph.label, x1 - x0, 4.2))}</text>")
-        mean = (it.phases.get(ph.key) or {}).get("mean")
+        numbers = it.phases.get(ph.key)
+        mean = numbers.mean if numbers else None
         if mean is not None:
             out.append(f"<line x1='{x0:.1f}' x2='{x1:.1f}' y1='{sy(mean):.1f}' y2='{sy(mean):.1f}' stroke='#c53030' stroke-width='1.4'/>")
     for v in (lo, (lo + hi) / 2, hi):
         out.append(f"<text x='{left - 3}' y='{sy(v) + 3:.1f}' font-size='7' text-anchor='end' fill='#4a5568'>{v:g}</text>")
-    pts = list(zip(it.days, it.values))
+    pts = list(zip(it.series.days, it.series.values)) if it.series else []
     out.append("".join(f"<circle cx='{sx(d):.1f}' cy='{sy(v):.1f}' r='1.3' fill='#2b6cb0'/>" for d, v in pts))
     out.append("</svg>")
     points = _points(r, item_id)
@@ -332,9 +331,9 @@ def _scatters(rep: CohortReport, primary: str | None, covariates: Mapping[str, M
             "<div class='multiples scatters'>" + "".join(figs) + "</div>")
 
 
-def _scatter(name: str, c: Mapping, pairs: list[tuple[float, float, str]]) -> str:
+def _scatter(name: str, c: Covariate, pairs: list[tuple[float, float, str]]) -> str:
     w, h, left, right, top, bottom = 340, 220, 36, 26, 20, 26
-    caption = f"n = {c['n']} · r = {fmt(c['r'], '.2f')} · r² = {fmt(c['r2'], '.2f')} · p = {fmt_p(c['p'])}"
+    caption = f"n = {c.n} · r = {fmt(c.r, '.2f')} · r² = {fmt(c.r2, '.2f')} · p = {fmt_p(c.p)}"
     out = [f"<svg class='fluid' viewBox='0 0 {w} {h}' role='img' aria-label='{escape(name)} scatter'>"]
     if pairs:
         xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
@@ -364,17 +363,36 @@ def _scatter(name: str, c: Mapping, pairs: list[tuple[float, float, str]]) -> st
 
 def _mixed(rep: CohortReport) -> str:
     labels = _phase_labels(rep)
-    columns = list(dict.fromkeys(p for m in rep.mixed_model.values() for p in m.get("effects", {})))
-    rows = []
-    for item_id, m in rep.mixed_model.items():
-        effects = {**m.get("effects", {}), "vs placebo": m.get("active_vs_placebo")}
-        rows.append([escape(item_id)] + [
-            "—" if not effects.get(p) else
-            f"{effects[p]['estimate']:+.1f} <span class='dim'>{fmt_ci(effects[p]['ci95'])} p {fmt_p(effects[p]['p'])}</span>"
-            for p in [*columns, "vs placebo"]])
+    columns = list(dict.fromkeys(p for m in rep.mixed_model.values() for p in m.effects))
     if not columns:
         return ""
-    head = ["item", *(escape(labels.get(p, p)) + " − baseline" for p in columns), "active − placebo"]
-    return ("<h2>Sensitivity: mixed model</h2><p class='dim'>Daily values ~ phase + (1 | participant): each phase's "
-            "difference in the item's own units (negative = lower), 95% CI and p. It ignores autocorrelation, so "
-            "its intervals are optimistic.</p>" + _table(head, rows))
+    rows = []
+    for item_id, m in rep.mixed_model.items():
+        effects = {**m.effects, "vs placebo": m.active_vs_placebo}
+        rows.append([escape(rep.cohort[item_id].label if item_id in rep.cohort else item_id)] + [
+            "—" if effects.get(p) is None else
+            f"{effects[p].estimate:+.1f} <span class='dim'>{fmt_ci(effects[p].ci95)} p {fmt_p(effects[p].p)}</span>"
+            for p in [*columns, "vs placebo"]])
+    head = ["item", *(escape(labels.get(p, p)) + " − baseline" for p in columns), "drug − placebo"]
+    model = next(iter(rep.mixed_model.values())).model
+    return (f"<h2>Sensitivity: mixed model</h2><p class='dim'>{escape(model)}: each phase's difference in the "
+            "item's own units (negative = lower), 95% CI and p (Satterthwaite df).</p>" + _table(head, rows))
+
+
+def _meta(rep: CohortReport) -> str:
+    rows = []
+    for c in rep.cohort.values():
+        m = c.meta
+        name = f"<b>{escape(c.label)}</b>" + (" <span class='dim'>(primary)</span>" if c.item.primary else "")
+        if m is None:
+            rows.append([name, "—", "—", "—", "—", "—", "—"])
+            continue
+        rows.append([name, str(m.k), f"{m.effect:+.1f} {fmt_ci(m.ci95)}", fmt_p(m.p), fmt(m.tau), fmt(m.i2, ".0f") + "%",
+                     fmt_ci(m.prediction_interval)])
+    method = next((c.meta.method for c in rep.cohort.values() if c.meta), "")
+    return ("<h2>Primary result: drug − placebo across participants</h2>"
+            f"<p class='dim'>Random-effects meta-analysis of each participant's model difference (drug − placebo, in "
+            f"the item's own units; negative = lower){': ' + escape(method) if method else ''}. τ: the spread of the "
+            "true effect between participants; the prediction interval: where a new participant's effect would "
+            "fall.</p>"
+            + _table(["item", "k", "effect [95% CI]", "p", "τ", "I²", "95% prediction interval"], rows))

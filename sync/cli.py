@@ -298,10 +298,12 @@ def status_report(store, now) -> tuple[list[dict], list]:
     people, left_out = roster.participants(store)
     days = {p.participant_id: yesterday(p, now) for p in people}
     filed = store.reads.filed_on([(pid, d) for pid, d in days.items() if d is not None])
+    syncing = store.reads.syncing()
     rows = []
     for st in statuses(store, now, people):
         p, overall = st.participant, tally_dict(st.overall) if st.overall else {}
-        f = follow_up(p, (p.participant_id, days[p.participant_id]) in filed, st.last_received_at, now)
+        f = follow_up(p, (p.participant_id, days[p.participant_id]) in filed, st.last_received_at, now,
+                      p.participant_id in syncing)
         rows.append({"participant_id": p.participant_id, "study_id": p.study_id,
                      "start": p.start.isoformat() if p.start else None, "entries": st.entries,
                      "last_received_at": st.last_received_at, "compliance": overall.get("compliance"),
@@ -313,7 +315,7 @@ def status_report(store, now) -> tuple[list[dict], list]:
                      "flagged": st.flagged,  # entries with the device's clock doubts
                      "yesterday": f.yesterday, "missed_yesterday": f.missed_yesterday,
                      "days_since_upload": None if f.days_since_upload is None else round(f.days_since_upload, 2),
-                     "stale": f.stale, "marks": f.marks()})
+                     "stale": f.stale, "collected_by_hand": f.by_hand, "marks": f.marks()})
     return rows, left_out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import escape
 from datetime import date, datetime, timezone
 
 import numpy as np
@@ -66,7 +67,7 @@ def test_the_page_makes_no_request_of_its_own(cli, hub_db, tmp_path):
 
 def test_the_page_has_the_table_heat_map_daily_charts_responders_and_caveats(cli, hub_db, tmp_path):
     page = page_of(cli, hub_db, tmp_path)
-    for heading in ("Reduction from baseline", "Compliance: participants × study days", "severity by day, each participant",
+    for heading in ("Primary result: drug − placebo", "reduction from baseline", "Compliance: participants × study days", "severity by day, each participant",
                     "Responders:", "Sensitivity: mixed model", "How the numbers are made"):
         assert heading in page, heading
     assert "Left out of this report:</b> H9 (no day 1 yet" in page
@@ -79,7 +80,9 @@ def test_the_page_has_the_table_heat_map_daily_charts_responders_and_caveats(cli
     assert page.count("href='#s-flag'") == 2  # H1's one flagged day (+ the legend)
     assert page.count("href='#s-up'") >= 4 * 18  # days 81-98 of each participant are still to come
     assert "Covariates against" not in page
-    assert "Across participants, each comparison is a paired t-test" in page  # the cohort's caveats
+    from analysis.cohort import CAVEATS
+
+    assert all(escape(c) in page for c in CAVEATS)  # the cohort's caveats
 
 
 def test_the_covariate_scatter_appears_with_covariates(cli, hub_db, tmp_path):

@@ -156,6 +156,11 @@ class Reads:
             out[(pid, phase_id)] = FiledDays(by_timing, doubts.get((pid, phase_id), {}), closed, past_grace)
         return out
 
+    def syncing(self) -> set[str]:
+        """Participants with a device that uploads over the network (a token not revoked)."""
+        with self.db.read() as db:
+            return {r[0] for r in db.conn.execute("SELECT DISTINCT participant_id FROM tokens WHERE revoked_at IS NULL")}
+
     def filed_on(self, days: Iterable[tuple[str, date]]) -> set[tuple[str, date]]:
         """Which of these (participant id, diary date) pairs have a report on the hub (from the index)."""
         wanted = [(pid, d.isoformat()) for pid, d in days]
