@@ -123,7 +123,8 @@ def load_cohort(db_path: Path, study: str | None, now: datetime) -> tuple[Iterat
         study = studies[0] if studies else None
     chosen = [p for p in people if p.study_id == study]
     left_out = [x for x in damaged if x.study_id in (study, None)]
-    left_out += [roster.LeftOut(p.participant_id, roster.NO_DAY_1, p.study_id) for p in chosen if p.start is None]
+    left_out += [roster.LeftOut(p.participant_id, p.damaged or roster.NO_DAY_1, p.study_id)
+                 for p in chosen if p.start is None]
     if not chosen and not left_out:
         raise ReportError(f"no participants in study {study}" if study else "the hub has no participants yet")
     if all(p.start is None for p in chosen):

@@ -313,6 +313,7 @@ def status_report(store, now) -> tuple[list[dict], list]:
                      "quarantined": st.quarantined, "unblinded": p.unblinded,
                      "phases": {ph_id: tally_dict(t) for ph_id, t in st.phases.items()},
                      "flagged": st.flagged,  # entries with the device's clock doubts
+                     "problem": p.damaged,  # a hub record that cannot be used as is (a day 1 out of range)
                      "yesterday": f.yesterday, "missed_yesterday": f.missed_yesterday,
                      "days_since_upload": None if f.days_since_upload is None else round(f.days_since_upload, 2),
                      "stale": f.stale, "collected_by_hand": f.by_hand, "marks": f.marks()})
@@ -350,13 +351,15 @@ def hub_status(db_path: Path, as_json: bool) -> None:
 def _status_line(r: dict) -> str:
     head = f"{r['participant_id']:<12} {r['study_id']:<10} "
     if r["start"] is None:
-        return head + "no day 1 yet: waiting for the device to enrol or a collected file"
+        return head + (f"DAMAGED: {r['problem']}" if r["problem"] else
+                       "no day 1 yet: waiting for the device to enrol or a collected file")
     comp = "—" if r["compliance"] is None else f"{r['compliance']:.0%}"
     marks = "".join(f"  ! {m}" for m in r["marks"])
     return (head + f"entries {r['entries']:>4}  compliance {comp:>4}  "
             f"late {r['late']:>3}  missed {r['missed']:>3}  imported {r['imported']:>3}  "
             f"quarantined {r['quarantined']:>3}  flagged {r['flagged']:>3} ({r['flagged_days']} days)  "
-            f"last {r['last_received_at'] or 'never'}{'  unblinded' if r['unblinded'] else ''}{marks}")
+            f"last {r['last_received_at'] or 'never'}{'  unblinded' if r['unblinded'] else ''}{marks}"
+            + (f"  DAMAGED: {r['problem']}" if r["problem"] else ""))
 
 
 @hub.command("unblind")
