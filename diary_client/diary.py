@@ -293,6 +293,8 @@ class Diary:
         old = self._saved(d, correcting=reason is not None)
         if reason is not None and not reason.strip():
             raise DiaryError("a correction needs a reason")
+        if reason is not None and len(reason.strip()) > ans.MAX_TEXT:  # Entry.reason's limit too
+            raise DiaryError(f"the reason is {len(reason.strip())} characters long: at most {ans.MAX_TEXT}")
         return self.entry(d, answers, now, timing, source,
                           supersedes=old.id if reason is not None and old else None,
                           reason=reason.strip() if reason else None)
