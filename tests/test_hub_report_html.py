@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from html import escape
 from datetime import date, datetime, timezone
@@ -41,11 +42,7 @@ def hub_db(tmp_path):
 
 
 def _imported(e):
-    import dataclasses
-
-    if dataclasses.is_dataclass(e):
-        return dataclasses.replace(e, timing="import", source="import")
-    return e.model_copy(update={"timing": "import", "source": "import"})
+    return dataclasses.replace(e, timing="import", source="import")
 
 
 def page_of(cli, hub_db, tmp_path, *extra) -> str:
