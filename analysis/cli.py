@@ -201,6 +201,8 @@ def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, a
 
         _write(html_file, cohort_html(rep, heat, covariates, [(x.participant_id, x.reason) for x in left_out]))
     if as_json:  # compact: indent=2 falls back to the pure-Python encoder (2.1 s vs 0.8 s at 1,000 participants)
+        import json
+
         last = None  # one participant at a time, never the whole document in memory
         for piece in rep.json_text():
             if last is not None:
