@@ -29,6 +29,8 @@ def stamp(t: datetime | str | None) -> str | None:
     if t is None:
         return None
     if isinstance(t, str):
+        if len(t) == 32 and t[19] == "." and t[26] in "+-":
+            return t  # already so (the hub writes its own times this way)
         t = datetime.fromisoformat(t)
     return t.isoformat(timespec="microseconds")
 
