@@ -154,7 +154,7 @@ def _paper_table(rep: CohortReport) -> str:
     head = ["item"] + [escape(labels.get(p, p)) for p in phase_ids] + [
         "active − placebo, points", "p active vs baseline", "p active vs placebo"]
     rows = []
-    for item_id, c in rep.cohort.items():
+    for c in rep.cohort.values():
         cells = []
         for p in phase_ids:
             ph = c.phases.get(p)
@@ -190,7 +190,7 @@ def _symbols() -> str:
 
 def _legend() -> str:
     items = []
-    for state, (text, _, sym) in STATES.items():
+    for text, _, sym in STATES.values():
         items.append(f"<li><svg width='{CELL}' height='{CELL}' aria-hidden='true'><use href='#{sym}'/></svg>"
                      f"{escape(text)}</li>")
     return "<ul class='legend'>" + "".join(items) + "</ul>"
@@ -250,9 +250,9 @@ def _scale(lo: float, hi: float, a: float, b: float):
 
 def _multiples(rep: CohortReport, item_id: str) -> str:
     item = rep.cohort[item_id].item
-    lo, hi = (float(item.min), float(item.max)) if getattr(item, "min", None) is not None else (0.0, 100.0)
-    if item.kind == "vas":
-        lo, hi = 0.0, 100.0
+    lo, hi = 0.0, 100.0  # VAS; a number item: its own range where the protocol gives one
+    if item.kind != "vas" and item.min is not None and item.max is not None:
+        lo, hi = float(item.min), float(item.max)
     figs = [_multiple(r, item_id, lo, hi) for r in rep.participants]
     return (f"<h2>{escape(rep.cohort[item_id].label)} by day, each participant</h2>"
             f"<p class='dim'>Dots: each day's value ({escape(item.better)} is better); lines: the phase means; "
@@ -324,8 +324,8 @@ def _scatters(rep: CohortReport, primary: str | None, covariates: Mapping[str, M
     points = {r.participant_id: _points(r, primary) for r in rep.participants} if primary else {}
     figs = []
     for name, c in rep.covariates.items():
-        pairs = [(row[name], points[pid], pid) for pid, row in covariates.items()
-                 if name in row and points.get(pid) is not None]
+        pairs = [(row[name], y, pid) for pid, row in covariates.items()
+                 if name in row and (y := points.get(pid)) is not None]
         figs.append(_scatter(name, c, pairs))
     return ("<h2>Covariates against the primary item's active − placebo points</h2>"
             "<div class='multiples scatters'>" + "".join(figs) + "</div>")
@@ -369,10 +369,10 @@ def _mixed(rep: CohortReport) -> str:
     rows = []
     for item_id, m in rep.mixed_model.items():
         effects = {**m.effects, "vs placebo": m.active_vs_placebo}
+        cells = [(effects.get(p)) for p in [*columns, "vs placebo"]]
         rows.append([escape(rep.cohort[item_id].label if item_id in rep.cohort else item_id)] + [
-            "—" if effects.get(p) is None else
-            f"{effects[p].estimate:+.1f} <span class='dim'>{fmt_ci(effects[p].ci95)} p {fmt_p(effects[p].p)}</span>"
-            for p in [*columns, "vs placebo"]])
+            "—" if e is None else f"{e.estimate:+.1f} <span class='dim'>{fmt_ci(e.ci95)} p {fmt_p(e.p)}</span>"
+            for e in cells])
     head = ["item", *(escape(labels.get(p, p)) + " − baseline" for p in columns), "drug − placebo"]
     model = next(iter(rep.mixed_model.values())).model
     return (f"<h2>Sensitivity: mixed model</h2><p class='dim'>{escape(model)}: each phase's difference in the "

@@ -265,7 +265,7 @@ def day_status(schedule: Schedule, d: date, now: datetime, cut: Cutoffs, filed: 
         return "missed"
     if d <= cut.closed:
         return "overdue"
-    return "open" if now >= window(schedule, d, now.tzinfo).opens else "upcoming"  # type: ignore[arg-type]
+    return "open" if now >= window(schedule, d, now.tzinfo).opens else "upcoming"
 
 
 def day_statuses(protocol: Protocol, start: date, now: datetime, filed: Mapping[date, str],

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import UTC, date, datetime
 from html import escape
-from datetime import date, datetime, timezone
 
 import numpy as np
 import pytest
@@ -22,7 +22,7 @@ MID_STUDY = "2026-05-20T12:00"  # day 80 of 98: some days still to come
 def hub_db(tmp_path):
     path = tmp_path / "hub.db"
     store = HubStore(path)
-    now = datetime(2026, 5, 20, 12, tzinfo=timezone.utc)
+    now = datetime(2026, 5, 20, 12, tzinfo=UTC)
     rng = np.random.default_rng(3)
     for i, effect in enumerate([0.5, 0.1, 0.45, 0.3]):
         pid = f"H{i}"

@@ -60,7 +60,7 @@ def follow_up(p: Participant, filed_yesterday: bool, last_received_at: str | Non
     running = p.start <= local.date() and not sch.study_over(protocol, p.start, local)
     day, state = yesterday(p, now), None
     if day is not None:
-        state = sch.day_state(sch.window(protocol.schedule, day, local.tzinfo), local, filed_yesterday)  # type: ignore[arg-type]
+        state = sch.day_state(sch.window(protocol.schedule, day, local.tzinfo), local, filed_yesterday)
     waited = since if since is not None else (local.date() - p.start).days
     limit = STALE_AFTER if syncs else VISIT_GAP
     return FollowUp(state, syncs and state == "missed", since, running and waited > limit.days, not syncs)

@@ -9,6 +9,7 @@ reason a whole study's command fails.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from diary_client.entry import Entry
 
 from .database import PARTICIPANTS, participant_of_row
@@ -35,11 +36,15 @@ def participants(hub: HubStore) -> tuple[list[Participant], list[LeftOut]]:
         cur = db.conn.execute(PARTICIPANTS + " ORDER BY p.participant_id")
         names = [d[0] for d in cur.description]
         rows = [dict(zip(names, r)) for r in cur.fetchall()]
-    good, bad = [], []
+    good: list[Participant] = []
+    bad: list[LeftOut] = []
     for row in rows:
         got = _checked(row)
-        (bad if isinstance(got, LeftOut) else good).append(got)
-    return good, bad  # type: ignore[return-value]
+        if isinstance(got, LeftOut):
+            bad.append(got)
+        else:
+            good.append(got)
+    return good, bad
 
 
 def participant(hub: HubStore, participant_id: str) -> Participant | LeftOut | None:
