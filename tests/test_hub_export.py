@@ -36,6 +36,7 @@ label = "Drug"
 
 [[items]]
 id = "severity"
+label = "Severity"
 kind = "vas"
 prompt = "How severe were your symptoms {day}?"
 min_label = "None"
@@ -153,6 +154,8 @@ def test_sqlite_tables_codebook_and_daily_view(hub_db, tmp_path):
     assert book[(1, "effects")][2] == "1 = nausea | 2 = rash | 0 = (none chosen)"
     assert book[(2, "effects")][2] == "2 = rash | 3 = dizzy | 1 = nausea | 0 = (none chosen)"
     assert book[(1, "took")][5] == "drug" and book[(1, "severity")][5] == "base;drug"
+    labels = dict(db.execute("SELECT item_id, label FROM codebook WHERE protocol_version = 1"))
+    assert labels["severity"] == "Severity" and labels["dose"] == "dose"  # the label, else the id
     assert db.execute("SELECT prompt FROM codebook WHERE item_id = 'severity'").fetchone() == (
         "How severe were your symptoms {day}?",)  # as the protocol words it
     # chose nothing and skipped differ in answers; items not asked have no row
@@ -231,7 +234,7 @@ def test_fhir_resources_validate_and_hold_the_hubs_values(hub_db, tmp_path):
     assert urls["http://hl7.org/fhir/StructureDefinition/questionnaire-sliderStepValue"].valueInteger == 1
     control = urls["http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl"]
     assert control.valueCodeableConcept.coding[0].code == "slider"
-    assert [c.text for c in sev.item] == ["None", "Worst"]
+    assert [c.text for c in sev.item] == ["None", "Worst"] and sev.code[0].display == "Severity"
     assert items["took"].type == "boolean" and [w.answerCoding.code for w in items["took"].enableWhen] == ["drug"]
     assert items["effects"].repeats and [o.valueCoding.code for o in items["effects"].answerOption] == ["1", "2", "0"]
     assert items["mood"].type == "choice" and items["pain"].required is False

@@ -30,7 +30,7 @@ from diary_client import private
 from diary_client.entry import Entry, Value
 from diary_client.protocol import Item, Protocol
 
-from .codebook import NONE_CODE, NONE_LABEL, VAS_RANGE, Study, asked_prompt, item_label, phases_asked, stamp
+from .codebook import NONE_CODE, NONE_LABEL, VAS_RANGE, Study, asked_prompt, phases_asked, stamp
 from .export_csv import write_codebook
 from .export_tables import Gathered, TableRows
 
@@ -84,7 +84,7 @@ def _option(study: Study, item: Item, code: int, label: str) -> dict:
 def _question(study: Study, protocol: Protocol, item: Item) -> dict:
     q: dict = {"linkId": item.id, "text": asked_prompt(item), "type": _TYPE[item.kind], "required": not item.optional,
                "code": [{"system": f"{NS}/CodeSystem/{study.study_id}/items", "code": item.id,
-                         "display": item_label(item)}]}
+                         "display": item.name}]}
     ext: list[dict] = []
     if item.kind == "vas":
         lo, hi = VAS_RANGE
