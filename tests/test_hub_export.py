@@ -6,7 +6,7 @@ import csv
 import json
 import re
 import sqlite3
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -84,7 +84,7 @@ optional = true
 V2 = (PROTOCOL.replace("version = 1", "version = 2").replace('options = ["nausea", "rash"]', 'options = ["rash", "dizzy", "nausea"]')
       + '\n[[items]]\nid = "sleep"\nkind = "number"\nprompt = "Hours of sleep?"\noptional = true\n')
 START = date(2026, 3, 2)
-NOW = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
 CET = timezone(timedelta(hours=1))
 
 # Participant A: day -> answers (day 2 is corrected, day 3 chose no effect and skipped pain and note)
@@ -138,7 +138,7 @@ STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d")
 
 
 def test_sqlite_tables_codebook_and_daily_view(hub_db, tmp_path):
-    path, ids = hub_db
+    path, _ = hub_db
     out = tmp_path / "out.db"
     counts = run_export(path, sqlite_out=out)
     assert counts["participants"] == 2 and counts["entries"] == 6
@@ -219,7 +219,7 @@ def test_fhir_resources_validate_and_hold_the_hubs_values(hub_db, tmp_path):
     from fhir.resources.R4B.bundle import Bundle
     from fhir.resources.R4B.questionnaire import Questionnaire
 
-    path, ids = hub_db
+    path, _ = hub_db
     folder = tmp_path / "fhir"
     run_export(path, fhir_dir=folder)
     q1 = Questionnaire.model_validate_json((folder / "Questionnaire-kinds-v1.json").read_text())
@@ -285,7 +285,7 @@ def test_fhir_resources_validate_and_hold_the_hubs_values(hub_db, tmp_path):
 def test_redcap_files_match_their_dictionary(hub_db, tmp_path):
     from sync.hub.export_redcap import DICTIONARY_HEADER
 
-    path, ids = hub_db
+    path, _ = hub_db
     folder = tmp_path / "redcap"
     run_export(path, redcap_dir=folder)
     with (folder / "kinds_DataDictionary.csv").open(newline="", encoding="utf-8") as f:
@@ -362,7 +362,7 @@ async def test_datasette_metadata_loads_and_sorts_by_participant_and_date(hub_db
 def test_cli_writes_every_format_and_refuses_an_unwritable_place(hub_db, tmp_path, monkeypatch):
     path, _ = hub_db
     monkeypatch.setenv("DIARY_NOW", "2026-03-10T12:00")
-    run = lambda *a: CliRunner().invoke(main, ["hub", "export", "--db", str(path), *a])  # noqa: E731
+    run = lambda *a: CliRunner().invoke(main, ["hub", "export", "--db", str(path), *a])
     r = run("--fhir", str(tmp_path / "f"), "--redcap", str(tmp_path / "r"), "--sqlite", str(tmp_path / "x.db"))
     assert r.exit_code == 0, r.output
     assert (tmp_path / "x.metadata.json").exists() and (tmp_path / "r" / "codebook.csv").exists()

@@ -30,7 +30,15 @@ from diary_client import private
 from diary_client.entry import Entry, Value
 from diary_client.protocol import Item, Protocol
 
-from .codebook import NONE_CODE, NONE_LABEL, VAS_RANGE, Study, asked_prompt, phases_asked, stamp
+from .codebook import (
+    NONE_CODE,
+    NONE_LABEL,
+    VAS_RANGE,
+    Study,
+    asked_prompt,
+    phases_asked,
+    stamp,
+)
 from .export_csv import write_codebook
 from .export_tables import Gathered, TableRows
 
@@ -135,7 +143,7 @@ def _answers(study: Study, item: Item, v: Value) -> list[dict]:
         case "yesno":
             return [{"valueBoolean": v}]
         case "choice":
-            return [{"valueCoding": _option(study, item, study.options[item.id][v], v)}]  # type: ignore[index]
+            return [{"valueCoding": _option(study, item, study.options[item.id][str(v)], str(v))}]
         case "multi":
             chosen = [(study.options[item.id][o], o) for o in v] or [(NONE_CODE, NONE_LABEL)]  # type: ignore[union-attr]
             return [{"valueCoding": _option(study, item, c, label)} for c, label in chosen]

@@ -199,7 +199,8 @@ def table_rows(g: Gathered, counting: set[str], now: datetime) -> TableRows:
     )
     phases = [(p.participant_id, x.phase.id, x.phase.label, x.phase.participant_label, x.phase.role, x.first_day,
                x.last_day, x.start.isoformat(), x.end.isoformat(), x.phase.days) for x in spans]
-    entries, answers = [], []
+    entries: list[tuple] = []
+    answers: list[tuple] = []
     for n, r in enumerate(g.received, g.first_entry_no):
         e: Entry = r["entry"]
         span = _span(spans, e)
