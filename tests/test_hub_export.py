@@ -362,7 +362,10 @@ async def test_datasette_metadata_loads_and_sorts_by_participant_and_date(hub_db
 def test_cli_writes_every_format_and_refuses_an_unwritable_place(hub_db, tmp_path, monkeypatch):
     path, _ = hub_db
     monkeypatch.setenv("DIARY_NOW", "2026-03-10T12:00")
-    run = lambda *a: CliRunner().invoke(main, ["hub", "export", "--db", str(path), *a])
+
+    def run(*args: str):
+        return CliRunner().invoke(main, ["hub", "export", "--db", str(path), *args])
+
     r = run("--fhir", str(tmp_path / "f"), "--redcap", str(tmp_path / "r"), "--sqlite", str(tmp_path / "x.db"))
     assert r.exit_code == 0, r.output
     assert (tmp_path / "x.metadata.json").exists() and (tmp_path / "r" / "codebook.csv").exists()

@@ -76,8 +76,8 @@ class Study:
             return None
         codes = self.options[item.id]
         if item.kind == "choice":
-            return str(codes[v])  # type: ignore[index]
-        return ";".join(str(codes[o]) for o in v) if v else str(NONE_CODE)  # type: ignore[union-attr]
+            return str(codes[v])  # type: ignore[index]  # a choice answer is one of the options' texts (answers.check)
+        return ";".join(str(codes[o]) for o in v) if v else str(NONE_CODE)  # type: ignore[union-attr]  # a multi answer is a list of option texts
 
 
 def studies(versions: Iterable[tuple[str, int, str]]) -> dict[str, Study]:
@@ -143,4 +143,4 @@ def answer_cells(study: Study, item: Item, v: Value) -> tuple[str, str | None, s
     if v is None:
         return SKIPPED, None, None, None
     number = int(bool(v)) if item.kind == "yesno" else v if item.numeric else None
-    return ANSWERED, format_value(item, v), study.code(item, v), number  # type: ignore[return-value]
+    return ANSWERED, format_value(item, v), study.code(item, v), number  # type: ignore[return-value]  # number is an int or float for numeric items, as the row type says

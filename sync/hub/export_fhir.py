@@ -145,7 +145,7 @@ def _answers(study: Study, item: Item, v: Value) -> list[dict]:
         case "choice":
             return [{"valueCoding": _option(study, item, study.options[item.id][str(v)], str(v))}]
         case "multi":
-            chosen = [(study.options[item.id][o], o) for o in v] or [(NONE_CODE, NONE_LABEL)]  # type: ignore[union-attr]
+            chosen = [(study.options[item.id][o], o) for o in v] or [(NONE_CODE, NONE_LABEL)]  # type: ignore[union-attr]  # a multi answer is a list of options
             return [{"valueCoding": _option(study, item, c, label)} for c, label in chosen]
     return [{"valueString": v}]
 
