@@ -328,7 +328,7 @@ def export(env: Env, csv_file: Path, every: bool) -> None:
 @user_errors()
 def verify(env: Env) -> None:
     """Check the database (integrity_check) and the audit hash chain; exit 1 if either fails."""
-    store = env.store()
+    store = Store.in_dir(env.data_dir, create=False)  # a mistyped --data-dir is an error, and makes nothing
     path = store.path
     problems = store.verify()
     if problems:

@@ -48,6 +48,8 @@ def sync_command(env: Env, as_json: bool) -> None:
             click.echo("The true phase names are released to you from now on.")
         if result.fetched:
             click.echo(f"Fetched {result.fetched} earlier entries of yours from the hub (filed on another device).")
+        if result.resent:
+            click.echo(f"Sent again {result.resent} entries the hub no longer held (restored from an older copy?).")
         if result.left_on_hub:
             click.echo(f"{result.left_on_hub} entries on the hub clash with this device's own and stay on the hub only.")
         if result.protocol_version:

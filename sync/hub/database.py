@@ -69,6 +69,15 @@ def _m0003(db: Database) -> None:
         detail TEXT NOT NULL, at TEXT NOT NULL, via TEXT NOT NULL, PRIMARY KEY (entry_id, flag))""")
 
 
+@migrations(name="0004_create_device_heads")
+def _m0004_heads(db: Database) -> None:
+    # Each device's audit-chain head (how many records, the last hash) as last seen by sync or import:
+    # a diary file collected later must extend it (sync/hub/chains.py).
+    db.execute("""CREATE TABLE device_heads (participant_id TEXT NOT NULL REFERENCES participants(participant_id),
+        device_id TEXT NOT NULL, length INTEGER NOT NULL, hash TEXT NOT NULL, at TEXT NOT NULL, via TEXT NOT NULL,
+        PRIMARY KEY (participant_id, device_id))""")
+
+
 class HubError(Exception):
     """Something a coordinator or a device can fix; the message says what."""
 
