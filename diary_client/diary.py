@@ -68,9 +68,14 @@ class Diary:
         """Read the settings again (after a sync: last upload, unblinding, a protocol update)."""
         s = self.store.settings()
         self.settings = s
-        self.participant_id: str = s["participant_id"]
-        self.device_id: str = s["device_id"]
-        self.start = date.fromisoformat(s["start"])
+        try:
+            self.participant_id: str = s["participant_id"]
+            self.device_id: str = s["device_id"]
+            self.start = date.fromisoformat(s["start"])
+        except (KeyError, TypeError, ValueError) as e:
+            key = e.args[0] if isinstance(e, KeyError) else "start"
+            raise DiaryError(f"{self.store.path}: the setting {key!r} is missing or damaged "
+                             f"({s.get(key)!r}); `diary verify` shows what changed, and backups/ holds daily copies") from None
         if getattr(self, "_protocol_toml", None) != s["protocol_toml"]:
             self.protocol: Protocol = parse_protocol(s["protocol_toml"], "stored protocol")
             self._protocol_toml = s["protocol_toml"]

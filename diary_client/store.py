@@ -328,7 +328,14 @@ class Store:
     # -- reading -------------------------------------------------------------------------------
 
     def settings(self) -> dict:
-        return {r["key"]: json.loads(r["value"]) for r in self.db.query("SELECT key, value FROM settings")}
+        out = {}
+        for r in self.db.query("SELECT key, value FROM settings"):
+            try:
+                out[r["key"]] = json.loads(r["value"])
+            except (ValueError, TypeError):
+                raise StoreError(f"{self.path}: the setting {r['key']!r} is damaged (not JSON: {r['value']!r}); "
+                                 "`diary verify` shows what changed") from None
+        return out
 
     def entries(self) -> list[Entry]:
         # In the order they were stored (seq orders only one device's entries; a device may hold

@@ -89,3 +89,21 @@ def file_problem(db: HubDatabase, participant_id: str, device_id: str, chain: li
         return (f"its audit chain does not pass through the head the hub holds for this device (record {length}): "
                 "the file was rewritten")
     return None
+
+
+def import_problems(db: HubDatabase, participant_id: str, device_id: str | None, chain: list[str]) -> list[str]:
+    """Why the hub should not trust a collected file's claims: its device is not one of the
+    participant's (unless the participant has none yet: enrolled at a lab visit), or its chain
+    disagrees with the head the hub holds for that device."""
+    out = []
+    if not device_id:
+        return ["the file names no device"]
+    known = devices_of(db, participant_id)
+    if known and device_id not in known:
+        out.append(f"the file says it is {participant_id}'s, but its device ({device_id}) is not one of "
+                   f"{participant_id}'s devices on the hub: a file of another participant relabelled, or a "
+                   "replacement device that never synced")
+    problem = file_problem(db, participant_id, device_id, chain)
+    if problem:
+        out.append(problem)
+    return out
