@@ -91,7 +91,7 @@ class Diary:
         store.set_settings(
             participant_id=participant_id,
             study_id=protocol.id,
-            device_id=new_id(),
+            device_id=store.settings().get("device_id") or new_id(),  # kept if made before enrolment (sync.client)
             start=start.isoformat(),
             protocol_toml=protocol_toml,
             # timezone: the zone the diary windows are local times of (a hub importing the file takes it)

@@ -22,7 +22,7 @@ import httpx
 
 from diary_client import clock, private
 from diary_client.diary import Diary, DiaryError
-from diary_client.entry import Entry, content_hash
+from diary_client.entry import Entry, content_hash, new_id
 from diary_client.protocol import ProtocolError, parse_protocol, update_problem
 from diary_client.store import Store, StoreError
 
@@ -113,9 +113,10 @@ def hub_configured(diary: Diary) -> bool:
 
 def _reason(resp: httpx.Response) -> str:
     try:
-        detail = resp.json().get("detail")
+        doc = resp.json()
     except ValueError:
-        detail = None
+        doc = None
+    detail = doc.get("detail") if isinstance(doc, dict) else None
     return detail if isinstance(detail, str) and detail else f"HTTP {resp.status_code}"
 
 
@@ -158,16 +159,12 @@ def enroll_device(
     hub_url = hub_url.rstrip("/")
     if not hub_url.startswith(("http://", "https://")):
         raise SyncError(f"{hub_url!r} is not a hub URL like https://hub.example.org")
-    body = {"code": code, "device": device, "participant_id": participant_id,
+    body = {"code": code, "device": device, "device_id": device_id_of(store), "participant_id": participant_id,
             "start": start.isoformat() if start else None, "timezone": _zone_name()}
-    try:
-        with httpx.Client(base_url=hub_url, timeout=15, transport=transport, verify=_verify(hub_url)) as client:
-            resp = client.post("/api/v1/enroll", json=body)
-    except httpx.HTTPError as e:
-        raise SyncError(f"cannot reach the hub at {hub_url} ({type(e).__name__}): check the URL and the network") from None
+    resp = _post_enrolment(hub_url, body, transport)
     if resp.status_code != 200:
         raise SyncError(f"the hub refused the code: {_reason(resp)}")
-    got = resp.json()
+    got = _enrolment_answer(resp)
     save_token(data_dir_of(store), got["token"])
     if isinstance(target, Diary):
         store.set_settings(hub_url=hub_url, hub_device=device)
@@ -175,6 +172,52 @@ def enroll_device(
         return target
     return Diary.enroll(store, got["participant_id"], got["protocol"], date.fromisoformat(got["start"]),
                         hub_url=hub_url, hub_device=device)
+
+
+def device_id_of(store: Store) -> str:
+    """This device's id, made and kept before its first enrolment call: a retry after a lost
+    answer carries the same id, and the hub recognises it (a code redeemed again by its device)."""
+    device_id = store.settings().get("device_id")
+    if not device_id:
+        device_id = new_id()
+        store.set_settings(device_id=device_id)
+    return device_id
+
+
+ENROL_ATTEMPTS = 3
+
+
+def _post_enrolment(hub_url: str, body: dict, transport: httpx.BaseTransport | None) -> httpx.Response:
+    """POST /api/v1/enroll, tried again when the connection fails (the hub may have redeemed the
+    code and lost the answer: the same device id gets a new token within 10 minutes)."""
+    problem = ""
+    for attempt in range(ENROL_ATTEMPTS):
+        if attempt:
+            time.sleep(0.5 * attempt)
+        try:
+            with httpx.Client(base_url=hub_url, timeout=15, transport=transport, verify=_verify(hub_url)) as client:
+                return client.post("/api/v1/enroll", json=body)
+        except httpx.HTTPError as e:
+            problem = type(e).__name__
+    raise SyncError(f"cannot reach the hub at {hub_url} ({problem}): check the URL and the network; "
+                    "the same code works again from this device for 10 minutes")
+
+
+def _enrolment_answer(resp: httpx.Response) -> dict:
+    """The hub's answer to an enrolment, checked: a server that is not a diary hub (a web page,
+    some other JSON) is one line, not a traceback."""
+    try:
+        got = resp.json()
+        ok = (isinstance(got, dict) and all(isinstance(got.get(k), str) and got[k]
+                                            for k in ("token", "participant_id", "protocol", "start")))
+        if ok:
+            date.fromisoformat(got["start"])
+    except ValueError:
+        ok = False
+    if not ok:
+        raise SyncError(f"the server at {resp.request.url.copy_with(path='/')} answered, but not as a diary hub "
+                        "does: check the hub URL")
+    return got
 
 
 # -- one sync round ------------------------------------------------------------------------------

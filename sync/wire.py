@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from diary_client.entry import Entry
 
 MAX_BATCH = 1000
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 
 
 class _Wire(BaseModel):
@@ -18,6 +19,8 @@ class _Wire(BaseModel):
 class EnrollRequest(_Wire):
     code: str = Field(min_length=1, max_length=64, description="The one-time code, e.g. ABCD-EFGH")
     device: str = Field(min_length=1, max_length=200, description="A label for this device")
+    device_id: str | None = Field(None, pattern=UUID_PATTERN, description="The device's id (a UUID, kept from before enrolment): "
+                                  "the same device redeeming the same code again within 10 minutes gets a new token")
     participant_id: str | None = Field(None, max_length=100, description="Refuse the code unless it is this participant's")
     start: date | None = Field(None, description="Day 1, if the coordinator set none")
     timezone: str | None = Field(None, max_length=64, description="IANA zone of the device, e.g. Europe/Berlin")
@@ -64,7 +67,8 @@ class EntriesResponse(_Wire):
 class EntriesPage(_Wire):
     entries: list[Entry]
     receipts: list[Receipt] = Field(description="One per entry, in the same order")
-    next_after: int | None = Field(description="Pass as `after` for the next page; null on the last page")
+    next_after: int | None = Field(description="Pass as `after` for the next page (how many of the participant's "
+                                               "entries came before it); null on the last page")
 
 
 class PhaseDates(_Wire):

@@ -46,7 +46,7 @@ async def device_key(request: Request, cred: HTTPAuthorizationCredentials | None
     """The hash of the request's device token, once it is known to have been valid (401, 429)."""
     if cred is None or not cred.credentials:
         raise unauthorized("missing device token (Authorization: Bearer ...)")
-    key = codes.digest(cred.credentials)
+    key = store_of(request).db.keys.digest(cred.credentials)
     known: OrderedDict[str, None] = request.app.state.known_tokens
     if key in known:
         known.move_to_end(key)
@@ -56,7 +56,8 @@ async def device_key(request: Request, cred: HTTPAuthorizationCredentials | None
         wait = request.app.state.unknown_limit.wait(client_key(request))
         if wait:
             raise too_many(wait)
-        if await run_in_threadpool(store_of(request).enrolment.authenticate, key) is None:
+        legacy = codes.legacy_digest(cred.credentials)
+        if await run_in_threadpool(store_of(request).enrolment.authenticate, key, legacy) is None:
             raise unauthorized("unknown or revoked device token: enrol this device again")
         known[key] = None
         if len(known) > MAX_KNOWN:

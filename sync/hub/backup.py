@@ -13,6 +13,9 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from diary_client import private
+
+from . import codes
 from .store import HubError
 
 
@@ -32,7 +35,7 @@ def backup(db_path: Path, out: Path) -> BackupResult:
     """Copy the hub database at `db_path` to `out` (replacing an older backup there)."""
     if not db_path.is_file():
         raise HubError(f"{db_path}: no hub database there (check --db)")
-    for own in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+    for own in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm"), codes.key_path(db_path)):
         if _same_file(own, out) or out.resolve() == own.resolve():
             raise HubError(f"{out}: that is the hub's own database; give another file for the backup")
     if out.is_dir():
@@ -48,11 +51,20 @@ def backup(db_path: Path, out: Path) -> BackupResult:
     try:
         counts = _copy(db_path, partial)
         os.replace(partial, out)
+        _copy_key(db_path, out)
         _sync_dir(out.parent)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
     return BackupResult(out, counts[0], counts[1], out.stat().st_size)
+
+
+def _copy_key(db_path: Path, out: Path) -> None:
+    """The hub's hashing key goes beside the copy (`OUT.key`, 0600): a hub restored without it
+    would recognise no device token and no enrolment code."""
+    key = codes.key_path(db_path)
+    if key.is_file():
+        private.write(codes.key_path(out), key.read_bytes())
 
 
 def _copy(db_path: Path, dst_path: Path) -> tuple[int, int]:

@@ -67,13 +67,16 @@ def keep_head(db: HubDatabase, participant_id: str, device_id: str, length: int,
 
 
 def devices_of(db: HubDatabase, participant_id: str) -> set[str]:
-    """The device ids the hub knows for a participant: from heads it holds and entries it stored."""
+    """The device ids the hub knows for a participant: from heads it holds, entries it stored and
+    the devices its tokens were issued to."""
     with db.read() as conn:
         heads = {r[0] for r in conn.conn.execute("SELECT device_id FROM device_heads WHERE participant_id = ?",
                                                  [participant_id])}
         made = {r[0] for r in conn.conn.execute(
             "SELECT DISTINCT json_extract(body, '$.device_id') FROM entries WHERE participant_id = ?", [participant_id])}
-    return heads | made
+        tokens = {r[0] for r in conn.conn.execute(
+            "SELECT device_id FROM tokens WHERE participant_id = ? AND device_id IS NOT NULL", [participant_id])}
+    return heads | made | tokens
 
 
 def file_problem(db: HubDatabase, participant_id: str, device_id: str, chain: list[str]) -> str | None:

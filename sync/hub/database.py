@@ -21,6 +21,7 @@ from sqlite_utils import Database, Migrations
 
 from diary_client import private
 
+from . import codes
 from .rules import Participant
 
 migrations = Migrations("hub")
@@ -69,8 +70,16 @@ def _m0003(db: Database) -> None:
         detail TEXT NOT NULL, at TEXT NOT NULL, via TEXT NOT NULL, PRIMARY KEY (entry_id, flag))""")
 
 
-@migrations(name="0004_create_device_heads")
-def _m0004_heads(db: Database) -> None:
+@migrations(name="0004_tokens_remember_code_and_device")
+def _m0004(db: Database) -> None:
+    # Which code a token was issued for, to which device id: the same device redeeming the same
+    # code again soon after (its answer was lost) gets a new token instead of a refusal.
+    db.execute("ALTER TABLE tokens ADD COLUMN code_hash TEXT")
+    db.execute("ALTER TABLE tokens ADD COLUMN device_id TEXT")
+
+
+@migrations(name="0005_create_device_heads")
+def _m0005(db: Database) -> None:
     # Each device's audit-chain head (how many records, the last hash) as last seen by sync or import:
     # a diary file collected later must extend it (sync/hub/chains.py).
     db.execute("""CREATE TABLE device_heads (participant_id TEXT NOT NULL REFERENCES participants(participant_id),
@@ -124,6 +133,15 @@ def write_audit(db: Database, at: str, actor: str, action: str, participant_id=N
     )
 
 
+def _keys(path: Path) -> codes.Keys:
+    try:
+        return codes.Keys.beside(path)
+    except ValueError as e:
+        raise HubError(str(e)) from None
+    except OSError as e:
+        raise HubError(f"{codes.key_path(path)}: cannot read or create the hub's key ({e.strerror})") from None
+
+
 class HubDatabase:
     """The hub's file and this process's connections to it. Cheap to make: it only remembers the
     path (and migrates once)."""
@@ -143,6 +161,7 @@ class HubDatabase:
                 raise HubError(f"{self.path}: cannot open the hub database ({e})") from None
             except OSError as e:
                 raise HubError(f"{self.path}: cannot open the hub database ({e.strerror})") from None
+        self.keys = _keys(self.path)
 
     @contextmanager
     def read(self) -> Iterator[Database]:

@@ -81,50 +81,76 @@ class Enrolment:
             return self._register(db, participant_id, toml, start, tz, iso(now), actor)
 
     def enroll(self, participant_id: str, toml: str, start: date | None, tz: str, now: datetime) -> str:
-        """Register the participant if new and issue a one-time enrolment code (only its hash is kept)."""
+        """Register the participant if new and issue a one-time enrolment code (only its keyed hash is kept)."""
         code = codes.new_code()
         at = iso(now)
         with self.db.tx() as db:
             self._register(db, participant_id, toml, start, tz, at, "coordinator")
             db.execute("INSERT INTO codes VALUES (?, ?, ?, ?, NULL)",
-                       [codes.digest(codes.normalize_code(code)), participant_id, at, iso(now + codes.CODE_TTL)])
+                       [self.db.keys.digest(codes.normalize_code(code)), participant_id, at,  # type: ignore[arg-type]
+                        iso(now + codes.CODE_TTL)])
             write_audit(db, at, "coordinator", "issue_code", participant_id)
         return code
+
     def redeem(self, code: str, device: str, now: datetime, participant_id: str | None = None,
-               start: date | None = None, tz: str | None = None) -> DeviceEnrolment:
-        """Exchange a valid code, once, for a new device token. Nothing changes if anything is off."""
+               start: date | None = None, tz: str | None = None, device_id: str | None = None) -> DeviceEnrolment:
+        """Exchange a valid code, once, for a new device token. Nothing changes if anything is off.
+
+        Once means once per device: the same `device_id` redeeming the same code again within
+        `codes.RETRY_WINDOW` gets a new token, and the one issued before is revoked (the answer
+        that carried it never reached the device, or the device would not ask again).
+        """
         norm = codes.normalize_code(code)
         at = iso(now)
+        keyed = None if norm is None else self.db.keys.digest(norm)
+        result: DeviceEnrolment | None = None
         with self.db.tx() as db:
             row = None if norm is None else db.execute(
-                "SELECT participant_id, expires_at, used_at FROM codes WHERE code_hash = ?",
-                [codes.digest(norm)]).fetchone()
-            refused = row is None or row[2] is not None or row[1] < at or bool(participant_id and participant_id != row[0])
+                "SELECT code_hash, participant_id, expires_at, used_at FROM codes WHERE code_hash IN (?, ?)",
+                [keyed, codes.legacy_digest(norm)]).fetchone()
+            lost = row is not None and row[3] is not None and self._lost_answer(db, keyed, device_id, now)
+            refused = (row is None or (row[3] is not None and not lost) or row[2] < at
+                       or bool(participant_id and participant_id != row[1]))
             if refused:
                 write_audit(db, at, "device", "redeem_refused", None)
-        if refused:
+            else:
+                result = self._issue(db, row, keyed, device, device_id, start, tz, now, lost)  # type: ignore[arg-type]
+        if result is None:
             raise CodeError("this enrolment code is not valid (mistyped, already used, expired, "
                             "or for another participant): ask the coordinator for a new one")
-        with self.db.tx() as db:
-            row = db.execute("SELECT participant_id, used_at FROM codes WHERE code_hash = ?",
-                             [codes.digest(norm)]).fetchone()  # type: ignore[arg-type]
-            if row[1] is not None:  # redeemed by a concurrent request in between
-                raise CodeError("this enrolment code was just used: ask the coordinator for a new one")
-            p = get_participant(db, row[0])
-            assert p is not None
-            if start and p.start and start != p.start:
-                raise HubError(f"the hub has {p.start} as day 1 for {p.participant_id}, not {start}: "
-                               "enrol without --start")
-            if p.start is None or (tz and tz != p.tz):
-                new_start = p.start or start or p.local(now).date()
-                db.execute("UPDATE participants SET start = ?, tz = ? WHERE participant_id = ?",
-                           [new_start.isoformat(), tz or p.tz, p.participant_id])
-            token = codes.new_token()
-            db.execute("UPDATE codes SET used_at = ? WHERE code_hash = ?", [at, codes.digest(norm)])  # type: ignore[arg-type]
-            db.execute("INSERT INTO tokens VALUES (?, ?, ?, ?, NULL)",
-                       [codes.digest(token), p.participant_id, device, at])
-            write_audit(db, at, "device", "redeem", p.participant_id, device=device)
-            return DeviceEnrolment(get_participant(db, p.participant_id), token)  # type: ignore[arg-type]
+        return result
+
+    @staticmethod
+    def _lost_answer(db: Database, code_hash: str | None, device_id: str | None, now: datetime) -> bool:
+        """Was this code redeemed by this very device a moment ago (its token not yet revoked)?"""
+        if not device_id or code_hash is None:
+            return False
+        return db.execute(
+            "SELECT 1 FROM tokens WHERE code_hash = ? AND device_id = ? AND revoked_at IS NULL AND created_at >= ?",
+            [code_hash, device_id, iso(now - codes.RETRY_WINDOW)]).fetchone() is not None
+
+    def _issue(self, db: Database, row: tuple, keyed: str, device: str, device_id: str | None,
+               start: date | None, tz: str | None, now: datetime, again: bool) -> DeviceEnrolment:
+        at = iso(now)
+        p = get_participant(db, row[1])
+        assert p is not None  # codes reference participants
+        if start and p.start and start != p.start:
+            raise HubError(f"the hub has {p.start} as day 1 for {p.participant_id}, not {start}: "
+                           "enrol without --start")
+        if p.start is None or (tz and tz != p.tz):
+            new_start = p.start or start or p.local(now).date()
+            db.execute("UPDATE participants SET start = ?, tz = ? WHERE participant_id = ?",
+                       [new_start.isoformat(), tz or p.tz, p.participant_id])
+        if again:
+            db.execute("UPDATE tokens SET revoked_at = ? WHERE code_hash = ? AND device_id = ? AND revoked_at IS NULL",
+                       [at, keyed, device_id])
+        token = codes.new_token()
+        db.execute("UPDATE codes SET used_at = COALESCE(used_at, ?), code_hash = ? WHERE code_hash = ?",
+                   [at, keyed, row[0]])  # a legacy (unkeyed) hash is rehashed on use
+        db.execute("INSERT INTO tokens (token_hash, participant_id, device, created_at, code_hash, device_id)"
+                   " VALUES (?, ?, ?, ?, ?, ?)", [self.db.keys.digest(token), p.participant_id, device, at, keyed, device_id])
+        write_audit(db, at, "device", "redeem_again" if again else "redeem", p.participant_id, device=device)
+        return DeviceEnrolment(get_participant(db, p.participant_id), token)  # type: ignore[arg-type]
 
     def take_start(self, participant_id: str, start: date, tz: str, now: datetime, actor: str,
                    **detail) -> Participant:
@@ -185,11 +211,19 @@ class Enrolment:
             write_audit(db, at, "coordinator", "revoke_tokens", participant_id, tokens=n, codes=codes_voided)
         return n
 
-    def authenticate(self, token_hash: str) -> Participant | None:
-        """The participant a (hashed) device token belongs to, or None."""
+    def authenticate(self, token_hash: str, legacy_hash: str | None = None) -> Participant | None:
+        """The participant a (keyed-hashed) device token belongs to, or None. A token stored by a
+        hub from before the key (`legacy_hash`, plain SHA-256) is found too, and rehashed."""
+        sql = PARTICIPANTS + " JOIN tokens t ON t.participant_id = p.participant_id WHERE t.token_hash = ? AND t.revoked_at IS NULL"
         with self.db.read() as db:
-            return first_participant(db, PARTICIPANTS + " JOIN tokens t ON t.participant_id = p.participant_id"
-                                      " WHERE t.token_hash = ? AND t.revoked_at IS NULL", [token_hash])
+            p = first_participant(db, sql, [token_hash])
+            if p is not None or legacy_hash is None:
+                return p
+            if db.execute("SELECT 1 FROM tokens WHERE token_hash = ?", [legacy_hash]).fetchone() is None:
+                return None
+        with self.db.tx() as db:
+            db.execute("UPDATE tokens SET token_hash = ? WHERE token_hash = ?", [token_hash, legacy_hash])
+            return first_participant(db, sql, [token_hash])
 
     def unblind(self, ids: list[str] | None, now: datetime) -> list[str]:
         """Release true phase names to these participants (None: everyone); returns who."""

@@ -22,15 +22,19 @@ class Reads:
             return get_participant(db, participant_id)
 
     def page(self, participant_id: str, after: int, limit: int) -> tuple[list[dict], int | None]:
-        """The participant's entries in the order the hub received them, `limit` after the
-        cursor `after`: rows as `received` gives them, and the next cursor (None: no more)."""
+        """The participant's entries in the order the hub received them, `limit` after the first
+        `after` of them: rows as `received` gives them, and the next cursor (None: no more).
+
+        The cursor counts this participant's own entries only (entries are never removed, and
+        new ones come last, so a position never moves): it tells a device nothing about others.
+        """
         with self.db.read() as db:
             rows = db.conn.execute(
-                "SELECT rowid, body, received_at, content_hash FROM entries WHERE participant_id = ? AND rowid > ?"
-                " ORDER BY rowid LIMIT ?", [participant_id, after, limit]).fetchall()
+                "SELECT body, received_at, content_hash FROM entries WHERE participant_id = ?"
+                " ORDER BY rowid LIMIT ? OFFSET ?", [participant_id, limit, after]).fetchall()
         out = [{"entry": Entry.model_validate_json(body), "received_at": at, "content_hash": h}
-               for _, body, at, h in rows]
-        return out, (rows[-1][0] if len(rows) == limit else None)
+               for body, at, h in rows]
+        return out, (after + len(rows) if len(rows) == limit else None)
 
     def receipt(self, participant_id: str, entry_id: str) -> dict | None:
         """The hub's receipt of one of this participant's entries; None for anyone else's."""

@@ -40,7 +40,8 @@ def enroll(body: wire.EnrollRequest, request: Request) -> wire.EnrollResponse:
         raise HTTPException(422, f"timezone: {body.timezone!r} is not an IANA time zone like Europe/Berlin")
     store = store_of(request)
     try:
-        got = store.enrolment.redeem(body.code, body.device, request.app.state.now(), body.participant_id, body.start, body.timezone)
+        got = store.enrolment.redeem(body.code, body.device, request.app.state.now(), body.participant_id, body.start,
+                                     body.timezone, body.device_id)
     except CodeError as e:
         raise HTTPException(400, str(e)) from None
     except HubError as e:
