@@ -83,10 +83,8 @@ def import_diary(hub: HubStore, path: Path, now: datetime, tz: str, force: bool 
     if problems and not force:
         raise HubError(f"{path}: the file fails verification ({problems[0]}; {len(problems)} problem(s)): "
                        "not imported; use --force to import it anyway")
-    distrust = chains.import_problems(hub.db, pid, settings.get("device_id"), chain)
-    if distrust and not force:
-        raise HubError(f"{path}: {distrust[0]}: not imported; use --force to import it anyway")
     start = _file_start(path, settings)
+    distrust = chains.import_problems(hub.db, pid, settings.get("device_id"), chain)
     file_tz = settings.get("timezone") if valid_zone(str(settings.get("timezone"))) else None
     have = hub.reads.participant(pid)
     if have is not None and have.start is not None and have.start != start and not take_start:
@@ -95,11 +93,16 @@ def import_diary(hub: HubStore, path: Path, now: datetime, tz: str, force: bool 
             f"If the file's date is the right one, import again with --take-start (allowed while the hub "
             f"holds none of {pid}'s entries); if the hub's is, this file is not {pid}'s or its device was "
             "enrolled with the wrong day 1: check with the participant before importing")
+    retiming = have is not None and have.start != start  # take_start's own refusal comes first
+    if distrust and not force and not retiming:
+        raise HubError(f"{path}: {distrust[0]}: not imported; use --force to import it anyway")
     # A known participant's study and version are checked first (start None: no date check yet).
     hub.enrolment.register(pid, settings["protocol_toml"], None if have else start, file_tz or tz, now, actor="import")
     took = None
     if have is not None and have.start != start:
         took = hub.enrolment.take_start(pid, start, file_tz or have.tz, now, actor="import", file=path.name)
+    if distrust and not force:
+        raise HubError(f"{path}: {distrust[0]}: not imported; use --force to import it anyway")
     got = hub.ingest(pid, entries, now, via="import", flags=flags)
     if distrust:
         hub.audit("coordinator", "import_forced", now, pid, file=path.name, reasons=distrust)
