@@ -47,9 +47,10 @@ def create_floor_app(db_path: str) -> FastAPI:
             ids = []
             for e in payload["entries"]:
                 body = json.dumps(e)
-                db.execute("INSERT OR IGNORE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                db.execute("INSERT OR IGNORE INTO entries (id, participant_id, diary_date, supersedes, content_hash,"
+                           " body, received_at, via, timing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            [e["id"], e["participant_id"], e["diary_date"], e["supersedes"],
-                            hashlib.sha256(body.encode()).hexdigest(), body, at, "api"])
+                            hashlib.sha256(body.encode()).hexdigest(), body, at, "api", e["timing"]])
                 ids.append(e["id"])
             db.execute("COMMIT")
         return {"accepted": ids}

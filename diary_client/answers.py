@@ -108,10 +108,17 @@ def problems(protocol: Protocol, phase_id: str, answers: dict[str, Value]) -> li
 
 
 def check(protocol: Protocol, phase_id: str, answers: dict[str, Value]) -> None:
+    """AnswerError naming a bad value before the missing ones, and every missing item."""
     found = problems(protocol, phase_id, answers)
-    if found:
-        extra = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-        raise AnswerError(found[0] + extra)
+    if not found:
+        return
+    missing = [p.removesuffix(": is required") for p in found if p.endswith(": is required")]
+    bad = [p for p in found if not p.endswith(": is required")]
+    if not bad:
+        raise AnswerError(f"{missing[0]}: is required" if len(missing) == 1
+                          else f"{', '.join(missing)}: are required (no answer given)")
+    extra = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+    raise AnswerError(bad[0] + extra + (f"; also missing: {', '.join(missing)}" if missing else ""))
 
 
 def format_value(item: Item, v: Value) -> str:

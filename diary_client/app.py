@@ -47,8 +47,8 @@ class DiaryApp(App):
             from .diary import Diary
 
             self.diary = Diary(self.store)
-            if self.diary.settings.get("theme") in self.available_themes:
-                self.theme = self.diary.settings["theme"]  # the participant's choice in Settings
+            if self.diary.settings.theme in self.available_themes:
+                self.theme = self.diary.settings.theme  # the participant's choice in Settings
         except USER_ERRORS as e:
             self.push_screen(ErrorScreen(human(e)))
             return
@@ -61,10 +61,54 @@ class DiaryApp(App):
     def show_home(self) -> None:
         from .screens.home import HomeScreen
 
-        self.push_screen(HomeScreen(self.diary, self.now_fn))
-        if self.diary.settings.get("hub_url"):
+        home = HomeScreen(self.diary, self.now_fn)
+        self.push_screen(home)
+        self.offer_draft(home)
+        if self.diary.settings.hub_url:
             self.set_interval(SYNC_EVERY_S, self.timed_sync)
             self.set_timer(1, self.timed_sync)  # after the first frame: importing the HTTP client takes a moment
+
+    def offer_draft(self, home) -> None:
+        """A report left unfinished (a crash, kill -9, Ctrl+Q, a closed terminal): offer to go on."""
+        from .screens.common import USER_ERRORS, ChoiceScreen
+
+        try:
+            report = self.diary.resumable(self.now_fn())
+            kept = self.diary.kept_answers()
+        except USER_ERRORS:
+            return  # home says what is wrong with the file
+        if report is None:
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice == "resume":
+                home.open(report)
+            elif choice == "discard":
+                self.diary.drop_draft()
+                home.refresh_status()
+
+        self.push_screen(ChoiceScreen(
+            "Go on with your unfinished report?",
+            f"{report.title()}: {kept} answered so far, kept on this device (not saved as a report yet).",
+            [("enter,g", "go on with it", "resume"), ("d", "throw it away", "discard")]), callback=chosen)
+
+    async def action_quit(self) -> None:
+        """Quitting while a report holds answers asks first (they are kept as a draft anyway)."""
+        from .screens.common import QuitScreen
+
+        filling = any(getattr(s, "FILLING_IN", False) for s in self.screen_stack)
+        try:
+            kept = filling and bool(self.diary and self.diary.kept_answers())
+        except Exception:  # a file problem must not stop a quit
+            kept = False
+        if kept:
+            def chosen(choice: str | None) -> None:
+                if choice == "quit":
+                    self.exit()
+
+            self.push_screen(QuitScreen(), callback=chosen)
+            return
+        self.exit()
 
     def on_enrolled(self, message) -> None:
         self.diary = message.diary
@@ -94,7 +138,7 @@ class DiaryApp(App):
     async def sync(self) -> None:
         """Upload pending entries; an async worker, so SQLite stays on the UI thread."""
         diary = self.diary
-        if diary is None or not diary.settings.get("hub_url"):
+        if diary is None or not diary.settings.hub_url:
             return
         try:
             from sync.client import sync_diary

@@ -14,10 +14,10 @@ import click
 
 from . import clock, private
 from .answers import AnswerError, format_value, parse_answers
-from .diary import Diary, DiaryError
+from .days import long_date, plural, relative, short_date
+from .diary import AlreadyFiled, Diary, DiaryError
 from .lazy import LazyGroup
-from .protocol import ProtocolError, checked_protocol_text
-from .schedule import span_on
+from .protocol import ProtocolError, checked_protocol_text, load_protocol, parse_protocol
 from .store import Store, StoreError
 
 USER_ERRORS = (DiaryError, AnswerError, ProtocolError, StoreError, clock.ClockError)
@@ -116,42 +116,47 @@ def main(ctx: click.Context, data_dir: Path | None) -> None:
 @click.option("--protocol", "protocol_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Study protocol TOML file (default: the built-in ldn-fm study).")
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="Day 1 of the study (default: today).")
-@click.option("--hub", "hub_url", help="The coordinator's hub URL (with --code).")
+@click.option("--hub", "hub_url", help="The coordinator's hub URL (with --code); on a device enrolled "
+              "without a hub, links it and uploads what it holds.")
 @click.option("--code", help="One-time enrolment code from the coordinator (with --hub).")
+@click.option("--yes", is_flag=True, help="Accept a start date more than 3 days back (those days count as missed).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_env
 @user_errors()
-def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, as_json) -> None:
-    """Set up this device for one participant."""
+def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, yes, as_json) -> None:
+    """Set up this device for one participant (or link a device enrolled without a hub to one)."""
     if bool(hub_url) != bool(code):
         raise click.UsageError("--hub and --code go together")
     if hub_url and protocol_file:
         raise click.UsageError("with --hub the study protocol comes from the hub: leave out --protocol")
+    now = env.now()
+    text = None if hub_url else checked_protocol_text(protocol_file)
+    if start is not None:
+        late = Diary.start_problem(parse_protocol(text) if text else load_protocol(None), start.date(), now)
+        if late and not yes:
+            raise DiaryError(f"{late}; add --yes if that is right")
+    store = env.store()
+    if hub_url and "participant_id" in store.settings():
+        _link(env, Diary(store), participant_id, hub_url, code, as_json)
+        return
     if hub_url:
         # The hub is asked first: a bad code leaves this device not enrolled, so it can try again.
-        import asyncio
-
-        from sync.client import SyncError, enroll_device, sync_diary
+        from sync.client import SyncError, enroll_device
 
         try:
-            diary = enroll_device(env.store(), hub_url, code, participant_id=participant_id,
+            diary = enroll_device(store, hub_url, code, participant_id=participant_id,
                                   start=start.date() if start else None)
         except SyncError as e:
             raise click.ClickException(str(e)) from None
         start_day = diary.start
         # A first round at once: a replacement device takes the participant's earlier entries
         # before anyone files on it. Offline is fine: `diary sync` (or the app) does it later.
-        try:
-            first = asyncio.run(sync_diary(diary, env.now()))
-        except Exception as e:  # the device is enrolled (the code is spent): a failed first round must not say otherwise
-            click.echo(f"note: the first sync did not run ({e}); `diary sync` will try again", err=True)
-        else:
-            if first.fetched and not as_json:
-                click.echo(f"Fetched {first.fetched} earlier entries of {participant_id} from the hub.")
+        first = _first_round(env, diary)
+        if first is not None and first.fetched and not as_json:
+            click.echo(f"Fetched {first.fetched} earlier entries of {participant_id} from the hub.")
     else:
-        text = checked_protocol_text(protocol_file)
-        start_day = start.date() if start else env.now().date()
-        diary = Diary.enroll(env.store(), participant_id, text, start_day)
+        start_day = start.date() if start else now.date()
+        diary = Diary.enroll(store, participant_id, text, start_day)  # type: ignore[arg-type]
     doc = {"participant_id": participant_id, "study_id": diary.protocol.id, "start": start_day.isoformat(),
            "data_dir": str(env.data_dir), "device_id": diary.device_id}
     if as_json:
@@ -159,6 +164,46 @@ def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, as_jso
     else:
         click.echo(f"Enrolled {participant_id} in {diary.protocol.title} ({diary.protocol.id}), "
                    f"day 1 is {start_day}. Data: {env.data_dir}")
+
+
+def _first_round(env: Env, diary: Diary):
+    """One sync round now; None (and a note) when it could not run. The device is enrolled either way."""
+    import asyncio
+
+    from sync.client import sync_diary
+
+    try:
+        return asyncio.run(sync_diary(diary, env.now()))
+    except Exception as e:  # the code is spent: a failed first round must not say otherwise
+        click.echo(f"note: the first sync did not run ({e}); `diary sync` will try again", err=True)
+        return None
+
+
+def _link(env: Env, diary: Diary, participant_id: str, hub_url: str, code: str, as_json: bool) -> None:
+    """A device enrolled without a hub joins one: same participant, then everything it holds goes up."""
+    from sync.client import SyncError, enroll_device
+
+    if diary.settings.hub_url:
+        raise DiaryError(f"this device already syncs with {diary.settings.hub_url}; use another --data-dir")
+    if participant_id != diary.participant_id:
+        raise DiaryError(f"this device is enrolled for {diary.participant_id}, not {participant_id}: "
+                         f"give --participant {diary.participant_id} to link it to the hub")
+    try:
+        enroll_device(diary, hub_url, code, participant_id=participant_id, start=diary.start)
+    except SyncError as e:
+        raise click.ClickException(str(e)) from None
+    first = _first_round(env, diary)
+    doc = {"participant_id": participant_id, "study_id": diary.protocol.id, "start": diary.start.isoformat(),
+           "data_dir": str(env.data_dir), "device_id": diary.device_id, "linked": hub_url,
+           "uploaded": None if first is None else first.accepted + first.duplicate,
+           "pending": None if first is None else first.pending, "error": None if first is None else first.error}
+    if as_json:
+        emit_json(doc)
+        return
+    click.echo(f"Linked {participant_id} on this device to the hub at {hub_url}.")
+    if first is not None:
+        click.echo(f"Uploaded {plural(first.accepted + first.duplicate, 'entry')}; {first.pending} pending"
+                   + (f" ({first.error})" if first.error else ""))
 
 
 def _describe(s, today: date) -> str:
@@ -184,15 +229,22 @@ def status(env: Env, as_json: bool) -> None:
         emit_json(s.as_dict())
         return
     comp = "—" if s.compliance is None else f"{s.compliance:.0%}"
-    click.echo(f"{s.participant_id} · {s.study_id} · Day {s.study_day} of {s.days_total} · {s.phase_label or ''}")
+    today = env.now().date()
+    d = date.fromisoformat(s.diary_date)
+    started = today >= date.fromisoformat(s.start)
+    day = f"Day {s.study_day} of {s.days_total}" if started else f"Day 1 is {long_date(d)} {d.year}"
+    click.echo(f"{s.participant_id} · {s.study_id} · {day} · {s.phase_label or ''}")
     window = ""
     if s.today in ("upcoming", "open", "late"):
         opens, closes = datetime.fromisoformat(s.opens), datetime.fromisoformat(s.closes)
         window = f"  (window {opens:%H:%M}–{closes:%H:%M}, then late until {datetime.fromisoformat(s.grace_ends):%H:%M})"
-    click.echo(f"Report for {s.diary_date} (day {s.study_day}): {_describe(s, env.now().date())}{window}")
+    rel = relative(d, today) if started else None
+    named = f", {rel.lower()}" if rel and rel != "Today" else ""
+    click.echo(f"Report for {s.diary_date} (day {s.study_day}{named}): {_describe(s, today)}{window}")
     click.echo(f"Compliance {comp}: {s.done} done ({s.late} late"
                + (f", {s.imported} imported" if s.imported else "")
-               + (f", {s.flagged} with clock doubts" if s.flagged else "") + f"), {s.missed} missed")
+               + (f", {s.flagged} with clock doubts" if s.flagged else "") + f"), {s.missed} missed" if started
+               else "Nothing is counted before day 1.")
     click.echo(f"Sync: {s.pending_upload} pending, {s.quarantined} quarantined"
                + (f", last upload {s.last_upload}" if s.last_upload else "")
                + (f", last error: {s.last_error}" if s.last_error else ""))
@@ -226,23 +278,22 @@ def record(env: Env, values: tuple[str, ...], reason: str | None, as_json: bool)
         raise click.UsageError("give the answers as ITEM=VALUE pairs (with --reason: the ones to change)")
     texts = _pairs(values)
     diary, now = env.diary(), env.now()
-    d = diary.fileable(now)
-    span = span_on(diary.protocol, diary.start, d)
-    old = diary.report_for(d)
-    if reason is None and old is not None:
-        raise DiaryError(f"the report for {d} is already saved; to change it, give the new values with --reason")
-    if reason is not None:
-        if old is None:
-            raise DiaryError(f"there is no report for {d} to correct")
-        base = {i.id: format_value(i, old.answers.get(i.id)) for i in diary.protocol.items if i.id in old.answers}
-        texts = base | texts
-    answers = parse_answers(diary.protocol, span.phase.id, texts)
-    entry = diary.store.save(diary.prepare(answers, now, "cli", reason, d))
+    try:
+        report = diary.begin_report(now, correcting=reason is not None)
+    except AlreadyFiled as e:
+        raise DiaryError(f"the report for {e.diary_date} is already saved; to change it, give the new "
+                         "values with --reason") from None
+    if report.corrects is not None:  # the given values replace those of the saved report
+        texts = {i.id: format_value(i, report.answers[i.id]) for i in report.items if i.id in report.answers} | texts
+    answers = parse_answers(diary.protocol, report.phase_id, texts)
+    entry = diary.save_report(report, answers, now, "cli", reason)
     if as_json:
         emit_json(entry.wire())
     else:
         kind = "Correction" if reason else "Report"
-        click.echo(f"{kind} for day {entry.study_day} ({entry.diary_date}) saved at {now:%H:%M}"
+        rel = relative(entry.diary_date, now.date())
+        named = f"{short_date(entry.diary_date)}" + (f", {rel.lower()}" if rel else "")
+        click.echo(f"{kind} for day {entry.study_day} ({named}) saved at {now:%H:%M}"
                    + (" (late)" if entry.timing == "late" else ""))
 
 
@@ -342,5 +393,9 @@ def run() -> None:  # pragma: no cover - console entry point
     main(prog_name="diary")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main(prog_name="diary"))
+if __name__ == "__main__":  # pragma: no cover - `python -m diary_client.cli`
+    # Run the module under its own name: the lazily loaded commands import `diary_client.cli`, and
+    # a second copy of this module (as __main__) would hold another `Env` class than theirs.
+    from diary_client.cli import main as _main
+
+    sys.exit(_main(prog_name="diary"))

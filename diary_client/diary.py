@@ -5,14 +5,15 @@ The command line and the app both file reports through `Diary.file`, so the rule
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 
 from . import answers as ans
-from . import clock
+from . import clock, days
 from . import schedule as sch
+from .device import DeviceSettings
 from .entry import Entry, Value, filed_timing, latest, new_id
-from .protocol import Protocol, parse_protocol
+from .protocol import Item, Protocol, parse_protocol
 from .store import Store
 
 
@@ -34,6 +35,7 @@ class Status:
     study_day: int
     days_total: int
     diary_date: str
+    start: str  # day 1
     phase_label: str | None
     today: str
     opens: str
@@ -57,6 +59,65 @@ class Status:
         return asdict(self)
 
 
+class AlreadyFiled(DiaryError):
+    """The day that may be filed now has its report saved already (a change is a correction)."""
+
+    def __init__(self, d: date, day: int) -> None:
+        super().__init__(f"the report for {d} (day {day}) is already saved; to change it, file a correction")
+        self.diary_date, self.study_day = d, day
+
+
+class NothingToCorrect(DiaryError):
+    """A correction was asked for a day whose report is not saved yet."""
+
+    def __init__(self, d: date, day: int) -> None:
+        super().__init__(f"there is no report for {d} to correct (day {day} is not saved yet)")
+        self.diary_date, self.study_day = d, day
+
+
+class NothingChanged(DiaryError):
+    """A correction with the same answers as the report it would replace."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """A report begun: which diary day, which items, the answers it starts from.
+
+    `corrects` is the saved entry a correction replaces (its answers prefill `answers`);
+    `today` is the calendar date it was begun on, so the day can be named when it is another."""
+
+    diary_date: date
+    study_day: int
+    phase_id: str
+    items: tuple[Item, ...]
+    answers: dict[str, Value]
+    today: date
+    corrects: Entry | None = None
+    position: int = 0  # the item shown first (a resumed draft goes on where it was)
+
+    @property
+    def is_today(self) -> bool:
+        return self.diary_date == self.today
+
+    def prompt(self, item: Item) -> str:
+        return days.render_prompt(item.prompt, self.diary_date, self.today)
+
+    def title(self) -> str:
+        """The report's name for headers: "Day 15 · Mon 16 Mar — yesterday's report"."""
+        head = f"Day {self.study_day} · {days.short_date(self.diary_date)}"
+        rel = days.relative(self.diary_date, self.today)
+        if not self.is_today:
+            head += f" — {rel.lower()}'s report" if rel else " — not today's report"
+        return ("Correcting " + head[0].lower() + head[1:]) if self.corrects else head
+
+    def changes(self, answers: dict[str, Value]) -> dict[str, tuple[Value, Value]]:
+        """Item id -> (saved, new) for the answers a correction changes (empty for a new report)."""
+        if self.corrects is None:
+            return {}
+        old = self.corrects.answers
+        return {i.id: (old.get(i.id), answers.get(i.id)) for i in self.items if old.get(i.id) != answers.get(i.id)}
+
+
 class Diary:
     def __init__(self, store: Store):
         self.store = store
@@ -66,8 +127,9 @@ class Diary:
 
     def reload(self) -> None:
         """Read the settings again (after a sync: last upload, unblinding, a protocol update)."""
-        s = self.store.settings()
+        s = DeviceSettings.from_rows(self.store.settings())
         self.settings = s
+<<<<<<< HEAD
         try:
             self.participant_id: str = s["participant_id"]
             self.device_id: str = s["device_id"]
@@ -79,6 +141,14 @@ class Diary:
         if getattr(self, "_protocol_toml", None) != s["protocol_toml"]:
             self.protocol: Protocol = parse_protocol(s["protocol_toml"], "stored protocol")
             self._protocol_toml = s["protocol_toml"]
+=======
+        self.participant_id: str = s.participant_id
+        self.device_id: str = s.device_id
+        self.start = s.start
+        if getattr(self, "_protocol_toml", None) != s.protocol_toml:
+            self.protocol: Protocol = parse_protocol(s.protocol_toml, "stored protocol")
+            self._protocol_toml = s.protocol_toml
+>>>>>>> main
 
     @staticmethod
     def enroll(store: Store, participant_id: str, protocol_toml: str, start: date, **extra) -> Diary:
@@ -88,6 +158,7 @@ class Diary:
         if problem:
             raise DiaryError(f"{participant_id!r}: {problem}")
         protocol = parse_protocol(protocol_toml)
+        DeviceSettings.check_keys(extra)
         store.set_settings(
             participant_id=participant_id,
             study_id=protocol.id,
@@ -100,13 +171,39 @@ class Diary:
         )
         return Diary(store)
 
+    @staticmethod
+    def start_problem(protocol: Protocol, start: date, now: datetime) -> str | None:
+        """Why a start date needs confirming (more than 3 days back), saying how many days would
+        count as missed at once; None when it needs none. The app asks, the command line wants --yes."""
+        back = (now.date() - start).days
+        if back <= 3:
+            return None
+        missed = sch.tally(protocol, start, now, {}).missed
+        return (f"day 1 on {start} is {back} days ago: {days.plural(missed, 'day')} "
+                "will count as missed from the first screen")
+
+    # -- settings: Diary is their only writer --------------------------------------------------
+
+    def update_settings(self, **changes) -> None:
+        """Write device settings (field names of DeviceSettings only) and read them back."""
+        DeviceSettings.check_keys(changes)
+        self.store.set_settings(**changes)
+        self.reload()
+
+    def set_theme(self, theme: str) -> None:
+        self.update_settings(theme=theme)
+
+    def link_hub(self, hub_url: str, hub_device: str) -> None:
+        """This enrolled device now syncs with a hub (the token is kept apart, in its 0600 file)."""
+        self.update_settings(hub_url=hub_url, hub_device=hub_device)
+
     # -- reading -------------------------------------------------------------------------------
 
     def entries(self) -> list[Entry]:
         return self.store.entries()
 
     def unblinded(self, now: datetime) -> bool:
-        return sch.unblinded(self.protocol, self.start, now, bool(self.settings.get("unblinded")))
+        return sch.unblinded(self.protocol, self.start, now, self.settings.unblinded)
 
     def phase_label(self, span: sch.PhaseSpan | None, now: datetime) -> str | None:
         if span is None:
@@ -129,6 +226,7 @@ class Diary:
             study_day=t.study_day,
             days_total=self.protocol.days_total,
             diary_date=t.diary_date.isoformat(),
+            start=self.start.isoformat(),
             phase_label=self.phase_label(t.span, now),
             today=t.state,
             opens=t.window.opens.isoformat(),
@@ -145,8 +243,8 @@ class Diary:
             pending_upload=len(self.store.pending()),
             quarantined=len(self.store.quarantined()),
             blinded=not self.unblinded(now),
-            last_upload=self.settings.get("last_upload"),
-            last_error=self.settings.get("last_error"),
+            last_upload=self.settings.last_upload,
+            last_error=self.settings.last_error,
         )
 
     def report_for(self, d: date, entries: list[Entry] | None = None) -> Entry | None:
@@ -193,16 +291,9 @@ class Diary:
         if span is None:
             raise DiaryError(f"{d} is not a day of the study")
         ans.check(self.protocol, span.phase.id, answers)
-        old = self.report_for(d)
-        if reason is None and old is not None:
-            raise DiaryError(
-                f"the report for {d} is already saved; to change it, file a correction with a reason"
-            )
-        if reason is not None:
-            if old is None:
-                raise DiaryError(f"there is no report for {d} to correct")
-            if not reason.strip():
-                raise DiaryError("a correction needs a reason")
+        old = self._saved(d, correcting=reason is not None)
+        if reason is not None and not reason.strip():
+            raise DiaryError("a correction needs a reason")
         return self.entry(d, answers, now, timing, source,
                           supersedes=old.id if reason is not None and old else None,
                           reason=reason.strip() if reason else None)
@@ -217,9 +308,96 @@ class Diary:
             device_id=self.device_id, seq=0, supersedes=supersedes, reason=reason,
         )
 
+    def _saved(self, d: date, correcting: bool) -> Entry | None:
+        """The saved report of day `d` a correction replaces; the one rule for "already filed" and
+        "nothing to correct" (checked when a report begins and again when it is saved)."""
+        old = self.report_for(d)
+        if correcting and old is None:
+            raise NothingToCorrect(d, sch.study_day(self.start, d))
+        if not correcting and old is not None:
+            raise AlreadyFiled(d, sch.study_day(self.start, d))
+        return old
+
+    def begin_report(self, now: datetime, correcting: bool = False) -> Report:
+        """The report that may be filed now: its day, its items, the answers it starts from.
+
+        Raises DiaryError when no day may be filed now, AlreadyFiled for a new report of a day
+        already saved, NothingToCorrect for a correction of a day not saved yet."""
+        d = self.fileable(now)
+        old = self._saved(d, correcting)
+        day = sch.study_day(self.start, d)
+        span = sch.span_on(self.protocol, self.start, d)
+        assert span is not None  # fileable() only gives days of the study
+        items = tuple(self.protocol.items_in(span.phase.id))
+        if old is not None:
+            answers = {k: v for k, v in old.answers.items() if k in {i.id for i in items}}
+        else:  # a multi item's "none chosen" is a real answer: it starts empty rather than absent
+            answers = {i.id: [] for i in items if i.kind == "multi"}
+        return Report(d, day, span.phase.id, items, answers, now.date(), old)
+
+    def save_report(self, report: Report, answers: dict[str, Value], now: datetime, source: str = "app",
+                    reason: str | None = None) -> Entry:
+        """Check and durably save a begun report (a correction needs `reason` and a change);
+        its draft goes once it is saved."""
+        if report.corrects is not None:
+            if reason is None or not reason.strip():
+                raise DiaryError("a correction needs a reason")
+            if not report.changes(answers):
+                raise NothingChanged(f"nothing changed: the answers are those of day {report.study_day}'s "
+                                     "saved report, so no correction was saved")
+        elif reason is not None:
+            raise DiaryError(f"day {report.study_day}'s report is not saved yet: there is nothing to correct")
+        entry = self.store.save(self.prepare(answers, now, source, reason, report.diary_date))
+        self.store.drop_draft()
+        return entry
+
     def file(self, answers: dict[str, Value], now: datetime, source: str = "app", reason: str | None = None) -> Entry:
-        """Check and durably save a report (or a correction, with `reason`)."""
-        return self.store.save(self.prepare(answers, now, source, reason))
+        """Begin, check and durably save a report (or a correction, with `reason`) in one call."""
+        report = self.begin_report(now, correcting=reason is not None)
+        return self.save_report(report, answers, now, source, reason)
+
+    # -- the draft of the report in progress ---------------------------------------------------
+
+    def keep_draft(self, report: Report, answers: dict[str, Value], position: int) -> None:
+        """Keep the answers so far (after every answer): a crash or a closed terminal loses nothing."""
+        self.store.put_draft(report.diary_date, report.corrects.id if report.corrects else None,
+                             answers, position)
+
+    def drop_draft(self) -> None:
+        self.store.drop_draft()
+
+    def kept_answers(self) -> int | None:
+        """How many answers the kept draft holds (None: there is no draft)."""
+        kept = self.store.draft()
+        return None if kept is None else sum(v not in (None, []) for v in kept["answers"].values())
+
+    def resumable(self, now: datetime) -> Report | None:
+        """The kept draft as a report to go on with, if its day may still be filed the same way;
+        a draft that can no longer be used is dropped."""
+        kept = self.store.draft()
+        if kept is None:
+            return None
+        try:
+            report = self.begin_report(now, correcting=kept["corrects"] is not None)
+        except DiaryError:
+            report = None
+        usable = (report is not None and report.diary_date == kept["diary_date"]
+                  and (report.corrects.id if report.corrects else None) == kept["corrects"])
+        if not usable or not isinstance(kept["answers"], dict):
+            self.store.drop_draft()
+            return None
+        assert report is not None
+        ids = {i.id for i in report.items}
+        answers = {k: v for k, v in kept["answers"].items() if k in ids}
+        position = min(max(0, int(kept["position"])), len(report.items) - 1)
+        return replace(report, answers=answers, position=position)
+
+    # -- the day marks -------------------------------------------------------------------------
+
+    def marks(self, now: datetime, first: date, last: date, entries: list[Entry] | None = None) -> list[days.Mark]:
+        """Each day from `first` to `last` as home and progress show it (`days.day_mark`)."""
+        filed = filed_timing(self.entries() if entries is None else entries)
+        return days.day_marks(self.protocol, now, filed, first, last)
 
     def import_rows(self, rows: list[tuple[int, date, dict[str, str]]], now: datetime) -> list[Entry]:
         """Legacy or paper rows (line number, date, ITEM -> text): all saved in one transaction, or none."""
@@ -246,3 +424,4 @@ class Diary:
                 raise DiaryError(f"{where}: {e}") from None
             out.append(self.entry(d, answers, now, "import", "import"))
         return self.store.save_all(out)
+

@@ -113,9 +113,13 @@ def latest(entries: Iterable[Entry]) -> dict[date, Entry]:
 
 
 def filed_timing(entries: Iterable[Entry]) -> dict[date, str]:
-    """Per diary date, how its first report was filed (a later correction does not change it)."""
+    """Per diary date, how its report was filed: the timing of the day's original report (the one
+    that corrects nothing; should a day have two, the first). A correction changes the answers,
+    never whether or how the day was filed, whatever its clock says."""
     first: dict[date, Entry] = {}
     for e in entries:
+        if e.supersedes:
+            continue
         cur = first.get(e.diary_date)
         if cur is None or (e.submitted_at, e.seq) < (cur.submitted_at, cur.seq):
             first[e.diary_date] = e

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from statistics import fmean
 
+from . import days
 from . import schedule as sch
 from .entry import Entry, filed_timing, latest
 from .protocol import Item, Protocol
 
-DAY_MARK = {"on_time": "✓", "import": "✓", "late": "L", "missed": "✗", "open": "…", "upcoming": "·"}
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Week:
 class CalendarWeek:
     number: int
     start: date
-    marks: list[str]  # one per day: ✓ done, L late, ✗ missed, … open now, · not yet
+    marks: list[str]  # one symbol per day (days.MARK_SYMBOL)
     label: str
 
 
@@ -76,14 +76,9 @@ def calendar(protocol: Protocol, start: date, entries: list[Entry], now: datetim
     out = []
     for w, first in enumerate(range(1, protocol.days_total + 1, 7), 1):
         last = min(first + 6, protocol.days_total)
-        marks = []
-        for n in range(first, last + 1):
-            d = sch.diary_date(start, n)
-            if d in filed:
-                marks.append(DAY_MARK[filed[d]])
-            else:
-                marks.append(DAY_MARK[sch.window_state(sch.window(protocol.schedule, d, now.tzinfo), now)])  # type: ignore[arg-type]
-        out.append(CalendarWeek(w, sch.diary_date(start, first), marks, _labels(spans, first, last, label_of)))
+        marks = days.day_marks(protocol, now, filed, sch.diary_date(start, first), sch.diary_date(start, last))
+        out.append(CalendarWeek(w, sch.diary_date(start, first), [days.MARK_SYMBOL[m] for m in marks],
+                                _labels(spans, first, last, label_of)))
     return out
 
 

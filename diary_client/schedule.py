@@ -176,34 +176,76 @@ def combined(tallies: Iterable[Tally]) -> Tally:
 def tally_by_phase(protocol: Protocol, start: date, now: datetime, filed: Mapping[date, str],
                    flagged: Collection[date] = frozenset()) -> dict[str, Tally]:
     """Every phase's tally (phase id -> Tally) from one walk over the study's dates."""
-    tz = now.tzinfo
-    assert tz is not None, "now must be an aware datetime"
-    return {span.phase.id: _tally(*_count(span, protocol.schedule, now, filed, flagged))
+    cut = cutoffs(protocol.schedule, now)
+    return {span.phase.id: phase_tally(span, cut, filed_days(span, cut, filed, flagged))
             for span in phase_spans(protocol, start)}
 
 
-def _count(span: PhaseSpan, schedule: Schedule, now: datetime, filed: Mapping[date, str],
-           flagged: Collection[date]) -> tuple[int, ...]:
-    """(expected, done, late, missed, imported, flagged, on_time) over one phase's dates."""
+@dataclass(frozen=True)
+class Cutoffs:
+    """The last diary dates whose window has closed, and whose grace period is over, by `now`
+    (windows close later each day, so every earlier date is closed, or past its grace, too)."""
+
+    closed: date
+    past_grace: date
+
+
+def cutoffs(schedule: Schedule, now: datetime) -> Cutoffs:
     tz = now.tzinfo
-    expected = done = late = missed = imported = doubted = on_time = 0
+    assert tz is not None, "now must be an aware datetime"
+
+    def last(past) -> date:
+        d = now.date()  # a window closes at the earliest on its own date
+        while not past(window(schedule, d, tz)):
+            d -= timedelta(days=1)
+        return d
+
+    return Cutoffs(last(lambda w: now > w.closes), last(lambda w: now > w.grace_ends))
+
+
+@dataclass(frozen=True)
+class FiledDays:
+    """What a phase's tally needs of its days with a report: how many were filed each way (the
+    timing of the day's first report), how many of those the clock guard doubts, and how many
+    are on or before the cutoffs. The device counts them from its entries, the hub in SQL."""
+
+    by_timing: Mapping[str, int]  # timing -> days
+    doubted: Mapping[str, int]  # timing -> of those days, the ones with a report the clock guard doubts
+    closed: int  # days with a report on or before Cutoffs.closed
+    past_grace: int  # days with a report on or before Cutoffs.past_grace
+
+
+def filed_days(span: PhaseSpan, cut: Cutoffs, filed: Mapping[date, str], flagged: Collection[date]) -> FiledDays:
+    by_timing: dict[str, int] = {}
+    doubted: dict[str, int] = {}
+    closed = past_grace = 0
     for d in span.dates():
-        if d in filed:
-            timing = filed[d]
-            expected += 1
-            done += 1
-            late += timing == "late"
-            imported += timing == "import"
-            if timing != "import" and d in flagged:
-                doubted += 1
-            else:
-                on_time += timing == "on_time"
+        timing = filed.get(d)
+        if timing is None:
             continue
-        win = window(schedule, d, tz)  # only a day without a report needs its window: most have one
-        if now > win.closes:
-            expected += 1
-            missed += now > win.grace_ends
-    return expected, done, late, missed, imported, doubted, on_time
+        by_timing[timing] = by_timing.get(timing, 0) + 1
+        if d in flagged:
+            doubted[timing] = doubted.get(timing, 0) + 1
+        closed += d <= cut.closed
+        past_grace += d <= cut.past_grace
+    return FiledDays(by_timing, doubted, closed, past_grace)
+
+
+def _days_upto(span: PhaseSpan, last: date) -> int:
+    return max(0, min((last - span.start).days + 1, span.phase.days))
+
+
+def phase_tally(span: PhaseSpan, cut: Cutoffs, filed: FiledDays) -> Tally:
+    """A phase's tally: every day with a report is expected and done; a day without one is
+    expected once its window has closed and missed once its grace period is over. Imported days
+    are never on time; a doubted report is neither on time nor late-and-trusted: it is flagged."""
+    done = sum(filed.by_timing.values())
+    doubted = sum(n for timing, n in filed.doubted.items() if timing != "import")
+    on_time = filed.by_timing.get("on_time", 0) - filed.doubted.get("on_time", 0)
+    expected = done + _days_upto(span, cut.closed) - filed.closed
+    missed = _days_upto(span, cut.past_grace) - filed.past_grace
+    return _tally(expected, done, filed.by_timing.get("late", 0), missed, filed.by_timing.get("import", 0),
+                  doubted, on_time)
 
 
 def _tally(expected: int, done: int, late: int, missed: int, imported: int = 0, flagged: int = 0,

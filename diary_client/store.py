@@ -96,6 +96,16 @@ def _m0002(db: Database) -> None:
     )
 
 
+@migrations(name="0003_create_drafts")
+def _m0003(db: Database) -> None:
+    # The report being filled in, kept after every answer so that nothing typed is lost. Not an
+    # entry: never audited, synced or counted; one row at most, gone once saved or too late.
+    db.execute(
+        "CREATE TABLE drafts (diary_date TEXT PRIMARY KEY, corrects TEXT, answers TEXT NOT NULL,"
+        " position INTEGER NOT NULL, saved_at TEXT NOT NULL)"
+    )
+
+
 class StoreError(Exception):
     """A database problem a person can act on (corrupt file, disk full, a conflicting entry)."""
 
@@ -324,6 +334,27 @@ class Store:
             for entry_id, error in rejected:
                 self.db.execute("INSERT OR REPLACE INTO quarantine VALUES (?, ?, ?)", [entry_id, error, _utcnow()])
                 self._audit("quarantine", entry_id, detail={"error": error})
+
+    # -- the draft of the report in progress (not an entry) -------------------------------------
+
+    def put_draft(self, diary_date: date, corrects: str | None, answers: dict, position: int) -> None:
+        """Keep the report being filled in (replacing any other draft), durably."""
+        with self._tx():
+            self.db.execute("DELETE FROM drafts")
+            self.db.execute("INSERT INTO drafts VALUES (?, ?, ?, ?, ?)",
+                            [diary_date.isoformat(), corrects, json.dumps(answers), position, _utcnow()])
+
+    def draft(self) -> dict | None:
+        """The kept draft: diary_date (a date), corrects, answers, position, saved_at; or None."""
+        row = self.db.execute("SELECT diary_date, corrects, answers, position, saved_at FROM drafts").fetchone()
+        if row is None:
+            return None
+        return {"diary_date": date.fromisoformat(row[0]), "corrects": row[1], "answers": json.loads(row[2]),
+                "position": row[3], "saved_at": row[4]}
+
+    def drop_draft(self) -> None:
+        with self._tx():
+            self.db.execute("DELETE FROM drafts")
 
     # -- reading -------------------------------------------------------------------------------
 

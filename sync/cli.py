@@ -282,22 +282,22 @@ MAX_LISTED = 20  # rejected entries listed one per line per file; the summary co
 
 
 def status_rows(store, now) -> list[dict]:
-    from .hub.rules import compliance
+    """One row per participant (`hub status --json`'s "participants"), counted in SQL (hub/status.py)."""
+    from .hub.rules import tally_dict
+    from .hub.status import statuses
 
-    summary = store.reads.summary()
     rows = []
-    for p in store.reads.participants():
-        doubted = store.reads.flags(p.participant_id)
-        c = compliance(p, store.reads.entries(p.participant_id), now, doubted)
-        s, overall = summary.get(p.participant_id, {}), c["overall"] or {}
+    for st in statuses(store, now):
+        p, overall = st.participant, tally_dict(st.overall) if st.overall else {}
         rows.append({"participant_id": p.participant_id, "study_id": p.study_id,
-                     "start": p.start.isoformat() if p.start else None, "entries": s.get("entries", 0),
-                     "last_received_at": s.get("last_received_at"), "compliance": overall.get("compliance"),
+                     "start": p.start.isoformat() if p.start else None, "entries": st.entries,
+                     "last_received_at": st.last_received_at, "compliance": overall.get("compliance"),
                      "done": overall.get("done", 0), "late": overall.get("late", 0), "missed": overall.get("missed", 0),
                      "on_time": overall.get("on_time", 0), "imported": overall.get("imported", 0),
                      "flagged_days": overall.get("flagged", 0),
-                     "quarantined": s.get("quarantined", 0), "unblinded": p.unblinded, "phases": c["phases"],
-                     "flagged": len(doubted)})  # entries with the device's clock doubts
+                     "quarantined": st.quarantined, "unblinded": p.unblinded,
+                     "phases": {ph_id: tally_dict(t) for ph_id, t in st.phases.items()},
+                     "flagged": st.flagged})  # entries with the device's clock doubts
     return rows
 
 

@@ -165,10 +165,12 @@ def enroll_device(
     if resp.status_code != 200:
         raise SyncError(f"the hub refused the code: {_reason(resp)}")
     got = _enrolment_answer(resp)
+    if isinstance(target, Diary) and got.get("participant_id") != target.participant_id:
+        raise SyncError(f"the hub enrolled {got.get('participant_id')!r} with this code, but this device "
+                        f"holds {target.participant_id!r}: ask the coordinator for a code for {target.participant_id}")
     save_token(data_dir_of(store), got["token"])
     if isinstance(target, Diary):
-        store.set_settings(hub_url=hub_url, hub_device=device)
-        target.reload()
+        target.link_hub(hub_url, device)
         return target
     return Diary.enroll(store, got["participant_id"], got["protocol"], date.fromisoformat(got["start"]),
                         hub_url=hub_url, hub_device=device)
@@ -320,7 +322,7 @@ class _Round:
         if me.get("unblinded") and not self.store.settings().get("unblinded"):
             changes |= {"unblinded": True, "hub_phases": me.get("phases")}
             self.result.released_now = True
-        self.store.set_settings(**changes)
+        self.diary.update_settings(**changes)
         self.store.anchor(self.now, round(offset, 3))  # the clock guard's reading, re-anchored by the hub
         if abs(offset) > CLOCK_TOLERANCE.total_seconds():
             flagged = {f["entry_id"] for f in self.store.flags() if f["flag"] == "clock_off"}
@@ -353,7 +355,7 @@ class _Round:
             after = page["next_after"]
             if after is None:
                 break
-        self.store.set_settings(history_fetched=True)
+        self.diary.update_settings(history_fetched=True)
 
     async def update_protocol(self) -> None:
         """Take a newer version of the study protocol from the hub, if /me announced one, or the
@@ -373,8 +375,7 @@ class _Round:
         problem = update_problem(self.diary.protocol, new)
         if problem:
             raise _Failed(f"the hub's protocol update cannot be used here: {problem}")
-        self.store.set_settings(protocol_toml=text)
-        self.diary.reload()
+        self.diary.update_settings(protocol_toml=text)
         if newer:
             self.result.protocol_version = new.version
 
@@ -454,14 +455,14 @@ async def sync_diary(
                 await rnd.upload(batch)
             await reconcile(rnd)  # entries the hub lost since it acknowledged them (a restore) go again
             await rnd.update_protocol()  # after the uploads: entries made before it keep their version
-            store.set_settings(last_upload=now.isoformat(timespec="seconds"),
+            diary.update_settings(last_upload=now.isoformat(timespec="seconds"),
                                last_error=f"{now:%Y-%m-%d %H:%M}: {rnd.result.error}" if rnd.result.error else None)
         except (ValueError, KeyError, TypeError) as e:  # a 200 whose body is not the hub's answer
             rnd.result.error = f"the hub's answer was not understood ({type(e).__name__})"
-            store.set_settings(last_error=f"{now:%Y-%m-%d %H:%M}: {rnd.result.error}")
+            diary.update_settings(last_error=f"{now:%Y-%m-%d %H:%M}: {rnd.result.error}")
         except _Failed as e:
             rnd.result.error = str(e)
-            store.set_settings(last_error=f"{now:%Y-%m-%d %H:%M}: {e}")
+            diary.update_settings(last_error=f"{now:%Y-%m-%d %H:%M}: {e}")
     result = rnd.result
     result.pending = len(store.pending())
     result.unblinded = result.unblinded or bool(store.settings().get("unblinded"))

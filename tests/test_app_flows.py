@@ -89,20 +89,37 @@ async def test_next_is_refused_on_an_unanswered_vas(diary, data_dir):
         assert app.screen.index == 1 and app.screen.answers["severity"] == 5
 
 
+class Ticks:
+    """A monotonic clock the test moves: the VAS typing pause without sleeping."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
 async def test_vas_arrows_digits_and_click(diary, data_dir):
     app, _ = make_app(data_dir, "2026-03-02T19:00")
     async with app.run_test(size=SIZE) as pilot:
         await start_report(pilot)
         bar = app.screen.query_one(VasBar)
-        steps = [("right", 50), ("right", 51), ("left", 50), ("shift+right", 60), ("pageup", 70),
-                 ("pagedown", 60), ("shift+left", 50), ("home", 0), ("end", 100), ("left", 99)]
+        ticks = Ticks()
+        bar.typing.clock = ticks
+        # The first arrow starts at the end it moves away from, and says so (no anchor at 50).
+        await pilot.press("right")
+        assert bar.value == 0 and "started at 0" in text_of(app, "#hint")
+        steps = [("right", 1), ("left", 0), ("shift+right", 10), ("pageup", 20),
+                 ("pagedown", 10), ("shift+left", 0), ("home", 0), ("end", 100), ("left", 99)]
         for key, want in steps:
             await pilot.press(key)
             assert bar.value == want, key
         await pilot.press("4", "2")
         assert bar.value == 42
+        ticks.t += 1.2  # a pause: the next digits start a new number
         await pilot.press("1", "0", "0")
         assert bar.value == 100
+        ticks.t += 1.2
         await pilot.press("7")
         assert bar.value == 7
         await pilot.press("backspace")
@@ -265,10 +282,10 @@ async def test_unreadable_stored_protocol_is_shown(diary, data_dir):
 
 
 def _answers(diary: Diary, d) -> dict:
-    from diary_client.screens.report import items_for
+    from diary_client.schedule import span_on
 
     out = {}
-    for i in items_for(diary, d):
+    for i in diary.protocol.items_in(span_on(diary.protocol, diary.start, d).phase.id):
         out[i.id] = {"vas": 40, "yesno": True, "multi": [], "text": None}[i.kind]
     return out
 
@@ -282,8 +299,9 @@ async def test_home_before_day_1_says_when_the_first_report_opens(data_dir):
     app, _ = make_app(data_dir, "2026-03-20T10:00")  # enrolled at a visit 12 days before day 1
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert text_of(app, "#day") == "Day 1 of 98"
-        assert "Day 1's report opens on Wed 01 Apr at 18:00" in text_of(app, "#today")
+        assert text_of(app, "#day") == "Day 1 starts Wed 1 Apr"
+        assert "Day 1 is Wednesday 1 April: its report opens at 18:00" in text_of(app, "#today")
+        assert "Nothing is counted before day 1" in text_of(app, "#compliance")
 
 
 async def test_home_hides_the_day_box_when_status_cannot_be_read(diary, data_dir):

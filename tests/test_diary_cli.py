@@ -120,7 +120,7 @@ def test_import_98_day_csv_then_export_round_trip(enrolled, data_dir, tmp_path):
     assert_user_error(enrolled("import", str(src), now="2026-07-01T12:00"), "already has a report")
     assert len(entries(data_dir)) == 98
     elsewhere = ["--data-dir", str(tmp_path / "other")]  # an export imports as it is (its details are passed over)
-    assert enrolled(*elsewhere, "enroll", "--participant", "P01", "--start", str(START)).exit_code == 0
+    assert enrolled(*elsewhere, "enroll", "--participant", "P01", "--start", str(START), "--yes").exit_code == 0
     r = enrolled(*elsewhere, "import", str(out), now="2026-07-01T12:00")
     assert r.exit_code == 0 and "Imported 98 days" in r.stdout, r.output
 
@@ -232,7 +232,7 @@ def test_an_item_named_like_an_export_column_is_imported(cli, tmp_path, data_dir
 
     study = tmp_path / "study.toml"
     study.write_text(builtin_text() + '\n[[items]]\nid = "source"\nkind = "text"\nprompt = "Where were you?"\noptional = true\n')
-    assert cli("enroll", "--participant", "P01", "--protocol", str(study), "--start", str(START)).exit_code == 0
+    assert cli("enroll", "--participant", "P01", "--protocol", str(study), "--start", str(START), "--yes").exit_code == 0
     base = {i.id: (50 if i.kind == "vas" else None) for i in P.items_in("baseline")}
     with (tmp_path / "paper.csv").open("w", newline="") as f:
         w = csv.writer(f)

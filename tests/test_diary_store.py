@@ -122,4 +122,4 @@ def test_daily_backups_keep_the_last_seven(diary):
 
 def test_enrolling_twice_is_refused(diary):
     with pytest.raises(DiaryError, match="already enrolled"):
-        Diary.enroll(diary.store, "P02", diary.settings["protocol_toml"], START)
+        Diary.enroll(diary.store, "P02", diary.settings.protocol_toml, START)

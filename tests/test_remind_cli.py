@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import time
+
+import pytest
 
 from diary_client import remind
 
@@ -33,7 +37,7 @@ def test_install_writes_a_timer_and_enables_it(tmp_path):
 def test_without_systemd_it_gives_the_cron_line(tmp_path):
     units = tmp_path / "units"
     msg = remind.install_reminder(tmp_path / "data", time(7, 5), units=units, systemctl=FakeSystemctl(False))
-    assert "crontab -e" in msg and "\n5 7 * * * " in msg and "remind --notify" in msg
+    assert "crontab -e" in msg and "\n5 7 * * * " in msg and "remind --notify" in msg and "--login" in msg
     assert not units.exists()
 
 
@@ -50,7 +54,7 @@ def test_cli_print_and_install(cli, diary, tmp_path, monkeypatch):
 def test_cli_notify_only_while_the_report_is_open(cli, diary, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # no notify-send: the text goes to stdout
     r = cli("remind", "--notify", now="2026-03-02T19:00")
-    assert r.exit_code == 0 and "Day 1 of 98" in r.output and "open until 23:59" in r.output
+    assert r.exit_code == 0 and "Today's report is open until 23:59" in r.output
     r = cli("remind", "--notify", now="2026-03-02T12:00")
     assert r.exit_code == 0 and "Nothing to remind" in r.output
 
@@ -58,3 +62,56 @@ def test_cli_notify_only_while_the_report_is_open(cli, diary, monkeypatch, tmp_p
 def test_cli_remind_needs_enrolment(cli, data_dir):
     r = cli("remind", "--print")
     assert r.exit_code == 1 and "not enrolled" in r.output
+
+
+def test_several_times_make_one_timer_and_a_cron_line_each(tmp_path):
+    at = [time(19, 0), time(22, 0), time(8, 0)]
+    timer = remind.unit_files(tmp_path, at)[f"{remind.UNIT}.timer"]
+    assert [ln for ln in timer.splitlines() if ln.startswith("OnCalendar")] == [
+        "OnCalendar=*-*-* 08:00:00", "OnCalendar=*-*-* 19:00:00", "OnCalendar=*-*-* 22:00:00"]
+    assert [ln.split()[:2] for ln in remind.cron_lines(tmp_path, at)] == [["0", "8"], ["0", "19"], ["0", "22"]]
+
+
+def test_the_command_names_this_install_by_absolute_path(tmp_path):
+    script = tmp_path / "user" / "bin" / "diary"  # a --user or pipx install runs its own script
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    assert remind.diary_executable(str(script), "/usr/bin/python3") == [str(script)]
+    venv = tmp_path / "venv" / "bin"  # a venv not activated: the script beside its python
+    venv.mkdir(parents=True)
+    (venv / "diary").write_text("#!/bin/sh\n")
+    (venv / "diary").chmod(0o755)
+    assert remind.diary_executable("/somewhere/pytest", str(venv / "python")) == [str(venv / "diary")]
+    assert remind.diary_executable("x", str(tmp_path / "bare" / "python"))[1:] == ["-m", "diary_client.cli"]
+
+
+@pytest.mark.parametrize("how", ["script", "python -m"])
+def test_the_cron_line_works_in_an_empty_environment(diary, data_dir, how, monkeypatch):
+    """cron runs `sh -c LINE` with next to no environment: `env -i` is emptier still."""
+    if how == "python -m":  # the module run directly: it must not load itself twice
+        monkeypatch.setattr(remind, "diary_executable", lambda: [sys.executable, "-m", "diary_client.cli"])
+    [line] = remind.cron_lines(data_dir, time(19, 0))
+    command = line.split(" ", 5)[5]
+    done = subprocess.run(["env", "-i", "/bin/sh", "-c", command], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Symptom diary:" in done.stdout or "Nothing to remind" in done.stdout
+
+
+def test_the_login_line_is_added_once_and_removed(cli, diary, data_dir, tmp_path, monkeypatch):
+    home = tmp_path / "home-dir"
+    home.mkdir()
+    (home / ".profile").write_text("export EDITOR=nano\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setattr(remind, "SYSTEMCTL", "no-such-systemctl-here")
+    for _ in range(2):
+        assert cli("remind", "--install", "--login").exit_code == 0
+    lines = (home / ".profile").read_text().splitlines()
+    assert lines[0] == "export EDITOR=nano" and sum(remind.PROFILE_MARK in ln for ln in lines) == 1
+    assert "remind --at-login" in lines[1] and str(data_dir.resolve()) in lines[1]
+    r = cli("remind", "--at-login", now="2026-03-03T08:00")
+    assert r.output == "Symptom diary: Yesterday's report (Mon 2 Mar) is late but still accepted until 11:59. Run `diary` to fill it in.\n"
+    assert cli("remind", "--at-login", now="2026-03-03T14:00").output == ""  # nothing open: silent
+    cli("remind", "--uninstall")
+    assert (home / ".profile").read_text() == "export EDITOR=nano\n"

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 
 from ..answers import AnswerError
@@ -54,6 +54,40 @@ class ErrorScreen(Screen):
             yield Static(self.message, id="error-message")
             yield Static("Nothing has been changed or lost. Press q to quit.", classes="muted")
         yield Footer()
+
+
+class ChoiceScreen(ModalScreen[str | None]):
+    """A question with a few keyed answers; returns the chosen answer's value, None on Escape."""
+
+    def __init__(self, question: str, detail: str, choices: list[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self.question, self.detail, self.choices = question, detail, choices  # (key, words, value)
+        for key, words, value in choices:
+            self._bindings.bind(key, f"choose('{value}')", words)
+        self._bindings.bind("escape", "choose('')", "Stay")
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="choice"):
+            yield Static(self.question, classes="prompt", id="choice-question")
+            yield Static(self.detail, classes="muted")
+            yield Static("\n".join(f"{key.split(',')[0].title()}  {words}" for key, words, _ in self.choices)
+                         + "\nEsc  stay here", id="choice-keys")
+        yield Footer()
+
+    def action_choose(self, value: str) -> None:
+        self.dismiss(value or None)
+
+
+def LeaveScreen() -> ChoiceScreen:  # noqa: N802 - reads as the screen it makes
+    """Asked on leaving a report that holds answers."""
+    return ChoiceScreen("Leave this report?", "Your answers so far are kept on this device (not sent, not counted).",
+                        [("k,enter", "keep my answers and leave", "keep"), ("d", "throw them away and leave", "discard")])
+
+
+def QuitScreen() -> ChoiceScreen:  # noqa: N802
+    """Asked on quitting while a report holds answers."""
+    return ChoiceScreen("Quit the diary?", "Your report is not saved yet. Its answers are kept: the next start "
+                        "offers to go on with them.", [("y,enter", "quit", "quit")])
 
 
 class Enrolled(Message):

@@ -1,4 +1,4 @@
-"""Correction: asks why today's saved report is being changed; the reason is kept with the new entry."""
+"""Correction: asks why a saved report is being changed; the reason is kept with the new entry."""
 
 from __future__ import annotations
 
@@ -14,9 +14,14 @@ class CorrectionScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Back")]
 
+    def __init__(self, title: str = "") -> None:
+        super().__init__()
+        self.report_title = title  # which day's report, e.g. "Correcting day 15 · Mon 16 Mar"
+
     def compose(self) -> ComposeResult:
         with Vertical(id="correction"):
-            yield Static("Why are you changing today's report?", classes="prompt")
+            yield Static(self.report_title, classes="muted")
+            yield Static("Why are you changing this report?", classes="prompt")
             yield Static("The saved report stays in the record; the new one replaces it.", classes="muted")
             yield Input(placeholder="reason (required)", id="reason", compact=True)
             yield Static("Enter saves the correction · Escape goes back", classes="muted")

@@ -12,58 +12,60 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from .. import days
 from .. import schedule as sch
-from ..diary import Diary, DiaryError
-from ..entry import filed_timing
+from ..diary import AlreadyFiled, Diary, NothingToCorrect
+from ..days import plural
 from .common import USER_ERRORS, human
 
 RECENT_DAYS = 7
-FILED_MARK = {"on_time": "✓", "import": "✓", "late": "L"}
-OPEN_MARK = {"missed": "✗", "open": "…", "late": "…", "upcoming": "·"}
 
 
 def _hm(iso: str | datetime, now: datetime) -> str:
     t = datetime.fromisoformat(iso) if isinstance(iso, str) else iso
     t = t.astimezone(now.tzinfo)
-    return f"{t:%H:%M}" if t.date() == now.date() else f"{t:%a %d %b %H:%M}"
+    return f"{t:%H:%M}" if t.date() == now.date() else f"{t:%a} {t.day} {t:%b} {t:%H:%M}"
 
 
 def today_words(diary: Diary, now: datetime) -> str:
-    """Today's state as the participant reads it: opens at 18:00 / open now / late until 12:00 / done at 19:42."""
+    """The day that matters now, in words, named when it is not today:
+    opens at 18:00 / open now / "Yesterday's report — Mon 16 Mar — is late: accepted until 11:59"."""
     t = diary.today(now)
     w = t.window
+    name = days.report_name(t.diary_date, now.date())
     match t.state:
         case "upcoming":
-            if t.diary_date > now.date():  # enrolled before day 1
-                return f"Day {t.study_day}'s report opens on {w.opens:%a %d %b} at {w.opens:%H:%M}"
-            return f"Today's report opens at {_hm(w.opens, now)}"
-        case "open":
+            if t.diary_date > now.date() and t.study_day == 1:  # enrolled before day 1
+                return f"Day 1 is {days.long_date(t.diary_date)}: its report opens at {w.opens:%H:%M}"
+            return f"{name} opens at {_hm(w.opens, now)}"
+        case "open" if t.diary_date == now.date():
             return f"Open now until {_hm(w.closes, now)} — press Enter"
-        case "late":
+        case "open":
+            return f"{name} is open until {_hm(w.closes, now)} — press Enter"
+        case "late" if t.diary_date == now.date():
             return f"Late — still accepted until {_hm(w.grace_ends, now)} — press Enter"
+        case "late":
+            return f"{name} is late: still accepted until {_hm(w.grace_ends, now)} — press Enter"
         case "done":
             e = diary.report_for(t.diary_date)
             late = " (late)" if e and e.timing == "late" else ""
-            return f"Done at {_hm(e.submitted_at, now)}{late} — C to correct" if e else "Done"
+            done = "Done" if t.diary_date == now.date() else f"{name} done"
+            return f"{done} at {_hm(e.submitted_at, now)}{late} — C to correct" if e else done
         case "missed":
-            return "Missed — this day can no longer be filed"
+            return f"Missed: {name[0].lower()}{name[1:]} can no longer be filed"
         case _:
             return "The study is over — thank you for every report"
 
 
 def recent_marks(diary: Diary, now: datetime, upto: date) -> str:
-    """The last days up to `upto` as ✓ done, L late, ✗ missed, … open, · not yet."""
-    filed = filed_timing(diary.entries())
+    """The last days up to `upto`, marked by the one day-mark rule (`days.day_mark`)."""
     first = max(diary.start, upto - timedelta(days=RECENT_DAYS - 1))
-    out = []
-    d = first
-    while d <= upto:
-        win = sch.window(diary.protocol.schedule, d, now.tzinfo)  # type: ignore[arg-type]
-        out.append(FILED_MARK[filed[d]] if d in filed else OPEN_MARK[sch.window_state(win, now)])
-        d += timedelta(days=1)
+    if upto < first:
+        return ""
+    marks = diary.marks(now, first, upto)
     a, b = sch.study_day(diary.start, first), sch.study_day(diary.start, upto)
-    days = f"Day {a}" if a == b else f"Days {a}–{b}"
-    return f"{days}: {' '.join(out)}    (✓ done  L late  ✗ missed)"
+    span = f"Day {a}" if a == b else f"Days {a}–{b}"
+    return f"{span}: {' '.join(days.MARK_SYMBOL[m] for m in marks)}\n{days.LEGEND}"
 
 
 class HomeScreen(Screen):
@@ -122,20 +124,25 @@ class HomeScreen(Screen):
             self.say(human(e))
             return
         self.query_one("#day", Static).display = True
-        self.query_one("#day", Static).update(f"Day {s.study_day} of {s.days_total}")
+        started = now.date() >= self.diary.start
+        self.query_one("#day", Static).update(
+            f"Day {s.study_day} of {s.days_total}" if started else f"Day 1 starts {days.short_date(self.diary.start)}")
+        kept = self.diary.kept_answers()
+        if kept is not None and s.today in ("open", "late"):
+            today += f"\nYour unfinished report is kept ({plural(kept, 'answer')}) — press Enter to go on with it"
         self.query_one("#phase", Static).update(f"{s.phase_label or ''}  ·  {self.diary.protocol.title}")
         self.query_one("#today", Static).update(today)
-        self.query_one("#recent", Static).update(recent)
+        self.query_one("#recent", Static).update(recent if started else "")
         comp = "—" if s.compliance is None else f"{s.compliance:.0%}"
         self.query_one("#compliance", Static).update(
-            f"Compliance {comp}: {s.done} done ({s.late} late), {s.missed} missed"
-        )
+            f"Compliance {comp}: {s.done} done ({s.late} late), {s.missed} missed" if started
+            else "Nothing is counted before day 1.")
         self.query_one("#sync", Static).update(self._sync_line(s, now))
 
     def _sync_line(self, s, now: datetime) -> str:
-        if not self.diary.settings.get("hub_url"):
+        if not self.diary.settings.hub_url:
             n = s.pending_upload
-            return f"Sync: no hub set — {n} {'entry' if n == 1 else 'entries'} kept on this device"
+            return f"Sync: no hub set — {plural(n, 'entry')} kept on this device"
         parts = [f"Sync: {s.pending_upload} pending"]
         parts.append(f"last upload {_hm(s.last_upload, now)}" if s.last_upload else "no upload yet")
         if s.quarantined:
@@ -149,28 +156,27 @@ class HomeScreen(Screen):
 
     # -- actions -------------------------------------------------------------------------------
 
-    def _fileable(self, correcting: bool):
-        now = self.now_fn()
-        d = self.diary.fileable(now)
-        old = self.diary.report_for(d)
-        day = sch.study_day(self.diary.start, d)
-        if correcting and old is None:
-            raise DiaryError(f"day {day}'s report is not saved yet: press Enter to fill it in")
-        if not correcting and old is not None:
-            raise DiaryError(f"day {day}'s report is saved already; press C to correct it")
-        return d, old
-
     def _open_report(self, correcting: bool) -> None:
+        now = self.now_fn()
         try:
-            d, old = self._fileable(correcting)
+            report = None if correcting else self.diary.resumable(now)
+            report = report or self.diary.begin_report(now, correcting)
+        except AlreadyFiled as e:
+            self.say(f"Day {e.study_day}'s report is saved already; press C to correct it")
+            return
+        except NothingToCorrect as e:
+            self.say(f"Day {e.study_day}'s report is not saved yet: press Enter to fill it in")
+            return
         except USER_ERRORS as e:
             self.say(human(e))
             return
+        self.open(report)
+
+    def open(self, report) -> None:
         from .report import ReportScreen
 
         self.say("")
-        answers = dict(old.answers) if old is not None else None
-        self.app.push_screen(ReportScreen(self.diary, d, self.now_fn, answers=answers, correcting=correcting))
+        self.app.push_screen(ReportScreen(self.diary, report, self.now_fn))
 
     def action_report(self) -> None:
         self._open_report(correcting=False)

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 from textual_plotext import PlotextPlot
 
 from .. import progress_data as pd
+from ..days import LEGEND
 from ..diary import Diary
 from .common import USER_ERRORS, human
 
@@ -143,7 +144,7 @@ class ProgressScreen(Screen):
         lines = []
         for w in pd.calendar(d.protocol, d.start, self.entries, self.now, self.label_of):
             lines.append(f"Wk {w.number:>2}  {w.start:%d %b}  {' '.join(w.marks):<13}  {w.label}")
-        lines += ["", "✓ done   L late   ✗ missed   … open now   · not yet"]
+        lines += ["", LEGEND]
         self.query_one("#calendar", Static).update("\n".join(lines))
 
     # -- summary -----------------------------------------------------------------------------

@@ -13,12 +13,13 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Static
 
 from .. import answers as ans
-from .. import schedule as sch
-from ..diary import Diary
+from ..diary import Diary, Report
 from ..entry import Value
 from ..protocol import Item
 from ..widgets.choices import Picker, YesNo
+from ..widgets.number import NumberInput
 from ..widgets.vas import VasBar
+from .common import USER_ERRORS, LeaveScreen, human
 
 KEYS = {
     "vas": "0–9 type · ←/→ ±1 · PgUp/PgDn ±10 · Home/End 0/100",
@@ -37,12 +38,6 @@ NOT_ANSWERED = {
 }
 
 
-def items_for(diary: Diary, d: date) -> list[Item]:
-    """The items asked on day `d`: an item limited to some phases appears only in those."""
-    span = sch.span_on(diary.protocol, diary.start, d)
-    return diary.protocol.items_in(span.phase.id) if span else []
-
-
 def editor_for(item: Item, value: Value) -> Widget:
     match item.kind:
         case "vas":
@@ -51,10 +46,12 @@ def editor_for(item: Item, value: Value) -> Widget:
             return YesNo(value, id="editor")  # type: ignore[arg-type]
         case "choice" | "multi":
             return Picker(item.options or [], multi=item.kind == "multi", value=value, id="editor")
+        case "number":
+            return NumberInput("" if value is None else str(value), item.min, item.max, id="editor", compact=True,
+                               placeholder="(optional — Enter to skip)" if item.optional else "")
         case _:
-            text = "" if value is None else str(value)
-            return Input(text, placeholder="(optional — Enter to skip)" if item.optional else "",
-                         id="editor", compact=True, type="number" if item.kind == "number" else "text")
+            return Input("" if value is None else str(value), id="editor", compact=True,
+                         placeholder="(optional — Enter to skip)" if item.optional else "")
 
 
 class ReportScreen(Screen):
@@ -67,26 +64,25 @@ class ReportScreen(Screen):
         Binding("escape", "back", "Back"),
     ]
 
-    def __init__(
-        self,
-        diary: Diary,
-        d: date,
-        now_fn: Callable[[], datetime],
-        answers: dict[str, Value] | None = None,
-        correcting: bool = False,
-    ) -> None:
+    def __init__(self, diary: Diary, report: Report, now_fn: Callable[[], datetime]) -> None:
         super().__init__()
         self.diary = diary
-        self.d = d
+        self.report = report
         self.now_fn = now_fn
-        self.items = items_for(diary, d)
-        self.answers: dict[str, Value] = {k: v for k, v in (answers or {}).items() if k in {i.id for i in self.items}}
-        if not correcting:
-            # A multi item's "none chosen" is a real answer; start it empty rather than absent.
-            self.answers |= {i.id: [] for i in self.items if i.kind == "multi" and i.id not in self.answers}
-        self.correcting = correcting
-        self.index = 0
+        self.items = list(report.items)
+        self.answers: dict[str, Value] = dict(report.answers)
+        self.correcting = report.corrects is not None
+        self.index = report.position
         self.back_to_review = False
+
+    @property
+    def d(self) -> date:
+        return self.report.diary_date
+
+    @property
+    def touched(self) -> bool:
+        """Does leaving lose something the participant did (a new answer, or a changed one)?"""
+        return self.answers != dict(self.report.answers) or self.report.position > 0
 
     def compose(self) -> ComposeResult:
         yield Header(icon="")
@@ -99,7 +95,7 @@ class ReportScreen(Screen):
         yield Footer()
 
     async def on_mount(self) -> None:
-        await self.show(0)
+        await self.show(self.index)
 
     @property
     def item(self) -> Item:
@@ -108,10 +104,8 @@ class ReportScreen(Screen):
     async def show(self, index: int) -> None:
         self.index = index
         item = self.item
-        day = sch.study_day(self.diary.start, self.d)
-        what = "Correcting day" if self.correcting else "Day"
-        self.query_one("#progress", Static).update(f"{what} {day} · {self.d:%a %d %b}        {index + 1} / {len(self.items)}")
-        self.query_one("#prompt", Static).update(item.prompt)
+        self.query_one("#progress", Static).update(f"{self.report.title()}        {index + 1} / {len(self.items)}")
+        self.query_one("#prompt", Static).update(self.report.prompt(item))
         self.query_one("#keys", Static).update(KEYS[item.kind] + ("   (optional: Enter skips)" if item.optional else ""))
         self.query_one("#hint", Static).update("")
         box = self.query_one("#editor-box", Vertical)
@@ -131,6 +125,12 @@ class ReportScreen(Screen):
     def on_picker_changed(self, event: Picker.Changed) -> None:
         self._answer(event.value)
 
+    def on_vas_bar_hint(self, event: VasBar.Hint) -> None:
+        self.query_one("#hint", Static).update(f"⚠ {event.text}" if event.text else "")
+
+    def on_number_input_hint(self, event: NumberInput.Hint) -> None:
+        self.query_one("#hint", Static).update(f"⚠ {event.text}" if event.text else "")
+
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         await self.action_next()
@@ -141,6 +141,14 @@ class ReportScreen(Screen):
         else:
             self.answers[self.item.id] = value
         self.query_one("#hint", Static).update("")
+        self.keep()
+
+    def keep(self) -> None:
+        """The draft after every answer: a crash, kill -9 or a closed terminal loses nothing."""
+        try:
+            self.diary.keep_draft(self.report, self.answers, self.index)
+        except USER_ERRORS as e:
+            self.query_one("#hint", Static).update(f"⚠ Your answers so far could not be kept: {human(e)}")
 
     def _read_input(self) -> str | None:
         """For text and number items, take the typed text; returns why it is not accepted."""
@@ -175,6 +183,7 @@ class ReportScreen(Screen):
             self.open_review()
         else:
             await self.show(self.index + 1)
+            self.keep()
 
     async def action_back(self) -> None:
         if self.item.kind in ("text", "number"):
@@ -182,16 +191,34 @@ class ReportScreen(Screen):
         if self.index > 0:
             self.back_to_review = False
             await self.show(self.index - 1)
+            self.keep()
+        elif self.touched:
+            self.app.push_screen(LeaveScreen(), callback=self._leave)
         else:
-            self.dismiss(None)
-            self.app.notify("Report not saved: you can start again until the window closes.", timeout=4)
+            self._leave("discard")
+
+    def _leave(self, choice: str | None) -> None:
+        """After "leave this report?": keep the draft, throw it away, or stay (None)."""
+        if choice is None:
+            return
+        if choice == "discard":
+            try:
+                self.diary.drop_draft()
+            except USER_ERRORS:
+                pass  # a draft that cannot be dropped is dropped at the next start if it is too late
+            note = "Report not saved: you can start again until the window closes."
+        else:
+            note = "Your answers are kept: press Enter on home to go on with the report."
+        self.dismiss(None)
+        self.app.notify(note, timeout=4)
 
     def open_review(self) -> None:
         from .review import ReviewScreen
 
+        focus = self.index if self.back_to_review else 0  # back on the row just changed
         self.back_to_review = False
         self.app.push_screen(
-            ReviewScreen(self.diary, self.d, self.items, dict(self.answers), self.now_fn, self.correcting),
+            ReviewScreen(self.diary, self.report, dict(self.answers), self.now_fn, focus=focus),
             callback=self._after_review,
         )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 
 from textual import work
 from textual.app import ComposeResult
@@ -12,9 +12,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from .. import schedule as sch
 from ..answers import format_value
-from ..diary import Diary
+from ..diary import Diary, Report
 from ..entry import Value
 from ..protocol import Item
 from .common import USER_ERRORS, ReportSaved, human
@@ -29,19 +28,25 @@ def shown(item: Item, v: Value) -> str:
 
 
 class Row(Static, can_focus=True):
-    """One answer; focus it with ↑/↓ and press E (or click) to change it."""
+    """One answer; focus it with ↑/↓ and press E (or click) to change it. In a correction, a
+    changed answer shows what it was: `42 → 24`."""
 
-    def __init__(self, index: int, item: Item, value: Value) -> None:
-        super().__init__(classes="row")
+    def __init__(self, index: int, item: Item, value: Value, prompt: str, was: Value | str = "unchanged") -> None:
+        super().__init__(classes="row changed" if was != "unchanged" else "row")
         self.index = index
         self.item = item
         self.value = value
+        self.prompt = prompt
+        self.was = was
 
     def render(self) -> str:
         value = shown(self.item, self.value)
+        if self.was != "unchanged":
+            value = f"{shown(self.item, self.was)} → {value}"  # type: ignore[arg-type]
+        label = getattr(self.item, "label", None) or self.prompt
         room = max(8, self.size.width - len(value) - 7)
-        prompt = self.item.prompt if len(self.item.prompt) <= room else self.item.prompt[: room - 1] + "…"
-        return f"{self.index + 1:>2}. {prompt.ljust(room)}  {value}"
+        text = label if len(label) <= room else label[: room - 1] + "…"
+        return f"{self.index + 1:>2}. {text.ljust(room)}  {value}"
 
     def on_click(self) -> None:
         self.screen.edit(self.index)  # type: ignore[attr-defined]
@@ -61,31 +66,41 @@ class ReviewScreen(Screen):
         Binding("escape", "back", "Back"),
     ]
 
-    def __init__(self, diary: Diary, d: date, items: list[Item], answers: dict[str, Value],
-                 now_fn: Callable[[], datetime], correcting: bool = False) -> None:
+    def __init__(self, diary: Diary, report: Report, answers: dict[str, Value],
+                 now_fn: Callable[[], datetime], focus: int = 0) -> None:
         super().__init__()
         self.diary = diary
-        self.d = d
-        self.items = items
+        self.report = report
+        self.items = list(report.items)
         self.answers = answers
         self.now_fn = now_fn
-        self.correcting = correcting
+        self.correcting = report.corrects is not None
+        self.focus_index = focus
         self.saved = None
 
     def compose(self) -> ComposeResult:
         yield Header(icon="")
-        day = sch.study_day(self.diary.start, self.d)
-        what = "Correct" if self.correcting else "Review"
-        yield Static(f"{what} day {day} · {self.d:%a %d %b} — Enter saves, ↑/↓ then E changes one",
+        what = "Check the correction of" if self.correcting else "Review"
+        title = self.report.title()
+        if self.correcting:
+            title = title.removeprefix("Correcting ")
+            title = title[0].lower() + title[1:]
+        changes = self.report.changes(self.answers)
+        extra = ""
+        if self.correcting:
+            extra = f" · {len(changes)} changed" if changes else " · nothing changed yet"
+        yield Static(f"{what} {title}{extra} — Enter saves, ↑/↓ then E changes one",
                      id="review-title", classes="muted")
         with VerticalScroll(id="rows", can_focus=False):
             for i, item in enumerate(self.items):
-                yield Row(i, item, self.answers.get(item.id))
+                was = changes[item.id][0] if item.id in changes else "unchanged"
+                yield Row(i, item, self.answers.get(item.id), self.report.prompt(item), was)
         yield Static(id="review-message", classes="message")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query(Row).first().focus()
+        rows = list(self.query(Row))
+        rows[min(self.focus_index, len(rows) - 1)].focus()
 
     def say(self, text: str) -> None:
         self.query_one("#review-message", Static).update(text)
@@ -115,7 +130,10 @@ class ReviewScreen(Screen):
         if self.correcting:
             from .correction import CorrectionScreen
 
-            self.app.push_screen(CorrectionScreen(), callback=self._with_reason)
+            if not self.report.changes(self.answers):
+                self.say("⚠ Not saved: nothing changed. Press E on an answer to change it, or Esc to go back.")
+                return
+            self.app.push_screen(CorrectionScreen(self.report.title()), callback=self._with_reason)
         else:
             self.save(None)
 
@@ -131,7 +149,7 @@ class ReviewScreen(Screen):
         self.say("Saving…")
         now = self.now_fn()
         try:
-            entry = self.diary.store.save(self.diary.prepare(self.answers, now, "app", reason, self.d))
+            entry = self.diary.save_report(self.report, self.answers, now, "app", reason)
         except USER_ERRORS as e:
             self.say(f"⚠ Not saved: {human(e)}")
             return

@@ -42,7 +42,7 @@ class SettingsScreen(Screen):
             yield Static(f"Data dir: {d.store.path.parent}\nDevice id: {d.device_id}")
             yield Static(f"Daily window {p.schedule.opens:%H:%M}–{p.schedule.closes:%H:%M}, "
                          f"{p.schedule.grace_hours:g} h grace · reminder at {p.schedule.remind:%H:%M}")
-            yield Static(f"Hub: {s.get('hub_url') or 'none (entries stay on this device)'}")
+            yield Static(f"Hub: {s.hub_url or 'none (entries stay on this device)'}")
             yield Static("Reminder: press I to install it (or run `diary remind --install`)", id="remind")
             yield Static(f"symptom-diary {version}", classes="muted")
         yield Footer()
@@ -51,7 +51,7 @@ class SettingsScreen(Screen):
         """Switch between light and dark, and keep the choice for the next start."""
         self.app.theme = "textual-light" if self.app.current_theme.dark else "textual-dark"
         try:
-            self.diary.store.set_settings(theme=self.app.theme)
+            self.diary.set_theme(self.app.theme)
         except USER_ERRORS as e:
             self.notify(f"The theme is not kept for next time: {human(e)}", severity="warning")
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -9,15 +12,19 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from .typing import Typing
+
 MAX = 100
 
 
 class VasBar(Widget, can_focus=True):
     """A visual analogue scale. It starts "not answered" (no thumb) so the screen never anchors.
 
-    Digits type a value, Left/Right step 1, Shift+Left/Right and PageUp/PageDown step 10,
-    Home/End jump to 0/100, a click on the bar sets the value. The first step from "not
-    answered" places the thumb in the middle, so a step is always visible.
+    Digits type a value (the rule of `typing.Typing`: a pause or another key starts a new
+    number, above 100 is refused with a hint), Left/Right step 1, Shift+Left/Right and
+    PageUp/PageDown step 10, Home/End jump to 0/100, a click on the bar sets the value. The first
+    step from "not answered" starts at the end the arrow moves away from (→ from 0, ← from 100)
+    and says so: the middle would silently suggest an answer.
     """
 
     BINDINGS = [
@@ -45,44 +52,66 @@ class VasBar(Widget, can_focus=True):
         def control(self) -> VasBar:
             return self.bar
 
-    def __init__(self, min_label: str = "", max_label: str = "", value: int | None = None, **kw) -> None:
+    class Hint(Message):
+        """A word for the participant: why a digit was refused, where a first step started."""
+
+        def __init__(self, bar: VasBar, text: str) -> None:
+            super().__init__()
+            self.bar = bar
+            self.text = text
+
+    def __init__(self, min_label: str = "", max_label: str = "", value: int | None = None,
+                 clock: Callable[[], float] = time.monotonic, **kw) -> None:
         super().__init__(**kw)
         self.min_label = min_label
         self.max_label = max_label
-        self._typed = ""
+        self.typing = Typing(0, MAX, clock)
+        self.hint = ""  # a word under the bar: why a digit was refused, where a first step started
         self.set_reactive(VasBar.value, value)
 
     # -- input ---------------------------------------------------------------------------------
 
-    def _set(self, v: int | None) -> None:
+    def _say(self, hint: str) -> None:
+        if hint or self.hint:
+            self.post_message(self.Hint(self, hint))
+        self.hint = hint
+
+    def _set(self, v: int | None, hint: str = "") -> None:
         self.value = None if v is None else max(0, min(MAX, v))
+        self._say(hint)  # after Changed: the screen clears its hint on a change
 
     def action_step(self, delta: int) -> None:
-        self._typed = ""
-        self._set(50 if self.value is None else self.value + delta)
+        self.typing.other_key()
+        if self.value is None:
+            start = 0 if delta > 0 else MAX
+            self._set(start, f"started at {start} (the {'left' if start == 0 else 'right'} end): "
+                             "move to your answer, or type it")
+        else:
+            self._set(self.value + delta)
 
     def action_set(self, v: int) -> None:
-        self._typed = ""
+        self.typing.other_key()
         self._set(v)
 
     def action_erase(self) -> None:
-        self._typed = self._typed[:-1]
-        self._set(int(self._typed) if self._typed else None)
+        left = self.typing.backspace("" if self.value is None else str(self.value))
+        self._set(int(left) if left else None)
 
     def on_key(self, event: events.Key) -> None:
         if event.character and event.character.isdigit() and len(event.character) == 1:
             event.stop()
-            typed = self._typed + event.character
-            # A fourth digit, or a number past 100, starts a new value: "1","2","7" -> 12 then 7.
-            if len(typed) > 3 or int(typed) > MAX:
-                typed = event.character
-            self._typed = typed
-            self._set(int(typed))
+            text, hint = self.typing.key(event.character)
+            if text is None:
+                self._say(hint or "")
+            else:
+                self._set(int(text))
+        elif event.key not in ("backspace",):
+            self.typing.other_key()
 
     def on_click(self, event: events.Click) -> None:
         left, width = self._track()
         x = event.get_content_offset_capture(self).x - left
-        self._typed = ""
+        self.typing.other_key()
         self._set(round(max(0, min(width - 1, x)) * MAX / max(1, width - 1)))
         self.focus()
 

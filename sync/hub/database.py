@@ -78,8 +78,20 @@ def _m0004(db: Database) -> None:
     db.execute("ALTER TABLE tokens ADD COLUMN device_id TEXT")
 
 
-@migrations(name="0005_create_device_heads")
+@migrations(name="0005_index_days_with_timing")
 def _m0005(db: Database) -> None:
+    # Each entry's timing beside it, and one index that holds, per participant and day, the
+    # reports with their timing and id: `hub status` counts days from it without reading an
+    # entry, and ingest's one-report-a-day lookup reads it (it replaces two indexes).
+    db.execute("ALTER TABLE entries ADD COLUMN timing TEXT")
+    db.execute("UPDATE entries SET timing = json_extract(body, '$.timing')")
+    db.execute("DROP INDEX entries_by_day")
+    db.execute("DROP INDEX entries_day_report")
+    db.execute("CREATE INDEX entries_by_day ON entries(participant_id, diary_date, supersedes, timing, id)")
+
+
+@migrations(name="0006_create_device_heads")
+def _m0006(db: Database) -> None:
     # Each device's audit-chain head (how many records, the last hash) as last seen by sync or import:
     # a diary file collected later must extend it (sync/hub/chains.py).
     db.execute("""CREATE TABLE device_heads (participant_id TEXT NOT NULL REFERENCES participants(participant_id),

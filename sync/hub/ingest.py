@@ -25,6 +25,10 @@ class IngestResult:
     verdicts: list[str] = field(default_factory=list)  # per entry, in order: accepted/duplicate/rejected
 
 
+INSERT_ENTRY = ("INSERT INTO entries (id, participant_id, diary_date, supersedes, content_hash, body, received_at, via,"
+                " timing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
 def ingest(hub: HubDatabase, participant_id: str, entries: Iterable[Entry], now: datetime, via: str = "api",
            seen: Participant | None = None, flags: Iterable[tuple[str, str, str]] = ()) -> IngestResult:
     """Judge and store a batch for one participant in one transaction, with a result per entry.
@@ -59,7 +63,7 @@ def ingest(hub: HubDatabase, participant_id: str, entries: Iterable[Entry], now:
             out.verdicts.append(verdict)
             if verdict == "accepted":
                 ledger.add(e, h, at)  # type: ignore[arg-type]
-                stored.append((e.id, participant_id, e.diary_date.isoformat(), e.supersedes, h, body, at, via))
+                stored.append((e.id, participant_id, e.diary_date.isoformat(), e.supersedes, h, body, at, via, e.timing))
                 out.accepted.append(e.id)
                 out.receipts.append((e.id, at, h))  # type: ignore[arg-type]
             elif verdict == "duplicate":
@@ -68,7 +72,7 @@ def ingest(hub: HubDatabase, participant_id: str, entries: Iterable[Entry], now:
             else:
                 out.rejected.append((e.id, detail))  # type: ignore[arg-type]
                 refused.append((e.id, participant_id, h, detail, at, via))
-        db.conn.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", stored)
+        db.conn.executemany(INSERT_ENTRY, stored)
         db.conn.executemany("INSERT INTO rejections VALUES (?, ?, ?, ?, ?, ?)", refused)
         held = {*out.accepted, *out.duplicate}
         db.conn.executemany("INSERT OR IGNORE INTO flags VALUES (?, ?, ?, ?, ?)",

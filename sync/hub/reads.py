@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import get_args
+
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from diary_client.entry import Entry
+from diary_client.entry import Entry, Timing
+from diary_client.schedule import FiledDays
 
 from .database import PARTICIPANTS, HubDatabase, get_participant, participant_of_row
 from .rules import Participant
+
+
+@dataclass(frozen=True)
+class PhaseDates:
+    """One participant's phase as `Reads.filed_counts` counts it: its dates and the window cutoffs."""
+
+    participant_id: str
+    phase_id: str
+    first: date
+    last: date
+    closed: date  # the last date whose window has closed
+    past_grace: date  # the last date whose grace period is over
 
 
 class Reads:
@@ -83,17 +101,65 @@ class Reads:
         return [r["entry"] for r in self.received(participant_id)]
 
     def summary(self, participant_id: str | None = None) -> dict[str, dict]:
-        """Per participant id: entries, last_received_at, quarantined (rejected and never stored)."""
+        """Per participant id: entries, last_received_at (of the entry stored last), quarantined
+        (rejected and never stored). Counted from the index, not the table: no entry is read."""
         where, args = ("WHERE participant_id = ?", [participant_id]) if participant_id else ("", [])
         also = "AND participant_id = ?" if participant_id else ""
         with self.db.read() as db:
-            out = {r["participant_id"]: {"entries": r["n"], "last_received_at": r["last"], "quarantined": 0}
-                   for r in db.query("SELECT participant_id, COUNT(*) AS n, MAX(received_at) AS last"
-                                     f" FROM entries {where} GROUP BY participant_id", args)}
-            for r in db.query("SELECT participant_id, COUNT(DISTINCT entry_id) AS n FROM rejections"
-                              f" WHERE entry_id NOT IN (SELECT id FROM entries) {also} GROUP BY participant_id", args):
-                out.setdefault(r["participant_id"], {"entries": 0, "last_received_at": None})["quarantined"] = r["n"]
+            out = {pid: {"entries": n, "last_received_at": last, "quarantined": 0}
+                   for pid, n, last in db.conn.execute(
+                       "SELECT g.participant_id, g.n, e.received_at FROM (SELECT participant_id, COUNT(*) AS n,"
+                       f" MAX(rowid) AS last FROM entries {where} GROUP BY participant_id) g"
+                       " JOIN entries e ON e.rowid = g.last", args)}
+            for pid, n in db.conn.execute(
+                    "SELECT participant_id, COUNT(DISTINCT entry_id) FROM rejections"
+                    f" WHERE entry_id NOT IN (SELECT id FROM entries) {also} GROUP BY participant_id", args):
+                out.setdefault(pid, {"entries": 0, "last_received_at": None})["quarantined"] = n
         return out
+
+    def filed_counts(self, phases: Iterable[PhaseDates]) -> dict[tuple[str, str], FiledDays]:
+        """Per (participant id, phase id): the phase's days with a report, counted by timing, those
+        the clock guard doubts (a report of the day carries a flag), and those on or before the
+        window cutoffs. A day's report is its original (corrections change answers, not the day)."""
+        timings = get_args(Timing)
+        sums = ", ".join("SUM(e.timing = ?)" for _ in timings)
+        rows = [(x.participant_id, x.phase_id, x.first.isoformat(), x.last.isoformat(), x.closed.isoformat(),
+                 x.past_grace.isoformat()) for x in phases]
+        with self.db.read() as db:
+            conn = db.conn
+            conn.execute("BEGIN")  # one snapshot for both queries; the temporary table goes with the rollback
+            try:
+                conn.execute("CREATE TEMP TABLE status_phases (participant_id TEXT NOT NULL, phase_id TEXT NOT NULL,"
+                             " first TEXT NOT NULL, last TEXT NOT NULL, closed TEXT NOT NULL, past_grace TEXT NOT NULL,"
+                             " PRIMARY KEY (participant_id, first)) WITHOUT ROWID")
+                conn.executemany("INSERT INTO temp.status_phases VALUES (?, ?, ?, ?, ?, ?)", rows)
+                counted = conn.execute(
+                    f"SELECT s.participant_id, s.phase_id, {sums}, SUM(e.diary_date <= s.closed),"
+                    " SUM(e.diary_date <= s.past_grace) FROM temp.status_phases s JOIN entries e"
+                    " ON e.participant_id = s.participant_id AND e.diary_date BETWEEN s.first AND s.last"
+                    " AND e.supersedes IS NULL GROUP BY s.participant_id, s.first", timings).fetchall()
+                doubted = conn.execute(  # CROSS JOIN keeps this order: from the (few) flags out
+                    "SELECT DISTINCT s.participant_id, s.phase_id, o.diary_date, o.timing FROM flags f"
+                    " CROSS JOIN entries e ON e.id = f.entry_id CROSS JOIN entries o ON o.participant_id = e.participant_id"
+                    " AND o.diary_date = e.diary_date AND o.supersedes IS NULL CROSS JOIN temp.status_phases s"
+                    " ON s.participant_id = o.participant_id AND o.diary_date BETWEEN s.first AND s.last").fetchall()
+            finally:
+                conn.execute("ROLLBACK")
+        doubts: dict[tuple[str, str], dict[str, int]] = {}
+        for pid, phase_id, _, timing in doubted:
+            by = doubts.setdefault((pid, phase_id), {})
+            by[timing] = by.get(timing, 0) + 1
+        out = {}
+        for pid, phase_id, *n, closed, past_grace in counted:
+            by_timing = {t: k for t, k in zip(timings, n) if k}
+            out[(pid, phase_id)] = FiledDays(by_timing, doubts.get((pid, phase_id), {}), closed, past_grace)
+        return out
+
+    def flagged_counts(self) -> dict[str, int]:
+        """Per participant id: how many of their entries carry a flag (the device's clock doubts)."""
+        with self.db.read() as db:
+            return dict(db.conn.execute("SELECT e.participant_id, COUNT(DISTINCT f.entry_id) FROM flags f"
+                                        " JOIN entries e ON e.id = f.entry_id GROUP BY e.participant_id"))
 
     def flags(self, participant_id: str | None = None) -> dict[str, list[str]]:
         """Entry id -> its flags (sorted), for the participant's entries or everyone's."""

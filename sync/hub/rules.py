@@ -66,6 +66,12 @@ class Participant:
         return now.astimezone(zone(self.tz))
 
 
+def spans_of(p: Participant) -> tuple[sch.PhaseSpan, ...]:
+    """The participant's phase spans (they need a day 1), parsed and computed once per protocol and day 1."""
+    assert p.start is not None, "a participant without a day 1 has no phases yet"
+    return _spans(p.protocol_toml, p.start)
+
+
 def released(p: Participant, now: datetime) -> bool:
     """May the participant's device know the true phases? (The device's own rule, on the hub's clock.)"""
     return sch.unblinded(p.protocol, p.start, p.local(now), p.unblinded)
