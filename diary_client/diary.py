@@ -127,28 +127,20 @@ class Diary:
 
     def reload(self) -> None:
         """Read the settings again (after a sync: last upload, unblinding, a protocol update)."""
-        s = DeviceSettings.from_rows(self.store.settings())
-        self.settings = s
-<<<<<<< HEAD
+        rows = self.store.settings()
         try:
-            self.participant_id: str = s["participant_id"]
-            self.device_id: str = s["device_id"]
-            self.start = date.fromisoformat(s["start"])
+            s = DeviceSettings.from_rows(rows)
         except (KeyError, TypeError, ValueError) as e:
             key = e.args[0] if isinstance(e, KeyError) else "start"
-            raise DiaryError(f"{self.store.path}: the setting {key!r} is missing or damaged "
-                             f"({s.get(key)!r}); `diary verify` shows what changed, and backups/ holds daily copies") from None
-        if getattr(self, "_protocol_toml", None) != s["protocol_toml"]:
-            self.protocol: Protocol = parse_protocol(s["protocol_toml"], "stored protocol")
-            self._protocol_toml = s["protocol_toml"]
-=======
+            raise DiaryError(f"{self.store.path}: the setting {key!r} is missing or damaged ({rows.get(key)!r}); "
+                             "`diary verify` shows what changed, and backups/ holds daily copies") from None
+        self.settings = s
         self.participant_id: str = s.participant_id
         self.device_id: str = s.device_id
         self.start = s.start
         if getattr(self, "_protocol_toml", None) != s.protocol_toml:
             self.protocol: Protocol = parse_protocol(s.protocol_toml, "stored protocol")
             self._protocol_toml = s.protocol_toml
->>>>>>> main
 
     @staticmethod
     def enroll(store: Store, participant_id: str, protocol_toml: str, start: date, **extra) -> Diary:
