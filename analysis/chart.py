@@ -1,15 +1,16 @@
-"""The personal report's chart: daily values over phase bands, phase means with 95% CIs (matplotlib, Agg)."""
+"""The personal report's chart: daily values over phase bands, raw phase means, model means with 95% intervals."""
 
 from __future__ import annotations
 
 import io
 import math
 
-from .personal import ItemReport, PersonalReport
+from .results import ItemResult, PersonalReport
 
 BAND_COLOURS = ("#eef3fb", "#fbf3e6", "#eaf6ee", "#f6ecf5", "#f2f2f2")
 LINE = "#3b5b92"
 MEAN = "#c0392b"
+MODEL = "#6c3483"
 
 
 def chart_png(report: PersonalReport, dpi: int = 110) -> bytes:
@@ -28,38 +29,40 @@ def chart_png(report: PersonalReport, dpi: int = 110) -> bytes:
         ax = fig.add_subplot(grid[0, :] if k == 0 else grid[1 + (k - 1) // 2, (k - 1) % 2])
         _panel(ax, report, rep, big=k == 0)
     by = "participant labels (blinded)" if report.blinded else "true phase names"
-    fig.suptitle(f"{report.participant_id} · {report.study_id} · daily values, phase means and 95% CIs · {by}",
+    fig.suptitle(f"{report.participant_id} · {report.study_id} · daily values, raw phase means, model means with 95% intervals · {by}",
                  fontsize=10)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
 
 
-def _panel(ax, report: PersonalReport, rep: ItemReport, big: bool) -> None:
-    item = rep.item
+def _panel(ax, report: PersonalReport, rep: ItemResult, big: bool) -> None:
+    item, series = rep.item, rep.series
     hi = 100 if item.kind == "vas" else None
     for i, ph in enumerate(report.phases):
         ax.axvspan(ph.first_day - 0.5, ph.last_day + 0.5, color=BAND_COLOURS[i % len(BAND_COLOURS)], lw=0)
         ax.text((ph.first_day + ph.last_day) / 2, 1.0, ph.label, transform=ax.get_xaxis_transform(),
                 ha="center", va="bottom", fontsize=8 if big else 6.5, color="#444", clip_on=False)
         stats = rep.phases.get(ph.key)
-        if not stats or stats["mean"] is None:
+        if not stats or stats.mean is None or series is None:
             continue
-        seen = [d for d in rep.days if ph.first_day <= d <= ph.last_day]
+        seen = [d for d in series.days if ph.first_day <= d <= ph.last_day]
         x = (ph.first_day - 0.5, max(seen) + 0.5)  # a phase still running: only the days so far
-        if stats.get("mean_ci95"):
-            lo, up = stats["mean_ci95"]
-            ax.fill_between(x, lo, up, color=MEAN, alpha=0.15, lw=0)
-        ax.plot(x, (stats["mean"],) * 2, color=MEAN, lw=2 if big else 1.5)
-    days, values = _with_gaps(rep.days, rep.values)
-    ax.plot(days, values, color=LINE, lw=0.9 if big else 0.7)
-    ax.plot(rep.days, rep.values, "o", color=LINE, ms=2.5 if big else 1.6)
+        model = rep.model.phases.get(ph.key) if rep.model else None
+        if model is not None and model.ci95 is not None:
+            ax.fill_between(x, *model.ci95, color=MODEL, alpha=0.18, lw=0)
+            ax.plot(x, (model.value,) * 2, color=MODEL, lw=1.2, ls="--")
+        ax.plot(x, (stats.mean,) * 2, color=MEAN, lw=2 if big else 1.5)
+    if series is not None:
+        days, values = _with_gaps(list(series.days), list(series.values))
+        ax.plot(days, values, color=LINE, lw=0.9 if big else 0.7)
+        ax.plot(series.days, series.values, "o", color=LINE, ms=2.5 if big else 1.6)
     if report.phases:
         ax.set_xlim(report.phases[0].first_day - 0.5, report.phases[-1].last_day + 0.5)
     if hi is not None:
         ax.set_ylim(0, hi)
     better = "lower is better" if item.better == "lower" else "higher is better"
-    ax.set_title(f"{item.id}{' (primary)' if item.primary else ''} — {better}", fontsize=10 if big else 8,
+    ax.set_title(f"{rep.label}{' (primary)' if item.primary else ''} — {better}", fontsize=10 if big else 8,
                  loc="left", pad=16 if big else 10)
     ax.tick_params(labelsize=8 if big else 6.5)
     if big:

@@ -1,4 +1,4 @@
-"""One participant's phase report: the paper's numbers per item and phase, AR(1) inference, blinding.
+"""One participant's phase report: the paper's numbers per item and phase, the model's beside them, blinding.
 
 Pure: protocol, start date, entries and `now` come in; nothing reads a clock or a file. Importing
 this module costs numpy only (scipy is loaded when a p-value is first computed).
@@ -6,11 +6,12 @@ this module costs numpy only (scipy is loaded when a p-value is first computed).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import numpy as np
@@ -19,128 +20,56 @@ from diary_client.entry import Entry, filed_timing, latest
 from diary_client.protocol import Item, Protocol
 from diary_client.schedule import PhaseSpan, phase_spans, tally_by_phase
 
-from .stats import Fit, ar1_fits
+from .modelview import Batch, FitPlan, Roles
+from .multiplicity import adjust
+from .results import (COMPARISONS, Comparison, ItemResult, ModelView, OtherItem, Options, PersonalReport, PhaseNumbers,
+                      PhaseRow, Series)
+from .stats import CHUNK, METHOD, Fit, Job, ar1_fits
 from .summary import difference, phase_table, reduction_pct, tally_answers
 
 # Bump when any reported number could change for the same data, so old reports stay explainable.
-ANALYSIS_VERSION = "1.0"
-MIN_RESIDUAL_DF = 3  # fewer days than phase means + 3: no model, no p-values
-COMPARISONS = {"active_vs_baseline": "baseline", "active_vs_placebo": "placebo"}
+ANALYSIS_VERSION = "2.0"
+MIN_RESIDUAL_DF = 3  # fewer model days than model columns + 3: no model, no p-values
+RESPONDER_PRIOR = ("posterior probability that the model's active − placebo reduction reaches responder_points, "
+                   "under flat priors on the phase means (and trend) and log σ and Jeffreys' prior on φ")
 CAVEATS = (
     "Exploratory: one participant, phases in a fixed order, so a difference between phases can come "
     "from time, season or expectation as well as from the treatment; it is not proof of cause.",
-    "Daily values are autocorrelated: p-values and 95% CIs come from a model of phase means with "
-    "AR(1) errors (REML), with degrees of freedom from the effective number of days, not from a "
-    "t-test that treats days as independent.",
+    "Two views of the same quantities: 'as in the paper' uses the raw means of the days filed; "
+    "'the model' estimates phase means with AR(1) errors, and its 95% intervals and p-values "
+    "allow for the uncertainty in the day-to-day autocorrelation (they are never from a t-test "
+    "that treats days as independent).",
     "Percent reductions are against the whole baseline mean; endpoint values use a phase's last 3 "
     "days with an entry. Only the latest correction of a day counts; missing days are left out.",
 )
 
 
-def _num(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
-
-
-@dataclass(frozen=True)
-class PhaseRow:
-    key: str  # the phase id; while blinded, the label the participant sees
-    label: str
-    role: str | None  # None while blinded
-    start: date
-    end: date
-    first_day: int
-    last_day: int
-    expected: int
-    n: int
-    compliance: float | None
-
-    def as_json(self) -> dict:
-        return {"id": self.key, "label": self.label, "start": self.start.isoformat(),
-                "end": self.end.isoformat(), "expected": self.expected, "n": self.n,
-                "compliance": self.compliance, "first_day": self.first_day, "last_day": self.last_day}
-
-
-@dataclass(frozen=True)
-class Comparison:
-    diff: float  # active mean − comparator mean (model estimate), in the item's units
-    se: float
-    p: float | None
-    ci95: tuple[float, float] | None
-
-
-@dataclass
-class ItemReport:
-    item: Item
-    phases: dict[str, dict]  # phase key -> the contract's numbers (+ effective_n, mean_ci95)
-    vs_placebo_points: float | None = None
-    comparisons: dict[str, Comparison | None] = field(default_factory=dict)
-    autocorrelation: float | None = None
-    effective_n: float | None = None
-    days: list[int] = field(default_factory=list)  # study day of each value, for charts
-    values: list[float] = field(default_factory=list)
-    value_phase_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # phase of each value
-    fit: Fit | None = None  # the batched model this item's numbers come from
-    fit_index: int = 0  # its series in that fit
-    fit_cols: dict[str, int] = field(default_factory=dict)  # phase key -> model column
-
-    def as_json(self) -> dict:
-        out = {"kind": self.item.kind, "better": self.item.better, "primary": self.item.primary,
-               "phases": self.phases, "vs_placebo_points": _num(self.vs_placebo_points)}
-        for name in COMPARISONS:
-            c = self.comparisons.get(name)
-            out[f"p_{name}"] = None if c is None else _num(c.p)
-            out[f"ci95_{name}"] = None if c is None or c.ci95 is None else [_num(v) for v in c.ci95]
-            out[f"diff_{name}"] = None if c is None else _num(c.diff)
-        out["autocorrelation"] = _num(self.autocorrelation)
-        out["effective_n"] = _num(self.effective_n)
-        return out
-
-
-@dataclass
-class PersonalReport:
-    participant_id: str
-    study_id: str
-    blinded: bool
-    as_of: datetime
-    phases: list[PhaseRow]
-    items: dict[str, ItemReport]  # numeric items
-    other_items: dict[str, dict]  # yes/no, choice, multi, text: tallies per phase
-    responder: bool | None
-    responder_points: float
-    data_hash: str
-    analysis_version: str = ANALYSIS_VERSION
-    caveats: tuple[str, ...] = CAVEATS
-
-    def as_json(self, caveats: bool = True) -> dict:
-        """The `diary report --json` contract (+ provenance); the cohort leaves out the repeated caveats."""
-        return {
-            "participant_id": self.participant_id, "study_id": self.study_id, "blinded": self.blinded,
-            "phases": [p.as_json() for p in self.phases],
-            "items": {k: v.as_json() for k, v in self.items.items()},
-            "responder": self.responder,
-            "other_items": self.other_items, "responder_points": self.responder_points,
-            "as_of": self.as_of.isoformat(), "analysis_version": self.analysis_version,
-            "data_hash": self.data_hash, "exploratory": True,
-        } | ({"caveats": list(self.caveats)} if caveats else {})
-
-
-_PROTOCOL_JSON: dict[int, tuple[Protocol, str]] = {}  # a cohort shares one protocol object
+def options_of(protocol: Protocol) -> Options:
+    """The protocol's pre-specified `[analysis]` options, as the reports state them."""
+    a = protocol.analysis
+    exclude = getattr(a, "exclude_first_days", None) or {}
+    return Options(trend=bool(getattr(a, "trend", False)),
+                   exclude_first_days={str(k): int(v) for k, v in dict(exclude).items()},
+                   multiplicity=str(getattr(a, "multiplicity", "holm")), inference=METHOD,
+                   responder_probability=RESPONDER_PRIOR)
 
 
 def _canonical(doc) -> str:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def data_hash(protocol: Protocol, start: date, days: dict[date, Entry]) -> str:
+def protocol_text(protocol: Protocol) -> str:
+    """The protocol as canonical JSON, the part of the data hash that a study's participants share."""
+    doc = protocol.model_dump(mode="json") if hasattr(protocol, "model_dump") else dataclasses.asdict(protocol)
+    return _canonical(doc)
+
+
+def data_hash(protocol: Protocol | str, start: date, days: dict[date, Entry]) -> str:
     """SHA-256 of what the numbers are computed from: protocol, start date and each day's answers."""
-    cached = _PROTOCOL_JSON.get(id(protocol))
-    if cached is None or cached[0] is not protocol:
-        cached = _PROTOCOL_JSON[id(protocol)] = (protocol, _canonical(protocol.model_dump(mode="json")))
-        if len(_PROTOCOL_JSON) > 64:
-            _PROTOCOL_JSON.pop(next(iter(_PROTOCOL_JSON)))
-    text = '{"days":%s,"protocol":%s,"start":"%s"}' % (
-        _canonical([[d.isoformat(), e.answers] for d, e in sorted(days.items())]), cached[1], start.isoformat())
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    text = protocol if isinstance(protocol, str) else protocol_text(protocol)
+    doc = '{"days":%s,"protocol":%s,"start":"%s"}' % (
+        _canonical([[d.isoformat(), e.answers] for d, e in sorted(days.items())]), text, start.isoformat())
+    return "sha256:" + hashlib.sha256(doc.encode()).hexdigest()
 
 
 def _keys(spans: list[PhaseSpan], blinded: bool) -> dict[str, str]:
@@ -155,52 +84,93 @@ def _keys(spans: list[PhaseSpan], blinded: bool) -> dict[str, str]:
     return out
 
 
-def analyse(protocol: Protocol, start: date, entries: list[Entry], now: datetime,
+def analyse(protocol: Protocol, start: date, entries: Sequence[Entry], now: datetime,
             participant_id: str, blinded: bool) -> PersonalReport:
     """The participant's phase report; while `blinded`, phase ids and every comparison are withheld."""
     return analyse_many([(protocol, start, entries, now, participant_id)], blinded)[0]
 
 
 def analyse_many(people: Iterable[tuple], blinded: bool) -> list[PersonalReport]:
-    """`analyse` of each (protocol, start, entries, now, participant_id); the AR(1) fits of all share batched calls.
+    """`analyse` of each (protocol, start, entries, now, participant_id); fits of up to CHUNK people share calls.
 
-    `people` may be an iterator: each one's entries are dropped once its draft is made."""
-    drafts = [_draft(*person, blinded) for person in people]
-    jobs = [job for d in drafts for job in d.jobs]
-    fits = iter(ar1_fits([job.args for job in jobs]))
-    for d in drafts:
-        for job in d.jobs:
-            _use_fit(list(d.report.items.values()), job, next(fits))
-    return [d.finish() for d in drafts]
+    `people` may be an iterator: each one's entries are dropped once its draft is made.
+    """
+    return list(iter_reports(people, blinded))
 
 
-@dataclass
+def iter_reports(people: Iterable[tuple], blinded: bool, series: bool = True) -> Iterator[PersonalReport]:
+    """The reports one by one, drafted as people arrive and fitted in blocks of CHUNK.
+
+    `series=False` leaves out the daily values (for charts), which a cohort does not keep.
+    """
+    block: list[_Draft] = []
+    shared: tuple[Protocol, str] | None = None  # a cohort's participants share one protocol object
+    for protocol, start, entries, now, pid in people:
+        if shared is None or shared[0] is not protocol:
+            shared = (protocol, protocol_text(protocol))
+        block.append(_draft(protocol, shared[1], start, entries, now, pid, blinded, series))
+        del entries
+        if len(block) == CHUNK:
+            yield from _finish_block(block)
+            block = []
+    if block:
+        yield from _finish_block(block)
+
+
+@dataclass(frozen=True)
 class _FitJob:
-    args: tuple  # ar1_fit's (days, phase, Y, p)
+    job: Job
     items: list[int]  # the numeric items (positions) it fits, one per column of Y
     cols: dict[str, int]  # phase key -> model column
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Draft:
-    """A report waiting for its AR(1) fits; the comparisons and the responder come from them."""
+    """A participant's numbers that need no model, waiting for the AR(1) fits."""
 
-    report: PersonalReport
+    participant_id: str
     protocol: Protocol
+    blinded: bool
+    as_of: datetime
+    phases: tuple[PhaseRow, ...]
+    items: list[Item]  # numeric items
+    raw: list[dict[str, tuple]]  # per numeric item: phase key -> the paper's numbers (PhaseNumbers' fields)
+    series: list[Series | None]
+    other: dict[str, OtherItem]
     keys: dict[str, str]
+    role_keys: dict[str, str | None]  # baseline / placebo / active -> the first such phase's key (None while blinded)
     jobs: list[_FitJob]
-
-    def finish(self) -> PersonalReport:
-        rep = self.report
-        if not rep.blinded:
-            _compare(rep.items, self.protocol, self.keys)
-            points = rep.items[self.protocol.primary.id].vs_placebo_points
-            rep.responder = None if points is None else bool(points >= rep.responder_points)
-        return rep
+    options: Options
+    data_hash: str
 
 
-def _draft(protocol: Protocol, start: date, entries: list[Entry], now: datetime, participant_id: str,
-           blinded: bool) -> _Draft:
+def _finish_block(drafts: list[_Draft]) -> list[PersonalReport]:
+    fits = iter(ar1_fits([j.job for d in drafts for j in d.jobs]))
+    batch = Batch()
+    planned = []
+    for d in drafts:
+        plans = []
+        for job in d.jobs:
+            fit = next(fits)
+            roles = _roles(d, job.cols)
+            points = None if d.blinded else d.protocol.analysis.responder_points
+            plans.append((job, fit, FitPlan(fit, job.cols, roles, [d.items[j].better for j in job.items],
+                                            not d.blinded, points, batch)))
+        planned.append(plans)
+    batch.solve()
+    return [_report(d, plans) for d, plans in zip(drafts, planned)]
+
+
+def _roles(d: _Draft, cols: dict[str, int]) -> Roles:
+    def col(role: str) -> int | None:
+        key = d.role_keys[role]
+        return None if key is None else cols.get(key)
+
+    return Roles(col("baseline"), col("placebo"), col("active"))
+
+
+def _draft(protocol: Protocol, protocol_json: str, start: date, entries: Sequence[Entry], now: datetime,
+           participant_id: str, blinded: bool, keep_series: bool) -> _Draft:
     spans = phase_spans(protocol, start)
     days = latest(entries)
     filed = filed_timing(entries)
@@ -211,21 +181,27 @@ def _draft(protocol: Protocol, start: date, entries: list[Entry], now: datetime,
         t = tallies[s.phase.id]
         label = (s.phase.participant_label or s.phase.label) if blinded else s.phase.label
         phase_rows.append(PhaseRow(keys[s.phase.id], label, None if blinded else s.phase.role, s.start, s.end,
-                             s.first_day, s.last_day, t.expected, t.done, t.compliance))
+                                   s.first_day, s.last_day, t.expected, t.done, t.compliance))
     # per phase, (study day, answers) of each day with an entry, in date order
     rows = [[(s.first_day + k, days[d].answers) for k, d in enumerate(s.dates()) if d in days] for s in spans]
-    numeric, jobs = _numeric_items([i for i in protocol.items if i.numeric], spans, rows, keys)
-    other = {item.id: {"kind": item.kind, "phases": {
+    options = options_of(protocol)
+    numeric = [i for i in protocol.items if i.numeric]
+    raw, series, jobs = _numeric_items(numeric, spans, rows, keys, options, protocol, blinded, keep_series)
+    other = {item.id: OtherItem(item, {
         keys[s.phase.id]: tally_answers(item.kind, [a.get(item.id) for _, a in r], item.options)
-        for s, r in zip(spans, rows) if item.asked_in(s.phase.id)}}
+        for s, r in zip(spans, rows) if item.asked_in(s.phase.id)})
         for item in protocol.items if not item.numeric}
-    report = PersonalReport(participant_id, protocol.id, blinded, now, phase_rows, numeric, other, None,
-                            protocol.analysis.responder_points, data_hash(protocol, start, days))
-    return _Draft(report, protocol, keys, jobs)
+    role_keys = {}
+    for role in ("baseline", "placebo", "active"):
+        ph = None if blinded else protocol.first_phase(role)
+        role_keys[role] = None if ph is None else keys[ph.id]
+    return _Draft(participant_id, protocol, blinded, now, tuple(phase_rows), numeric, raw, series, other, keys,
+                  role_keys, jobs, options, data_hash(protocol_json, start, days))
 
 
-def _numeric_items(items: list[Item], spans: list[PhaseSpan], rows: list[list], keys) -> tuple[dict, list[_FitJob]]:
-    """Every numeric item's values and phase numbers from one days × items matrix, and the AR(1) fits they need."""
+def _numeric_items(items: list[Item], spans: list[PhaseSpan], rows: list[list], keys: dict[str, str],
+                   options: Options, protocol: Protocol, blinded: bool, keep_series: bool):
+    """Every numeric item's phase numbers and values from one days × items matrix, and the fits they need."""
     ids = [i.id for i in items]
     flat = [r for phase_rows in rows for r in phase_rows]
     nan = math.nan
@@ -236,71 +212,89 @@ def _numeric_items(items: list[Item], spans: list[PhaseSpan], rows: list[list], 
     asked = np.array([[i.asked_in(s.phase.id) for s in spans] for i in items], dtype=bool).reshape(len(items), -1)
     with np.errstate(invalid="ignore"):
         valid = np.isfinite(M) & asked.T[phase]  # a value outside the item's phases does not count
+    # the model leaves out the first days of the phases whose role the protocol names (onset, carry-over)
+    skip = np.array([options.exclude_first_days.get(s.phase.role, 0) for s in spans], dtype=np.int64)
+    first = np.array([s.first_day for s in spans], dtype=np.int64)
+    in_model = (day - first[phase]) >= skip[phase] if len(day) else np.zeros(0, dtype=bool)
     table = phase_table(M, valid, phase, len(spans))
     phase_keys = [keys[s.phase.id] for s in spans]
-    out = {}
+    base = protocol.first_phase("baseline")
+    base_c = None if blinded or base is None else next(c for c, s in enumerate(spans) if s.phase.id == base.id)
+    raw, series = [], []
     for j, item in enumerate(items):
-        rep = ItemReport(item, {})
+        bmean = table["mean"][base_c][j] if base_c is not None and asked[j, base_c] else None
+        raw.append({key: (
+            table["n"][c][j], table["mean"][c][j], table["sd"][c][j], table["endpoint_mean"][c][j],
+            None if blinded else reduction_pct(bmean, table["mean"][c][j], item.better),
+            None if blinded else reduction_pct(bmean, table["endpoint_mean"][c][j], item.better))
+            for c, key in enumerate(phase_keys) if asked[j, c]})
         m = valid[:, j]
-        rep.days, rep.values = day[m].tolist(), M[m, j].tolist()
-        rep.value_phase_index = phase[m]
-        for c, key in enumerate(phase_keys):
-            if asked[j, c]:
-                rep.phases[key] = {name: table[name][c][j] for name in ("n", "mean", "sd", "endpoint_mean")} | {
-                    "reduction_pct": None, "endpoint_reduction_pct": None, "effective_n": None, "mean_ci95": None}
-        out[item.id] = rep
-    return out, _fit_jobs(list(out.values()), M, valid, day, phase, phase_keys)
+        series.append(Series(tuple(day[m].tolist()), tuple(M[m, j].tolist()), tuple(phase[m].tolist()))
+                      if keep_series else None)
+    return raw, series, _fit_jobs(M, valid & in_model[:, None], day, phase, phase_keys, options.trend)
 
 
-def _fit_jobs(items: list[ItemReport], M: np.ndarray, valid: np.ndarray, day: np.ndarray, phase: np.ndarray,
-              phase_keys: list[str]) -> list[_FitJob]:
-    """The AR(1) phase-mean fits; items with values on the same days share one batched fit."""
+def _fit_jobs(M: np.ndarray, valid: np.ndarray, day: np.ndarray, phase: np.ndarray, phase_keys: list[str],
+              trend: bool) -> list[_FitJob]:
+    """The AR(1) phase-mean fits; items with model values on the same days share one batched fit."""
     groups: dict[bytes, list[int]] = {}
-    for j, rep in enumerate(items):
-        present = sum(1 for v in rep.phases.values() if v["n"] > 0)
-        if len(rep.values) - present >= MIN_RESIDUAL_DF:
-            groups.setdefault(valid[:, j].tobytes(), []).append(j)
+    for j in range(M.shape[1]):
+        m = valid[:, j]
+        present = len(np.unique(phase[m]))
+        if int(m.sum()) - present - int(trend) >= MIN_RESIDUAL_DF:
+            groups.setdefault(m.tobytes(), []).append(j)
     jobs = []
     for js in groups.values():
         m = valid[:, js[0]]
         used, col_of = np.unique(phase[m], return_inverse=True)  # model columns: phases with data
-        jobs.append(_FitJob((day[m], col_of, M[np.ix_(m, js)], len(used)), js,
+        jobs.append(_FitJob(Job(day[m], col_of, M[np.ix_(m, js)], len(used), trend), js,
                             {phase_keys[c]: i for i, c in enumerate(used.tolist())}))
     return jobs
 
 
-def _use_fit(items: list[ItemReport], job: _FitJob, fit: Fit) -> None:
-    halfwidths, n_eff, beta = fit.mean_halfwidths().tolist(), fit.n_eff_phase.tolist(), fit.beta.tolist()
-    for g, j in enumerate(job.items):
-        rep = items[j]
-        rep.autocorrelation, rep.effective_n = float(fit.phi[g]), float(fit.n_eff[g])
-        rep.fit, rep.fit_index, rep.fit_cols = fit, g, job.cols
-        for k, c in job.cols.items():
-            hw, mu = halfwidths[g][c], beta[g][c]
-            rep.phases[k]["effective_n"] = n_eff[g][c]
-            rep.phases[k]["mean_ci95"] = None if not math.isfinite(hw) else [mu - hw, mu + hw]
+def _report(d: _Draft, plans: list[tuple[_FitJob, Fit, FitPlan]]) -> PersonalReport:
+    model: dict[int, tuple] = {}
+    for job, fit, plan in plans:
+        n_eff = fit.n_eff_phase.tolist()
+        for g, j in enumerate(job.items):
+            model[j] = (float(fit.phi[g]), float(fit.n_eff[g]), {k: n_eff[g][c] for k, c in job.cols.items()},
+                        plan.series(g))
+    primary = next((i.id for i in d.items if i.primary), None)
+    p_adj = {name: adjust({it.id: _p(model.get(j), name) for j, it in enumerate(d.items)}, primary,
+                          d.options.multiplicity) for name in COMPARISONS}
+    items = {}
+    for j, item in enumerate(d.items):
+        fitted = model.get(j)
+        n_eff_phase = {} if fitted is None else fitted[2]
+        raw = {k: PhaseNumbers(*v, effective_n=n_eff_phase.get(k)) for k, v in d.raw[j].items()}
+        red = {role: _red(d, raw, role) for role in ("active", "placebo")}
+        vs_placebo = None if d.blinded else difference(red["active"], red["placebo"])
+        if fitted is None:
+            items[item.id] = ItemResult(item, raw, vs_placebo, series=d.series[j])
+            continue
+        phi, n_eff, _, sm = fitted
+        comps = {name: None if sm.comparisons.get(name) is None else
+                 Comparison(*sm.comparisons[name], p_adj=p_adj[name][item.id])  # type: ignore[misc]
+                 for name in COMPARISONS}
+        view = ModelView(sm.means, sm.reductions, sm.vs_placebo_points)
+        items[item.id] = ItemResult(item, raw, vs_placebo, comps["active_vs_baseline"], comps["active_vs_placebo"],
+                                    view, phi, n_eff, sm.responder_probability if item.primary else None,
+                                    d.series[j])
+    points = d.protocol.analysis.responder_points
+    vp = items[primary].vs_placebo_points if primary in items else None
+    responder = None if d.blinded or vp is None else bool(vp >= points)
+    return PersonalReport(d.participant_id, d.protocol.id, d.blinded, d.as_of, d.phases, items, d.other, responder,
+                          points, d.data_hash, d.options, ANALYSIS_VERSION, CAVEATS)
 
 
-def _compare(items: dict[str, ItemReport], protocol: Protocol, keys) -> None:
-    roles = {r: protocol.first_phase(r) for r in ("baseline", "placebo", "active")}
-    key = {r: keys[p.id] if p else None for r, p in roles.items()}
-    done: dict[tuple, list] = {}
-    for rep in items.values():
-        base = rep.phases.get(key["baseline"]) if key["baseline"] else None
-        bmean = base["mean"] if base else None
-        for ph in rep.phases.values():
-            ph["reduction_pct"] = reduction_pct(bmean, ph["mean"], rep.item.better)
-            ph["endpoint_reduction_pct"] = reduction_pct(bmean, ph["endpoint_mean"], rep.item.better)
-        red = {r: (rep.phases.get(key[r]) or {}).get("reduction_pct") if key[r] else None for r in key}
-        rep.vs_placebo_points = difference(red["active"], red["placebo"])
-        for name, other in COMPARISONS.items():
-            a, b = key["active"], key[other]
-            if rep.fit is None or a not in rep.fit_cols or b not in rep.fit_cols:
-                rep.comparisons[name] = None
-                continue
-            ab = (id(rep.fit), a, b)  # one vectorised call per fit and comparison
-            if ab not in done:
-                done[ab] = [x.tolist() for x in rep.fit.contrasts(rep.fit_cols[a], rep.fit_cols[b])]
-            diff, se, p, hw = (x[rep.fit_index] for x in done[ab])
-            ci = None if not math.isfinite(hw) else (diff - hw, diff + hw)
-            rep.comparisons[name] = Comparison(diff, se, _num(p), ci)
+def _p(fitted: tuple | None, name: str) -> float | None:
+    if fitted is None:
+        return None
+    c = fitted[3].comparisons.get(name)
+    return None if c is None else c[3]
+
+
+def _red(d: _Draft, raw: dict[str, PhaseNumbers], role: str) -> float | None:
+    key = d.role_keys[role]
+    numbers = None if key is None else raw.get(key)
+    return None if numbers is None else numbers.reduction_pct

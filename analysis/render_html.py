@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 from html import escape
 
-from .personal import PersonalReport
-from .render_text import fmt, fmt_ci, fmt_p
+from .results import PersonalReport
 from .summary import tally_words
+from .wording import fmt, fmt_ci, fmt_p, model_sentence, responder_rule, responder_verdict, units
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1180px;margin:24px auto;
@@ -16,8 +16,9 @@ h1{font-size:1.5em;margin-bottom:0}h2{font-size:1.15em;margin-top:1.6em;border-b
 .sub{color:#555;margin-top:4px}table{border-collapse:collapse;margin:8px 0;font-size:.92em}
 th,td{padding:4px 10px;border-bottom:1px solid #e5e5e5;text-align:right;vertical-align:top}
 th:first-child,td:first-child{text-align:left}th{background:#f5f6f8}
-.dim{color:#777;font-size:.85em}.note{background:#fff8e5;border-left:4px solid #e0b64c;padding:8px 12px 8px 28px}
-.long td:nth-child(2),.long th:nth-child(2){text-align:left}img{max-width:100%;border:1px solid #eee}.verdict{font-size:1.1em}
+.dim{color:#666;font-size:.85em}.note{background:#fff8e5;border-left:4px solid #e0b64c;padding:8px 12px 8px 28px}
+.long td:nth-child(2),.long th:nth-child(2){text-align:left}img{max-width:100%;border:1px solid #eee}
+.verdict{font-size:1.1em}.plain{font-size:1.1em;background:#eef3fb;border-left:4px solid #3b5b92;padding:8px 12px}
 """
 
 
@@ -33,21 +34,31 @@ def personal_html(report: PersonalReport, png: bytes | None) -> str:
         f"<p class='sub'>Study {escape(r.study_id)} · as of {r.as_of:%Y-%m-%d %H:%M} · {escape(state)}</p>",
     ]
     if not r.blinded:
-        verdict = {True: "a responder", False: "not a responder", None: "not yet known"}[r.responder]
-        parts.append(f"<p class='verdict'>Primary item: <b>{verdict}</b> (active minus placebo reduction "
-                     f"≥ {r.responder_points:g} points).</p>")
+        sentence = model_sentence(r)
+        if sentence:
+            parts.append(f"<p class='plain'>{escape(sentence)}</p>")
+        parts.append(f"<p class='verdict'>As in the paper: <b>{responder_verdict(r)}</b> "
+                     f"(a responder is someone for whom {escape(responder_rule(r.responder_points))}).</p>")
     parts.append("<ul class='note'>" + "".join(f"<li>{escape(c)}</li>" for c in r.caveats) + "</ul>")
     if png:
         parts.append("<h2>Daily values</h2><p class='dim'>Dots: each day's value (missing days leave a gap). "
-                     "Red line: phase mean; shaded: its 95% CI from the AR(1) model.</p>")
+                     "Red line: the phase's raw mean (as in the paper). Purple dashes and shading: the model's "
+                     "phase mean and its 95% interval.</p>")
         parts.append(f"<img alt='daily values by phase' src='data:image/png;base64,{base64.b64encode(png).decode()}'>")
     if not r.blinded:
         parts.append(_comparisons(r))
     parts.append(_phases(r))
     parts.append(_items(r))
+    if not r.blinded:
+        parts.append(_model_means(r))
     if r.other_items:
         parts.append(_others(r))
-    parts.append(f"<p class='dim'>Analysis version {escape(r.analysis_version)} · data hash "
+    o = r.options
+    excluded = ", ".join(f"the first {d} days of each {escape(role)} phase" for role, d in o.exclude_first_days.items()
+                         if d) or "no days"
+    parts.append(f"<p class='dim'>Analysis version {escape(r.analysis_version)} · options: linear trend "
+                 f"{'on' if o.trend else 'off'}; the model leaves out {excluded}; secondary items' p-values adjusted "
+                 f"by {escape(o.multiplicity)} · method: {escape(o.inference)} · data hash "
                  f"<code>{escape(r.data_hash)}</code> (protocol, start date and each day's latest answers).</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -59,6 +70,10 @@ def _table(head: list[str], rows: list[list[str]], cls: str = "") -> str:
     return f"<table class='{cls}'><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _name(rep) -> str:
+    return f"<b>{escape(rep.label)}</b>{' (primary)' if rep.item.primary else ''}"
+
+
 def _phases(r: PersonalReport) -> str:
     rows = [[escape(p.label), f"{p.start} – {p.end}", str(p.n), str(p.expected), fmt(p.compliance, ".0%")]
             for p in r.phases]
@@ -68,38 +83,58 @@ def _phases(r: PersonalReport) -> str:
 def _items(r: PersonalReport) -> str:
     head = ["item", "phase", "n", "mean", "SD", "last-3-day mean", "reduction %", "endpoint reduction %",
             "effective n"]
-    labels = {p.key: p.label for p in r.phases}
     rows = []
-    for item_id, rep in r.items.items():
-        name = (f"<b>{escape(item_id)}</b>{' (primary)' if rep.item.primary else ''}"
-                f"<br><span class='dim'>{rep.item.better} is better</span>")
+    for rep in r.items.values():
+        name = f"{_name(rep)}<br><span class='dim'>{rep.item.better} is better</span>"
         for k, s in rep.phases.items():
-            rows.append([name, escape(labels.get(k, k)), str(s["n"]), fmt(s["mean"]), fmt(s["sd"]),
-                         fmt(s["endpoint_mean"]), fmt(s["reduction_pct"], "+.1f"),
-                         fmt(s["endpoint_reduction_pct"], "+.1f"), fmt(s["effective_n"], ".1f")])
+            rows.append([name, escape(r.phase_label(k)), str(s.n), fmt(s.mean), fmt(s.sd), fmt(s.endpoint_mean),
+                         fmt(s.reduction_pct, "+.1f"), fmt(s.endpoint_reduction_pct, "+.1f"), fmt(s.effective_n, ".1f")])
             name = ""
-    return "<h2>Each item by phase</h2>" + _table(head, rows, "long")
+    return ("<h2>Each item by phase, as in the paper</h2><p class='dim'>Raw means of the days filed; reduction: "
+            "% better than the baseline mean.</p>" + _table(head, rows, "long"))
 
 
 def _comparisons(r: PersonalReport) -> str:
-    head = ["item", "vs placebo (points)", "active − baseline [95% CI]", "p", "active − placebo [95% CI]", "p",
-            "lag-1 autocorrelation", "effective n"]
+    head = ["item", "drug − placebo, percentage points: paper", "model [95% interval]",
+            "drug − placebo in the item's units [95% interval]", "p", "p adjusted",
+            "drug − baseline in the item's units [95% interval]", "p"]
     rows = []
-    for item_id, rep in r.items.items():
-        ab, ap = rep.comparisons.get("active_vs_baseline"), rep.comparisons.get("active_vs_placebo")
-        rows.append([escape(item_id), fmt(rep.vs_placebo_points, "+.1f"),
-                     "—" if ab is None else f"{ab.diff:+.1f} {fmt_ci(ab.ci95)}", fmt_p(ab and ab.p),
-                     "—" if ap is None else f"{ap.diff:+.1f} {fmt_ci(ap.ci95)}", fmt_p(ap and ap.p),
-                     fmt(rep.autocorrelation, ".2f"), fmt(rep.effective_n, ".0f")])
-    return ("<h2>Active phase against baseline and placebo</h2><p class='dim'>Differences in the item's own "
-            "units (negative = lower on the active phase), from phase means with AR(1) errors.</p>"
-            + _table(head, rows))
+    for rep in r.items.values():
+        vp = rep.model.vs_placebo_points if rep.model else None
+        ab, ap = rep.active_vs_baseline, rep.active_vs_placebo
+        rows.append([_name(rep), fmt(rep.vs_placebo_points, "+.1f"),
+                     "—" if vp is None else f"{fmt(vp.value, '+.1f')} {fmt_ci(vp.ci95)}",
+                     "—" if ap is None else f"{ap.diff:+.1f} {escape(units(rep))} {fmt_ci(ap.ci95)}",
+                     fmt_p(ap and ap.p), fmt_p(ap and ap.p_adj),
+                     "—" if ab is None else f"{ab.diff:+.1f} {fmt_ci(ab.ci95)}", fmt_p(ab and ab.p)])
+    return ("<h2>The drug against placebo and baseline</h2><p class='dim'>Percentage points: the drug's reduction "
+            "minus the placebo's, both as % of the baseline mean (positive = better on the drug). Item units: the "
+            "drug phase's mean minus the other phase's (for a lower-is-better item, negative = better on the drug). "
+            "The model's intervals and p-values allow for the day-to-day autocorrelation; the secondary items' "
+            "p-values are also shown adjusted for looking at several items.</p>" + _table(head, rows))
+
+
+def _model_means(r: PersonalReport) -> str:
+    rows = []
+    for rep in r.items.values():
+        if rep.model is None:
+            continue
+        name = _name(rep)
+        for k, e in rep.model.phases.items():
+            red = rep.model.reduction_pct.get(k)
+            rows.append([name, escape(r.phase_label(k)), f"{fmt(e.value)} {fmt_ci(e.ci95)}",
+                         "—" if red is None else f"{fmt(red.value, '+.1f')} {fmt_ci(red.ci95)}",
+                         fmt(rep.phases[k].mean) if k in rep.phases else "—"])
+            name = ""
+    return ("<h2>The model's phase means</h2><p class='dim'>Phase means from the model with AR(1) errors, with "
+            "95% intervals, and the reductions from them; the raw mean beside each for comparison.</p>"
+            + _table(["item", "phase", "model mean [95% interval]", "reduction % [95% interval]", "raw mean"], rows,
+                     "long"))
 
 
 def _others(r: PersonalReport) -> str:
-    labels = {p.key: p.label for p in r.phases}
     rows = []
-    for item_id, o in r.other_items.items():
-        for k, s in o["phases"].items():
-            rows.append([escape(item_id), escape(labels.get(k, k)), escape(tally_words(s))])
+    for o in r.other_items.values():
+        for k, s in o.phases.items():
+            rows.append([escape(o.label), escape(r.phase_label(k)), escape(tally_words(s))])
     return "<h2>Other answers</h2>" + _table(["item", "phase", "answers"], rows, "long")

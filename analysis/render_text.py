@@ -5,23 +5,11 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from .cohort import CohortReport
-from .personal import PersonalReport
+from .results import CohortReport, PersonalReport
 from .summary import tally_words
+from .wording import fmt, fmt_ci, fmt_p, item_name, model_sentence, responder_rule, responder_verdict, units
 
-
-def fmt(x, spec: str = ".1f", none: str = "—") -> str:
-    return none if x is None else format(x, spec)
-
-
-def fmt_p(p: float | None) -> str:
-    if p is None:
-        return "—"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def fmt_ci(ci) -> str:
-    return "—" if not ci else f"[{ci[0]:.1f}, {ci[1]:.1f}]"
+__all__ = ["fmt", "fmt_ci", "fmt_p", "print_personal", "print_cohort"]
 
 
 def print_personal(report: PersonalReport, console: Console | None = None) -> None:
@@ -34,16 +22,16 @@ def print_personal(report: PersonalReport, console: Console | None = None) -> No
     for ph in report.phases:
         t.add_row(ph.label, f"{ph.start:%Y-%m-%d}→{ph.end:%m-%d}", str(ph.n), str(ph.expected), fmt(ph.compliance, ".0%"))
     console.print(t)
-    labels = {ph.key: ph.label for ph in report.phases}
-    t = Table(title="Each item by phase (reduction: % better than the baseline mean)", title_justify="left")
+    t = Table(title="Each item by phase, as in the paper (raw means; reduction: % better than the baseline mean)",
+              title_justify="left")
     columns = ("item", "phase", "n", "mean", "SD", "last 3") + (() if report.blinded else ("red. %", "end red. %"))
     for col in columns:
         t.add_column(col, justify="left" if col in ("item", "phase") else "right")
-    for item_id, rep in report.items.items():
-        name = f"{item_id}{' *' if rep.item.primary else ''}"
+    for rep in report.items.values():
+        name = item_name(rep)
         for k, st in rep.phases.items():
-            cells = [name, labels.get(k, k), str(st["n"]), fmt(st["mean"]), fmt(st["sd"]), fmt(st["endpoint_mean"]),
-                     fmt(st["reduction_pct"], "+.1f"), fmt(st["endpoint_reduction_pct"], "+.1f")]
+            cells = [name, report.phase_label(k), str(st.n), fmt(st.mean), fmt(st.sd), fmt(st.endpoint_mean),
+                     fmt(st.reduction_pct, "+.1f"), fmt(st.endpoint_reduction_pct, "+.1f")]
             t.add_row(*cells[:len(columns)])  # while blinded there are no comparisons to show
             name = ""
         t.add_section()
@@ -52,70 +40,118 @@ def print_personal(report: PersonalReport, console: Console | None = None) -> No
         t = Table(title="Other answers", title_justify="left")
         for col in ("item", "phase", "answers"):
             t.add_column(col)
-        for item_id, o in report.other_items.items():
-            name = item_id
-            for k, s in o["phases"].items():
-                t.add_row(name, labels.get(k, k), tally_words(s))
+        for o in report.other_items.values():
+            name = o.label
+            for k, s in o.phases.items():
+                t.add_row(name, report.phase_label(k), tally_words(s))
                 name = ""
             t.add_section()
         console.print(t)
     if not report.blinded:
-        t = Table(title="Active vs comparators (AR(1) model; difference in the item's units, 95% CI)", title_justify="left")
-        for col in ("item", "vs placebo, points", "active − baseline", "p", "active − placebo", "p", "φ", "eff. n"):
-            t.add_column(col, justify="left" if col == "item" else "right")
-        for item_id, rep in report.items.items():
-            ab, ap = rep.comparisons.get("active_vs_baseline"), rep.comparisons.get("active_vs_placebo")
-            t.add_row(item_id, fmt(rep.vs_placebo_points, "+.1f"),
-                      "—" if ab is None else f"{ab.diff:+.1f} {fmt_ci(ab.ci95)}", fmt_p(ab and ab.p),
-                      "—" if ap is None else f"{ap.diff:+.1f} {fmt_ci(ap.ci95)}", fmt_p(ap and ap.p),
-                      fmt(rep.autocorrelation, ".2f"), fmt(rep.effective_n, ".0f"))
-        console.print(t)
-        verdict = {True: "responder", False: "not a responder", None: "not yet known"}[report.responder]
-        console.print(f"Primary item: [bold]{verdict}[/] (responder = active minus placebo reduction ≥ "
-                      f"{report.responder_points:g} points).")
+        _model_tables(report, console)
+        console.print(f"Primary item: [bold]{responder_verdict(report)}[/] (responder: {responder_rule(report.responder_points)}).")
+        sentence = model_sentence(report)
+        if sentence:
+            console.print(sentence)
     for c in report.caveats:
         console.print(f"[dim]• {c}[/]")
-    console.print(f"[dim]analysis {report.analysis_version} · data {report.data_hash}[/]")
+    o = report.options
+    excluded = ", ".join(f"first {d} days of {r}" for r, d in o.exclude_first_days.items() if d) or "none"
+    console.print(f"[dim]analysis {report.analysis_version} · options: trend {'on' if o.trend else 'off'}, "
+                  f"model leaves out {excluded}, multiplicity {o.multiplicity} · data {report.data_hash}[/]")
+
+
+def _model_tables(report: PersonalReport, console: Console) -> None:
+    t = Table(title="Drug vs placebo, two views: percentage points of the baseline mean (paper; model [95% interval])",
+              title_justify="left")
+    for col in ("item", "paper", "model", "[95% interval]", "p", "p adj."):
+        t.add_column(col, justify="left" if col == "item" else "right")
+    for rep in report.items.values():
+        vp = rep.model.vs_placebo_points if rep.model else None
+        c = rep.active_vs_placebo
+        t.add_row(item_name(rep), fmt(rep.vs_placebo_points, "+.1f"), fmt(vp and vp.value, "+.1f"),
+                  fmt_ci(vp and vp.ci95), fmt_p(c and c.p), fmt_p(c and c.p_adj))
+    console.print(t)
+    t = Table(title="The model's differences in the item's own units (drug minus the other phase, 95% interval)",
+                  title_justify="left")
+    for col in ("item", "units", "drug − baseline", "p", "p adj.", "drug − placebo", "p", "p adj.", "φ", "eff. n"):
+        t.add_column(col, justify="left" if col in ("item", "units") else "right")
+    for rep in report.items.values():
+        ab, ap = rep.active_vs_baseline, rep.active_vs_placebo
+        t.add_row(item_name(rep), units(rep),
+                  "—" if ab is None else f"{ab.diff:+.1f} {fmt_ci(ab.ci95)}", fmt_p(ab and ab.p), fmt_p(ab and ab.p_adj),
+                  "—" if ap is None else f"{ap.diff:+.1f} {fmt_ci(ap.ci95)}", fmt_p(ap and ap.p), fmt_p(ap and ap.p_adj),
+                  fmt(rep.autocorrelation, ".2f"), fmt(rep.effective_n, ".0f"))
+    console.print(t)
+    t = Table(title="The model's phase means [95% interval] and reductions (% better than the model's baseline mean)",
+              title_justify="left")
+    for col in ("item", "phase", "model mean", "[95% interval]", "reduction %", "[95% interval]"):
+        t.add_column(col, justify="left" if col in ("item", "phase") else "right")
+    for rep in report.items.values():
+        if rep.model is None:
+            continue
+        name = item_name(rep)
+        for k, e in rep.model.phases.items():
+            red = rep.model.reduction_pct.get(k)
+            t.add_row(name, report.phase_label(k), fmt(e.value), fmt_ci(e.ci95), fmt(red and red.value, "+.1f"),
+                      fmt_ci(red and red.ci95))
+            name = ""
+        t.add_section()
+    console.print(t)
 
 
 def print_cohort(report: CohortReport, console: Console | None = None) -> None:
     console = console or Console()
     console.print(f"[bold]{report.study_id}[/] · {len(report.participants)} participants · "
                   f"{report.responders} responders · as of {report.as_of:%Y-%m-%d %H:%M}")
-    t = Table(title="Reduction vs baseline, % (mean ± SD across participants)", title_justify="left")
-    phase_ids = list(dict.fromkeys(p for c in report.cohort.values() for p in c["phases"]))
+    t = Table(title="Primary result: random-effects meta-analysis of each participant's model difference "
+                    "(drug − placebo, item units)", title_justify="left")
+    for col in ("item", "k", "mean effect [95% CI]", "p", "τ", "I²", "95% prediction interval"):
+        t.add_column(col, justify="left" if col == "item" else "right")
+    for c in report.cohort.values():
+        m = c.meta
+        if m is None:
+            t.add_row(c.label, "—", "—", "—", "—", "—", "—")
+            continue
+        t.add_row(c.label, str(m.k), f"{m.effect:+.1f} {fmt_ci(m.ci95)}", fmt_p(m.p), fmt(m.tau), fmt(m.i2, ".0f") + "%",
+                  fmt_ci(m.prediction_interval))
+    console.print(t)
+    t = Table(title="As in the paper: reduction vs baseline, % (mean ± SD across participants)", title_justify="left")
+    phase_ids = list(dict.fromkeys(p for c in report.cohort.values() for p in c.phases))
     t.add_column("item")
     for p in phase_ids:
         t.add_column(p, justify="right")
-    for col in ("vs placebo, points", "p active vs baseline", "p active vs placebo"):
+    for col in ("vs placebo, percentage points", "p drug vs baseline", "p drug vs placebo"):
         t.add_column(col, justify="right")
-    for item_id, c in report.cohort.items():
+    for c in report.cohort.values():
         cells = []
         for p in phase_ids:
-            s = c["phases"].get(p)
-            cells.append("—" if not s or s["mean_reduction_pct"] is None
-                         else f"{s['mean_reduction_pct']:+.1f} ± {fmt(s['sd_reduction_pct'])} (n={s['n']})")
-        t.add_row(item_id, *cells, fmt(c["vs_placebo_points_mean"], "+.1f"),
-                  fmt_p(c["p_active_vs_baseline"]), fmt_p(c["p_active_vs_placebo"]))
+            s = c.phases.get(p)
+            cells.append("—" if not s or s.mean_reduction_pct is None
+                         else f"{s.mean_reduction_pct:+.1f} ± {fmt(s.sd_reduction_pct)} (n={s.n})")
+        t.add_row(c.label, *cells, fmt(c.vs_placebo_points_mean, "+.1f"), fmt_p(c.p_active_vs_baseline),
+                  fmt_p(c.p_active_vs_placebo))
     console.print(t)
     if report.covariates:
         t = Table(title="Covariates against the primary item's vs_placebo_points", title_justify="left")
         for col in ("covariate", "n", "r", "r²", "p"):
             t.add_column(col, justify="left" if col == "covariate" else "right")
-        for name, c in report.covariates.items():
-            t.add_row(name, str(c["n"]), fmt(c["r"], ".2f"), fmt(c["r2"], ".2f"), fmt_p(c["p"]))
+        for name, cv in report.covariates.items():
+            t.add_row(name, str(cv.n), fmt(cv.r, ".2f"), fmt(cv.r2, ".2f"), fmt_p(cv.p))
         console.print(t)
-    t = Table(title="Sensitivity: mixed model, value ~ phase + (1 | participant), difference from baseline",
-              title_justify="left")
-    for col in ("item", "phase", "estimate", "95% CI", "p"):
+    t = Table(title="Sensitivity: mixed model, value ~ phase + (1 + drug | participant), difference from baseline "
+                    "(Satterthwaite df)", title_justify="left")
+    for col in ("item", "phase", "estimate", "95% CI", "df", "p"):
         t.add_column(col, justify="left" if col in ("item", "phase") else "right")
-    for item_id, m in report.mixed_model.items():
-        rows = list(m.get("effects", {}).items())
-        if m.get("active_vs_placebo"):
-            rows.append(("active − placebo", m["active_vs_placebo"]))
+    for item_id, mm in report.mixed_model.items():
+        rows = list(mm.effects.items())
+        if mm.active_vs_placebo:
+            rows.append(("drug − placebo", mm.active_vs_placebo))
+        label = report.cohort[item_id].label if item_id in report.cohort else item_id
         for phase, e in rows:
-            t.add_row(item_id, phase, f"{e['estimate']:+.1f}", fmt_ci(e["ci95"]), fmt_p(e["p"]))
+            t.add_row(label, phase, f"{e.estimate:+.1f}", fmt_ci(e.ci95), fmt(e.df, ".1f"), fmt_p(e.p))
+            label = ""
     console.print(t)
     for c in report.caveats:
         console.print(f"[dim]• {c}[/]")
-    console.print(f"[dim]analysis {report.analysis_version}[/]")
+    console.print(f"[dim]analysis {report.analysis_version} · {report.options.inference}[/]")

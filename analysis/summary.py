@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .results import Tally
+
 ENDPOINT_DAYS = 3  # the endpoint is the mean of a phase's last 3 days with an entry
 
 
@@ -52,28 +54,27 @@ def difference(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
-def tally_words(s: dict) -> str:
+def tally_words(s: Tally) -> str:
     """One phase's tally of a non-numeric item (from `tally_answers`) in words, for the reports."""
-    if "yes_share" in s:
-        share = "—" if s["yes_share"] is None else f"{s['yes_share']:.0%}"
-        return f"yes on {s['yes']} of {s['n']} days ({share})"
-    if "counts" in s:
-        return ", ".join(f"{opt}: {c}" for opt, c in s["counts"].items()) + f" (of {s['n']} days)"
-    return f"{s['n']} days with a note"
+    if s.kind == "yesno":
+        share = "—" if s.yes_share is None else f"{s.yes_share:.0%}"
+        return f"yes on {s.yes} of {s.n} days ({share})"
+    if s.counts is not None:
+        return ", ".join(f"{opt}: {c}" for opt, c in s.counts.items()) + f" (of {s.n} days)"
+    return f"{s.n} days with a note"
 
 
-def tally_answers(kind: str, values: Sequence, options: Sequence[str] | None) -> dict:
+def tally_answers(kind: str, values: Sequence, options: Sequence[str] | None) -> Tally:
     """A summary of a non-numeric item's answers in one phase (None answers are not counted)."""
     given = [v for v in values if v is not None]
-    out: dict = {"n": len(given)}
     if kind == "yesno":
         yes = sum(1 for v in given if v is True)
-        out |= {"yes": yes, "yes_share": yes / len(given) if given else None}
-    elif kind == "choice":
-        out["counts"] = {o: sum(1 for v in given if v == o) for o in options or []}
-    elif kind == "multi":
-        out["counts"] = {o: sum(1 for v in given if o in v) for o in options or []}
-        out["days_with_any"] = sum(1 for v in given if v)
-    elif kind == "text":
-        out["n"] = sum(1 for v in given if str(v).strip())
-    return out
+        return Tally(kind, len(given), yes=yes, yes_share=yes / len(given) if given else None)
+    if kind == "choice":
+        return Tally(kind, len(given), counts={o: sum(1 for v in given if v == o) for o in options or []})
+    if kind == "multi":
+        return Tally(kind, len(given), counts={o: sum(1 for v in given if o in v) for o in options or []},
+                     days_with_any=sum(1 for v in given if v))
+    if kind == "text":
+        return Tally(kind, sum(1 for v in given if str(v).strip()))
+    return Tally(kind, len(given))

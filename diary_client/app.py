@@ -30,6 +30,7 @@ class DiaryApp(App):
         self.store = store
         self.problem = problem
         self.diary = None
+        self.protocol_note: str | None = None  # a protocol update taken by a sync, said on home
 
     def on_mount(self) -> None:
         from .screens.common import USER_ERRORS, ErrorScreen, human
@@ -134,8 +135,13 @@ class DiaryApp(App):
         if home is not None:
             home.sync_note = note
 
-    @work(exclusive=True, group="sync")
-    async def sync(self) -> None:
+    def sync(self) -> None:
+        """Start a sync round unless one is running (a round cut short would lose what it says)."""
+        if not any(w.group == "sync" and not w.is_finished for w in self.workers):
+            self._sync()
+
+    @work(group="sync")
+    async def _sync(self) -> None:
         """Upload pending entries; an async worker, so SQLite stays on the UI thread."""
         diary = self.diary
         if diary is None or not diary.settings.hub_url:
@@ -150,11 +156,12 @@ class DiaryApp(App):
             result = await sync_diary(diary, self.now_fn())
             note = getattr(result, "error", None)
             if getattr(result, "protocol_version", None):
-                note = f"The study protocol was updated to version {result.protocol_version}." + (f"\n{note}" if note else "")
+                self.protocol_note = f"The study protocol was updated to version {result.protocol_version}."
         except Exception as e:  # a network or hub problem must never take the diary down
             note = f"sync failed: {e}"
         diary.reload()  # last upload, last error, unblinding, a protocol update
-        self._sync_note(note)
+        # An update is said until the app closes; a failure only until the next round.
+        self._sync_note("\n".join(n for n in (self.protocol_note, note) if n) or None)
 
 
 def create_app(data_dir: Path, now_fn: Callable[[], datetime] = clock.now) -> DiaryApp:

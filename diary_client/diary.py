@@ -154,7 +154,7 @@ class Diary:
         store.set_settings(
             participant_id=participant_id,
             study_id=protocol.id,
-            device_id=store.settings().get("device_id") or new_id(),  # kept if made before enrolment (sync.client)
+            device_id=store.settings().get("device_id") or new_id(),  # kept if made before enrolment (device_id_of)
             start=start.isoformat(),
             protocol_toml=protocol_toml,
             # timezone: the zone the diary windows are local times of (a hub importing the file takes it)
@@ -162,6 +162,16 @@ class Diary:
                if v is not None},
         )
         return Diary(store)
+
+    @staticmethod
+    def device_id_of(store: Store) -> str:
+        """This device's id, made and kept before its first enrolment call (a retried enrolment
+        carries the same id and the hub recognises it); enrolment keeps it."""
+        device_id = store.settings().get("device_id")
+        if not device_id:
+            device_id = new_id()
+            store.set_settings(device_id=device_id)
+        return device_id
 
     @staticmethod
     def start_problem(protocol: Protocol, start: date, now: datetime) -> str | None:

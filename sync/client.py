@@ -22,7 +22,7 @@ import httpx
 
 from diary_client import clock, private
 from diary_client.diary import Diary, DiaryError
-from diary_client.entry import Entry, content_hash, new_id
+from diary_client.entry import Entry, content_hash
 from diary_client.protocol import ProtocolError, parse_protocol, update_problem
 from diary_client.store import Store, StoreError
 
@@ -179,11 +179,7 @@ def enroll_device(
 def device_id_of(store: Store) -> str:
     """This device's id, made and kept before its first enrolment call: a retry after a lost
     answer carries the same id, and the hub recognises it (a code redeemed again by its device)."""
-    device_id = store.settings().get("device_id")
-    if not device_id:
-        device_id = new_id()
-        store.set_settings(device_id=device_id)
-    return device_id
+    return Diary.device_id_of(store)
 
 
 ENROL_ATTEMPTS = 3

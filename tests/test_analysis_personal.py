@@ -123,16 +123,16 @@ def test_phase_rows_count_expected_filed_and_compliance(report):
 def test_lower_is_better_item_numbers_use_the_latest_correction(report):
     ph = report.items["pain"].phases
     # baseline 50, 60, 40, 50: mean 50, SD sqrt(200/3), last three 60, 40, 50
-    assert ph["base"]["mean"] == 50 and ph["base"]["sd"] == pytest.approx((200 / 3) ** 0.5)
-    assert ph["base"]["endpoint_mean"] == 50 and ph["base"]["reduction_pct"] == 0
+    assert ph["base"].mean == 50 and ph["base"].sd == pytest.approx((200 / 3) ** 0.5)
+    assert ph["base"].endpoint_mean == 50 and ph["base"].reduction_pct == 0
     # placebo: 45 corrected to 55, day 2 missing, then 45 -> mean 50, SD sqrt(50)
-    assert ph["plac"]["n"] == 2 and ph["plac"]["mean"] == 50 and ph["plac"]["sd"] == pytest.approx(50**0.5)
-    assert ph["plac"]["endpoint_mean"] == 50 and ph["plac"]["reduction_pct"] == 0
+    assert ph["plac"].n == 2 and ph["plac"].mean == 50 and ph["plac"].sd == pytest.approx(50**0.5)
+    assert ph["plac"].endpoint_mean == 50 and ph["plac"].reduction_pct == 0
     # drug 40, 30, 35, 30, 25: mean 32, SD sqrt(130/4), last three 35, 30, 25 -> 30
-    assert ph["drug"]["mean"] == 32 and ph["drug"]["sd"] == pytest.approx(32.5**0.5)
-    assert ph["drug"]["endpoint_mean"] == 30
-    assert ph["drug"]["reduction_pct"] == pytest.approx(36.0)  # (50 - 32) / 50
-    assert ph["drug"]["endpoint_reduction_pct"] == pytest.approx(40.0)  # (50 - 30) / 50
+    assert ph["drug"].mean == 32 and ph["drug"].sd == pytest.approx(32.5**0.5)
+    assert ph["drug"].endpoint_mean == 30
+    assert ph["drug"].reduction_pct == pytest.approx(36.0)  # (50 - 32) / 50
+    assert ph["drug"].endpoint_reduction_pct == pytest.approx(40.0)  # (50 - 30) / 50
     assert report.items["pain"].vs_placebo_points == pytest.approx(36.0)
     assert report.responder is True  # 36 >= 20
 
@@ -140,18 +140,18 @@ def test_lower_is_better_item_numbers_use_the_latest_correction(report):
 def test_higher_is_better_item_flips_the_sign(report):
     ph = report.items["sleep"].phases
     # baseline 40, 50, 60, 50 -> 50; placebo 55 (corrected), 60 -> 57.5; drug 60, 70, 65, 70, 60 -> 65
-    assert (ph["base"]["mean"], ph["plac"]["mean"], ph["drug"]["mean"]) == (50, 57.5, 65)
-    assert ph["plac"]["reduction_pct"] == pytest.approx(15.0)
-    assert ph["drug"]["reduction_pct"] == pytest.approx(30.0)
-    assert ph["drug"]["endpoint_reduction_pct"] == pytest.approx((65 - 50) / 50 * 100)  # last 3: 65, 70, 60
+    assert (ph["base"].mean, ph["plac"].mean, ph["drug"].mean) == (50, 57.5, 65)
+    assert ph["plac"].reduction_pct == pytest.approx(15.0)
+    assert ph["drug"].reduction_pct == pytest.approx(30.0)
+    assert ph["drug"].endpoint_reduction_pct == pytest.approx((65 - 50) / 50 * 100)  # last 3: 65, 70, 60
     assert report.items["sleep"].vs_placebo_points == pytest.approx(15.0)
 
 
 def test_phase_limited_item_has_only_its_phases_and_no_baseline_comparison(report):
     rep = report.items["dose"]
     assert set(rep.phases) == {"plac", "drug"}
-    assert rep.phases["plac"]["mean"] == 3 and rep.phases["drug"]["mean"] == 1
-    assert rep.phases["drug"]["reduction_pct"] is None and rep.vs_placebo_points is None
+    assert rep.phases["plac"].mean == 3 and rep.phases["drug"].mean == 1
+    assert rep.phases["drug"].reduction_pct is None and rep.vs_placebo_points is None
     doc = report.as_json()["items"]["dose"]
     assert doc["p_active_vs_baseline"] is None and doc["ci95_active_vs_baseline"] is None
     assert 0 < doc["p_active_vs_placebo"] < 1
@@ -161,11 +161,11 @@ def test_phase_limited_item_has_only_its_phases_and_no_baseline_comparison(repor
 
 def test_non_numeric_items_are_tallied_not_averaged(report):
     other = report.other_items
-    assert other["took"]["phases"]["plac"] == {"n": 2, "yes": 1, "yes_share": 0.5}
-    assert other["took"]["phases"]["drug"]["yes_share"] == pytest.approx(0.8)
-    assert other["effects"]["phases"]["base"]["counts"] == {"a": 2, "b": 1}
-    assert other["effects"]["phases"]["base"]["days_with_any"] == 2
-    assert other["note"]["phases"]["base"]["n"] == 1
+    assert other["took"].phases["plac"].as_json() == {"n": 2, "yes": 1, "yes_share": 0.5}
+    assert other["took"].phases["drug"].yes_share == pytest.approx(0.8)
+    assert other["effects"].phases["base"].counts == {"a": 2, "b": 1}
+    assert other["effects"].phases["base"].days_with_any == 2
+    assert other["note"].phases["base"].n == 1
     assert "took" not in report.as_json()["items"]
 
 

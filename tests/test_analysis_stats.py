@@ -1,15 +1,16 @@
-"""The statistical core against brute force: dense-matrix GLS with gaps, REML optimum, effective n, MixedLM."""
+"""The statistical core against brute force: dense-matrix GLS with gaps, REML optimum, Kenward-Roger,
+the posterior over φ, effective n, Holm."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
+from scipy import stats
 from scipy.optimize import minimize_scalar
 
-from analysis.mixed import fit_random_intercept
-from analysis.stats import ar1_fit, effective_n
+from analysis import posterior
+from analysis.multiplicity import adjust, holm
+from analysis.stats import ar1_fit, design_matrix, effective_n
 
 
 def _data(seed: int, n_missing: int = 18):
@@ -23,43 +24,104 @@ def _data(seed: int, n_missing: int = 18):
     return days[keep].astype(float), phase[keep], np.column_stack([y[keep], rng.normal(0, 3, len(keep))])
 
 
-def _dense_gls(days, phase, y, phi):
+def _dense(days, X, y, phi):
     R = phi ** np.abs(days[:, None] - days[None, :])
-    X = np.eye(4)[phase]
     Ri = np.linalg.inv(R)
     A = X.T @ Ri @ X
     b = np.linalg.solve(A, X.T @ Ri @ y)
     r = y - X @ b
-    reml = -0.5 * (np.linalg.slogdet(R)[1] + np.linalg.slogdet(A)[1] + (len(y) - 4) * np.log(r @ Ri @ r))
-    return b, np.linalg.inv(A), r @ Ri @ r / (len(y) - 4), reml
+    q = X.shape[1]
+    reml = -0.5 * (np.linalg.slogdet(R)[1] + np.linalg.slogdet(A)[1] + (len(y) - q) * np.log(r @ Ri @ r))
+    return b, np.linalg.inv(A), r @ Ri @ r / (len(y) - q), reml
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_gap_aware_whitening_equals_dense_gls_at_the_reml_optimum(seed):
+@pytest.mark.parametrize("seed,trend", [(1, False), (2, True)])
+def test_gap_aware_whitening_equals_dense_gls_at_the_reml_optimum(seed, trend):
     days, phase, Y = _data(seed)
-    fit = ar1_fit(days, phase, Y, 4)
+    fit = ar1_fit(days, phase, Y, 4, trend)
+    X = design_matrix(days, phase, 4, trend)
     for j in range(Y.shape[1]):
-        best = minimize_scalar(lambda f: -_dense_gls(days, phase, Y[:, j], f)[3], bounds=(-0.9, 0.98),
-                               method="bounded", options={"xatol": 1e-6})
-        assert fit.phi[j] == pytest.approx(best.x, abs=2e-3)
-        b, cov, s2, _ = _dense_gls(days, phase, Y[:, j], fit.phi[j])
+        best = minimize_scalar(lambda f: -_dense(days, X, Y[:, j], f)[3], bounds=(-0.9, 0.98),
+                               method="bounded", options={"xatol": 1e-8})
+        assert fit.phi[j] == pytest.approx(best.x, abs=1e-5)
+        b, cov, s2, _ = _dense(days, X, Y[:, j], fit.phi[j])
         np.testing.assert_allclose(fit.beta[j], b, rtol=1e-9)
         np.testing.assert_allclose(fit.cov_unscaled[j], cov, rtol=1e-8)
         assert fit.sigma2[j] == pytest.approx(s2, rel=1e-8)
 
 
-def test_contrast_uses_the_model_covariance_and_effective_df():
-    from scipy import stats
+def test_kenward_roger_terms_equal_the_dense_matrix_formulas():
+    days, phase, Y = _data(4)
+    fit = ar1_fit(days, phase, Y[:, :1], 4, trend=True, kr=True)
+    X = design_matrix(days, phase, 4, True)
+    phi, s2 = fit.phi[0], fit.sigma2[0]
+    D = np.abs(days[:, None] - days[None, :])
+    R = phi**D
+    Rd = np.where(D > 0, D * phi ** np.maximum(D - 1, 0), 0.0)
+    Rdd = np.where(D > 1, D * (D - 1) * phi ** np.maximum(D - 2, 0), 0.0)
+    Om = np.linalg.inv(s2 * R)
+    dV, d2V = [R, s2 * Rd], [[0 * R, Rd], [Rd, s2 * Rdd]]
+    Phi = np.linalg.inv(X.T @ Om @ X)
+    P = [-X.T @ Om @ v @ Om @ X for v in dV]
+    Q = [[X.T @ Om @ dV[i] @ Om @ dV[j] @ Om @ X for j in range(2)] for i in range(2)]
+    Rr = [[X.T @ Om @ d2V[i][j] @ Om @ X for j in range(2)] for i in range(2)]
+    Pi = Om - Om @ X @ Phi @ X.T @ Om
+    W = np.linalg.inv([[0.5 * np.trace(Pi @ dV[i] @ Pi @ dV[j]) for j in range(2)] for i in range(2)])
+    Lam = Phi @ sum(W[i, j] * (Q[i][j] - P[i] @ Phi @ P[j] - 0.25 * Rr[i][j])
+                    for i in range(2) for j in range(2)) @ Phi
+    np.testing.assert_allclose(fit.wcov[0], W, rtol=1e-8)
+    np.testing.assert_allclose(fit.lam[0], Lam, rtol=1e-7, atol=1e-12)
+    c = np.array([0, -1, 1, 0, 0.0])
+    k = fit.kr(c)
+    var = c @ (Phi + 2 * Lam) @ c
+    g = np.array([c @ Phi @ P[i] @ Phi @ c for i in range(2)])
+    assert k.se[0] ** 2 == pytest.approx(var, rel=1e-8)
+    assert k.df[0] == pytest.approx(2 * var**2 / (g @ W @ g), rel=1e-6)
 
-    days, phase, Y = _data(3)
-    fit = ar1_fit(days, phase, Y, 4)
-    diff, se, p, hw = (x[0] for x in fit.contrasts(2, 1))
+
+def test_posterior_tail_equals_brute_force_integration_over_phi():
+    days, phase, Y = _data(5)
+    fit = ar1_fit(days, phase, Y[:, :1], 4)
+    X = design_matrix(days, phase, 4, False)
     c = np.array([0, -1, 1, 0.0])
-    assert diff == pytest.approx(c @ fit.beta[0])
-    assert se == pytest.approx(np.sqrt(fit.sigma2[0] * c @ fit.cov_unscaled[0] @ c))
-    df = np.clip(fit.n_eff[0] - 4, 1, len(days) - 5)
-    assert p == pytest.approx(2 * stats.t.sf(abs(diff) / se, df))
-    assert hw == pytest.approx(stats.t.ppf(0.975, df) * se)
+    grid = np.linspace(-0.899, 0.979, 4000)  # flat over the grid's range, Jeffreys prior
+    logw, tail = [], []
+    for phi in grid:
+        b, cov, s2, reml = _dense(days, X, Y[:, 0], phi)
+        logw.append(reml - 0.5 * np.log1p(-phi * phi))
+        tail.append(stats.t.cdf(-(c @ b) / np.sqrt(s2 * c @ cov @ c), len(days) - 4))
+    w = np.exp(np.array(logw) - max(logw))
+    brute = float((w * np.array(tail)).sum() / w.sum())
+    assert posterior.below(posterior.rows(fit, c))[0] == pytest.approx(brute, rel=2e-3)
+
+
+def test_intervals_invert_the_tail_probability_and_ratios_are_fieller_like():
+    days, phase, Y = _data(6)
+    fit = ar1_fit(days, phase, Y, 4)
+    c = np.array([0, -1, 1, 0.0])
+    R = posterior.rows(fit, c)
+    lo, hi = posterior.interval(R).T
+    np.testing.assert_allclose(posterior.below(R, lo), 0.025, atol=1e-7)
+    np.testing.assert_allclose(posterior.below(R, hi), 0.975, atol=1e-7)
+    # the first series' baseline is near 50 (the second's near 0: no ratio there, which reports leave out)
+    ratio = posterior.rows(fit, np.array([100.0, 0, -100.0, 0]), np.array([1.0, 0, 0, 0]))
+    rlo, rhi = posterior.interval(ratio)[0]
+    est = 100 * (fit.beta[0, 0] - fit.beta[0, 2]) / fit.beta[0, 0]
+    assert rlo < est < rhi
+    np.testing.assert_allclose(posterior.below(ratio, np.array([rlo, 0.0]))[0], 0.025, atol=1e-7)
+    np.testing.assert_allclose(posterior.below(ratio, np.array([rhi, 0.0]))[0], 0.975, atol=1e-7)
+
+
+def test_twelve_nodes_integrate_like_a_hundred_and_twenty(monkeypatch):
+    import analysis.stats as S
+
+    days, phase, Y = _data(7, n_missing=30)
+    c = np.array([0, -1, 1, 0.0])
+    p12 = posterior.two_sided(posterior.rows(ar1_fit(days, phase, Y, 4), c))
+    monkeypatch.setattr(S, "NODES", 120)
+    monkeypatch.setattr(S, "SPAN", 100.0)
+    p120 = posterior.two_sided(posterior.rows(ar1_fit(days, phase, Y, 4), c))
+    np.testing.assert_allclose(p12, p120, rtol=1e-3, atol=1e-5)
 
 
 def test_effective_n_matches_the_double_sum_with_gaps_and_negative_phi():
@@ -71,25 +133,24 @@ def test_effective_n_matches_the_double_sum_with_gaps_and_negative_phi():
     both = effective_n(days, np.array([0.6]), groups)
     assert both[0, 0] == pytest.approx(effective_n(days[:3], 0.6))
     assert both[0, 1] == pytest.approx(effective_n(days[3:], 0.6))
-    # 14 consecutive days at φ = 0.6: n² / (n + 2 Σ (n − L) φ^L)
     assert effective_n(np.arange(14), 0.6) == pytest.approx(196 / (14 + 2 * sum((14 - L) * 0.6**L for L in range(1, 14))))
 
 
-def test_random_intercept_reml_matches_statsmodels_mixedlm():
-    from statsmodels.regression.mixed_linear_model import MixedLM
+@pytest.mark.parametrize("ps", [[0.01, 0.04, 0.03, 0.005, 0.2], [0.5, 0.5, 0.001], [0.02], [0.049, 0.051, 0.0001, 1.0]])
+def test_holm_equals_statsmodels(ps):
+    from statsmodels.stats.multitest import multipletests
 
-    rng = np.random.default_rng(5)
-    groups = np.repeat(np.arange(12), 40)
-    keep = rng.random(len(groups)) > 0.15  # unbalanced
-    groups = groups[keep]
-    phase = np.tile(np.repeat([0, 1, 2], [10, 10, 20]), 12)[keep]
-    X = np.column_stack([np.ones(len(groups)), phase == 1, phase == 2]).astype(float)
-    y = 40 + rng.normal(0, 6, 12)[groups] - 7 * (phase == 2) + rng.normal(0, 9, len(groups))
-    mine = fit_random_intercept(y, X, groups)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ref = MixedLM(y, X, groups=groups).fit(reml=True)
-    np.testing.assert_allclose(mine.beta, ref.fe_params, rtol=1e-4)
-    np.testing.assert_allclose(np.sqrt(np.diag(mine.cov)), ref.bse_fe, rtol=2e-3)
-    assert mine.sigma2 == pytest.approx(ref.scale, rel=1e-3)
-    assert mine.tau2 == pytest.approx(float(np.asarray(ref.cov_re)[0, 0]), rel=1e-2)
+    keys = [f"i{k}" for k in range(len(ps))]
+    got = holm(dict(zip(keys, ps)))
+    np.testing.assert_allclose([got[k] for k in keys], multipletests(ps, method="holm")[1], rtol=1e-12)
+
+
+def test_the_primary_item_keeps_its_p_and_the_secondary_ones_are_adjusted_among_themselves():
+    from statsmodels.stats.multitest import multipletests
+
+    p = {"severity": 0.03, "pain": 0.01, "fatigue": 0.04, "sleep": None, "mood": 0.2}
+    got = adjust(p, "severity", "holm")
+    assert got["severity"] == 0.03 and got["sleep"] is None
+    np.testing.assert_allclose([got[k] for k in ("pain", "fatigue", "mood")],
+                               multipletests([0.01, 0.04, 0.2], method="holm")[1])
+    assert adjust(p, "severity", "none") == p

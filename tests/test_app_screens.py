@@ -124,7 +124,8 @@ async def test_progress_of_a_finished_study(tmp_path, monkeypatch):
         await pilot.pause()
         summary = text_of(app, "#summary")
         assert "Phase summary" in summary and "severity" in summary, summary
-        assert "drug − placebo" in summary and "Responder on severity" in summary, summary
+        assert "Drug − placebo" in summary and "percentage points" in summary, summary
+        assert "responder" in summary and "Under the model" in summary, summary
 
 
 async def test_progress_while_blinded_withholds_the_summary(diary, data_dir):

@@ -366,3 +366,18 @@ def test_cli_writes_every_format_and_refuses_an_unwritable_place(hub_db, tmp_pat
     blocker.write_text("")
     r = run("--redcap", str(blocker / "sub"))
     assert r.exit_code == 1 and "cannot write the export" in r.output and "Traceback" not in r.output
+
+
+def test_the_export_reads_the_hub_as_it_was_when_it_began(hub_db):
+    path, _ = hub_db
+    reader, writer = HubStore(path), HubStore(path)  # two connections, as an export beside a serving hub
+    day6 = {"severity": 1, "dose": 0, "took": True, "mood": "good", "effects": [], "pain": None, "note": None}
+    try:
+        with reader.reads.snapshot():
+            before = len(reader.reads.entries("A"))
+            assert writer.ingest("A", [entry("A", 6, day6, 2, 6)], NOW).accepted
+            assert len(reader.reads.entries("A")) == before
+        assert len(reader.reads.entries("A")) == before + 1
+    finally:
+        reader.close()
+        writer.close()

@@ -165,8 +165,8 @@ class ProgressScreen(Screen):
         try:
             from analysis.personal import analyse
 
-            doc = analyse(d.protocol, d.start, entries, self.now, d.participant_id, False).as_json()
-            text = render_summary(doc, d)
+            report = analyse(d.protocol, d.start, entries, self.now, d.participant_id, False)
+            text = render_summary(report)
         except ImportError as e:
             text = f"The phase summary is not available in this installation ({e})."
         except Exception as e:  # the view must stay up whatever the analysis does
@@ -174,36 +174,49 @@ class ProgressScreen(Screen):
         self.app.call_from_thread(self.query_one("#summary", Static).update, text)
 
 
-def render_summary(doc: dict, diary: Diary):
-    """The report's numbers as a table: per item, each phase's mean and % better than baseline."""
+def render_summary(report):
+    """The report's numbers (an analysis PersonalReport, read by attribute): per item each phase's
+    mean and % better than baseline; drug vs placebo in percentage points (paper and model) and in
+    the item's units, each p beside its number; the responder rule and the model's result in words."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
-    phases = doc["phases"]
+    from analysis.wording import fmt_p, model_sentence, responder_rule, responder_verdict
+
     head = ["Phase summary (exploratory)", ""]
-    for p in phases:
-        comp = "—" if p["compliance"] is None else f"{p['compliance']:.0%}"
-        head.append(f"{p['label']}: days {p['first_day']}–{p['last_day']}, {p['n']} reports ({comp})")
-    table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left",
-                  title="Mean per phase (% better than baseline)")
-    table.add_column("item", no_wrap=True)
-    for p in phases:
-        table.add_column(p["label"][:12], justify="right")
-    table.add_column("drug − placebo", justify="right")
-    for item_id, it in doc["items"].items():
+    for p in report.phases:
+        comp = "—" if p.compliance is None else f"{p.compliance:.0%}"
+        head.append(f"{p.label}: days {p.first_day}–{p.last_day}, {p.n} reports ({comp})")
+    means = Table(box=None, pad_edge=False, header_style="bold", title_justify="left",
+                  title="Mean per phase (% better than baseline), as in the paper")
+    means.add_column("item", no_wrap=True)
+    for p in report.phases:
+        means.add_column(p.label[:12], justify="right")
+    for rep in report.items.values():
         cells = []
-        for p in phases:
-            ph = it["phases"].get(p["id"]) or {}
-            red = ph.get("reduction_pct")
-            cells.append("" if ph.get("mean") is None else f"{ph['mean']:.0f}" + ("" if red is None else f" {red:+.0f}%"))
-        vp, pv = it.get("vs_placebo_points"), it.get("p_active_vs_placebo")
-        cmp = "" if vp is None else f"{vp:+.1f} pts" + ("" if pv is None else (" p<.001" if pv < 0.001 else f" p={pv:.3f}"))
-        table.add_row(item_id, *cells, cmp)
+        for p in report.phases:
+            ph = rep.phases.get(p.key)
+            cells.append("" if ph is None or ph.mean is None else
+                         f"{ph.mean:.0f}" + ("" if ph.reduction_pct is None else f" {ph.reduction_pct:+.0f}%"))
+        means.add_row(rep.label, *cells)
+    drug = Table(box=None, pad_edge=False, header_style="bold", title_justify="left",
+                 title="Drug − placebo: percentage points of baseline; model difference in item units")
+    for col in ("item", "paper", "model", "p", "units", "p"):
+        drug.add_column(col, justify="left" if col == "item" else "right", no_wrap=True)
+    for rep in report.items.values():
+        vp = rep.model.vs_placebo_points if rep.model else None
+        c = rep.active_vs_placebo
+        drug.add_row(rep.label, "" if rep.vs_placebo_points is None else f"{rep.vs_placebo_points:+.1f} pp",
+                     "" if vp is None or vp.value is None else f"{vp.value:+.1f} pp", "" if vp is None else fmt_p(vp.p),
+                     "" if c is None else f"{c.diff:+.1f}", "" if c is None else fmt_p(c.p_adj))
     tail = []
-    if doc.get("responder") is not None:
-        primary = diary.protocol.primary.id
-        tail.append(f"Responder on {primary} (≥ {doc.get('responder_points', 30):g} points better than placebo): "
-                    + ("yes" if doc["responder"] else "no"))
-    tail += doc.get("caveats", [])[:1]
-    return Group(Text("\n".join(head) + "\n"), table, Text("\n" + "\n".join(tail)))
+    if report.responder is not None:
+        tail.append(f"As in the paper you are {responder_verdict(report)}: a responder is someone for whom "
+                    f"{responder_rule(report.responder_points)}.")
+    sentence = model_sentence(report)
+    if sentence:
+        tail.append(sentence)
+    tail.append("p in the units column is adjusted for several items (the primary item: its own p).")
+    tail += report.caveats[:1]
+    return Group(Text("\n".join(head) + "\n"), means, Text(""), drug, Text("\n" + "\n\n".join(tail)))

@@ -10,6 +10,7 @@ import json
 import os
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 from diary_client import private
 
@@ -31,7 +32,8 @@ def q(name: str) -> str:
 
 def create_sql(t: Table) -> str:
     cols = [f"{q(c.name)} {c.sql}" for c in t.columns]
-    return f"CREATE TABLE {q(t.name)} ({', '.join(cols + ([t.constraints] if t.constraints else []))})"
+    rowid = " WITHOUT ROWID" if t.without_rowid else ""
+    return f"CREATE TABLE {q(t.name)} ({', '.join(cols + ([t.constraints] if t.constraints else []))}){rowid}"
 
 
 def insert_sql(t: Table) -> str:
@@ -67,8 +69,11 @@ def daily_sql(studies: dict[str, Study]) -> str:
             f" AS {q(name)}")
     fixed = ("e.participant_id, e.diary_date, e.study_day, e.phase_id, e.phase_label, e.timing,"
              " (e.supersedes IS NOT NULL) AS corrected, e.flags, e.entry_no")
-    return (f"CREATE VIEW daily AS SELECT {', '.join([fixed, *cells])} FROM entries e"
-            " WHERE e.counts = 1 ORDER BY e.participant_id, e.diary_date")
+    # No ORDER BY: with one, SQLite evaluates every cell to count the view, and Datasette's count
+    # (its facet suggestions) times out on a large study. The rows still come in entry_no order
+    # (participant, then date): the scan of entries runs in rowid order, or through an index that
+    # starts with participant_id when a query filters on it.
+    return f"CREATE VIEW daily AS SELECT {', '.join([fixed, *cells])} FROM entries e WHERE e.counts = 1"
 
 
 class SqliteWriter:
@@ -146,13 +151,20 @@ def metadata(database: str, studies: dict[str, Study]) -> dict:
     tables["daily"] = {
         "description": "One row per participant and diary day (the report that counts after corrections),"
                        " one column per item; skipped or not-asked items are empty. Sorted by participant and date.",
-        "columns": {"corrected": "1 if the counted report is a correction", **{
-            c: tables["entries"]["columns"][c] for c in DAILY_FIXED if c in tables["entries"]["columns"]}, **daily},
+        "columns": {**{c: tables["entries"]["columns"].get(c, "1 if the counted report is a correction")
+                       for c in DAILY_FIXED}, **daily},
     }
+    # Datasette lists column descriptions above each table, one per line, pushing the rows off the
+    # first screen: a compact grid keeps them in view and the rows too.
+    css = ("dl.column-descriptions{display:grid;grid-template-columns:repeat(3,max-content minmax(0,1fr));"
+           "gap:0 .7em;font-size:.72rem;line-height:1.3;margin:.4em 0 1em}"
+           "dl.column-descriptions dt{font-weight:600}dl.column-descriptions dd{margin:0;color:#555}"
+           ".rows-and-columns td{white-space:nowrap}")  # one line per row; the table scrolls sideways
     titles = ", ".join(f"{s.latest.title} ({s.study_id})" for s in studies.values())
     return {
         "title": f"Symptom diary export: {titles}" if titles else "Symptom diary export",
         "description": "Exported from the study hub by `diary hub export`. Timestamps are ISO 8601 with their"
                        " UTC offset, to the microsecond. The codebook table describes every item.",
+        "extra_css_urls": ["data:text/css," + quote(css)],
         "databases": {database: {"tables": tables}},
     }

@@ -30,6 +30,7 @@ class Table:
     description: str
     columns: tuple[Column, ...]
     constraints: str = ""  # keys of the SQLite table, after its columns
+    without_rowid: bool = False  # the table is its key's b-tree (no second copy of the key in an index)
 
     @property
     def names(self) -> list[str]:
@@ -47,12 +48,12 @@ PARTICIPANTS = Table("participants", "One row per participant: study, day 1, com
     ("study_id", "TEXT NOT NULL", "Study id (see codebook)"),
     ("start", "TEXT", "Day 1 (YYYY-MM-DD); empty until the hub knows it"),
     ("end", "TEXT", "Last study day (YYYY-MM-DD)"),
-    ("compliance", "REAL", "done / expected over the days whose window has closed (0-1)"),
+    ("compliance", "REAL", "done / expected over the days whose window has closed (0-1, 4 decimals)"),
     ("done", "INTEGER", "Days with a report (on time, late or imported)", "day"),
     ("on_time", "INTEGER", "Days whose report was filed in its window", "day"),
     ("late", "INTEGER", "Days whose report came in the grace period", "day"),
     ("imported", "INTEGER", "Days whose report was imported (paper, legacy), counted apart from filed ones", "day"),
-    ("flagged", "INTEGER", "Days whose report the device's clock guard doubts", "day"),
+    ("flagged", "INTEGER", "Of the days done, those whose report the device's clock guard doubts", "day"),
     ("missed", "INTEGER", "Days whose window closed without a report", "day"),
     ("expected", "INTEGER", "Days whose window has closed", "day"),
     ("entries", "INTEGER", "Entries stored on the hub (corrections included)"),
@@ -145,8 +146,7 @@ ANSWERS = Table("answers", "Long form: one row per item asked in each entry.", _
     ("code", "TEXT", "choice: option code; multi: codes joined by ;, 0 = nothing chosen"),
     ("value_num", "NUMERIC", "vas and number values; yes/no as 1/0"),
     ("counts", "INTEGER", "1 if the entry counts for its day"),
-    ("entry_id", "TEXT NOT NULL", "Entry id (UUID)"),
-), f"PRIMARY KEY (entry_no, item_id), {PARTICIPANT_FK}")
+), f"PRIMARY KEY (entry_no, item_id), {PARTICIPANT_FK}", without_rowid=True)
 
 TABLES = (PARTICIPANTS, PHASES, CODEBOOK, OPTIONS, ENTRIES, ANSWERS)
 
@@ -192,7 +192,8 @@ def table_rows(g: Gathered, counting: set[str], now: datetime) -> TableRows:
     participant = (
         p.participant_id, p.study_id, p.start.isoformat() if p.start else None,
         sch.end_date(p.protocol, p.start).isoformat() if p.start else None,
-        *(overall.get(k) for k in ("compliance", "done", "on_time", "late", "imported", "flagged", "missed")),
+        None if overall.get("compliance") is None else round(overall["compliance"], 4),
+        *(overall.get(k) for k in ("done", "on_time", "late", "imported", "flagged", "missed")),
         overall.get("expected"), s.get("entries", 0), s.get("quarantined", 0), stamp(s.get("last_received_at")),
         int(p.unblinded), p.protocol_version, p.tz, stamp(p.enrolled_at),
     )
@@ -214,5 +215,5 @@ def table_rows(g: Gathered, counting: set[str], now: datetime) -> TableRows:
         for item in g.study.version(e.protocol_version).items_in(span.phase.id):
             status, text, code, number = answer_cells(g.study, item, e.answers.get(item.id))
             answers.append((n, e.participant_id, day, e.study_day, span.phase.id, item.id, item.kind, status, text,
-                            code, number, counts, e.id))
+                            code, number, counts))
     return TableRows([participant], phases, entries, answers)

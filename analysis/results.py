@@ -1,0 +1,388 @@
+"""The report results: one tree of frozen dataclasses that the text, HTML, JSON and app renderers read.
+
+`personal.analyse` builds a `PersonalReport`, `cohort.cohort_report` a `CohortReport`. Renderers
+read attributes; `as_json()` gives the DESIGN.md contract (the only place its keys are spelled).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from diary_client.protocol import Item
+
+COMPARISONS = {"active_vs_baseline": "baseline", "active_vs_placebo": "placebo"}
+
+
+def num(x: float | None) -> float | None:
+    """A float for JSON: None for missing, NaN or infinite."""
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def pair(ci: tuple[float, float] | None) -> list | None:
+    return None if ci is None else [num(ci[0]), num(ci[1])]
+
+
+@dataclass(frozen=True)
+class Options:
+    """The pre-specified analysis options a report used (provenance: `analysis_options`)."""
+
+    trend: bool
+    exclude_first_days: Mapping[str, int]  # phase role -> days the model leaves out at each such phase's start
+    multiplicity: str  # "holm" | "none"
+    inference: str
+    responder_probability: str
+
+    def as_json(self) -> dict:
+        return {"trend": self.trend, "exclude_first_days": dict(self.exclude_first_days),
+                "multiplicity": self.multiplicity, "inference": self.inference,
+                "responder_probability": self.responder_probability}
+
+
+@dataclass(frozen=True)
+class PhaseRow:
+    key: str  # the phase id; while blinded, the label the participant sees
+    label: str
+    role: str | None  # None while blinded
+    start: date
+    end: date
+    first_day: int
+    last_day: int
+    expected: int
+    n: int
+    compliance: float | None
+
+    def as_json(self) -> dict:
+        return {"id": self.key, "label": self.label, "start": self.start.isoformat(),
+                "end": self.end.isoformat(), "expected": self.expected, "n": self.n,
+                "compliance": self.compliance, "first_day": self.first_day, "last_day": self.last_day}
+
+
+@dataclass(frozen=True)
+class PhaseNumbers:
+    """The paper's arithmetic for one item in one phase (raw means of the days with an entry)."""
+
+    n: int
+    mean: float | None
+    sd: float | None
+    endpoint_mean: float | None
+    reduction_pct: float | None = None  # None while blinded, or without a baseline
+    endpoint_reduction_pct: float | None = None
+    effective_n: float | None = None  # of the model's days in this phase, at the model's φ
+
+    def as_json(self) -> dict:
+        return {"n": self.n, "mean": num(self.mean), "sd": num(self.sd), "endpoint_mean": num(self.endpoint_mean),
+                "reduction_pct": num(self.reduction_pct), "endpoint_reduction_pct": num(self.endpoint_reduction_pct),
+                "effective_n": num(self.effective_n)}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A model estimate with its 95% interval and, where a null is meaningful, its p-value."""
+
+    value: float | None
+    ci95: tuple[float, float] | None = None
+    p: float | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Active minus another phase, the model's difference in the item's own units."""
+
+    diff: float
+    se: float  # posterior SD (allows for the uncertainty in φ)
+    ci95: tuple[float, float] | None
+    p: float | None
+    p_adj: float | None  # adjusted across items (the primary item: = p)
+
+
+@dataclass(frozen=True)
+class ModelView:
+    """The model's estimates of the paper's quantities: phase means, reductions, vs placebo (percentage points)."""
+
+    phases: Mapping[str, Estimate]  # phase key -> model phase mean with its 95% interval
+    reduction_pct: Mapping[str, Estimate]  # phase key -> % better than the model's baseline mean
+    vs_placebo_points: Estimate | None  # active − placebo reduction, percentage points of the baseline mean
+
+    def as_json(self) -> dict:
+        vp = self.vs_placebo_points
+        return {"phases": {k: {"mean": num(e.value), "ci95": pair(e.ci95)} for k, e in self.phases.items()},
+                "reduction_pct": {k: num(e.value) for k, e in self.reduction_pct.items()},
+                "reduction_pct_ci95": {k: pair(e.ci95) for k, e in self.reduction_pct.items()},
+                "reduction_pct_p": {k: num(e.p) for k, e in self.reduction_pct.items()},
+                "vs_placebo_points": None if vp is None else num(vp.value),
+                "vs_placebo_points_ci95": None if vp is None else pair(vp.ci95),
+                "vs_placebo_points_p": None if vp is None else num(vp.p)}
+
+
+@dataclass(frozen=True)
+class Series:
+    """An item's daily values (study day, value, phase position) for the chart."""
+
+    days: tuple[int, ...]
+    values: tuple[float, ...]
+    phase_index: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """One numeric item: the paper's numbers per phase and, beside them, the model's."""
+
+    item: Item
+    phases: Mapping[str, PhaseNumbers]
+    vs_placebo_points: float | None = None  # the paper's: active reduction − placebo reduction
+    active_vs_baseline: Comparison | None = None
+    active_vs_placebo: Comparison | None = None
+    model: ModelView | None = None
+    autocorrelation: float | None = None  # φ, REML
+    effective_n: float | None = None
+    responder_probability: float | None = None  # primary item only
+    series: Series | None = None
+
+    @property
+    def label(self) -> str:
+        return getattr(self.item, "label", None) or self.item.id
+
+    def comparison(self, name: str) -> Comparison | None:
+        """`active_vs_baseline` or `active_vs_placebo` by name (the names of COMPARISONS)."""
+        return getattr(self, name)
+
+    def as_json(self) -> dict:
+        out = {"kind": self.item.kind, "better": self.item.better, "primary": self.item.primary, "label": self.label,
+               "phases": {k: v.as_json() for k, v in self.phases.items()},
+               "vs_placebo_points": num(self.vs_placebo_points)}
+        for name in COMPARISONS:
+            c = self.comparison(name)
+            out[f"p_{name}"] = None if c is None else num(c.p)
+            out[f"p_adj_{name}"] = None if c is None else num(c.p_adj)
+            out[f"ci95_{name}"] = None if c is None else pair(c.ci95)
+            out[f"diff_{name}"] = None if c is None else num(c.diff)
+            out[f"se_{name}"] = None if c is None else num(c.se)
+        out["autocorrelation"] = num(self.autocorrelation)
+        out["effective_n"] = num(self.effective_n)
+        out["model"] = None if self.model is None else self.model.as_json()
+        if self.item.primary:
+            out["responder_probability"] = num(self.responder_probability)
+        return out
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A non-numeric item's answers in one phase (None answers not counted)."""
+
+    kind: str
+    n: int
+    yes: int | None = None  # yesno
+    yes_share: float | None = None
+    counts: Mapping[str, int] | None = None  # choice, multi: per option
+    days_with_any: int | None = None  # multi
+
+    def as_json(self) -> dict:
+        out: dict = {"n": self.n}
+        if self.kind == "yesno":
+            out |= {"yes": self.yes, "yes_share": self.yes_share}
+        elif self.counts is not None:
+            out["counts"] = dict(self.counts)
+            if self.days_with_any is not None:
+                out["days_with_any"] = self.days_with_any
+        return out
+
+
+@dataclass(frozen=True)
+class OtherItem:
+    item: Item
+    phases: Mapping[str, Tally]
+
+    @property
+    def label(self) -> str:
+        return getattr(self.item, "label", None) or self.item.id
+
+    def as_json(self) -> dict:
+        return {"kind": self.item.kind, "label": self.label, "phases": {k: t.as_json() for k, t in self.phases.items()}}
+
+
+@dataclass(frozen=True)
+class PersonalReport:
+    participant_id: str
+    study_id: str
+    blinded: bool
+    as_of: datetime
+    phases: tuple[PhaseRow, ...]
+    items: Mapping[str, ItemResult]  # numeric items
+    other_items: Mapping[str, OtherItem]  # yes/no, choice, multi, text: tallies per phase
+    responder: bool | None
+    responder_points: float
+    data_hash: str
+    options: Options
+    analysis_version: str
+    caveats: tuple[str, ...]
+
+    @property
+    def primary(self) -> ItemResult | None:
+        return next((r for r in self.items.values() if r.item.primary), None)
+
+    def phase_label(self, key: str) -> str:
+        return next((p.label for p in self.phases if p.key == key), key)
+
+    def as_json(self, caveats: bool = True) -> dict:
+        """The `diary report --json` contract (+ provenance); the cohort leaves out the repeated caveats."""
+        primary = self.primary
+        return {
+            "participant_id": self.participant_id, "study_id": self.study_id, "blinded": self.blinded,
+            "phases": [p.as_json() for p in self.phases],
+            "items": {k: v.as_json() for k, v in self.items.items()},
+            "responder": self.responder,
+            "responder_probability": None if primary is None else num(primary.responder_probability),
+            "other_items": {k: v.as_json() for k, v in self.other_items.items()},
+            "responder_points": self.responder_points,
+            "as_of": self.as_of.isoformat(), "analysis_version": self.analysis_version,
+            "analysis_options": self.options.as_json(),
+            "data_hash": self.data_hash, "exploratory": True,
+        } | ({"caveats": list(self.caveats)} if caveats else {})
+
+
+# -- the cohort ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CohortPhase:
+    n: int
+    mean_reduction_pct: float | None
+    sd_reduction_pct: float | None
+    mean_endpoint_reduction_pct: float | None
+    sd_endpoint_reduction_pct: float | None
+    mean_of_means: float | None
+
+    def as_json(self) -> dict:
+        return {"n": self.n, "mean_reduction_pct": self.mean_reduction_pct, "sd_reduction_pct": self.sd_reduction_pct,
+                "mean_endpoint_reduction_pct": self.mean_endpoint_reduction_pct,
+                "sd_endpoint_reduction_pct": self.sd_endpoint_reduction_pct, "mean_of_means": self.mean_of_means}
+
+
+@dataclass(frozen=True)
+class MetaAnalysis:
+    """Random-effects meta-analysis of the participants' model differences (active − placebo, item units)."""
+
+    k: int  # participants
+    effect: float
+    ci95: tuple[float, float] | None
+    p: float | None
+    tau: float
+    i2: float  # percent of the total variability due to between-participant differences
+    prediction_interval: tuple[float, float] | None
+    shrunken: Mapping[str, float]  # participant id -> empirical-Bayes (BLUP) effect
+    shrunken_se: Mapping[str, float]
+    prob_response: Mapping[str, float]  # participant id -> P(true improvement ≥ responder_points % of baseline)
+    method: str
+
+    def as_json(self) -> dict:
+        return {"k": self.k, "effect": num(self.effect), "ci95": pair(self.ci95), "p": num(self.p),
+                "tau": num(self.tau), "i2": num(self.i2), "prediction_interval": pair(self.prediction_interval),
+                "shrunken": {k: num(v) for k, v in self.shrunken.items()},
+                "shrunken_se": {k: num(v) for k, v in self.shrunken_se.items()},
+                "prob_response": {k: num(v) for k, v in self.prob_response.items()}, "method": self.method}
+
+
+@dataclass(frozen=True)
+class CohortItem:
+    item: Item
+    phases: Mapping[str, CohortPhase]
+    vs_placebo_points_mean: float | None
+    vs_placebo_points_sd: float | None
+    p_active_vs_baseline: float | None  # paired t-test of the participants' active reductions against 0
+    p_active_vs_placebo: float | None  # of their vs_placebo_points against 0
+    n_active_vs_baseline: int
+    n_active_vs_placebo: int
+    ci95_active_reduction_pct: tuple[float, float] | None
+    ci95_vs_placebo_points: tuple[float, float] | None
+    meta: MetaAnalysis | None
+
+    @property
+    def label(self) -> str:
+        return getattr(self.item, "label", None) or self.item.id
+
+    def as_json(self) -> dict:
+        return {"label": self.label, "phases": {k: v.as_json() for k, v in self.phases.items()},
+                "vs_placebo_points_mean": self.vs_placebo_points_mean,
+                "p_active_vs_baseline": self.p_active_vs_baseline, "p_active_vs_placebo": self.p_active_vs_placebo,
+                "n_active_vs_baseline": self.n_active_vs_baseline, "n_active_vs_placebo": self.n_active_vs_placebo,
+                "ci95_active_reduction_pct": pair(self.ci95_active_reduction_pct),
+                "ci95_vs_placebo_points": pair(self.ci95_vs_placebo_points),
+                "vs_placebo_points_sd": self.vs_placebo_points_sd,
+                "meta": None if self.meta is None else self.meta.as_json()}
+
+
+@dataclass(frozen=True)
+class Covariate:
+    n: int
+    r: float | None
+    r2: float | None
+    p: float | None
+    against: str
+
+    def as_json(self) -> dict:
+        return {"n": self.n, "r": self.r, "r2": self.r2, "p": self.p, "against": self.against}
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A mixed-model contrast: estimate, SE, Satterthwaite df, p and 95% CI."""
+
+    estimate: float
+    se: float
+    df: float | None
+    p: float | None
+    ci95: tuple[float, float] | None
+
+    def as_json(self) -> dict:
+        return {"estimate": num(self.estimate), "se": num(self.se), "df": num(self.df), "p": num(self.p),
+                "ci95": pair(self.ci95)}
+
+
+@dataclass(frozen=True)
+class MixedResult:
+    model: str
+    reference: str | None
+    n_obs: int
+    n_groups: int = 0
+    effects: Mapping[str, Effect] = field(default_factory=dict)  # phase -> phase minus the reference
+    active_vs_placebo: Effect | None = None
+    participant_sd: float | None = None  # random intercept SD
+    drug_sd: float | None = None  # random drug-effect SD
+    correlation: float | None = None
+    residual_sd: float | None = None
+
+    def as_json(self) -> dict:
+        return {"model": self.model, "reference": self.reference, "n_obs": self.n_obs, "n_groups": self.n_groups,
+                "effects": {k: e.as_json() for k, e in self.effects.items()},
+                "active_vs_placebo": None if self.active_vs_placebo is None else self.active_vs_placebo.as_json(),
+                "participant_sd": num(self.participant_sd), "drug_sd": num(self.drug_sd),
+                "correlation": num(self.correlation), "residual_sd": num(self.residual_sd)}
+
+
+@dataclass(frozen=True)
+class CohortReport:
+    study_id: str
+    as_of: datetime
+    participants: tuple[PersonalReport, ...]
+    cohort: Mapping[str, CohortItem]
+    responders: int
+    responder_ids: tuple[str, ...]
+    covariates: Mapping[str, Covariate]
+    mixed_model: Mapping[str, MixedResult]
+    options: Options
+    analysis_version: str
+    caveats: tuple[str, ...]
+
+    def as_json(self) -> dict:
+        return {
+            "study_id": self.study_id, "participants": [p.as_json(caveats=False) for p in self.participants],
+            "cohort": {k: v.as_json() for k, v in self.cohort.items()}, "responders": self.responders,
+            "covariates": {k: v.as_json() for k, v in self.covariates.items()},
+            "mixed_model": {k: v.as_json() for k, v in self.mixed_model.items()},
+            "n_participants": len(self.participants), "responder_ids": list(self.responder_ids),
+            "as_of": self.as_of.isoformat(), "analysis_version": self.analysis_version,
+            "analysis_options": self.options.as_json(), "exploratory": True, "caveats": list(self.caveats),
+        }

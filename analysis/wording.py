@@ -1,0 +1,62 @@
+"""The words and number formats every renderer of a report uses (text, HTML, the app's summary)."""
+
+from __future__ import annotations
+
+from .results import ItemResult, PersonalReport
+
+
+def fmt(x, spec: str = ".1f", none: str = "—") -> str:
+    return none if x is None else format(x, spec)
+
+
+def fmt_p(p: float | None) -> str:
+    if p is None:
+        return "—"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def fmt_ci(ci) -> str:
+    return "—" if not ci else f"[{ci[0]:.1f}, {ci[1]:.1f}]"
+
+
+def units(rep: ItemResult) -> str:
+    """The unit of an item's own values: VAS points on 0–100, or the number item's units."""
+    return "points (0–100)" if rep.item.kind == "vas" else "units"
+
+
+def responder_rule(points: float) -> str:
+    """The paper's responder rule, exactly."""
+    return (f"the drug's reduction minus the placebo's reduction is at least {points:g} percentage points "
+            f"of the baseline mean (the paper's arithmetic)")
+
+
+def responder_verdict(report: PersonalReport) -> str:
+    return {True: "a responder", False: "not a responder", None: "not yet known"}[report.responder]
+
+
+def _phase(report: PersonalReport, role: str) -> str:
+    ph = next((p for p in report.phases if p.role == role), None)
+    return "" if ph is None else ph.label
+
+
+def model_sentence(report: PersonalReport) -> str | None:
+    """The model's result for the primary item in plain words (unblinded reports only)."""
+    rep = report.primary
+    if report.blinded or rep is None or rep.responder_probability is None:
+        return None
+    chance = rep.responder_probability
+    share = ("more than 99%" if chance > 0.99 else "less than 1%" if chance < 0.01 else f"{chance:.0%}")
+    drug, placebo = _phase(report, "active"), _phase(report, "placebo")
+    text = (f"Under the model, there is a {share} chance that your {rep.label.lower()} was at least "
+            f"{report.responder_points:g} percentage points of your baseline level better on the drug"
+            f"{f' ({drug})' if drug else ''} than on placebo{f' ({placebo})' if placebo else ''}.")
+    c = rep.active_vs_placebo
+    if c is not None and c.ci95 is not None:
+        better = "lower" if rep.item.better == "lower" else "higher"
+        text += (f" The model's difference is {c.diff:+.1f} {units(rep)} (drug minus placebo; {better} is better), "
+                 f"95% interval {c.ci95[0]:+.1f} to {c.ci95[1]:+.1f}.")
+    return text
+
+
+def item_name(rep: ItemResult) -> str:
+    return rep.label + (" *" if rep.item.primary else "")
