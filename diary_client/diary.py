@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 
 from . import answers as ans
-from . import clock, days
+from . import bounds, clock, days
 from . import schedule as sch
 from .device import DeviceSettings
 from .entry import Entry, Value, filed_timing, latest, new_id
@@ -149,6 +149,9 @@ class Diary:
         problem = participant_id_problem(participant_id)
         if problem:
             raise DiaryError(f"{participant_id!r}: {problem}")
+        problem = bounds.start_problem(start, clock.now().date())
+        if problem:
+            raise DiaryError(f"start: {problem}")
         protocol = parse_protocol(protocol_toml)
         DeviceSettings.check_keys(extra)
         store.set_settings(

@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from diary_client import bounds
+
 from .. import wire
 from .app import SafeJSONResponse
 from .auth import client_key, device_key, participant_of, store_of, too_many
@@ -38,6 +40,9 @@ def enroll(body: wire.EnrollRequest, request: Request) -> wire.EnrollResponse:
         raise too_many(wait)
     if body.timezone is not None and not valid_zone(body.timezone):
         raise HTTPException(422, f"timezone: {body.timezone!r} is not an IANA time zone like Europe/Berlin")
+    problem = body.start and bounds.start_problem(body.start, request.app.state.now().date())
+    if problem:
+        raise HTTPException(422, f"start: {problem}")
     store = store_of(request)
     try:
         got = store.enrolment.redeem(body.code, body.device, request.app.state.now(), body.participant_id, body.start,
