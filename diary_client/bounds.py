@@ -47,3 +47,12 @@ def future_day_problem(day: date, today: date) -> str | None:
     if day > today + FUTURE_ALLOWANCE:
         return f"{day.isoformat()} has not come yet (it is {today.isoformat()} on the hub): a report is for a day that has begun"
     return None
+
+
+def entry_problem(diary_date: date, submitted_at: datetime) -> str | None:
+    """Why an entry's own dates are outside the window (its diary date, or when it was saved), or None."""
+    problem = date_problem(diary_date)
+    if problem:
+        return f"diary_date {problem}"
+    problem = instant_problem(submitted_at)
+    return f"submitted_at {problem}" if problem else None

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 import pytest
 from click.testing import CliRunner
+from conftest import one_line_error
 from hub_fixture import make_entry, running_hub
 
 from diary_client.cli import main
@@ -20,13 +21,6 @@ START = date(2026, 3, 2)
 
 def run(*args: str, env: dict | None = None):
     return CliRunner().invoke(main, list(args), env={"TZ": "UTC", "DIARY_NOW": "2026-03-10T12:00"} | (env or {}))
-
-
-def one_line_error(r, *words: str) -> None:
-    assert r.exit_code == 1, r.output
-    assert "Traceback" not in r.output and r.output.strip().count("\n") == 0, r.output
-    for w in words:
-        assert w in r.output, r.output
 
 
 def test_a_far_future_day_1_is_refused_at_every_edge(tmp_path):
