@@ -19,15 +19,20 @@ if TYPE_CHECKING:
 
 def check(store: Store) -> list[str]:
     """Every problem found (empty when all is well)."""
-    from .store import GENESIS, _chain_hash, _row_entry
     from .entry import content_hash
+    from .store import GENESIS, _chain_hash, _row_entry
 
     db, problems = store.db, []
     try:
         ok = [r[0] for r in db.execute("PRAGMA integrity_check").fetchall()]
         if ok != ["ok"]:
             problems += [f"integrity_check: {m}" for m in ok]
-        prev, audited, from_hub, flags, receipts, settings = GENESIS, {}, set(), {}, set(), {}
+        prev = GENESIS
+        audited: dict[str, str] = {}  # entry id -> its content hash, as audited
+        flags: dict[tuple[str, str | None], str | None] = {}  # (entry id, flag) -> detail, as audited
+        from_hub: set[str] = set()
+        receipts: set[str] = set()
+        settings: dict = {}
         for r in db.query("SELECT * FROM audit ORDER BY seq"):
             if r["prev_hash"] != prev:
                 problems.append(f"audit record {r['seq']}: chain broken (prev_hash does not match)")
