@@ -34,6 +34,11 @@ class DiaryApp(App):
 
     def on_mount(self) -> None:
         from .screens.common import USER_ERRORS, ErrorScreen, human
+        from .themes import DARK, LIGHT, THEMES
+
+        for theme in THEMES.values():
+            self.register_theme(theme)
+        self.theme = DARK
 
         if self.store is None:
             self.push_screen(ErrorScreen(self.problem or "the diary database cannot be opened"))
@@ -48,8 +53,10 @@ class DiaryApp(App):
             from .diary import Diary
 
             self.diary = Diary(self.store)
-            if self.diary.settings.theme in self.available_themes:
-                self.theme = self.diary.settings.theme  # the participant's choice in Settings
+            chosen = {"textual-light": LIGHT, "textual-dark": DARK}.get(self.diary.settings.theme or "",
+                                                                    self.diary.settings.theme)
+            if chosen in THEMES:
+                self.theme = chosen  # the participant's choice in Settings
         except USER_ERRORS as e:
             self.push_screen(ErrorScreen(human(e)))
             return
@@ -66,8 +73,13 @@ class DiaryApp(App):
         self.push_screen(home)
         self.offer_draft(home)
         if self.diary.settings.hub_url:
-            self.set_interval(SYNC_EVERY_S, self.timed_sync)
-            self.set_timer(1, self.timed_sync)  # after the first frame: importing the HTTP client takes a moment
+            self.start_syncing()
+
+    def start_syncing(self) -> None:
+        """Sync soon and every few minutes (at start with a hub, or once Settings linked one)."""
+        if getattr(self, "_sync_timer", None) is None:
+            self._sync_timer = self.set_interval(SYNC_EVERY_S, self.timed_sync)
+        self.set_timer(1, self.timed_sync)  # after the first frame: importing the HTTP client takes a moment
 
     def offer_draft(self, home) -> None:
         """A report left unfinished (a crash, kill -9, Ctrl+Q, a closed terminal): offer to go on."""

@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Protocol
 
+from . import bounds
+
 JUMP_TOLERANCE = timedelta(minutes=5)
 """How far the wall clock may drift against the boot clock between two records before it is a jump."""
 
@@ -122,4 +124,7 @@ def now(tz: tzinfo | None = None) -> datetime:
         t = datetime.fromisoformat(fake)
     except ValueError:
         raise ClockError(f"DIARY_NOW={fake!r} is not an ISO-8601 date-time like 2026-03-01T19:30") from None
+    problem = bounds.instant_problem(t)
+    if problem:
+        raise ClockError(f"DIARY_NOW={fake!r}: {problem}")
     return t.replace(tzinfo=tz) if t.tzinfo is None else t.astimezone(tz)

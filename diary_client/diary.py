@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 
 from . import answers as ans
-from . import clock, days
+from . import bounds, clock, days
 from . import schedule as sch
 from .device import DeviceSettings
 from .entry import Entry, Value, filed_timing, latest, new_id
@@ -143,6 +143,9 @@ class Diary:
         problem = participant_id_problem(participant_id)
         if problem:
             raise DiaryError(f"{participant_id!r}: {problem}")
+        problem = bounds.start_problem(start, clock.now().date())
+        if problem:
+            raise DiaryError(f"start: {problem}")
         protocol = parse_protocol(protocol_toml)
         DeviceSettings.check_keys(extra)
         store.set_settings(
@@ -290,6 +293,8 @@ class Diary:
         old = self._saved(d, correcting=reason is not None)
         if reason is not None and not reason.strip():
             raise DiaryError("a correction needs a reason")
+        if reason is not None and len(reason.strip()) > ans.MAX_TEXT:  # Entry.reason's limit too
+            raise DiaryError(f"the reason is {len(reason.strip())} characters long: at most {ans.MAX_TEXT}")
         return self.entry(d, answers, now, timing, source,
                           supersedes=old.id if reason is not None and old else None,
                           reason=reason.strip() if reason else None)

@@ -106,6 +106,18 @@ def _m0003(db: Database) -> None:
     )
 
 
+def _clash(e: sqlite3.IntegrityError) -> str:
+    """An entry refused by a unique index, in words (two diary programs saving at the same time)."""
+    text = str(e)
+    if "entries.diary_date" in text:
+        return "this day's report was just saved by another diary program; to change it, file a correction"
+    if "entries.supersedes" in text:
+        return "this report was just corrected by another diary program; correct the newest one"
+    if "entries.device_id, entries.seq" in text or "entries.id" in text:
+        return "another diary program saved at the same moment; try again"
+    return f"the database refused the change ({text})"
+
+
 class StoreError(Exception):
     """A database problem a person can act on (corrupt file, disk full, a conflicting entry)."""
 
@@ -175,7 +187,7 @@ class Store:
                 raise
             self.db.execute("COMMIT")
         except sqlite3.IntegrityError as e:
-            raise StoreError(f"not saved: {e}") from None
+            raise StoreError(f"not saved: {_clash(e)}") from None
         except sqlite3.OperationalError as e:
             raise StoreError(f"not saved: {self.path}: {e}") from None
 

@@ -295,7 +295,8 @@ def status_rows(store, now) -> list[dict]:
                      "flagged_days": overall.get("flagged", 0),
                      "quarantined": st.quarantined, "unblinded": p.unblinded,
                      "phases": {ph_id: tally_dict(t) for ph_id, t in st.phases.items()},
-                     "flagged": st.flagged})  # entries with the device's clock doubts
+                     "flagged": st.flagged,  # entries with the device's clock doubts
+                     "problem": p.damaged})  # a hub record that cannot be used as is (a day 1 out of range)
     return rows
 
 
@@ -316,7 +317,8 @@ def hub_status(db_path: Path, as_json: bool) -> None:
         click.echo(f"{r['participant_id']:<12} {r['study_id']:<10} entries {r['entries']:>4}  compliance {comp:>4}  "
                    f"late {r['late']:>3}  missed {r['missed']:>3}  imported {r['imported']:>3}  "
                    f"quarantined {r['quarantined']:>3}  flagged {r['flagged']:>3} ({r['flagged_days']} days)  "
-                   f"last {r['last_received_at'] or 'never'}{'  unblinded' if r['unblinded'] else ''}")
+                   f"last {r['last_received_at'] or 'never'}{'  unblinded' if r['unblinded'] else ''}"
+                   + (f"  DAMAGED: {r['problem']}" if r["problem"] else ""))
 
 
 @hub.command("unblind")

@@ -156,11 +156,11 @@ def enroll_device(
     hub_url = hub_url.rstrip("/")
     if not hub_url.startswith(("http://", "https://")):
         raise SyncError(f"{hub_url!r} is not a hub URL like https://hub.example.org")
-    body = {"code": code, "device": device, "device_id": device_id_of(store), "participant_id": participant_id,
+    body = {"code": code, "device": device, "device_id": Diary.device_id_of(store), "participant_id": participant_id,
             "start": start.isoformat() if start else None, "timezone": _zone_name()}
     resp = _post_enrolment(hub_url, body, transport)
     if resp.status_code != 200:
-        raise SyncError(f"the hub refused the code: {_reason(resp)}")
+        raise SyncError(f"the hub refused the enrolment: {_reason(resp)}")
     got = _enrolment_answer(resp)
     if isinstance(target, Diary) and got.get("participant_id") != target.participant_id:
         raise SyncError(f"the hub enrolled {got.get('participant_id')!r} with this code, but this device "
@@ -171,12 +171,6 @@ def enroll_device(
         return target
     return Diary.enroll(store, got["participant_id"], got["protocol"], date.fromisoformat(got["start"]),
                         hub_url=hub_url, hub_device=device)
-
-
-def device_id_of(store: Store) -> str:
-    """This device's id, made and kept before its first enrolment call: a retry after a lost
-    answer carries the same id, and the hub recognises it (a code redeemed again by its device)."""
-    return Diary.device_id_of(store)
 
 
 ENROL_ATTEMPTS = 3

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from diary_client.entry import Entry
 
 MAX_BATCH = 1000
+CODE_PATTERN = r"^[ \t-]*(?:[A-HJKMNPQRT-Ya-hjkmnpqrt-y346-9][ \t-]*){8}$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 
 
@@ -17,7 +18,9 @@ class _Wire(BaseModel):
 
 
 class EnrollRequest(_Wire):
-    code: str = Field(min_length=1, max_length=64, description="The one-time code, e.g. ABCD-EFGH")
+    code: str = Field(min_length=1, max_length=64, pattern=CODE_PATTERN,
+                      description="The one-time code, e.g. ABCD-EFGH: 8 of ABCDEFGHJKMNPQRTUVWXY346789, "
+                                  "any case, spaces and dashes anywhere")
     device: str = Field(min_length=1, max_length=200, description="A label for this device")
     device_id: str | None = Field(None, pattern=UUID_PATTERN, description="The device's id (a UUID, kept from before enrolment): "
                                   "the same device redeeming the same code again within 10 minutes gets a new token")

@@ -47,3 +47,11 @@ def cli(data_dir, monkeypatch):
         return runner.invoke(main, list(args), input=input, catch_exceptions=False)
 
     return run
+
+
+def one_line_error(result, *words: str) -> None:
+    """A click Result that is a user error: exit 1, one line naming the problem, no traceback."""
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and result.output.strip().count("\n") == 0, result.output
+    for w in words:
+        assert w in result.output, result.output

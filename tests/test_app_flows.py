@@ -253,6 +253,7 @@ async def test_save_failure_is_shown_and_nothing_is_lost(diary, data_dir, monkey
         await pilot.pause()
         msg = text_of(app, "#review-message")
         assert "disk is full" in msg and "nothing you entered was lost" in msg
+        assert msg.lower().count("not saved") == 1  # the store's own "not saved" is not said twice
         monkeypatch.undo()
         await pilot.press("enter")
         await app.workers.wait_for_complete()

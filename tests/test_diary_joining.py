@@ -63,3 +63,59 @@ def test_a_device_used_offline_joins_the_hub_and_uploads_everything_once(cli, hu
     assert on_hub(hub) == held
     r = cli("enroll", "--participant", "P01", "--hub", hub.url, "--code", hub.code("P01", None), now="2026-03-04T20:30")
     assert r.exit_code == 1 and "already syncs with" in r.output
+
+
+async def test_the_app_asks_before_a_start_far_back_and_says_how_many_days_are_missed(data_dir):
+    from app_helpers import make_app, text_of
+
+    from diary_client.screens.common import ChoiceScreen
+    from diary_client.screens.enrol import EnrolScreen
+    from diary_client.screens.home import HomeScreen
+
+    app, _ = make_app(data_dir, "2026-03-16T19:00")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press(*"P07")
+        app.screen.query_one("#start").value = "2026-03-02"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceScreen)
+        assert "14 days ago: 14 days will count as missed" in text_of(app, "Static.muted")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, EnrolScreen) and app.focused is app.screen.query_one("#start")
+        assert "participant_id" not in Store.in_dir(data_dir).settings()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen) and "14 missed" in text_of(app, "#compliance")
+
+
+async def test_settings_link_a_device_used_offline_to_the_hub_and_upload(cli, hub, data_dir):
+    from app_helpers import make_app, text_of
+
+    from diary_client.screens.settings import SettingsScreen
+
+    assert cli("enroll", "--participant", "P01", "--start", "2026-03-02", now="2026-03-02T19:00").exit_code == 0
+    assert cli("record", *REPORT, now="2026-03-02T19:30").exit_code == 0
+    code = hub.code("P01", None)
+    app, _ = make_app(data_dir, "2026-03-02T20:00")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen) and "press H" in text_of(app, "#hub")
+        await pilot.press("h")
+        await pilot.pause()
+        app.screen.query_one("#link-url").value = hub.url
+        app.screen.query_one("#link-code").value = code
+        app.screen.query_one("#link-code").focus()
+        await pilot.press("enter")
+        for _ in range(200):  # the hub is asked in a thread, then sync runs: bounded
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.05)
+            if on_hub(hub):
+                break
+        assert "linked" in text_of(app, "#hub")
+    assert on_hub(hub) == [e.id for e in Store.in_dir(data_dir).entries()]

@@ -133,8 +133,9 @@ def test_the_paging_cursor_counts_only_the_participants_own_entries(tmp_path):
         for pid in ("P01", "P02"):
             tokens[pid] = httpx.post(f"{hub.url}/api/v1/enroll",
                                      json={"code": hub.code(pid, START), "device": "t"}).json()["token"]
-        hub.store.ingest("P02", [make_entry("P02", START, d) for d in range(1, 40)], NOW)
-        hub.store.ingest("P01", [make_entry("P01", START, d) for d in (1, 2, 3)], NOW)
+        later = datetime(2026, 6, 1, tzinfo=UTC)  # every day of these entries has come
+        hub.store.ingest("P02", [make_entry("P02", START, d) for d in range(1, 40)], later)
+        hub.store.ingest("P01", [make_entry("P01", START, d) for d in (1, 2, 3)], later)
         c = httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {tokens['P01']}"})
         first = c.get("/api/v1/entries", params={"limit": 2}).json()
         assert first["next_after"] == 2  # not 41: P02's 39 entries are invisible

@@ -37,7 +37,7 @@ label = "Drug"
 [[items]]
 id = "severity"
 kind = "vas"
-prompt = "How severe were your symptoms today?"
+prompt = "How severe were your symptoms {day}?"
 min_label = "None"
 max_label = "Worst"
 primary = true
@@ -153,6 +153,8 @@ def test_sqlite_tables_codebook_and_daily_view(hub_db, tmp_path):
     assert book[(1, "effects")][2] == "1 = nausea | 2 = rash | 0 = (none chosen)"
     assert book[(2, "effects")][2] == "2 = rash | 3 = dizzy | 1 = nausea | 0 = (none chosen)"
     assert book[(1, "took")][5] == "drug" and book[(1, "severity")][5] == "base;drug"
+    assert db.execute("SELECT prompt FROM codebook WHERE item_id = 'severity'").fetchone() == (
+        "How severe were your symptoms {day}?",)  # as the protocol words it
     # chose nothing and skipped differ in answers; items not asked have no row
     rows = {(d, i): (status, value, code, num) for d, i, status, value, code, num in db.execute(
         "SELECT study_day, item_id, status, value, code, value_num FROM answers WHERE counts = 1")}
@@ -222,7 +224,7 @@ def test_fhir_resources_validate_and_hold_the_hubs_values(hub_db, tmp_path):
     assert (q1.version, q2.version) == ("1", "2") and q1.url == q2.url
     items = {i.linkId: i for i in q1.item}
     sev = items["severity"]
-    assert sev.type == "integer" and sev.required
+    assert sev.type == "integer" and sev.required and sev.text == "How severe were your symptoms today?"
     urls = {e.url: e for e in sev.extension}
     assert urls["http://hl7.org/fhir/StructureDefinition/minValue"].valueInteger == 0
     assert urls["http://hl7.org/fhir/StructureDefinition/maxValue"].valueInteger == 100
@@ -381,3 +383,49 @@ def test_the_export_reads_the_hub_as_it_was_when_it_began(hub_db):
     finally:
         reader.close()
         writer.close()
+
+
+def test_a_hub_with_two_studies_exports_each_in_its_own_terms(hub_db, tmp_path):
+    from hub_fixture import make_entry
+
+    from diary_client.protocol import builtin_text
+
+    path, _ = hub_db
+    hub = HubStore(path)
+    hub.enrolment.register("C", builtin_text(), START, "UTC", NOW)
+    assert hub.ingest("C", [make_entry("C", START, 1)], NOW).accepted
+    hub.close()
+    run_export(path, sqlite_out=tmp_path / "two.db", redcap_dir=tmp_path / "r", fhir_dir=tmp_path / "f")
+    db = sqlite3.connect(tmp_path / "two.db")
+    cols = [r[1] for r in db.execute("PRAGMA table_info(daily)")]
+    assert {"side_effects", "capsule", "effects", "took"} <= set(cols) and cols.count("severity") == 1
+    assert db.execute("SELECT side_effects, effects FROM daily WHERE participant_id = 'C'").fetchone() == \
+        ("(none chosen)", None)
+    assert {p.name for p in (tmp_path / "r").glob("*_DataDictionary.csv")} == \
+        {"kinds_DataDictionary.csv", "ldn-fm_DataDictionary.csv"}
+    assert [r["record_id"] for r in _csv(tmp_path / "r" / "ldn-fm_ImportData.csv")] == ["C", "C"]
+    assert (tmp_path / "f" / "Questionnaire-ldn-fm-v1.json").exists()
+
+
+def _hub_of(path: Path, n: int) -> Path:
+    hub = HubStore(path)
+    for k in range(n):
+        pid = f"M{k:03d}"
+        hub.enrolment.register(pid, PROTOCOL, START, "UTC", NOW)
+        hub.ingest(pid, [entry(pid, d, A[d], 1, d) for d in (1, 2, 3)], NOW)
+    hub.close()
+    return path
+
+
+def test_export_memory_does_not_grow_with_the_study(tmp_path):
+    import tracemalloc
+
+    peaks = {}
+    for run, n in enumerate((4, 4, 60)):  # the first run pays for imports and caches
+        hub = _hub_of(tmp_path / f"hub{run}.db", n)
+        tracemalloc.start()
+        run_export(hub, sqlite_out=tmp_path / f"x{run}.db", csv_dir=tmp_path / f"c{run}",
+                   fhir_dir=tmp_path / f"f{run}", redcap_dir=tmp_path / f"r{run}")
+        peaks[n] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert peaks[60] < peaks[4] * 1.25, peaks  # 15 times the participants, about the same peak

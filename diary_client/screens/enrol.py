@@ -13,9 +13,9 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from ..diary import Diary, DiaryError
-from ..protocol import DEFAULT_PROTOCOL, checked_protocol_text, load_protocol_text
+from ..protocol import DEFAULT_PROTOCOL, checked_protocol_text, load_protocol_text, parse_protocol
 from ..store import Store
-from .common import USER_ERRORS, Enrolled, human
+from .common import USER_ERRORS, ChoiceScreen, Enrolled, human
 
 FIELDS = [
     ("participant", "Participant id", "e.g. P01 (from your study coordinator)"),
@@ -76,7 +76,11 @@ class EnrolScreen(Screen):
     def _value(self, key: str) -> str:
         return self.query_one(f"#{key}", Input).value.strip()
 
-    def action_enrol(self) -> None:
+    def _back_to_start(self) -> None:
+        self.say("Type the start date again (day 1 of the study).")
+        self.query_one("#start", Input).focus()
+
+    def action_enrol(self, confirmed: bool = False) -> None:
         pid, start_text, proto = self._value("participant"), self._value("start"), self._value("protocol")
         hub, code = self._value("hub"), self._value("code")
         field = "participant"  # the field a refusal sends the cursor back to
@@ -94,8 +98,15 @@ class EnrolScreen(Screen):
             field = "protocol"
             if hub and proto:
                 raise DiaryError("with a hub URL the study protocol comes from the hub: leave the protocol empty")
+            text = checked_protocol_text(proto or None)
+            late = None if confirmed else Diary.start_problem(parse_protocol(text), start, self.now_fn())
+            if late:
+                self.app.push_screen(ChoiceScreen(
+                    "Start that far back?", late[:1].upper() + late[1:] + ".",
+                    [("y,enter", "yes, that is day 1", "yes")]),
+                    callback=lambda choice: self.action_enrol(confirmed=True) if choice else self._back_to_start())
+                return
             if not hub:
-                text = checked_protocol_text(proto or None)
                 field = "participant"
                 diary = Diary.enroll(self.store, pid, text, start)
         except USER_ERRORS as e:

@@ -16,11 +16,18 @@ from textual_plotext import PlotextPlot
 
 from .. import progress_data as pd
 from ..days import LEGEND
+from ..themes import chart_colours
 from ..diary import Diary
 from .common import USER_ERRORS, human
 
 
-PHASE_COLORS = ["blue+", "orange+", "green+", "magenta+", "cyan+"]
+def _plot_theme(app_theme: str, colours: dict) -> str:
+    """A plotext theme with the chart's checked colours (the plot sets its theme at each render)."""
+    from plotext._dict import themes
+
+    name = f"diary-chart-{'dark' if colours is chart_colours('diary-dark') else 'light'}"
+    themes[name] = (colours["canvas"], colours["canvas"], colours["text"], "default", list(colours["bands"]))
+    return name
 
 
 def _fmt(x: float | None, digits: int = 0) -> str:
@@ -96,16 +103,18 @@ class ProgressScreen(Screen):
         top = 100 if item.kind == "vas" else max([v for _, v in pts] or [1])
         spans = pd.bands(d.protocol, d.start, self.label_of)
         columns = max(self.app.size.width - 6, 20)  # the plot spans the screen, less the y axis
-        for (first, last, label), color in zip(spans, cycle(PHASE_COLORS)):
+        colours = chart_colours(self.app.theme)  # each checked against its canvas (≥ 4.5:1)
+        plot.theme = _plot_theme(self.app.theme, colours)  # type: ignore[assignment]
+        for (first, last, label), color in zip(spans, cycle(colours["bands"])):
             xs = [x for x, _ in pts if first <= x <= last]
             ys = [y for x, y in pts if first <= x <= last]
             if xs:
                 plt.plot(xs, ys, marker="braille", color=color)
             if first > 1:
-                plt.vline(first - 0.5, "gray")
+                plt.vline(first - 0.5, colours["text"])
             room = int((last - first + 1) * columns / d.protocol.days_total) - 1  # the band's width on screen
             if room >= 2:  # a label that does not fit is cut, one with no room is left out (no run-ons)
-                plt.text(label[:room], x=first, y=top, alignment="left", color=color)
+                plt.text(label[:room], x=first, y=top, alignment="left", color=color, background=colours["canvas"])
         plt.xlim(1, d.protocol.days_total)
         plt.xticks([first for first, _, _ in spans] + [d.protocol.days_total])
         if item.kind == "vas":

@@ -151,7 +151,8 @@ class ReviewScreen(Screen):
         try:
             entry = self.diary.save_report(self.report, self.answers, now, "app", reason)
         except USER_ERRORS as e:
-            self.say(f"⚠ Not saved: {human(e)}")
+            why = human(e)
+            self.say(f"⚠ {why}" if why.lower().startswith("not saved") else f"⚠ Not saved: {why}")
             return
         self.saved = entry
         local = entry.submitted_at.astimezone(now.tzinfo)

@@ -13,7 +13,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from ..diary import Diary
+from ..store import Store
 from .common import USER_ERRORS, human
+from .link import LinkScreen
 
 
 class SettingsScreen(Screen):
@@ -21,6 +23,7 @@ class SettingsScreen(Screen):
 
     BINDINGS = [
         Binding("i", "install", "Install reminder"),
+        Binding("h", "link", "Link to a hub"),
         Binding("t", "theme", "Light/dark"),
         Binding("escape,q", "app.pop_screen", "Back"),
     ]
@@ -42,14 +45,59 @@ class SettingsScreen(Screen):
             yield Static(f"Data dir: {d.store.path.parent}\nDevice id: {d.device_id}")
             yield Static(f"Daily window {p.schedule.opens:%H:%M}–{p.schedule.closes:%H:%M}, "
                          f"{p.schedule.grace_hours:g} h grace · reminder at {p.schedule.remind:%H:%M}")
-            yield Static(f"Hub: {s.hub_url or 'none (entries stay on this device)'}")
+            yield Static(f"Hub: {s.hub_url}" if s.hub_url else
+                         "Hub: none (entries stay on this device) — press H to link it to your study's hub", id="hub")
             yield Static("Reminder: press I to install it (or run `diary remind --install`)", id="remind")
             yield Static(f"symptom-diary {version}", classes="muted")
         yield Footer()
 
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "link":
+            return not self.diary.settings.hub_url  # a device already syncing keeps its hub
+        return True
+
+    def action_link(self) -> None:
+        self.app.push_screen(LinkScreen(), callback=self._link)
+
+    def _link(self, got: tuple[str, str] | None) -> None:
+        if got:
+            self.query_one("#hub", Static).update("Hub: asking the hub…")
+            self.link(*got)
+
+    @work(thread=True, exclusive=True, group="link")
+    def link(self, url: str, code: str) -> None:
+        """Like `diary enroll --hub` on a device enrolled offline: the same participant, then sync
+        uploads everything this device holds. The network call runs in a thread with its own file."""
+        try:
+            from sync.client import enroll_device
+        except ImportError:
+            self.app.call_from_thread(self._linked, "sync is not available in this installation")
+            return
+        store = Store(self.diary.store.path)
+        try:
+            enroll_device(Diary(store), url, code, participant_id=self.diary.participant_id, start=self.diary.start)
+        except Exception as e:  # SyncError, DiaryError, network: said on screen, nothing changed
+            self.app.call_from_thread(self._linked, human(e))
+            return
+        finally:
+            store.close()
+        self.app.call_from_thread(self._linked, None)
+
+    def _linked(self, problem: str | None) -> None:
+        if problem:
+            self.query_one("#hub", Static).update(f"Hub: not linked — {problem}")
+            return
+        self.diary.reload()
+        self.query_one("#hub", Static).update(f"Hub: {self.diary.settings.hub_url} — linked; uploading what "
+                                              "this device holds (see the sync line on home)")
+        self.refresh_bindings()
+        self.app.start_syncing()  # type: ignore[attr-defined]
+
     def action_theme(self) -> None:
         """Switch between light and dark, and keep the choice for the next start."""
-        self.app.theme = "textual-light" if self.app.current_theme.dark else "textual-dark"
+        from ..themes import other
+
+        self.app.theme = other(self.app.theme)
         try:
             self.diary.set_theme(self.app.theme)
         except USER_ERRORS as e:

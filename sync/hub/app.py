@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from diary_client import clock
+from diary_client import bounds, clock
 
 from .. import wire
 from .limits import BodyLimit, Limits, RateLimiter
@@ -51,14 +51,40 @@ def _document(app: FastAPI, *models: type[BaseModel]) -> None:
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            schemas = build()["components"]["schemas"]
+            doc = build()
+            schemas = doc["components"]["schemas"]
             for model in models:
                 schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 schemas.update(schema.pop("$defs", {}))
                 schemas[model.__name__] = schema
+            _state_the_truth(doc)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _state_the_truth(doc: dict) -> None:
+    """What FastAPI's generated schema says and the hub does not do, corrected: every 422 is
+    `wire.Invalid` (`detail` one string, then the located problems), never FastAPI's list form;
+    entry ids are UUIDs; an entry's dates lie in diary_client.bounds' window."""
+    invalid = {"description": "The request cannot be read: `detail` says where and why, in one line",
+               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Invalid"}}}}
+    for operations in doc["paths"].values():
+        for op in operations.values():
+            if "422" in op.get("responses", {}):
+                op["responses"]["422"] = invalid
+    schemas = doc["components"]["schemas"]
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    entry = schemas.get("Entry", {}).get("properties", {})
+    uuid = {"type": "string", "format": "uuid", "pattern": wire.UUID_PATTERN}
+    if "id" in entry:
+        entry["id"] = {**entry["id"], **uuid}
+    for key, fmt in (("diary_date", "date"), ("submitted_at", "date-time")):
+        if key in entry:
+            entry[key] = {**entry[key], "format": fmt,
+                          "description": f"From {bounds.EARLIEST} to {bounds.END - timedelta(days=1)}"
+                                         + (", with its UTC offset" if fmt == "date-time" else "")}
 
 
 def hub_now() -> datetime:
@@ -85,6 +111,6 @@ def create_app(db_path: str | Path, *, limits: Limits = Limits(),
     app.state.unknown_limit = RateLimiter(limits.unknown_rate, limits.unknown_burst)
     app.state.known_tokens = OrderedDict()  # token hashes seen valid, least recently used first (auth.device_key)
     app.include_router(routes.router)
-    _document(app, wire.EntriesRequest)
+    _document(app, wire.EntriesRequest, wire.Invalid)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body, seconds=limits.body_seconds)
     return app

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from diary_client.answers import format_value
+from diary_client.days import render_prompt
 from diary_client.entry import Value
 from diary_client.protocol import Item, Protocol
 
@@ -30,6 +31,11 @@ def stamp(t: datetime | str | None) -> str | None:
     if isinstance(t, str):
         t = datetime.fromisoformat(t)
     return t.isoformat(timespec="microseconds")
+
+
+def asked_prompt(item: Item) -> str:
+    """The prompt as a participant read it for the day itself ({day}: "today", {night}: "last night")."""
+    return render_prompt(item.prompt, date.min, date.min)
 
 
 def item_label(item: Item) -> str:

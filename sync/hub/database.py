@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlite_utils import Database, Migrations
 
-from diary_client import private
+from diary_client import bounds, private
 
 from . import codes
 from .rules import Participant
@@ -108,12 +108,27 @@ PARTICIPANTS = (
 )
 
 
+def _day_one(text) -> tuple[date | None, str | None]:
+    """A stored day 1 and, if it cannot be used (not a date, or outside diary_client.bounds, as a
+    hub before the bounds took from a device), why: the participant then reads as having none,
+    so no reader fails on them and status shows the problem."""
+    if not text:
+        return None, None
+    try:
+        d = date.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None, f"day 1 {text!r} on the hub is not a date"
+    problem = bounds.date_problem(d)
+    return (None, f"day 1 on the hub: {problem}") if problem else (d, None)
+
+
 def participant_of_row(row: dict) -> Participant:
+    start, damaged = _day_one(row["start"])
     return Participant(
         participant_id=row["participant_id"], study_id=row["study_id"],
         protocol_version=row["protocol_version"], protocol_toml=row["protocol_toml"],
-        start=date.fromisoformat(row["start"]) if row["start"] else None, tz=row["tz"],
-        unblinded=bool(row["unblinded"]), enrolled_at=row["enrolled_at"],
+        start=start, tz=row["tz"], unblinded=bool(row["unblinded"]), enrolled_at=row["enrolled_at"],
+        damaged=damaged,
     )
 
 

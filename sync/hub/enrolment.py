@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from sqlite_utils import Database
 
+from diary_client import bounds
 from diary_client.protocol import Protocol, parse_protocol, update_problem
 
 from . import codes
@@ -19,6 +20,13 @@ def _refuse_masked(protocol: Protocol, hint: str = "") -> None:
     """A double-blind device's masked copy is never taken for the study's protocol."""
     if protocol.masked:
         raise HubError(f"this is a double-blind device's masked copy of study {protocol.id}, not the study's protocol{hint}")
+
+
+def _check_start(start: date | None, at: str) -> None:
+    """Day 1 within the sane window (diary_client.bounds) of the hub's date `at`, or HubError."""
+    problem = start and bounds.start_problem(start, date.fromisoformat(at[:10]))
+    if problem:
+        raise HubError(problem)
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,7 @@ class Enrolment:
         A new participant joins a study the hub already has at its latest protocol version (the
         protocol given must be one of the study's versions, as the hub holds it).
         """
+        _check_start(start, at)
         protocol = parse_protocol(toml)
         have = get_participant(db, participant_id)
         if have is not None:
@@ -137,6 +146,7 @@ class Enrolment:
         if start and p.start and start != p.start:
             raise HubError(f"the hub has {p.start} as day 1 for {p.participant_id}, not {start}: "
                            "enrol without --start")
+        _check_start(start, at)
         if p.start is None or (tz and tz != p.tz):
             new_start = p.start or start or p.local(now).date()
             db.execute("UPDATE participants SET start = ?, tz = ? WHERE participant_id = ?",
@@ -157,6 +167,7 @@ class Enrolment:
         """Give a participant day 1 and time zone from a collected diary file (audited): one the
         hub has no day 1 for, or whose day 1 moves while the hub holds none of their entries."""
         at = iso(now)
+        _check_start(start, at)
         with self.db.tx() as db:
             p = get_participant(db, participant_id)
             if p is None:

@@ -30,7 +30,7 @@ from diary_client import private
 from diary_client.entry import Entry, Value
 from diary_client.protocol import Item, Protocol
 
-from .codebook import NONE_CODE, NONE_LABEL, VAS_RANGE, Study, item_label, phases_asked, stamp
+from .codebook import NONE_CODE, NONE_LABEL, VAS_RANGE, Study, asked_prompt, item_label, phases_asked, stamp
 from .export_csv import write_codebook
 from .export_tables import Gathered, TableRows
 
@@ -60,16 +60,17 @@ def fhir_id(text: str) -> str:
     return clean
 
 
+# Study and item ids ([A-Za-z][A-Za-z0-9_-]*) are safe in a URL path as they are.
 def canonical(study_id: str) -> str:
-    return f"{NS}/Questionnaire/{fhir_id(study_id)}"
+    return f"{NS}/Questionnaire/{study_id}"
 
 
 def _phase_system(study: Study) -> str:
-    return f"{NS}/CodeSystem/{fhir_id(study.study_id)}-phases"
+    return f"{NS}/CodeSystem/{study.study_id}/phases"
 
 
 def _option_system(study: Study, item: Item) -> str:
-    return f"{NS}/CodeSystem/{fhir_id(study.study_id)}-{fhir_id(item.id)}"
+    return f"{NS}/CodeSystem/{study.study_id}/options/{item.id}"
 
 
 def _phase_coding(study: Study, protocol: Protocol, phase_id: str) -> dict:
@@ -81,8 +82,8 @@ def _option(study: Study, item: Item, code: int, label: str) -> dict:
 
 
 def _question(study: Study, protocol: Protocol, item: Item) -> dict:
-    q: dict = {"linkId": item.id, "text": item.prompt, "type": _TYPE[item.kind], "required": not item.optional,
-               "code": [{"system": f"{NS}/CodeSystem/{fhir_id(study.study_id)}-items", "code": item.id,
+    q: dict = {"linkId": item.id, "text": asked_prompt(item), "type": _TYPE[item.kind], "required": not item.optional,
+               "code": [{"system": f"{NS}/CodeSystem/{study.study_id}/items", "code": item.id,
                          "display": item_label(item)}]}
     ext: list[dict] = []
     if item.kind == "vas":
@@ -151,7 +152,7 @@ def response(study: Study, g: Gathered, e: Entry, counts: bool) -> dict | None:
     for item in protocol.items_in(span.phase.id):
         v = e.answers.get(item.id)
         if v is not None:
-            items.append({"linkId": item.id, "text": item.prompt, "answer": _answers(study, item, v)})
+            items.append({"linkId": item.id, "text": asked_prompt(item), "answer": _answers(study, item, v)})
     ext = [_ext("diary-date", valueDate=e.diary_date.isoformat()), _ext("study-day", valueInteger=e.study_day),
            _ext("timing", valueCode=e.timing), _ext("counts", valueBoolean=counts)]
     if e.supersedes:

@@ -25,7 +25,7 @@ from pathlib import Path
 from diary_client import private
 from diary_client.protocol import Item
 
-from .codebook import NONE_CODE, VAS_RANGE, Study, item_label, phases_asked
+from .codebook import NONE_CODE, VAS_RANGE, Study, asked_prompt, item_label, phases_asked
 from .export_csv import CsvFile, write_codebook
 from .export_fhir import fhir_id
 from .export_tables import Gathered, TableRows
@@ -100,7 +100,7 @@ def _choices(pairs) -> str:
 def item_field(study: Study, item: Item, name: str) -> Field:
     protocol = study.latest
     asked = phases_asked(protocol, item)
-    common = {"name": name, "form": DIARY_FORM, "label": item.prompt, "required": "" if item.optional else "y",
+    common = {"name": name, "form": DIARY_FORM, "label": asked_prompt(item), "required": "" if item.optional else "y",
               "note": item_label(item) + (f"; better: {item.better}" if item.numeric else ""),
               "branching": "" if len(asked) == len(protocol.phases) else
               " or ".join(f"[phase] = '{study.phase_code(ph)}'" for ph in asked)}

@@ -14,10 +14,11 @@ from urllib.parse import quote
 
 from diary_client import private
 
-from .codebook import NONE_CODE, NONE_LABEL, SKIPPED, Study, codebook_rows, item_label, option_rows
+from .codebook import NONE_CODE, NONE_LABEL, SKIPPED, Study, asked_prompt, codebook_rows, item_label, option_rows
 from .export_tables import ANSWERS, CODEBOOK, ENTRIES, OPTIONS, PARTICIPANTS, PHASES, TABLES, Gathered, Table, TableRows
 
-INDEXES = (
+INDEXES = (  # built once the rows are in: far cheaper than keeping them up to date row by row
+    "CREATE UNIQUE INDEX entries_by_id ON entries(id)",
     "CREATE INDEX entries_by_participant ON entries(participant_id)",  # the default sort (then entry_no)
     "CREATE INDEX entries_by_day ON entries(participant_id, diary_date)",
     "CREATE INDEX answers_by_item ON answers(item_id, participant_id)",
@@ -129,7 +130,7 @@ def _daily_description(item) -> str:
     kind = {"vas": "VAS 0-100", "number": "number", "yesno": "1 = yes, 0 = no", "choice": "option text",
             "multi": f"options joined by ; or {NONE_LABEL}", "text": "free text"}[item.kind]
     anchors = f" (0 = {item.min_label}, 100 = {item.max_label})" if item.kind == "vas" and item.min_label else ""
-    return f"{item_label(item)}: {item.prompt} [{kind}{anchors}]"
+    return f"{item_label(item)}: {asked_prompt(item)} [{kind}{anchors}]"
 
 
 def metadata(database: str, studies: dict[str, Study]) -> dict:

@@ -84,7 +84,7 @@ _CODEBOOK_DOC = {
     "position": ("INTEGER", "Order in which the item is asked"),
     "item_id": ("TEXT NOT NULL", "Item id: the column name in the daily view"),
     "label": ("TEXT", "Short name of the item"),
-    "prompt": ("TEXT", "The question as the protocol words it"),
+    "prompt": ("TEXT", "The question as the protocol words it ({day}, {night}: today, last night, or the day named)"),
     "kind": ("TEXT", "vas (integer 0-100), number, yesno, choice, multi or text"),
     "min_label": ("TEXT", "Anchor at the low end of a VAS"),
     "max_label": ("TEXT", "Anchor at the high end of a VAS"),
@@ -129,7 +129,7 @@ ENTRIES = Table("entries", "One row per entry on the hub, corrections and the en
     ("phase_role", "TEXT", "Role of the phase"),
     ("study_id", "TEXT", "Study id"),
     ("protocol_version", "INTEGER", "Protocol version the entry was made under (see codebook)"),
-    ("id", "TEXT NOT NULL UNIQUE", "Entry id (UUID)"),
+    ("id", "TEXT NOT NULL", "Entry id (UUID; unique)"),
     ("content_hash", "TEXT", "SHA-256 of the entry's canonical JSON"),
 ), PARTICIPANT_FK)
 

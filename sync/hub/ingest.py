@@ -49,13 +49,13 @@ def ingest(hub: HubDatabase, participant_id: str, entries: Iterable[Entry], now:
     bodies = [hashed(e) for e in entries]
     with hub.read() as db:
         versions = _versions(db, before, entries)
-    problems = problems_of(entries, before, versions)
+    problems = problems_of(entries, before, versions, before.local(now).date() if before else None)
     with hub.tx() as db:
         p = get_participant(db, participant_id)
         if p is None:
             raise HubError(f"no participant {participant_id!r} on this hub")
         if p != before:  # changed in between (day 1 set by an enrolment, an update): check again
-            problems = problems_of(entries, p, _versions(db, p, entries))
+            problems = problems_of(entries, p, _versions(db, p, entries), p.local(now).date())
         ledger = _ledger(db, p.participant_id, entries)
         stored, refused = [], []
         for e, (body, h), problem in zip(entries, bodies, problems):

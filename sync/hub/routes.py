@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from diary_client import bounds
+
 from .. import wire
 from .app import SafeJSONResponse
 from .auth import client_key, device_key, participant_of, store_of, too_many
@@ -38,6 +40,9 @@ def enroll(body: wire.EnrollRequest, request: Request) -> wire.EnrollResponse:
         raise too_many(wait)
     if body.timezone is not None and not valid_zone(body.timezone):
         raise HTTPException(422, f"timezone: {body.timezone!r} is not an IANA time zone like Europe/Berlin")
+    problem = body.start and bounds.start_problem(body.start, request.app.state.now().date())
+    if problem:
+        raise HTTPException(422, f"start: {problem}")
     store = store_of(request)
     try:
         got = store.enrolment.redeem(body.code, body.device, request.app.state.now(), body.participant_id, body.start,
@@ -60,6 +65,9 @@ async def entries_body(request: Request) -> wire.EntriesRequest:
     objects and then validate those, which takes most of the hub's time for a 100-entry batch;
     the schema still comes from the model (`ENTRIES_BODY`), and errors keep FastAPI's 422 form.
     """
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json" and not kind.endswith("+json"):
+        raise HTTPException(415, "send the entries as JSON (Content-Type: application/json)")
     try:
         return wire.EntriesRequest.model_validate_json(await request.body())
     except ValidationError as e:
@@ -71,8 +79,8 @@ ENTRIES_BODY = {"requestBody": {"required": True, "content": {
 
 
 @router.post("/api/v1/entries", response_model=wire.EntriesResponse, openapi_extra=ENTRIES_BODY,
-             responses={**_AUTH, 403: {"model": wire.Problem}, 413: {"model": wire.Problem},
-                        422: {"model": wire.Invalid}})
+             responses={**_AUTH, 403: {"model": wire.Problem}, 408: {"model": wire.Problem},
+                        413: {"model": wire.Problem}, 415: {"model": wire.Problem}, 422: {"model": wire.Invalid}})
 def upload(request: Request, key: str = Depends(device_key),
            body: wire.EntriesRequest = Depends(entries_body)) -> Response:
     """Store a batch of entries in one transaction, with a result per entry."""

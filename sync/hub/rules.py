@@ -57,6 +57,7 @@ class Participant:
     tz: str  # the participant's time zone: diary windows are local times
     unblinded: bool
     enrolled_at: str
+    damaged: str | None = None  # why the stored record could not be read as is (its day 1 is then None)
 
     @property
     def protocol(self) -> Protocol:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 
+from diary_client import bounds
 from diary_client.entry import Entry, canonical
 
 from .rules import Participant, entry_problem
@@ -27,19 +29,24 @@ def hashed(e: Entry) -> tuple[str | None, str | None]:
 
 
 def problems_of(entries: list[Entry], p: Participant | None,
-                versions: Mapping[int, str] | None = None) -> list[str | None]:
+                versions: Mapping[int, str] | None = None, today: date | None = None) -> list[str | None]:
     """Per entry, why its content does not fit p's protocol (only p's own entries need asking).
 
     An entry is checked against the protocol version it was made under: any of the study's
     `versions` (number -> TOML) up to p's current one, so entries a device made before it took
-    an update still fit.
+    an update still fit. With `today` (the hub's date where the participant lives), a report
+    for a day to come is refused (diary_client.bounds.future_day_problem); an entry dated outside
+    the window any date may have is refused too.
     """
     if p is None:
         return [None] * len(entries)
     as_of = {v: replace(p, protocol_version=v, protocol_toml=toml)
              for v, toml in (versions or {}).items() if v < p.protocol_version}
     as_of[p.protocol_version] = p
-    return [entry_problem(e, as_of.get(e.protocol_version, p)) if e.participant_id == p.participant_id else None
+    return [(bounds.entry_problem(e.diary_date, e.submitted_at)
+             or (today and bounds.future_day_problem(e.diary_date, today))
+             or entry_problem(e, as_of.get(e.protocol_version, p)))
+            if e.participant_id == p.participant_id else None
             for e in entries]
 
 
