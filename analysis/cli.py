@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections.abc import Iterator
 from datetime import datetime
@@ -158,8 +157,8 @@ def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, a
             click.echo(f"covariates: no such participant in the study: {', '.join(unknown)}", err=True)
     if waiting:
         click.echo(f"left out (no start date yet): {', '.join(waiting)}", err=True)
-    if as_json:  # compact: indent=2 falls back to the pure-Python encoder (2.1 s vs 0.8 s at 1,000 participants)
-        click.echo(json.dumps(rep.as_json(), ensure_ascii=False, default=str))
+    if as_json:  # compact, participant by participant: indent=2 would fall back to the pure-Python encoder
+        click.echo(rep.json_text())
     else:
         from .render_text import print_cohort
 

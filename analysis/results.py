@@ -376,9 +376,21 @@ class CohortReport:
     analysis_version: str
     caveats: tuple[str, ...]
 
-    def as_json(self) -> dict:
+    def json_text(self) -> str:
+        """`json.dumps(self.as_json())` written participant by participant: each one's document is
+        dropped once written, so the whole cohort's JSON never exists as objects at once (memory,
+        and the collector's full passes, stay small)."""
+        import json
+
+        head = json.dumps(self.as_json(participants=False), ensure_ascii=False, default=str)
+        body = ", ".join(json.dumps(p.as_json(caveats=False), ensure_ascii=False, default=str)
+                         for p in self.participants)
+        return '{"participants": [' + body + "], " + head[1:]
+
+    def as_json(self, participants: bool = True) -> dict:
         return {
-            "study_id": self.study_id, "participants": [p.as_json(caveats=False) for p in self.participants],
+            **({"participants": [p.as_json(caveats=False) for p in self.participants]} if participants else {}),
+            "study_id": self.study_id,
             "cohort": {k: v.as_json() for k, v in self.cohort.items()}, "responders": self.responders,
             "covariates": {k: v.as_json() for k, v in self.covariates.items()},
             "mixed_model": {k: v.as_json() for k, v in self.mixed_model.items()},

@@ -132,3 +132,11 @@ def test_participants_come_one_at_a_time_and_their_entries_are_not_kept():
     rep = cohort_report(people(), NOW)
     assert [r.participant_id for r in rep.participants] == ["S0", "S1", "S2", "S3"]
     assert len(alive) == 4 and all(ref() is None for ref in alive)
+
+
+def test_the_json_text_written_participant_by_participant_is_the_json_document():
+    import json
+
+    rng = np.random.default_rng(6)
+    rep = cohort_report([participant(f"J{i}", rng, Profile(), items=["severity"]) for i in range(3)], NOW)
+    assert json.loads(rep.json_text()) == json.loads(json.dumps(rep.as_json(), default=str))
