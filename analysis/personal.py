@@ -17,7 +17,7 @@ from datetime import date, datetime
 import numpy as np
 
 from diary_client.entry import Entry, filed_timing, latest
-from diary_client.protocol import Item, Protocol
+from diary_client.protocol import Item, Protocol, as_json
 from diary_client.schedule import PhaseSpan, phase_spans, tally_by_phase
 
 from .modelview import Batch, FitPlan, Roles
@@ -60,8 +60,7 @@ def _canonical(doc) -> str:
 
 def protocol_text(protocol: Protocol) -> str:
     """The protocol as canonical JSON, the part of the data hash that a study's participants share."""
-    doc = protocol.model_dump(mode="json") if hasattr(protocol, "model_dump") else dataclasses.asdict(protocol)
-    return _canonical(doc)
+    return _canonical(as_json(protocol))
 
 
 def data_hash(protocol: Protocol | str, start: date, days: dict[date, Entry]) -> str:

@@ -13,6 +13,7 @@ import json
 import statistics
 import time
 import warnings
+from dataclasses import replace
 from datetime import date, datetime, timezone
 
 import numpy as np
@@ -31,10 +32,8 @@ NOW = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
 def year_protocol():
     """ldn-fm stretched to 365 days: 30 baseline, 30 placebo, 275 drug, 30 washout."""
-    data = load_protocol().model_dump()
-    for ph, days in zip(data["phases"], (30, 30, 275, 30)):
-        ph["days"] = days
-    return type(load_protocol()).model_validate(data)
+    p = load_protocol()
+    return replace(p, phases=[replace(ph, days=days) for ph, days in zip(p.phases, (30, 30, 275, 30), strict=True)])
 
 
 def timed(fn, runs: int) -> tuple[float, float]:

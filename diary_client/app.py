@@ -158,11 +158,8 @@ class DiaryApp(App):
         diary = self.diary
         if diary is None or not diary.settings.hub_url:
             return
-        try:
-            from sync.client import sync_diary
-        except ImportError:
-            self._sync_note("sync is not available in this installation; entries stay on this device")
-            return
+        from sync.client import sync_diary
+
         self._sync_note("syncing…")
         try:
             result = await sync_diary(diary, self.now_fn())

@@ -13,7 +13,7 @@ from . import bounds, clock, days
 from . import schedule as sch
 from .device import DeviceSettings
 from .entry import Entry, Value, filed_timing, latest, new_id
-from .protocol import Item, Protocol, parse_protocol
+from .protocol import Item, Protocol, parse_protocol, stored_protocol
 from .store import Store
 
 
@@ -133,7 +133,7 @@ class Diary:
         self.device_id: str = s.device_id
         self.start = s.start
         if getattr(self, "_protocol_toml", None) != s.protocol_toml:
-            self.protocol: Protocol = parse_protocol(s.protocol_toml, "stored protocol")
+            self.protocol: Protocol = stored_protocol(s.protocol_toml)  # checked when it was stored
             self._protocol_toml = s.protocol_toml
 
     @staticmethod
@@ -209,16 +209,18 @@ class Diary:
             return None
         return span.phase.label if self.unblinded(now) else span.phase.participant_label
 
+    def filed(self) -> dict[date, str]:
+        """Per diary date, how its first report was filed (read narrowly: no entries built)."""
+        return self.store.filed_timing()
+
     def today(self, now: datetime, entries: list[Entry] | None = None) -> sch.Today:
-        filed = filed_timing(self.entries() if entries is None else entries)
+        filed = self.filed() if entries is None else filed_timing(entries)
         return sch.today(self.protocol, self.start, now, filed)
 
     def status(self, now: datetime) -> Status:
-        entries = self.entries()
-        t = self.today(now, entries)
-        doubted = {f["entry_id"] for f in self.store.flags()}
-        tally = sch.tally(self.protocol, self.start, now, filed_timing(entries),
-                          flagged={e.diary_date for e in entries if e.id in doubted})
+        filed = self.filed()
+        t = sch.today(self.protocol, self.start, now, filed)
+        tally = sch.tally(self.protocol, self.start, now, filed, flagged=self.store.flagged_dates())
         return Status(
             participant_id=self.participant_id,
             study_id=self.protocol.id,
@@ -239,7 +241,7 @@ class Diary:
             imported=tally.imported,
             flagged=tally.flagged,
             on_time=tally.on_time,
-            pending_upload=len(self.store.pending()),
+            pending_upload=self.store.pending_count(),
             quarantined=len(self.store.quarantined()),
             blinded=not self.unblinded(now),
             last_upload=self.settings.last_upload,
@@ -247,7 +249,9 @@ class Diary:
         )
 
     def report_for(self, d: date, entries: list[Entry] | None = None) -> Entry | None:
-        return latest(self.entries() if entries is None else entries).get(d)
+        if entries is None:
+            return self.store.report_for(d)
+        return latest(entries).get(d)
 
     # -- filing --------------------------------------------------------------------------------
 
@@ -397,7 +401,7 @@ class Diary:
 
     def marks(self, now: datetime, first: date, last: date, entries: list[Entry] | None = None) -> list[days.Mark]:
         """Each day from `first` to `last` as home and progress show it (`days.day_mark`)."""
-        filed = filed_timing(self.entries() if entries is None else entries)
+        filed = self.filed() if entries is None else filed_timing(entries)
         return days.day_marks(self.protocol, now, filed, first, last)
 
     def import_rows(self, rows: list[tuple[int, date, dict[str, str]]], now: datetime) -> list[Entry]:

@@ -1,4 +1,4 @@
-"""The diary entry: its fields (the wire contract), content hash and correction resolution."""
+"""The diary entry: a frozen dataclass (the wire contract), its content hash and correction resolution."""
 
 from __future__ import annotations
 
@@ -7,62 +7,114 @@ import json
 import re
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from annotated_types import Ge, MaxLen, MinLen
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 _CANON_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 Value = bool | int | float | str | list[str] | None
 Timing = Literal["on_time", "late", "import"]
 Source = Literal["app", "cli", "import"]
+Name = Annotated[str, MinLen(1), MaxLen(100)]
 
 
-class Entry(BaseModel):
-    """One immutable daily report. A correction is a new Entry that `supersedes` an old one."""
+@dataclass(frozen=True, kw_only=True)
+class Entry:
+    """One immutable daily report. A correction is a new Entry that `supersedes` an old one.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Built directly from trusted values (the device's store, the hub's stored bodies), or through
+    `parse_entry` / `parse_entries_json` from outside input, which pydantic validates first.
+    """
+
+    __pydantic_config__ = {"extra": "forbid"}
 
     id: str
-    participant_id: str = Field(min_length=1, max_length=100)
-    study_id: str = Field(min_length=1, max_length=100)
-    protocol_version: int = Field(ge=1)
+    participant_id: Name
+    study_id: Name
+    protocol_version: Annotated[int, Ge(1)]
     diary_date: date
-    study_day: int = Field(ge=1)
+    study_day: Annotated[int, Ge(1)]
     answers: dict[str, Value]
     submitted_at: datetime
     timing: Timing
     source: Source
-    device_id: str = Field(min_length=1, max_length=100)
-    seq: int = Field(ge=0)
+    device_id: Name
+    seq: Annotated[int, Ge(0)]
     supersedes: str | None = None
-    reason: str | None = Field(None, max_length=2000)
+    reason: Annotated[str, MaxLen(2000)] | None = None
 
-    @field_validator("id", "supersedes")
-    @classmethod
-    def _uuid(cls, v: str | None) -> str | None:
-        if v is None or _CANON_UUID.fullmatch(v):
-            return v  # already in canonical form: the usual case, and the hub checks thousands
-        return str(uuid.UUID(v))
-
-    @field_validator("submitted_at")
-    @classmethod
-    def _aware(cls, v: datetime) -> datetime:
-        if v.tzinfo is None or v.utcoffset() is None:
+    def __post_init__(self) -> None:
+        # Canonical UUID text: the usual case is already canonical, and the hub checks thousands.
+        if not _CANON_UUID.fullmatch(self.id):
+            object.__setattr__(self, "id", str(uuid.UUID(self.id)))
+        if self.supersedes is not None and not _CANON_UUID.fullmatch(self.supersedes):
+            object.__setattr__(self, "supersedes", str(uuid.UUID(self.supersedes)))
+        if self.submitted_at.tzinfo is None or self.submitted_at.utcoffset() is None:
             raise ValueError("submitted_at needs a UTC offset")
-        return v
-
-    @model_validator(mode="after")
-    def _correction_has_reason(self) -> Entry:
         if self.supersedes and not (self.reason and self.reason.strip()):
             raise ValueError("a correction (supersedes) needs a reason")
         if self.supersedes == self.id:
             raise ValueError("an entry cannot supersede itself")
-        return self
 
     def wire(self) -> dict:
-        return self.model_dump(mode="json")
+        """The entry as JSON values, exactly as pydantic's `mode="json"` wrote them (the content
+        hash is taken over these, so the bytes must never change)."""
+        return {
+            "id": self.id, "participant_id": self.participant_id, "study_id": self.study_id,
+            "protocol_version": self.protocol_version, "diary_date": self.diary_date.isoformat(),
+            "study_day": self.study_day,
+            "answers": {k: list(v) if isinstance(v, list) else v for k, v in self.answers.items()},
+            "submitted_at": _iso(self.submitted_at), "timing": self.timing, "source": self.source,
+            "device_id": self.device_id, "seq": self.seq, "supersedes": self.supersedes, "reason": self.reason,
+        }
+
+
+def _iso(t: datetime) -> str:
+    """pydantic's JSON form of an aware date-time: "Z" for UTC, an offset in whole minutes."""
+    off = t.utcoffset()
+    assert off is not None  # Entry refuses naive times
+    text = t.replace(tzinfo=None).isoformat()
+    if not off:
+        return text + "Z"
+    secs = int(off.total_seconds())
+    sign, secs = ("-", -secs) if secs < 0 else ("+", secs)
+    return f"{text}{sign}{secs // 3600:02d}:{secs % 3600 // 60:02d}"
+
+
+def from_wire(doc: dict[str, Any]) -> Entry:
+    """An Entry from its `wire()` form, as stored by this program (no validation beyond Entry's own)."""
+    return Entry(**{**doc, "diary_date": date.fromisoformat(doc["diary_date"]),
+                    "submitted_at": datetime.fromisoformat(doc["submitted_at"])})
+
+
+def stored_entry(body: str | bytes) -> Entry:
+    """An Entry from JSON that this program validated and wrote itself (a hub's stored body)."""
+    return from_wire(orjson.loads(body))
+
+
+@cache
+def _adapter() -> TypeAdapter[Entry]:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Entry)
+
+
+def parse_entry(data: Any) -> Entry:
+    """An Entry from outside input (an API body, an import file), validated by pydantic
+    (`pydantic.ValidationError` says what is wrong)."""
+    return _adapter().validate_python(data)
+
+
+def parse_entry_json(raw: str | bytes) -> Entry:
+    """`parse_entry` straight from JSON text (faster than decoding it first)."""
+    return _adapter().validate_json(raw)
 
 
 _CANON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -116,11 +168,16 @@ def filed_timing(entries: Iterable[Entry]) -> dict[date, str]:
     """Per diary date, how its report was filed: the timing of the day's original report (the one
     that corrects nothing; should a day have two, the first). A correction changes the answers,
     never whether or how the day was filed, whatever its clock says."""
-    first: dict[date, Entry] = {}
-    for e in entries:
-        if e.supersedes:
+    return first_timing((e.diary_date, e.submitted_at, e.seq, e.timing, e.supersedes) for e in entries)
+
+
+def first_timing(reports: Iterable[tuple[date, datetime, int, str, str | None]]) -> dict[date, str]:
+    """`filed_timing` over (diary_date, submitted_at, seq, timing, supersedes) rows: the store reads only those."""
+    first: dict[date, tuple[datetime, int, str]] = {}
+    for d, at, seq, timing, supersedes in reports:
+        if supersedes:
             continue
-        cur = first.get(e.diary_date)
-        if cur is None or (e.submitted_at, e.seq) < (cur.submitted_at, cur.seq):
-            first[e.diary_date] = e
-    return {d: e.timing for d, e in first.items()}
+        cur = first.get(d)
+        if cur is None or (at, seq) < cur[:2]:
+            first[d] = (at, seq, timing)
+    return {d: v[2] for d, v in first.items()}

@@ -1,54 +1,109 @@
-"""Study protocol: pydantic models, TOML loading and the built-in protocols."""
+"""Study protocol: frozen dataclass models, TOML loading (validated by pydantic) and the built-in protocols."""
 
 from __future__ import annotations
 
 import tomllib
+from dataclasses import asdict, dataclass, field, replace
 from datetime import time
-from functools import cached_property
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from annotated_types import Ge, Le, MinLen
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 DEFAULT_PROTOCOL = "ldn-fm"
 _ID = r"^[A-Za-z][A-Za-z0-9_-]*$"
+# pydantic reads this from each dataclass: a key the model does not know is an error, not ignored.
+_FORBID = {"extra": "forbid"}
+
+Role = Literal["baseline", "placebo", "active", "washout", "other"]
+ROLES: tuple[Role, ...] = ("baseline", "placebo", "active", "washout", "other")
+ItemKind = Literal["vas", "yesno", "choice", "multi", "number", "text"]
 
 
 class ProtocolError(ValueError):
     """A protocol file that cannot be used; the message names the file, field and problem."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(frozen=True)
+class Pattern:
+    """`Annotated[str, Pattern(regex)]`: pydantic checks the string against `regex`
+    (annotated_types has no pattern constraint; this keeps pydantic's own message)."""
+
+    regex: str
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        schema = handler(source)
+        schema["pattern"] = self.regex
+        return schema
 
 
-class Schedule(_Strict):
+Id = Annotated[str, Pattern(_ID)]
+Text = Annotated[str, MinLen(1)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Schedule:
+    __pydantic_config__ = _FORBID
+
     opens: time = time(18, 0)
     closes: time = time(23, 59)
-    grace_hours: float = Field(12, ge=0, le=48)
-    remind: time = time(19, 0)
+    grace_hours: Annotated[float, Ge(0), Le(48)] = 12
+    remind: time | list[time] = time(19, 0)  # one time, or several
+
+    @property
+    def reminders(self) -> list[time]:
+        """Every reminder time of the day, in the protocol's order."""
+        return list(self.remind) if isinstance(self.remind, list) else [self.remind]
+
+    def __post_init__(self) -> None:
+        if isinstance(self.remind, list) and not self.remind:
+            raise ValueError("remind: give at least one time (or leave it out for 19:00)")
 
 
-class AnalysisSettings(_Strict):
-    responder_points: float = Field(30, ge=0, le=100)
+@dataclass(frozen=True, kw_only=True)
+class AnalysisSettings:
+    __pydantic_config__ = _FORBID
+
+    responder_points: Annotated[float, Ge(0), Le(100)] = 30
+    trend: bool = False  # the model adds a linear study-day term
+    # By phase role: days at a phase's start the model leaves out (onset, carry-over); a role not
+    # named leaves none out (`first_days_excluded`).
+    exclude_first_days: dict[Role, Annotated[int, Ge(0), Le(3660)]] = field(default_factory=dict)
+    multiplicity: Literal["holm", "none"] = "holm"
+
+    def __post_init__(self) -> None:
+        unknown = set(self.exclude_first_days) - set(ROLES)
+        if unknown:
+            raise ValueError(f"exclude_first_days: {sorted(unknown)[0]!r} is not a phase role ({', '.join(ROLES)})")
+
+    def first_days_excluded(self, role: str) -> int:
+        return self.exclude_first_days.get(role, 0)  # type: ignore[call-overload]  # any role name may be asked
 
 
-class Phase(_Strict):
-    id: str = Field(pattern=_ID)
-    role: Literal["baseline", "placebo", "active", "washout", "other"]
-    days: int = Field(ge=1, le=3660)
-    label: str = Field(min_length=1)
+@dataclass(frozen=True, kw_only=True)
+class Phase:
+    __pydantic_config__ = _FORBID
+
+    id: Id
+    role: Role
+    days: Annotated[int, Ge(1), Le(3660)]
+    label: Text
     participant_label: str | None = None
 
 
-ItemKind = Literal["vas", "yesno", "choice", "multi", "number", "text"]
+@dataclass(frozen=True, kw_only=True)
+class Item:
+    __pydantic_config__ = _FORBID
 
-
-class Item(_Strict):
-    id: str = Field(pattern=_ID)
+    id: Id
     kind: ItemKind
-    prompt: str = Field(min_length=1)
+    prompt: Text
+    label: Text | None = None  # a short name wherever a person reads (default: the id)
     min_label: str = ""
     max_label: str = ""
     better: Literal["lower", "higher"] = "lower"
@@ -59,8 +114,7 @@ class Item(_Strict):
     min: float | None = None  # for "number" items
     max: float | None = None
 
-    @model_validator(mode="after")
-    def _options_fit_kind(self) -> Item:
+    def __post_init__(self) -> None:
         if self.kind in ("choice", "multi"):
             if not self.options:
                 raise ValueError(f"a {self.kind} item needs a non-empty 'options' list")
@@ -74,7 +128,11 @@ class Item(_Strict):
             raise ValueError("the primary item must be a 'vas' or 'number' item")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError("'min' is greater than 'max'")
-        return self
+
+    @property
+    def name(self) -> str:
+        """What a person reads for this item: its label, or its id."""
+        return self.label or self.id
 
     def asked_in(self, phase_id: str) -> bool:
         return self.phases is None or phase_id in self.phases
@@ -84,44 +142,37 @@ class Item(_Strict):
         return self.kind in ("vas", "number")
 
 
-class Protocol(_Strict):
-    id: str = Field(pattern=_ID)
-    title: str = Field(min_length=1)
-    version: int = Field(1, ge=1)
+@dataclass(frozen=True, kw_only=True)
+class Protocol:
+    __pydantic_config__ = _FORBID
+
+    id: Id
+    title: Text
+    version: Annotated[int, Ge(1)] = 1
     blinding: Literal["open", "single", "double"] = "open"
     unblind_after_end: bool = True
     masked: bool = False  # a double-blind device's copy: phase ids, labels and roles withheld (`masked`)
-    schedule: Schedule = Schedule()
-    analysis: AnalysisSettings = AnalysisSettings()
-    phases: list[Phase] = Field(min_length=1)
-    items: list[Item] = Field(min_length=1)
+    schedule: Schedule = field(default_factory=Schedule)
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    phases: Annotated[list[Phase], MinLen(1)]
+    items: Annotated[list[Item], MinLen(1)]
 
-    @field_validator("phases")
-    @classmethod
-    def _unique_phases(cls, phases: list[Phase]) -> list[Phase]:
-        _no_repeats([p.id for p in phases], "phase")
-        return [
-            p if p.participant_label else p.model_copy(update={"participant_label": f"Period {i}"})
-            for i, p in enumerate(phases, 1)
-        ]
-
-    @field_validator("items")
-    @classmethod
-    def _unique_items(cls, items: list[Item]) -> list[Item]:
-        _no_repeats([i.id for i in items], "item")
-        primaries = [i.id for i in items if i.primary]
+    def __post_init__(self) -> None:
+        # The messages name the field: pydantic gives a dataclass's own check no location.
+        _no_repeats([p.id for p in self.phases], "phases: phase")
+        _no_repeats([i.id for i in self.items], "items: item")
+        primaries = [i.id for i in self.items if i.primary]
         if len(primaries) != 1:
-            raise ValueError(f"exactly one item must have primary = true (found {len(primaries)})")
-        return items
-
-    @model_validator(mode="after")
-    def _item_phases_exist(self) -> Protocol:
+            raise ValueError(f"items: exactly one item must have primary = true (found {len(primaries)})")
         known = {p.id for p in self.phases}
         for n, item in enumerate(self.items):
             for ph in item.phases or []:
                 if ph not in known:
                     raise ValueError(f"items[{n}] ({item.id}): unknown phase {ph!r} in 'phases'")
-        return self
+        if any(not p.participant_label for p in self.phases):
+            object.__setattr__(self, "phases", [
+                p if p.participant_label else replace(p, participant_label=f"Period {i}")
+                for i, p in enumerate(self.phases, 1)])
 
     @property
     def days_total(self) -> int:
@@ -178,19 +229,57 @@ def _where(loc: tuple) -> str:
     return out or "(top level)"
 
 
+@cache
+def _adapter() -> TypeAdapter[Protocol]:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Protocol)
+
+
 def parse_protocol(text: str, source: str = "protocol") -> Protocol:
     """Parse and validate protocol TOML text; `source` names it in error messages."""
+    from pydantic import ValidationError
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ProtocolError(f"{source}: not valid TOML: {e}") from None
     try:
-        return Protocol.model_validate(data)
+        return _adapter().validate_python(data)
     except ValidationError as e:
         err = e.errors()[0]
         more = f" (and {e.error_count() - 1} more problems)" if e.error_count() > 1 else ""
         msg = err["msg"].removeprefix("Value error, ")
-        raise ProtocolError(f"{source}: {_where(err['loc'])}: {msg}{more}") from None
+        if err["type"] == "unexpected_keyword_argument":  # what pydantic says of an unknown key of a dataclass
+            msg = "Extra inputs are not permitted"
+        where = f"{_where(err['loc'])}: " if err["loc"] else ""  # a whole-protocol check names its field
+        raise ProtocolError(f"{source}: {where}{msg}{more}") from None
+
+
+def stored_protocol(text: str, source: str = "stored protocol") -> Protocol:
+    """A protocol from TOML text that was validated before it was stored (the device's own copy),
+    built without pydantic: the app's start path reads it, and pydantic is slow to load.
+    A damaged copy is a ProtocolError (`source` names it), not a crash."""
+    try:
+        data = tomllib.loads(text)
+        schedule = {k: _time(v) if k != "remind" else _times(v) for k, v in data.get("schedule", {}).items()}
+        return Protocol(**{
+            **data,
+            "schedule": Schedule(**schedule),
+            "analysis": AnalysisSettings(**data.get("analysis", {})),
+            "phases": [Phase(**p) for p in data["phases"]],
+            "items": [Item(**i) for i in data["items"]],
+        })
+    except (tomllib.TOMLDecodeError, TypeError, ValueError, KeyError, AttributeError) as e:
+        raise ProtocolError(f"{source}: cannot be read ({type(e).__name__}: {e})") from None
+
+
+def _time(v: Any) -> Any:
+    return time.fromisoformat(v) if isinstance(v, str) else v
+
+
+def _times(v: Any) -> Any:
+    return [_time(t) for t in v] if isinstance(v, list) else _time(v)
 
 
 def masked(protocol: Protocol) -> Protocol:
@@ -202,17 +291,31 @@ def masked(protocol: Protocol) -> Protocol:
     without holding anything that tells placebo from drug.
     """
     ids = {p.id: f"period-{n}" for n, p in enumerate(protocol.phases, 1)}
-    phases = [p.model_copy(update={"id": ids[p.id], "label": p.participant_label, "role": "other"})
-              for p in protocol.phases]
-    items = [i.model_copy(update={"phases": [ids[x] for x in i.phases]}) if i.phases else i for i in protocol.items]
-    return protocol.model_copy(update={"phases": phases, "items": items, "masked": True})
+    phases = [replace(p, id=ids[p.id], label=p.participant_label or p.label, role="other") for p in protocol.phases]
+    items = [replace(i, phases=[ids[x] for x in i.phases]) if i.phases else i for i in protocol.items]
+    return replace(protocol, phases=phases, items=items, masked=True)
+
+
+def _plain(value: Any, keep_none: bool) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v, keep_none) for k, v in value.items() if keep_none or v is not None}
+    if isinstance(value, list):
+        return [_plain(v, keep_none) for v in value]
+    if isinstance(value, time):
+        return value.isoformat()
+    return value
+
+
+def as_json(protocol: Protocol) -> dict[str, Any]:
+    """The protocol as JSON values (times as text, every field, None included)."""
+    return _plain(asdict(protocol), keep_none=True)
 
 
 def to_toml(protocol: Protocol) -> str:
     """Protocol TOML text for a protocol object (a device stores its protocol as text)."""
     import tomli_w
 
-    return tomli_w.dumps(protocol.model_dump(mode="json", exclude_none=True))
+    return tomli_w.dumps(_plain(asdict(protocol), keep_none=False))
 
 
 def update_problem(old: Protocol, new: Protocol) -> str | None:

@@ -11,41 +11,47 @@ import hashlib
 import json
 import os
 import sqlite3
-import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import clock, private
-from .entry import Entry, content_hash
+from .entry import Entry, content_hash, first_timing, from_wire, latest
 
-
-def _import_sqlite_utils_lean():
-    """sqlite-utils imports pandas and numpy at import time when they are installed (only to map
-    their column types, which the diary never inserts); statsmodels installs both, and they would
-    double the app's start-up. Hide them while sqlite-utils loads, unless already loaded."""
-    hidden = [m for m in ("pandas", "numpy") if m not in sys.modules]
-    for m in hidden:
-        sys.modules[m] = None  # type: ignore[assignment]  # makes `import m` raise ImportError
-    try:
-        import sqlite_utils
-    finally:
-        for m in hidden:
-            del sys.modules[m]
-    return sqlite_utils.Database, sqlite_utils.Migrations
-
-
-Database, Migrations = _import_sqlite_utils_lean()
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 DB_NAME = "diary.db"
 BACKUP_KEEP = 7
 GENESIS = "0" * 64
+MIGRATION_SET = "diary"
 CLOCK_FLAGS = ("clock_override", "clock_jump", "clock_off", "clock_backwards")
 """The clock guard's doubts about an entry (the only flags there are)."""
 
-migrations = Migrations("diary")
+# The schema steps, in order. sqlite-utils' Migrations applies them, loaded only when one is due:
+# importing sqlite-utils imports numpy (installed for the analysis), too slow for the app's start.
+_MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = []
+
+
+def migration(name: str) -> Callable[[Callable[[Database], None]], Callable[[Database], None]]:
+    def register(fn: Callable[[Database], None]) -> Callable[[Database], None]:
+        _MIGRATIONS.append((name, fn))
+        return fn
+
+    return register
+
+
+def _migrate(db: Database) -> None:
+    from sqlite_utils import Migrations
+
+    steps = Migrations(MIGRATION_SET)
+    for name, fn in _MIGRATIONS:
+        steps(name=name)(fn)
+    steps.apply(db)
 
 
 def _append_only(db: Database, table: str) -> None:
@@ -56,7 +62,7 @@ def _append_only(db: Database, table: str) -> None:
         )
 
 
-@migrations(name="0001_create_entries")
+@migration("0001_create_entries")
 def _m0001(db: Database) -> None:
     db.execute(
         """CREATE TABLE entries (
@@ -80,7 +86,7 @@ def _m0001(db: Database) -> None:
     _append_only(db, "audit")
 
 
-@migrations(name="0002_create_sync_state")
+@migration("0002_create_sync_state")
 def _m0002(db: Database) -> None:
     db.execute(
         "CREATE TABLE receipts (entry_id TEXT PRIMARY KEY REFERENCES entries(id),"
@@ -96,7 +102,7 @@ def _m0002(db: Database) -> None:
     )
 
 
-@migrations(name="0003_create_drafts")
+@migration("0003_create_drafts")
 def _m0003(db: Database) -> None:
     # The report being filled in, kept after every answer so that nothing typed is lost. Not an
     # entry: never audited, synced or counted; one row at most, gone once saved or too late.
@@ -142,10 +148,14 @@ def _chain_hash(prev: str, at: str, action: str, entry_id, entry_hash, detail) -
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+_ENTRY_FIELDS = [f.name for f in fields(Entry)]
+
+
 def _row_entry(row: dict) -> Entry:
-    fields = {k: row[k] for k in Entry.model_fields}
-    fields["answers"] = json.loads(row["answers"])
-    return Entry.model_validate(fields)
+    """An Entry from its own row (trusted: no pydantic on the device's read path)."""
+    doc = {k: row[k] for k in _ENTRY_FIELDS}
+    doc["answers"] = json.loads(row["answers"])
+    return from_wire(doc)
 
 
 class Store:
@@ -155,23 +165,38 @@ class Store:
         self.path = Path(path)
         try:
             private.file(self.path)  # 0600 in a 0700 folder; its WAL and SHM take its mode
-            conn = sqlite3.connect(self.path, timeout=10)
-            self.db = Database(conn)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            migrations.apply(self.db)
+            self.conn = sqlite3.connect(self.path, timeout=10)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            if self._migrations_due():
+                _migrate(self.db)
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path}: cannot open the diary database ({e})") from None
         except OSError as e:
             raise StoreError(f"{self.path}: cannot open the diary database ({e.strerror})") from None
+
+    @cached_property
+    def db(self) -> Database:
+        """sqlite-utils over the same connection, loaded on first use (the reads that the home screen
+        makes use `conn` directly, so the app draws its first screen without it)."""
+        from sqlite_utils import Database
+
+        return Database(self.conn)
+
+    def _migrations_due(self) -> bool:
+        table = "_sqlite_migrations"  # where sqlite-utils records the steps applied
+        if not self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [table]).fetchone():
+            return True
+        done = {r[0] for r in self.conn.execute(f"SELECT name FROM {table} WHERE migration_set = ?", [MIGRATION_SET])}
+        return any(name not in done for name, _ in _MIGRATIONS)
 
     @classmethod
     def in_dir(cls, data_dir: str | Path) -> Store:
         return cls(Path(data_dir) / DB_NAME)
 
     def close(self) -> None:
-        self.db.close()
+        self.conn.close()
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -233,7 +258,7 @@ class Store:
             (seq,) = self.db.execute(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM entries WHERE device_id = ?", [entry.device_id]
             ).fetchone()
-            entry = entry.model_copy(update={"seq": seq})
+            entry = replace(entry, seq=seq)
             (last,) = self.db.execute(  # this device's clock against itself, not another device's
                 "SELECT submitted_at FROM entries WHERE device_id = ? AND source != 'import' ORDER BY seq DESC LIMIT 1",
                 [entry.device_id]).fetchone() or (None,)
@@ -352,7 +377,7 @@ class Store:
 
     def draft(self) -> dict | None:
         """The kept draft: diary_date (a date), corrects, answers, position, saved_at; or None."""
-        row = self.db.execute("SELECT diary_date, corrects, answers, position, saved_at FROM drafts").fetchone()
+        row = self.conn.execute("SELECT diary_date, corrects, answers, position, saved_at FROM drafts").fetchone()
         if row is None:
             return None
         return {"diary_date": date.fromisoformat(row[0]), "corrects": row[1], "answers": json.loads(row[2]),
@@ -365,7 +390,7 @@ class Store:
     # -- reading -------------------------------------------------------------------------------
 
     def settings(self) -> dict:
-        return {r["key"]: json.loads(r["value"]) for r in self.db.query("SELECT key, value FROM settings")}
+        return {k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM settings")}
 
     def entries(self) -> list[Entry]:
         # In the order they were stored (seq orders only one device's entries; a device may hold
@@ -380,8 +405,33 @@ class Store:
         )
         return [_row_entry(r) for r in self.db.query(sql)]
 
+    def pending_count(self) -> int:
+        """How many entries `pending` would return, counted in SQL."""
+        return self.conn.execute(
+            "SELECT COUNT(*) FROM entries WHERE id NOT IN (SELECT entry_id FROM receipts)"
+            " AND id NOT IN (SELECT entry_id FROM quarantine)").fetchone()[0]
+
+    def filed_timing(self) -> dict[date, str]:
+        """`entry.filed_timing` of every entry, from five narrow columns (no Entry built): the home
+        screen reads it on every refresh, whatever the length of the history."""
+        rows = self.conn.execute("SELECT diary_date, submitted_at, seq, timing, supersedes FROM entries")
+        return first_timing((date.fromisoformat(d), datetime.fromisoformat(at), seq, timing, sup)
+                            for d, at, seq, timing, sup in rows)
+
+    def flagged_dates(self) -> set[date]:
+        """Diary dates with an entry the clock guard doubts (any flag), from one narrow query."""
+        rows = self.conn.execute("SELECT DISTINCT e.diary_date FROM flags f JOIN entries e ON e.id = f.entry_id")
+        return {date.fromisoformat(d) for (d,) in rows}
+
+    def report_for(self, d: date) -> Entry | None:
+        """The entry that counts for diary date `d` (its last correction), reading only that date's rows."""
+        cur = self.conn.execute("SELECT * FROM entries WHERE diary_date = ? ORDER BY rowid", [d.isoformat()])
+        names = [c[0] for c in cur.description]
+        return latest(_row_entry(dict(zip(names, r, strict=True))) for r in cur).get(d)
+
     def quarantined(self) -> list[dict]:
-        return list(self.db.query("SELECT entry_id, error, at FROM quarantine ORDER BY at"))
+        cur = self.conn.execute("SELECT entry_id, error, at FROM quarantine ORDER BY at")
+        return [{"entry_id": i, "error": e, "at": at} for i, e, at in cur]
 
     def flags(self) -> list[dict]:
         return list(self.db.query("SELECT entry_id, flag, detail FROM flags"))
@@ -436,7 +486,7 @@ class Store:
         tmp = private.file(folder / f".{target.name}.{os.getpid()}.tmp")
         try:
             with sqlite3.connect(tmp) as dst:
-                self.db.conn.backup(dst)
+                self.conn.backup(dst)
             dst.close()
             tmp.replace(target)
         finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import ipaddress
 import socket
 from pathlib import Path
@@ -77,6 +78,10 @@ def _zone() -> str:
 @click.group(cls=LazyGroup, lazy={"report": "analysis.cli:hub_report"})
 def hub() -> None:
     """The coordinator's hub: serve it, enrol participants, import diary files, status, unblind, export."""
+    missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
+    if missing:  # a participant's plain install: the hub is the coordinator's extra
+        raise click.ClickException(f"the hub is not installed here ({', '.join(missing)} missing): "
+                                   "pip install 'symptom-diary[hub]'")
 
 
 def _loopback(host: str) -> bool:

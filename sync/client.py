@@ -22,7 +22,7 @@ import httpx
 
 from diary_client import clock, private
 from diary_client.diary import Diary, DiaryError
-from diary_client.entry import Entry, content_hash
+from diary_client.entry import Entry, content_hash, parse_entry
 from diary_client.protocol import ProtocolError, parse_protocol, update_problem
 from diary_client.store import Store, StoreError
 
@@ -331,7 +331,7 @@ class _Round:
             if resp.status_code != 200:
                 raise _permanent(resp)
             page = resp.json()
-            got = [(Entry.model_validate(e), r["received_at"], r["content_hash"])
+            got = [(parse_entry(e), r["received_at"], r["content_hash"])
                    for e, r in zip(page["entries"], page["receipts"], strict=True)]
             try:
                 stored, left_out = self.store.adopt(got)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 import json
 import subprocess
 import sys
@@ -23,7 +24,7 @@ AFTER_END = "2026-06-10T12:00"  # day 98 was 2026-06-07: over, unblind_after_end
 def filled(diary):
     """The enrolled P01 with a whole simulated study on file (some days missing)."""
     days = simulate(diary.protocol, START, np.random.default_rng(11), Profile(missing=0.05))
-    diary.store.save_all([e.model_copy(update={"device_id": diary.device_id})
+    diary.store.save_all([replace(e, device_id=diary.device_id)
                           for e in as_entries(diary.protocol, START, days, diary.participant_id)])
     return diary
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timezone
 
 import numpy as np
@@ -83,9 +84,9 @@ def test_the_paper_shape_32_5_vs_2_3_percent_with_six_responders():
 
 
 def test_phase_limited_items_and_covariate_gaps_are_handled():
-    limited = PROTOCOL.model_dump()
-    limited["items"][1]["phases"] = ["placebo", "ldn"]  # pain asked only on placebo and drug
-    proto = type(PROTOCOL).model_validate(limited)
+    items = list(PROTOCOL.items)
+    items[1] = replace(items[1], phases=["placebo", "ldn"])  # pain asked only on placebo and drug
+    proto = replace(PROTOCOL, items=items)
     rng = np.random.default_rng(3)
     people = [participant(f"L{i}", rng, Profile(sd=5), items=["severity", "pain"], protocol=proto) for i in range(4)]
     rep = cohort_report(people, NOW, {"L0": {"crp": 1.0}, "L1": {"crp": 2.0}, "nobody": {"crp": 9.0}}).as_json()
@@ -101,7 +102,7 @@ def test_phase_limited_items_and_covariate_gaps_are_handled():
 
 def test_one_study_at_a_time():
     rng = np.random.default_rng(4)
-    other = PROTOCOL.model_copy(update={"id": "other-study"})
+    other = replace(PROTOCOL, id="other-study")
     with pytest.raises(ValueError, match="more than one study"):
         cohort_report([participant("A", rng, Profile(), items=["severity"]),
                        participant("B", rng, Profile(), items=["severity"], protocol=other)], NOW)

@@ -57,3 +57,34 @@ def test_not_toml_and_missing_file(tmp_path):
 def test_participant_label_defaults_to_a_neutral_period_name():
     p = parse_protocol(_broken('participant_label = "Period A"', ""))
     assert p.phase("placebo").participant_label == "Period 2"
+
+
+def test_new_fields_labels_trend_exclusions_multiplicity_and_several_reminders():
+    p = load_protocol()
+    assert p.item("severity").name == "severity" and p.item("severity").label is None
+    assert p.analysis.trend is False and p.analysis.multiplicity == "holm"
+    assert p.analysis.exclude_first_days == {} and p.analysis.first_days_excluded("active") == 0
+    assert [f"{t:%H:%M}" for t in p.schedule.reminders] == ["19:00"]
+    text = _broken('remind = "19:00"', 'remind = ["19:00", "22:00", "08:00"]').replace(
+        "responder_points = 30", 'responder_points = 30\ntrend = true\nexclude_first_days = { active = 7 }\nmultiplicity = "none"', 1
+    ).replace('id = "pain"', 'id = "pain"\nlabel = "Pain"', 1)
+    q = parse_protocol(text)
+    assert [f"{t:%H:%M}" for t in q.schedule.reminders] == ["19:00", "22:00", "08:00"]
+    assert q.analysis.trend and q.analysis.multiplicity == "none"
+    assert q.analysis.first_days_excluded("active") == 7 and q.analysis.first_days_excluded("washout") == 0
+    assert q.item("pain").name == "Pain"
+    for bad, where in [('multiplicity = "none"', 'multiplicity = "bonferroni"'),
+                       ("{ active = 7 }", "{ drug = 7 }"), ("{ active = 7 }", "{ active = -1 }")]:
+        with pytest.raises(ProtocolError, match=r"^study.toml: .*(multiplicity|exclude_first_days)"):
+            parse_protocol(text.replace(bad, where), "study.toml")
+
+
+def test_the_devices_own_copy_is_built_without_pydantic_to_the_same_protocol():
+    from diary_client.protocol import masked, stored_protocol, to_toml
+
+    p = load_protocol()
+    assert stored_protocol(builtin_text()) == p
+    for q in (p, masked(p)):
+        assert stored_protocol(to_toml(q)) == q == parse_protocol(to_toml(q))
+    with pytest.raises(ProtocolError, match="^stored protocol: cannot be read"):
+        stored_protocol("this = [is not toml")

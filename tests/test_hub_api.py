@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 import logging
 from datetime import UTC, date, datetime, timedelta
 
@@ -84,7 +85,7 @@ def test_upload_reupload_and_conflict(hub, monkeypatch):
     again = post(c, e1, e2).json()
     assert again["duplicate"] == [e1.id, e2.id] and again["accepted"] == []
     assert [x["received_at"] for x in again["receipts"]] == [x["received_at"] for x in r["receipts"]]
-    changed = e1.model_copy(update={"answers": e1.answers | {"severity": 99}})
+    changed = replace(e1, answers=e1.answers | {"severity": 99})
     r = post(c, changed).json()
     assert r["rejected"] == [{"id": e1.id, "error": "an entry with this id and other content is already on the hub"}]
     assert EntriesResponse.model_validate(r) and EntriesResponse.model_validate(again)  # rendered by hand
@@ -98,9 +99,9 @@ def test_protocol_rules_reject_with_reasons(hub):
     c = enrol(hub)
     out_of_range = make_entry("P01", START, 1, value=101)
     unknown = make_entry("P01", START, 2)
-    unknown = unknown.model_copy(update={"answers": unknown.answers | {"mood": 3}})
+    unknown = replace(unknown, answers=unknown.answers | {"mood": 3})
     wrong_phase = make_entry("P01", START, 3)
-    wrong_phase = wrong_phase.model_copy(update={"answers": wrong_phase.answers | {"capsule": True}})
+    wrong_phase = replace(wrong_phase, answers=wrong_phase.answers | {"capsule": True})
     outside = make_entry("P01", START, 200)
     second = make_entry("P01", START, 5)
     r = post(c, out_of_range, unknown, wrong_phase, outside, make_entry("P01", START, 5), second).json()

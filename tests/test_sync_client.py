@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 import json
 import stat
 from datetime import date, timedelta
@@ -215,7 +216,7 @@ def test_a_protocol_update_reaches_the_device_and_old_entries_keep_their_version
     assert diary.protocol.version == 2 and "mood" in diary.protocol.item_ids
     assert cli("record", *REPORT, "mood=70", now="2026-03-03T19:30").exit_code == 0
     v1 = make_entry("P01", START, 3, device_id=diary.device_id)
-    stale = diary.store.save(v1.model_copy(update={"answers": v1.answers | {"mood": 5}}))  # version 1 has no mood
+    stale = diary.store.save(replace(v1, answers=v1.answers | {"mood": 5}))  # version 1 has no mood
     doc = json.loads(cli("sync", "--json", now="2026-03-03T19:40").output)
     assert (doc["accepted"], doc["rejected"], doc["protocol_version"]) == (1, 1, None)
     assert doc["rejections"][0][0] == stale.id and "mood: no such item" in doc["rejections"][0][1]
@@ -269,7 +270,7 @@ def test_a_double_blind_device_holds_no_phase_assignment_until_unblinded(cli, hu
     assert r.exit_code == 0, r.output
     diary = Diary(Store.in_dir(data_dir))
     probe = make_entry("P01", START, 1, device_id=diary.device_id)  # the capsule question on a run-in day
-    probe = diary.store.save(probe.model_copy(update={"answers": probe.answers | {"capsule": True}}))
+    probe = diary.store.save(replace(probe, answers=probe.answers | {"capsule": True}))
     doc = json.loads(cli("sync", "--json", now=day20).output)
     assert (doc["accepted"], doc["rejected"]) == (1, 1), doc
     assert doc["rejections"] == [[probe.id, "capsule: is not asked in this period"]]  # no phase named

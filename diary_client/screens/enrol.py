@@ -125,31 +125,22 @@ class EnrolScreen(Screen):
 
         It blocks on the network, so it runs in a thread with its own connection to the file.
         """
-        try:
-            from sync.client import enroll_device
-        except ImportError:
-            enroll_device = None
-        note = None
+        from sync.client import enroll_device
+
         store = Store(self.store.path)
         try:
-            if enroll_device is None:
-                Diary.enroll(store, pid, load_protocol_text(None), start, hub_url=hub, enrol_code=code)
-                note = "Enrolled with the built-in study; the hub URL and code are stored for when sync is available."
-            else:
-                enroll_device(store, hub, code, participant_id=pid, start=start)
+            enroll_device(store, hub, code, participant_id=pid, start=start)
         except Exception as e:  # SyncError, DiaryError, network: said on screen, nothing enrolled
             self.app.call_from_thread(self.say, f"⚠ {human(e)}")
             return
         finally:
             store.close()
-        self.app.call_from_thread(self._registered, note)
+        self.app.call_from_thread(self._registered)
 
-    def _registered(self, note: str | None) -> None:
+    def _registered(self) -> None:
         try:
             diary = Diary(self.store)
         except USER_ERRORS as e:
             self.say(f"⚠ {human(e)}")
             return
-        if note:
-            self.app.notify(note, timeout=8)
         self.post_message(Enrolled(diary))

@@ -44,7 +44,7 @@ class SettingsScreen(Screen):
             yield Static(f"Study: {p.title}\n  {p.id}, version {p.version}, {p.days_total} days, blinding {p.blinding}")
             yield Static(f"Data dir: {d.store.path.parent}\nDevice id: {d.device_id}")
             yield Static(f"Daily window {p.schedule.opens:%H:%M}–{p.schedule.closes:%H:%M}, "
-                         f"{p.schedule.grace_hours:g} h grace · reminder at {p.schedule.remind:%H:%M}")
+                         f"{p.schedule.grace_hours:g} h grace · reminder at {', '.join(f'{t:%H:%M}' for t in p.schedule.reminders)}")
             yield Static(f"Hub: {s.hub_url}" if s.hub_url else
                          "Hub: none (entries stay on this device) — press H to link it to your study's hub", id="hub")
             yield Static("Reminder: press I to install it (or run `diary remind --install`)", id="remind")
@@ -68,11 +68,8 @@ class SettingsScreen(Screen):
     def link(self, url: str, code: str) -> None:
         """Like `diary enroll --hub` on a device enrolled offline: the same participant, then sync
         uploads everything this device holds. The network call runs in a thread with its own file."""
-        try:
-            from sync.client import enroll_device
-        except ImportError:
-            self.app.call_from_thread(self._linked, "sync is not available in this installation")
-            return
+        from sync.client import enroll_device
+
         store = Store(self.diary.store.path)
         try:
             enroll_device(Diary(store), url, code, participant_id=self.diary.participant_id, start=self.diary.start)
@@ -112,7 +109,7 @@ class SettingsScreen(Screen):
         from ..remind import install_reminder
 
         try:
-            text = install_reminder(self.diary.store.path.parent, self.diary.protocol.schedule.remind)
+            text = install_reminder(self.diary.store.path.parent, self.diary.protocol.schedule.reminders[0])
         except OSError as e:
             text = f"could not install the reminder ({e})"
         self.app.call_from_thread(self.query_one("#remind", Static).update, f"Reminder: {text}")

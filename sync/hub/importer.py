@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from diary_client.entry import parse_entry
 from diary_client.store import Store, StoreError
 
 from .rules import valid_zone
@@ -54,7 +55,9 @@ def read_diary_file(path: Path) -> tuple[dict, list, list[str], list[tuple[str, 
             raise HubError(f"{path}: not a readable diary database ({e})") from None
         try:
             flags = [(f["entry_id"], f["flag"], f["detail"] or "") for f in store.flags()]
-            return store.settings(), store.entries(), store.verify(), flags
+            # A file from outside: its entries are validated as an upload's are, not trusted as a device trusts its own.
+            entries = [parse_entry(e.wire()) for e in store.entries()]
+            return store.settings(), entries, store.verify(), flags
         except (sqlite3.DatabaseError, ValueError) as e:
             raise HubError(f"{path}: not a readable diary database ({e})") from None
         finally:

@@ -10,7 +10,7 @@ from typing import get_args
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from diary_client.entry import Entry, Timing
+from diary_client.entry import Entry, Timing, stored_entry
 from diary_client.schedule import FiledDays
 
 from .database import PARTICIPANTS, HubDatabase, get_participant, participant_of_row
@@ -50,7 +50,7 @@ class Reads:
             rows = db.conn.execute(
                 "SELECT body, received_at, content_hash FROM entries WHERE participant_id = ?"
                 " ORDER BY rowid LIMIT ? OFFSET ?", [participant_id, limit, after]).fetchall()
-        out = [{"entry": Entry.model_validate_json(body), "received_at": at, "content_hash": h}
+        out = [{"entry": stored_entry(body), "received_at": at, "content_hash": h}
                for body, at, h in rows]
         return out, (after + len(rows) if len(rows) == limit else None)
 
@@ -93,7 +93,7 @@ class Reads:
             sql, args = sql + " WHERE participant_id = ?", [participant_id]
         with self.db.read() as db:
             rows = list(db.query(sql + " ORDER BY participant_id, diary_date, rowid", args))
-        return [{"entry": Entry.model_validate_json(r["body"]), "received_at": r["received_at"],
+        return [{"entry": stored_entry(r["body"]), "received_at": r["received_at"],
                  "via": r["via"], "content_hash": r["content_hash"]} for r in rows]
 
     def entries(self, participant_id: str | None = None) -> list[Entry]:

@@ -1,0 +1,42 @@
+"""The app's path from `diary` to the home screen stays light: none of the heavy libraries load."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+
+from diary_client.diary import Diary
+from diary_client.protocol import builtin_text
+from diary_client.store import Store
+
+HEAVY = ("pydantic", "pydantic_core", "fastapi", "starlette", "uvicorn", "httpx", "numpy", "scipy",
+         "matplotlib", "statsmodels", "pandas", "textual_plotext", "plotext")
+
+# The console script's own module, run as `diary` runs it, up to the home screen drawn headless.
+TO_HOME = """
+import asyncio, sys
+from pathlib import Path
+from diary_client import cli
+from diary_client.app import create_app
+
+async def main():
+    app = create_app(Path(sys.argv[1]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        shown = str(app.screen.query_one("#day").render())
+    assert shown.startswith("Day "), shown
+    heavy = sorted({m.split(".")[0] for m in sys.modules} & set(sys.argv[2].split(",")))
+    print(",".join(heavy))
+
+asyncio.run(main())
+"""
+
+
+def test_the_path_to_home_loads_no_heavy_library(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIARY_NOW", "2026-03-20T19:00")
+    Diary.enroll(Store.in_dir(tmp_path), "P01", builtin_text(), date(2026, 3, 2), hub_url="http://127.0.0.1:9")
+    run = subprocess.run([sys.executable, "-c", TO_HOME, str(tmp_path), ",".join(HEAVY)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "", f"loaded on the way to home: {run.stdout.strip()}"
