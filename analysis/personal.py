@@ -47,11 +47,8 @@ CAVEATS = (
 def options_of(protocol: Protocol) -> Options:
     """The protocol's pre-specified `[analysis]` options, as the reports state them."""
     a = protocol.analysis
-    exclude = getattr(a, "exclude_first_days", None) or {}
-    return Options(trend=bool(getattr(a, "trend", False)),
-                   exclude_first_days={str(k): int(v) for k, v in dict(exclude).items()},
-                   multiplicity=str(getattr(a, "multiplicity", "holm")), inference=METHOD,
-                   responder_probability=RESPONDER_PRIOR)
+    return Options(trend=a.trend, exclude_first_days=dict(a.exclude_first_days), multiplicity=a.multiplicity,
+                   inference=METHOD, responder_probability=RESPONDER_PRIOR)
 
 
 def _canonical(doc) -> str:

@@ -49,7 +49,8 @@ def model_sentence(report: PersonalReport) -> str | None:
     drug, placebo = _phase(report, "active"), _phase(report, "placebo")
     text = (f"Under the model, there is a {share} chance that your {rep.label.lower()} was at least "
             f"{report.responder_points:g} percentage points of your baseline level better on the drug"
-            f"{f' ({drug})' if drug else ''} than on placebo{f' ({placebo})' if placebo else ''}.")
+            f"{f' ({drug})' if drug else ''} than on placebo"
+            f"{f' ({placebo})' if placebo and placebo.lower() != 'placebo' else ''}.")
     c = rep.active_vs_placebo
     if c is not None and c.ci95 is not None:
         scale = "On the 0–100 scale" if rep.item.kind == "vas" else "In the item's own units"
