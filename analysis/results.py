@@ -6,8 +6,9 @@ read attributes; `as_json()` gives the DESIGN.md contract (the only place its ke
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -376,21 +377,30 @@ class CohortReport:
     analysis_version: str
     caveats: tuple[str, ...]
 
-    def json_text(self) -> str:
-        """`json.dumps(self.as_json())` written participant by participant: each one's document is
-        dropped once written, so the whole cohort's JSON never exists as objects at once (memory,
-        and the collector's full passes, stay small)."""
-        import json
+<<<<<<< HEAD
+    def as_json(self) -> dict:
+        return self._json([p.as_json(caveats=False) for p in self.participants])
 
-        head = json.dumps(self.as_json(participants=False), ensure_ascii=False, default=str)
-        body = ", ".join(json.dumps(p.as_json(caveats=False), ensure_ascii=False, default=str)
-                         for p in self.participants)
-        return '{"participants": [' + body + "], " + head[1:]
+    def json_text(self) -> Iterator[str]:
+        """`json.dumps(self.as_json())` in pieces, one participant at a time: a 10,000-participant
+        cohort is never held as one document or one string (that took ~1 GB beside the report)."""
+        doc = self._json(None)
+        yield "{"
+        for i, (key, value) in enumerate(doc.items()):
+            yield (", " if i else "") + json.dumps(key) + ": "
+            if key != "participants":
+                yield json.dumps(value, ensure_ascii=False, default=str)
+                continue
+            yield "["
+            for j, p in enumerate(self.participants):
+                yield (", " if j else "") + json.dumps(p.as_json(caveats=False), ensure_ascii=False, default=str)
+            yield "]"
+        yield "}"
 
-    def as_json(self, participants: bool = True) -> dict:
+    def _json(self, participants: list[dict] | None) -> dict:
         return {
-            **({"participants": [p.as_json(caveats=False) for p in self.participants]} if participants else {}),
-            "study_id": self.study_id,
+            "study_id": self.study_id, "participants": participants,
+>>>>>>> main
             "cohort": {k: v.as_json() for k, v in self.cohort.items()}, "responders": self.responders,
             "covariates": {k: v.as_json() for k, v in self.covariates.items()},
             "mixed_model": {k: v.as_json() for k, v in self.mixed_model.items()},

@@ -103,7 +103,8 @@ class DiaryApp(App):
         self.push_screen(ChoiceScreen(
             "Go on with your unfinished report?",
             f"{report.title()}: {kept} answered so far, kept on this device (not saved as a report yet).",
-            [("enter,g", "go on with it", "resume"), ("d", "throw it away", "discard")]), callback=chosen)
+            [("enter,g", "go on with it", "resume"), ("d", "throw it away", "discard")],
+            escape="not now (it stays kept)"), callback=chosen)
 
     async def action_quit(self) -> None:
         """Quitting while a report holds answers asks first (they are kept as a draft anyway)."""

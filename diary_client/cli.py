@@ -18,7 +18,7 @@ from .days import long_date, plural, relative, short_date
 from .diary import AlreadyFiled, Diary, DiaryError
 from .lazy import LazyGroup
 from .protocol import ProtocolError, checked_protocol_text, load_protocol, parse_protocol
-from .store import Store, StoreError
+from .store import DB_NAME, Store, StoreError
 
 USER_ERRORS = (DiaryError, AnswerError, ProtocolError, StoreError, clock.ClockError)
 APP_NAME = "symptom-diary"
@@ -40,6 +40,9 @@ class Env:
         return Store.in_dir(self.data_dir)
 
     def diary(self) -> Diary:
+        if not (self.data_dir / DB_NAME).exists():  # nobody enrolled here: say so and create nothing
+            raise DiaryError(f"this device is not enrolled yet (no diary in {self.data_dir}): "
+                             "run `diary enroll --participant ID` first")
         diary = Diary(self.store())
         try:
             diary.store.backup_daily(self.now().date())  # the daily copy, kept for 7 days
@@ -343,7 +346,7 @@ def import_(env: Env, csv_file: Path) -> None:
     except DiaryError as e:
         where = "" if str(e).startswith(str(csv_file)) else f"{csv_file}: "
         raise DiaryError(f"{where}{e} — nothing was imported") from None
-    click.echo(f"Imported {len(saved)} days from {csv_file}")
+    click.echo(f"Imported {plural(len(saved), 'day')} from {csv_file}")
 
 
 @main.command()
@@ -371,7 +374,7 @@ def export(env: Env, csv_file: Path, every: bool) -> None:
                             e.supersedes or "", e.reason or ""])
     except OSError as e:
         raise DiaryError(f"{csv_file}: cannot write ({e.strerror})") from None
-    click.echo(f"Wrote {len(entries)} entries to {csv_file}")
+    click.echo(f"Wrote {plural(len(entries), 'entry')} to {csv_file}")
 
 
 @main.command()
@@ -379,6 +382,8 @@ def export(env: Env, csv_file: Path, every: bool) -> None:
 @user_errors()
 def verify(env: Env) -> None:
     """Check the database (integrity_check) and the audit hash chain; exit 1 if either fails."""
+    if not (env.data_dir / DB_NAME).exists():
+        raise DiaryError(f"there is no diary in {env.data_dir} to check")
     store = env.store()
     path = store.path
     problems = store.verify()
@@ -386,7 +391,8 @@ def verify(env: Env) -> None:
         for p in problems:
             click.echo(p, err=True)
         raise click.ClickException(f"{path}: {len(problems)} problem(s) found")
-    click.echo(f"ok: {store.count('entries')} entries, {store.count('audit')} audit records, chain intact ({path})")
+    click.echo(f"ok: {plural(store.count('entries'), 'entry')}, {plural(store.count('audit'), 'audit record')}, "
+               f"chain intact ({path})")
 
 
 def run() -> None:  # pragma: no cover - console entry point

@@ -151,3 +151,8 @@ def test_analysis_never_imports_textual_and_personal_stays_light():
             "heavy = [m for m in ('scipy', 'statsmodels', 'matplotlib') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_html_alone_says_where_it_went_without_the_text_report(cli, filled, tmp_path):
+    r = cli("report", "--html", str(tmp_path / "r.html"), now=AFTER_END)
+    assert r.exit_code == 0 and r.stdout.strip() == f"Wrote {tmp_path / 'r.html'}"

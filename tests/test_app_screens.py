@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app_helpers import answer_all, make_app, start_report, text_of
 from conftest import at
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Footer, Input, TabbedContent
 
 from diary_client.demo import build_demo
 from diary_client.screens.correction import CorrectionScreen
@@ -235,3 +235,42 @@ def test_start_path_keeps_heavy_imports_out():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
 
+
+
+async def test_progress_at_60x20_shows_every_week_the_whole_summary_and_names_the_tab_keys(tmp_path, monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    build_demo(tmp_path / "demo", at("2026-06-20T12:00"))
+    app, _ = make_app(tmp_path / "demo", "2026-06-20T12:00")
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("p")
+        await pilot.pause()
+        screen = app.screen
+        footer = " ".join(s.text for s in app.screen._compositor.render_strips()[-1:])
+        assert "←/→ Tabs" in footer
+        await pilot.press("right")
+        await pilot.pause()
+        assert screen.query_one(TabbedContent).active == "tab-weeks"
+        weeks = screen.query_one("#weeks", DataTable)
+        assert weeks.virtual_size.width <= weeks.region.width <= 60  # all 14 weeks on screen, no scrolling
+        shown = "\n".join(s.text for s in app.screen._compositor.render_strips())
+        assert " 14" in shown.splitlines()[weeks.region.y]
+        await pilot.press("right", "right")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.query_one(TabbedContent).active == "tab-summary"
+        assert "the caveat is at the end" in text_of(app, "#summary-note")
+        for _ in range(30):
+            await pilot.press("pagedown")
+        await pilot.pause()
+        shown = "\n".join(s.text for s in app.screen._compositor.render_strips())
+        assert "it is not proof" in shown  # the caveat, reached with the keys alone
+        lines = [ln for ln in shown.splitlines() if "pp" in ln]
+        await pilot.press("pageup", "pageup", "pageup", "pageup")
+        await pilot.pause()
+        whole = "\n".join(s.text for s in app.screen._compositor.render_strips())
+        for ln in [*lines, *whole.splitlines()]:
+            if "pp" in ln:  # a row of the drug − placebo table: both p-values on its line
+                assert ln.count("0.") + ln.count("<0.001") >= 2 or "pp" not in ln, ln
+        await pilot.press("left")
+        await pilot.pause()
+        assert screen.query_one(TabbedContent).active == "tab-calendar"

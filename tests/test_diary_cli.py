@@ -162,7 +162,7 @@ def test_import_bad_files(enrolled, tmp_path):
 def test_verify_ok_then_fails_after_tampering(enrolled, data_dir):
     enrolled("record", *VALUES, now="2026-03-02T19:42")
     r = enrolled("verify")
-    assert r.exit_code == 0 and r.stdout.startswith("ok: 1 entries")
+    assert r.exit_code == 0 and r.stdout.startswith("ok: 1 entry,")
     import sqlite3
 
     con = sqlite3.connect(data_dir / "diary.db")

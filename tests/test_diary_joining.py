@@ -119,3 +119,24 @@ async def test_settings_link_a_device_used_offline_to_the_hub_and_upload(cli, hu
                 break
         assert "linked" in text_of(app, "#hub")
     assert on_hub(hub) == [e.id for e in Store.in_dir(data_dir).entries()]
+
+
+def test_status_on_a_data_dir_nobody_enrolled_creates_nothing(cli, data_dir):
+    r = cli("status", now="2026-03-02T19:00")
+    assert r.exit_code == 1 and "not enrolled yet" in r.output
+    assert not data_dir.exists()
+    assert cli("verify").exit_code == 1 and not data_dir.exists()
+
+
+def test_record_names_a_bad_value_before_the_missing_ones_and_lists_every_missing_item(cli, tmp_path):
+    assert cli("enroll", "--participant", "P01", "--start", "2026-03-02", now="2026-03-02T19:00").exit_code == 0
+    r = cli("record", "severity=150", "pain=3", now="2026-03-02T19:00")
+    assert r.exit_code == 1
+    line = r.output.strip().splitlines()[-1]
+    assert line.startswith("Error: severity: 150 is outside 0–100")
+    assert "also missing: fatigue, sleep_quality, sadness, stress, headache, gi, thinking, side_effects" in line
+    r = cli("record", "severity=50", now="2026-03-02T19:00")
+    assert "fatigue, sleep_quality, sadness, stress, headache, gi, thinking, side_effects: are required" in r.output
+    r = cli("record", *REPORT, now="2026-03-02T19:00")
+    assert "Report for day 1 (Mon 2 Mar, today) saved at 19:00" in r.output
+    assert cli("export", "--csv", str(tmp_path / "one.csv")).output.startswith("Wrote 1 entry to")

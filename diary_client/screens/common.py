@@ -59,19 +59,21 @@ class ErrorScreen(Screen):
 class ChoiceScreen(ModalScreen[str | None]):
     """A question with a few keyed answers; returns the chosen answer's value, None on Escape."""
 
-    def __init__(self, question: str, detail: str, choices: list[tuple[str, str, str]]) -> None:
+    def __init__(self, question: str, detail: str, choices: list[tuple[str, str, str]],
+                 escape: str = "stay here") -> None:
         super().__init__()
         self.question, self.detail, self.choices = question, detail, choices  # (key, words, value)
+        self.escape = escape
         for key, words, value in choices:
             self._bindings.bind(key, f"choose('{value}')", words)
-        self._bindings.bind("escape", "choose('')", "Stay")
+        self._bindings.bind("escape", "choose('')", escape)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="choice"):
             yield Static(self.question, classes="prompt", id="choice-question")
-            yield Static(self.detail, classes="muted")
-            yield Static("\n".join(f"{key.split(',')[0].title()}  {words}" for key, words, _ in self.choices)
-                         + "\nEsc  stay here", id="choice-keys")
+            yield Static(self.detail + "\n", classes="muted")
+            yield Static("\n".join(f"{key.split(',')[0].title():<6} {words}" for key, words, _ in self.choices)
+                         + f"\n{'Esc':<6} {self.escape}", id="choice-keys")
         yield Footer()
 
     def action_choose(self, value: str) -> None:

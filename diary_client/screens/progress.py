@@ -21,6 +21,10 @@ from ..diary import Diary
 from .common import USER_ERRORS, human
 
 
+class Weeks(DataTable, can_focus=False):
+    """The weekly means: read, not navigated (the focus stays on the tabs, so ←/→ switch them)."""
+
+
 def _plot_theme(app_theme: str, colours: dict) -> str:
     """A plotext theme with the chart's checked colours (the plot sets its theme at each render)."""
     from plotext._dict import themes
@@ -38,10 +42,17 @@ class ProgressScreen(Screen):
     """Opens fast: entries are read once; the phase summary is computed in a thread worker."""
 
     BINDINGS = [
+        Binding("left", "tab(-1)", "Tabs", key_display="←/→", priority=True),
+        Binding("right", "tab(1)", "Tabs", show=False, priority=True),
         Binding("n", "item(1)", "Next item"),
         Binding("b", "item(-1)", "Prev item"),
+        Binding("down", "scroll(1)", "Scroll", key_display="↓/↑", show=False),
+        Binding("up", "scroll(-1)", "Scroll", show=False),
+        Binding("pagedown", "scroll(10)", "Scroll", show=False),
+        Binding("pageup", "scroll(-10)", "Scroll", show=False),
         Binding("escape,q", "app.pop_screen", "Back"),
     ]
+    TABS = ("tab-chart", "tab-weeks", "tab-calendar", "tab-summary")
 
     def __init__(self, diary: Diary, now_fn: Callable[[], datetime]) -> None:
         super().__init__()
@@ -55,15 +66,19 @@ class ProgressScreen(Screen):
         with TabbedContent(id="progress-tabs"):
             with TabPane("Chart", id="tab-chart"):
                 yield Static(id="chart-title")
+                yield Static(id="chart-periods", classes="muted")
                 yield PlotextPlot(id="chart")
             with TabPane("Weeks", id="tab-weeks"):
-                yield Static(id="weeks-periods")
-                yield DataTable(id="weeks", zebra_stripes=True, cursor_type="row")
+                with VerticalScroll(can_focus=False):
+                    yield Static(id="weeks-periods")
+                    yield Weeks(id="weeks", zebra_stripes=True, cursor_type="none", cell_padding=0, show_cursor=False)
             with TabPane("Calendar", id="tab-calendar"):
-                with VerticalScroll():
+                with VerticalScroll(can_focus=False):
                     yield Static(id="calendar")
             with TabPane("Summary", id="tab-summary"):
-                with VerticalScroll():
+                with VerticalScroll(can_focus=False):
+                    yield Static("Exploratory: the caveat is at the end (↓ / PgDn scrolls).", id="summary-note",
+                                 classes="muted")
                     yield Static("Working out your phase summary…", id="summary")
         yield Footer()
 
@@ -84,6 +99,17 @@ class ProgressScreen(Screen):
 
     # -- chart -------------------------------------------------------------------------------
 
+    def action_tab(self, step: int) -> None:
+        """←/→ switch tabs wherever the focus is (the panes scroll with ↑/↓ instead)."""
+        tabs = self.query_one(TabbedContent)
+        tabs.active = self.TABS[(self.TABS.index(tabs.active) + step) % len(self.TABS)]
+        self.query_one("Tabs").focus()
+
+    def action_scroll(self, lines: int) -> None:
+        pane = self.query_one(f"#{self.query_one(TabbedContent).active}", TabPane)
+        for scroller in pane.query(VerticalScroll):
+            scroller.scroll_relative(y=lines, animate=False)
+
     def action_item(self, step: int) -> None:
         self.item_index = (self.item_index + step) % len(self.items)
         self.draw_chart()
@@ -94,8 +120,10 @@ class ProgressScreen(Screen):
         pts = pd.series(d.protocol, d.start, self.entries, item.id)
         better = "lower is better" if item.better == "lower" else "higher is better"
         self.query_one("#chart-title", Static).update(
-            f"{item.id} ({self.item_index + 1}/{len(self.items)}) · {better} · n/b: other item"
+            f"{pd.item_label(item)} ({self.item_index + 1}/{len(self.items)}) · {better} · n/b: other item"
         )
+        self.query_one("#chart-periods", Static).update(
+            " · ".join(f"{label} {a}–{b}" for a, b, label in pd.bands(d.protocol, d.start, self.label_of)))
         plot = self.query_one("#chart", PlotextPlot)
         plt = plot.plt
         plt.clear_data()
@@ -134,11 +162,11 @@ class ProgressScreen(Screen):
         table = self.query_one("#weeks", DataTable)
         table.clear(columns=True)
         table.add_column("week")
-        for w in weeks:
-            table.add_column(str(w.number))
-        table.add_row("days filed", *[str(w.filed) for w in weeks])
+        for w in weeks:  # three characters a week, so 14 weeks fit 60 columns beside the labels
+            table.add_column(f"{w.number:>3}")
+        table.add_row("days filed ", *[f"{w.filed:>3}" for w in weeks])
         for item in self.items:
-            table.add_row(item.id, *[_fmt(w.means[item.id]) for w in weeks])
+            table.add_row(pd.item_label(item) + " ", *[f"{_fmt(w.means[item.id]):>3}" for w in weeks])
         runs: list[list] = []  # [label, first week, last week]
         for w in weeks:
             if runs and runs[-1][0] == w.label:
@@ -199,7 +227,7 @@ def render_summary(report):
                   title="Mean per phase, % better than baseline (paper)")
     means.add_column("item", no_wrap=True)
     for p in report.phases:
-        means.add_column(p.label[:12], justify="right")
+        means.add_column(p.label, justify="right")  # a long name wraps in its header, never cut
     for rep in report.items.values():
         cells = []
         for p in report.phases:

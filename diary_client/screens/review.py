@@ -81,10 +81,8 @@ class ReviewScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header(icon="")
         what = "Check the correction of" if self.correcting else "Review"
-        title = self.report.title()
-        if self.correcting:
-            title = title.removeprefix("Correcting ")
-            title = title[0].lower() + title[1:]
+        title = self.report.title().removeprefix("Correcting ")
+        title = title[0].lower() + title[1:]
         changes = self.report.changes(self.answers)
         extra = ""
         if self.correcting:

@@ -83,8 +83,11 @@ class Reads:
 
     def participants(self) -> list[Participant]:
         """Every participant with study, day 1, protocol and unblinding, by id."""
+        texts: dict[str, str] = {}  # a study's participants share one copy of its protocol text
         with self.db.read() as db:
-            return [participant_of_row(r) for r in db.query(PARTICIPANTS + " ORDER BY p.participant_id")]
+            rows = db.query(PARTICIPANTS + " ORDER BY p.participant_id")
+            return [participant_of_row(r | {"protocol_toml": texts.setdefault(r["protocol_toml"], r["protocol_toml"])})
+                    for r in rows]
 
     def received(self, participant_id: str | None = None) -> list[dict]:
         """Stored entries as {"entry": Entry, "received_at", "via", "content_hash"}, oldest first."""

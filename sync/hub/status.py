@@ -30,10 +30,7 @@ class Status:
     quarantined: int  # entries rejected and never stored
     flagged: int  # entries with the device's clock doubts
     phases: Mapping[str, sch.Tally]  # phase id -> tally, in study order; empty without a day 1
-
-    @property
-    def overall(self) -> sch.Tally | None:
-        return sch.combined(self.phases.values()) if self.phases else None
+    overall: sch.Tally | None  # the phases together; None without a day 1
 
 
 def statuses(hub: HubStore, now: datetime) -> list[Status]:
@@ -61,5 +58,5 @@ def statuses(hub: HubStore, now: datetime) -> list[Status]:
         phases = {span.phase.id: sch.phase_tally(span, cut, counted.get((pid, span.phase.id), NOTHING_FILED))
                   for span in spans.get(pid, [])} if cut else {}
         out.append(Status(p, s.get("entries", 0), s.get("last_received_at"), s.get("quarantined", 0),
-                          flagged.get(pid, 0), phases))
+                          flagged.get(pid, 0), phases, sch.combined(phases.values()) if phases else None))
     return out
