@@ -377,7 +377,6 @@ class CohortReport:
     analysis_version: str
     caveats: tuple[str, ...]
 
-<<<<<<< HEAD
     def as_json(self) -> dict:
         return self._json([p.as_json(caveats=False) for p in self.participants])
 
@@ -400,7 +399,6 @@ class CohortReport:
     def _json(self, participants: list[dict] | None) -> dict:
         return {
             "study_id": self.study_id, "participants": participants,
->>>>>>> main
             "cohort": {k: v.as_json() for k, v in self.cohort.items()}, "responders": self.responders,
             "covariates": {k: v.as_json() for k, v in self.covariates.items()},
             "mixed_model": {k: v.as_json() for k, v in self.mixed_model.items()},
