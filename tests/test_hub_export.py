@@ -6,7 +6,7 @@ import csv
 import json
 import re
 import sqlite3
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -83,7 +83,7 @@ optional = true
 V2 = (PROTOCOL.replace("version = 1", "version = 2").replace('options = ["nausea", "rash"]', 'options = ["rash", "dizzy", "nausea"]')
       + '\n[[items]]\nid = "sleep"\nkind = "number"\nprompt = "Hours of sleep?"\noptional = true\n')
 START = date(2026, 3, 2)
-NOW = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
 CET = timezone(timedelta(hours=1))
 
 # Participant A: day -> answers (day 2 is corrected, day 3 chose no effect and skipped pain and note)

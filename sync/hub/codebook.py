@@ -29,6 +29,8 @@ def stamp(t: datetime | str | None) -> str | None:
     if t is None:
         return None
     if isinstance(t, str):
+        if len(t) == 32 and t[19] == "." and t[26] in "+-":
+            return t  # already so (the hub writes its own times this way)
         t = datetime.fromisoformat(t)
     return t.isoformat(timespec="microseconds")
 
@@ -79,8 +81,8 @@ class Study:
             return None
         codes = self.options[item.id]
         if item.kind == "choice":
-            return str(codes[v])  # type: ignore[index]
-        return ";".join(str(codes[o]) for o in v) if v else str(NONE_CODE)  # type: ignore[union-attr]
+            return str(codes[v])  # type: ignore[index]  # a choice answer is one of the options' texts (answers.check)
+        return ";".join(str(codes[o]) for o in v) if v else str(NONE_CODE)  # type: ignore[union-attr]  # a multi answer is a list of option texts
 
 
 def studies(versions: Iterable[tuple[str, int, str]]) -> dict[str, Study]:
@@ -146,4 +148,4 @@ def answer_cells(study: Study, item: Item, v: Value) -> tuple[str, str | None, s
     if v is None:
         return SKIPPED, None, None, None
     number = int(bool(v)) if item.kind == "yesno" else v if item.numeric else None
-    return ANSWERED, format_value(item, v), study.code(item, v), number  # type: ignore[return-value]
+    return ANSWERED, format_value(item, v), study.code(item, v), number  # type: ignore[return-value]  # number is an int or float for numeric items, as the row type says

@@ -135,9 +135,9 @@ def _answers(study: Study, item: Item, v: Value) -> list[dict]:
         case "yesno":
             return [{"valueBoolean": v}]
         case "choice":
-            return [{"valueCoding": _option(study, item, study.options[item.id][v], v)}]  # type: ignore[index]
+            return [{"valueCoding": _option(study, item, study.options[item.id][v], v)}]  # type: ignore[index,arg-type]  # an answered choice is its option's text
         case "multi":
-            chosen = [(study.options[item.id][o], o) for o in v] or [(NONE_CODE, NONE_LABEL)]  # type: ignore[union-attr]
+            chosen = [(study.options[item.id][o], o) for o in v] or [(NONE_CODE, NONE_LABEL)]  # type: ignore[union-attr]  # a multi answer is a list of options
             return [{"valueCoding": _option(study, item, c, label)} for c, label in chosen]
     return [{"valueString": v}]
 

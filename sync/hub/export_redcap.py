@@ -110,8 +110,8 @@ def item_field(study: Study, item: Item, name: str) -> Field:
             return Field(type="slider", choices=f"{item.min_label} | | {item.max_label}", validation="number",
                          min=str(lo), max=str(hi), **common)
         case "number":
-            lo, hi = ("" if x is None else f"{x:g}" for x in (item.min, item.max))
-            return Field(type="text", validation="number", min=lo, max=hi, **common)
+            low, high = ("" if x is None else f"{x:g}" for x in (item.min, item.max))
+            return Field(type="text", validation="number", min=low, max=high, **common)
         case "yesno":
             return Field(type="yesno", **common)
         case "choice":
@@ -167,7 +167,7 @@ class StudyFiles:
     def add(self, g: Gathered, counting: set[str]) -> None:
         p, study = g.participant, self.study
         end = g.spans[-1].end.isoformat() if g.spans else ""
-        row = dict.fromkeys(self.columns, "")
+        row: dict[str, object] = dict.fromkeys(self.columns, "")
         row.update(record_id=p.participant_id, study_id=p.study_id, start_date=p.start.isoformat() if p.start else "",
                    end_date=end, time_zone=p.tz, **{f"{PARTICIPANT_FORM}_complete": COMPLETE})
         rows = [row]

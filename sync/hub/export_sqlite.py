@@ -43,7 +43,8 @@ def insert_sql(t: Table) -> str:
 
 def daily_columns(studies: dict[str, Study]) -> list[tuple[str, str, object]]:
     """(column, item id, item) of the daily view: one per item of every study, in asking order."""
-    out, seen = [], set(DAILY_FIXED)
+    out: list[tuple[str, str, object]] = []
+    seen = set(DAILY_FIXED)
     for study in studies.values():
         for item in study.items():
             if item.id in {c[1] for c in out}:
