@@ -49,7 +49,7 @@ def report(env: Env, as_json: bool, html_file: Path | None, png_file: Path | Non
 
         png = chart_png(rep)
     if png_file:
-        _write(png_file, png)  # type: ignore[arg-type]
+        _write(png_file, png)  # type: ignore[arg-type]  # png is set whenever png_file is given
     if html_file:
         from .render_html import personal_html
 

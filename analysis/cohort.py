@@ -18,8 +18,7 @@ from . import meta as meta_analysis
 from . import mixed
 from .participant import ParticipantData
 from .personal import ANALYSIS_VERSION, iter_reports, options_of
-from .results import (CohortItem, CohortPhase, CohortReport, Covariate, Effect, MetaAnalysis, MixedResult,
-                      PersonalReport)
+from .results import CohortItem, CohortPhase, CohortReport, Covariate, Effect, MetaAnalysis, MixedResult, PersonalReport
 
 CAVEATS = (
     "The primary result is a random-effects meta-analysis of the participants' own model-based "
@@ -51,7 +50,7 @@ def one_sample_t(xs: Sequence[float]) -> dict:
 
     m, sd = _mean_sd(xs)
     out = {"n": len(xs), "mean": m, "p": None, "ci95": None}
-    if sd is None or sd == 0:
+    if m is None or sd is None or sd == 0:
         return out
     se, df = sd / math.sqrt(len(xs)), len(xs) - 1
     hw = float(stdtrit(df, 0.975)) * se
@@ -124,11 +123,12 @@ def _cohort_item(item: Item, protocol: Protocol, reports: Sequence[PersonalRepor
         means = [s.mean for s in stats if s is not None and s.mean is not None]
         phases[ph.id] = CohortPhase(len(red), m, sd, em, esd, _mean_sd(means)[0])
     active = roles["active"].id if roles["active"] else None
-    act_red = []
+    act_red: list[float] = []
     if active:
         act = [r.items[item_id].phases.get(active) for r in reports]
         act_red = [s.reduction_pct for s in act if s is not None and s.reduction_pct is not None]
-    vp = [r.items[item_id].vs_placebo_points for r in reports if r.items[item_id].vs_placebo_points is not None]
+    vp: list[float] = [r.items[item_id].vs_placebo_points for r in reports  # type: ignore[misc]  # filtered just so
+          if r.items[item_id].vs_placebo_points is not None]
     vs_base, vs_plac = one_sample_t(act_red), one_sample_t(vp)
     return CohortItem(item, phases, vs_plac["mean"], _mean_sd(vp)[1], vs_base["p"], vs_plac["p"], vs_base["n"],
                       vs_plac["n"], vs_base["ci95"], vs_plac["ci95"], _meta(item, reports, roles))
@@ -175,7 +175,7 @@ def _covariates(reports: Sequence[PersonalReport], primary: str, covariates: dic
     for name in names:
         pairs = [(row[name], points[pid]) for pid, row in covariates.items()
                  if name in row and row[name] is not None and points.get(pid) is not None]
-        out[name] = pearson([a for a, _ in pairs], [b for _, b in pairs], f"{primary}.vs_placebo_points")
+        out[name] = pearson([a for a, _ in pairs], [b for _, b in pairs if b is not None], f"{primary}.vs_placebo_points")
     return out
 
 
@@ -198,7 +198,7 @@ def _mixed(item: Item, protocol: Protocol, reports: Sequence[PersonalReport], ro
     has = counts.sum(axis=1) > 0
     counts, sums, squares = counts[has], sums[has], squares[has]
     present = [k for c, k in enumerate(keys) if counts[:, c].sum() > 0]
-    ref = roles["baseline"].id if roles["baseline"] and roles["baseline"].id in present else (present or [None])[0]
+    ref: str | None = roles["baseline"].id if roles["baseline"] and roles["baseline"].id in present else (present or [None])[0]  # type: ignore[list-item]  # [None]: no phase present
     if ref is None or len(counts) < 3 or n_obs <= len(present) + 4:
         return MixedResult(MIXED_MODEL, ref, n_obs)
     cols = [keys.index(k) for k in present]
@@ -219,9 +219,9 @@ def _mixed(item: Item, protocol: Protocol, reports: Sequence[PersonalReport], ro
     plc = roles["placebo"].id if roles["placebo"] else None
     vs_placebo = None
     if act in col and plc in col:
-        c = np.zeros(A.shape[1])
-        c[col[act]], c[col[plc]] = 1.0, -1.0
-        vs_placebo = effect(c)
+        contrast = np.zeros(A.shape[1])
+        contrast[col[act]], contrast[col[plc]] = 1.0, -1.0
+        vs_placebo = effect(contrast)
     G = fit.G
     corr = float(G[0, 1] / math.sqrt(G[0, 0] * G[1, 1])) if G.shape[0] == 2 and G[0, 0] > 0 and G[1, 1] > 0 else None
     return MixedResult(MIXED_MODEL, ref, n_obs, fit.n_groups, effects, vs_placebo, math.sqrt(G[0, 0]),

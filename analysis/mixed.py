@@ -39,7 +39,7 @@ class MixedFit:
     vp_cov: np.ndarray  # asymptotic covariance of (θ, σ): 2 × the inverse Hessian of the REML deviance
     _cov: object  # cov(β̂) as a function of (θ, σ), for Satterthwaite's gradient
 
-    def contrast(self, c: np.ndarray, level: float = 0.95) -> tuple[float, float, float | None, float | None, tuple]:
+    def contrast(self, c: np.ndarray, level: float = 0.95) -> tuple[float, float, float | None, float | None, tuple | None]:
         """Estimate, SE, Satterthwaite df, two-sided p and CI of c'β."""
         from scipy.special import stdtr, stdtrit
 
@@ -47,7 +47,7 @@ class MixedFit:
         est = float(c @ self.beta)
         var = float(c @ self.cov @ c)
         se = math.sqrt(max(var, 0.0))
-        g = _gradient(lambda x: float(c @ self._cov(x) @ c), vp)  # type: ignore[operator]
+        g = _gradient(lambda x: float(c @ self._cov(x) @ c), vp)  # type: ignore[operator]  # _cov is set to a callable by fit()
         spread = float(g @ self.vp_cov @ g)
         df = 2 * var * var / spread if spread > 0 and np.isfinite(spread) else None
         if se == 0 or df is None:

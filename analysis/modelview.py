@@ -100,7 +100,7 @@ class FitPlan:
         means = posterior.rows_many(fit, np.eye(q)[[cols[k] for k in keys]])
         self.means = {k: batch.interval(R) for k, R in zip(keys, means)}
         self.comparisons: dict[str, tuple[int, int, slice, slice, list]] = {}
-        self.reductions: dict[str, tuple[int, slice | None, slice]] = {}
+        self.reductions: dict[str, tuple[int, slice, slice]] = {}
         self.vs_placebo: tuple[slice, slice | None] | None = None
         self.base_ok = [False] * len(self.flip)
         if not compare:
@@ -109,9 +109,9 @@ class FitPlan:
         pairs = [(name, other) for name, other in (("active_vs_baseline", b), ("active_vs_placebo", pl))
                  if a is not None and other is not None]
         if pairs:
-            diffs = posterior.rows_many(fit, np.stack([_unit(q, (a, 1.0), (o, -1.0)) for _, o in pairs]))  # type: ignore[arg-type]
+            diffs = posterior.rows_many(fit, np.stack([_unit(q, (a, 1.0), (o, -1.0)) for _, o in pairs]))  # type: ignore[arg-type]  # a is not None inside `if pairs` (pairs needs an active phase)
             for (name, o), R in zip(pairs, diffs):
-                self.comparisons[name] = (a, o, batch.p(R), batch.interval(R), posterior.sd(R).tolist())  # type: ignore[assignment]
+                self.comparisons[name] = (a, o, batch.p(R), batch.interval(R), posterior.sd(R).tolist())  # type: ignore[assignment]  # the comparison tuple's last item is a list of floats
         if b is None:
             return
         mu_b = fit.beta[:, b]
@@ -122,7 +122,7 @@ class FitPlan:
         nums = [_unit(q, (b, 100.0), (cols[k], -100.0)) for k in others]
         with_vs = a is not None and pl is not None
         if with_vs:
-            nums.append(_unit(q, (pl, 100.0), (a, -100.0)))  # type: ignore[arg-type]
+            nums.append(_unit(q, (pl, 100.0), (a, -100.0)))  # type: ignore[arg-type]  # with_vs checked both columns are present
         if not nums:
             return
         ratios = [_oriented(R, self.sign) for R in posterior.rows_many(fit, np.stack(nums), _unit(q, (b, 1.0)))]
@@ -145,7 +145,7 @@ class FitPlan:
         if not self.varies[g]:  # constant values: nothing to test, no interval
             return SeriesModel({k: Estimate(beta[c]) for k, c in self.cols.items()}, {}, None,
                                {name: None for name in self.comparisons}, None)
-        means = {k: Estimate(beta[c], tuple(batch.get("interval", self.means[k], g)))  # type: ignore[arg-type]
+        means = {k: Estimate(beta[c], tuple(batch.get("interval", self.means[k], g)))
                  for k, c in self.cols.items()}
         comparisons: dict = {}
         for name, (a, o, p_at, ci_at, sd) in self.comparisons.items():
@@ -157,15 +157,15 @@ class FitPlan:
         if self.comparisons or self.reductions:
             mu_b = abs(beta[b]) if b is not None else 0.0
             f = float(self.flip[g])
-            for k, (c, ci_at, p_at) in self.reductions.items():
-                value = f * 100.0 * (beta[b] - beta[c]) / mu_b if mu_b else None
-                reductions[k] = Estimate(value, self._ratio_ci(ci_at, g), batch.get("p", p_at, g))
+            for k, (col, red_ci, red_p) in self.reductions.items():
+                value = f * 100.0 * (beta[b] - beta[col]) / mu_b if mu_b else None
+                reductions[k] = Estimate(value, self._ratio_ci(red_ci, g), batch.get("p", red_p, g))
             base_key = next((k for k, c in self.cols.items() if c == b), None)
             if base_key is not None and mu_b:
                 reductions[base_key] = Estimate(0.0)
             if self.vs_placebo is not None and mu_b:
-                a, pl = self.roles.active, self.roles.placebo
-                value = f * 100.0 * (beta[pl] - beta[a]) / mu_b
+                act, pl = self.roles.active, self.roles.placebo
+                value = f * 100.0 * (beta[pl] - beta[act]) / mu_b
                 p = comparisons.get("active_vs_placebo")
                 vs_placebo = Estimate(float(value), self._ratio_ci(self.vs_placebo[0], g), None if p is None else p[3])
                 if self.vs_placebo[1] is not None and self.base_ok[g]:

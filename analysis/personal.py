@@ -6,7 +6,6 @@ this module costs numpy only (scipy is loaded when a p-value is first computed).
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import math
@@ -22,8 +21,18 @@ from diary_client.schedule import PhaseSpan, phase_spans, tally_by_phase
 
 from .modelview import Batch, FitPlan, Roles
 from .multiplicity import adjust
-from .results import (COMPARISONS, Comparison, ItemResult, ModelView, OtherItem, Options, PersonalReport, PhaseNumbers,
-                      PhaseRow, Series)
+from .results import (
+    COMPARISONS,
+    Comparison,
+    ItemResult,
+    ModelView,
+    Options,
+    OtherItem,
+    PersonalReport,
+    PhaseNumbers,
+    PhaseRow,
+    Series,
+)
 from .stats import CHUNK, METHOD, Fit, Job, ar1_fits
 from .summary import difference, phase_table, reduction_pct, tally_answers
 
@@ -66,8 +75,8 @@ def protocol_text(protocol: Protocol) -> str:
 def data_hash(protocol: Protocol | str, start: date, days: dict[date, Entry]) -> str:
     """SHA-256 of what the numbers are computed from: protocol, start date and each day's answers."""
     text = protocol if isinstance(protocol, str) else protocol_text(protocol)
-    doc = '{"days":%s,"protocol":%s,"start":"%s"}' % (
-        _canonical([[d.isoformat(), e.answers] for d, e in sorted(days.items())]), text, start.isoformat())
+    answers = _canonical([[d.isoformat(), e.answers] for d, e in sorted(days.items())])
+    doc = f'{{"days":{answers},"protocol":{text},"start":"{start.isoformat()}"}}'
     return "sha256:" + hashlib.sha256(doc.encode()).hexdigest()
 
 
@@ -246,7 +255,7 @@ def _fit_jobs(M: np.ndarray, valid: np.ndarray, day: np.ndarray, phase: np.ndarr
     for js in groups.values():
         m = valid[:, js[0]]
         used, col_of = np.unique(phase[m], return_inverse=True)  # model columns: phases with data
-        jobs.append(_FitJob(Job(day[m], col_of, M[np.ix_(m, js)], len(used), trend), js,
+        jobs.append(_FitJob(Job(day[m], col_of, M[np.ix_(m, np.asarray(js))], len(used), trend), js,
                             {phase_keys[c]: i for i, c in enumerate(used.tolist())}))
     return jobs
 
@@ -265,7 +274,7 @@ def _report(d: _Draft, plans: list[tuple[_FitJob, Fit, FitPlan]]) -> PersonalRep
     for j, item in enumerate(d.items):
         fitted = model.get(j)
         n_eff_phase = {} if fitted is None else fitted[2]
-        raw = {k: PhaseNumbers(*v, effective_n=n_eff_phase.get(k)) for k, v in d.raw[j].items()}
+        raw = {k: PhaseNumbers(*v, effective_n=n_eff_phase.get(k)) for k, v in d.raw[j].items()}  # type: ignore[misc]  # v: the six numbers before effective_n
         red = {role: _red(d, raw, role) for role in ("active", "placebo")}
         vs_placebo = None if d.blinded else difference(red["active"], red["placebo"])
         if fitted is None:
@@ -273,7 +282,7 @@ def _report(d: _Draft, plans: list[tuple[_FitJob, Fit, FitPlan]]) -> PersonalRep
             continue
         phi, n_eff, _, sm = fitted
         comps = {name: None if sm.comparisons.get(name) is None else
-                 Comparison(*sm.comparisons[name], p_adj=p_adj[name][item.id])  # type: ignore[misc]
+                 Comparison(*sm.comparisons[name], p_adj=p_adj[name][item.id])  # type: ignore[misc]  # the five numbers before p_adj (mypy cannot count a starred tuple)
                  for name in COMPARISONS}
         view = ModelView(sm.means, sm.reductions, sm.vs_placebo_points)
         items[item.id] = ItemResult(item, raw, vs_placebo, comps["active_vs_baseline"], comps["active_vs_placebo"],

@@ -79,7 +79,7 @@ def stack(parts: list[Rows]) -> Rows:
         return Rows(z, z, z, z, z, z, np.zeros(0))
     K = max(p.w.shape[1] for p in parts)
     assert all(p.w.shape[1] == K for p in parts), "every fit has the same nodes"
-    return Rows(*(np.concatenate([getattr(p, f) for p in parts]) for f in FIELDS), all(p.linear for p in parts))
+    return Rows(*(np.concatenate([getattr(p, f) for p in parts]) for f in FIELDS), all(p.linear for p in parts))  # type: ignore[call-arg,arg-type]  # mypy cannot count a starred generator: one per FIELDS
 
 
 @lru_cache(maxsize=64)
@@ -209,7 +209,7 @@ def quantile(R: Rows, prob: np.ndarray | float) -> np.ndarray:
 
 
 def _take(R: Rows, keep: np.ndarray) -> Rows:
-    return Rows(*(getattr(R, f)[keep] for f in FIELDS), R.linear)
+    return Rows(*(getattr(R, f)[keep] for f in FIELDS), R.linear)  # type: ignore[call-arg]  # one per FIELDS (mypy cannot count them)
 
 
 def interval(R: Rows, level: float = 0.95) -> np.ndarray:

@@ -105,8 +105,8 @@ def _comparisons(r: PersonalReport) -> str:
         rows.append([_name(rep), fmt(rep.vs_placebo_points, "+.1f"),
                      "—" if vp is None else f"{fmt(vp.value, '+.1f')} {fmt_ci(vp.ci95)}",
                      "—" if ap is None else f"{ap.diff:+.1f} {escape(units(rep))} {fmt_ci(ap.ci95)}",
-                     fmt_p(ap and ap.p), fmt_p(ap and ap.p_adj),
-                     "—" if ab is None else f"{ab.diff:+.1f} {fmt_ci(ab.ci95)}", fmt_p(ab and ab.p)])
+                     fmt_p(ap.p if ap else None), fmt_p(ap.p_adj if ap else None),
+                     "—" if ab is None else f"{ab.diff:+.1f} {fmt_ci(ab.ci95)}", fmt_p(ab.p if ab else None)])
     return ("<h2>The drug against placebo and baseline</h2><p class='dim'>Percentage points: the drug's reduction "
             "minus the placebo's, both as % of the baseline mean (positive = better on the drug). Item units: the "
             "drug phase's mean minus the other phase's (for a lower-is-better item, negative = better on the drug). "

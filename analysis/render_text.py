@@ -55,10 +55,10 @@ def print_personal(report: PersonalReport, console: Console | None = None) -> No
             console.print(sentence)
     for c in report.caveats:
         console.print(f"[dim]• {c}[/]")
-    o = report.options
-    excluded = ", ".join(f"first {d} days of {r}" for r, d in o.exclude_first_days.items() if d) or "none"
-    console.print(f"[dim]analysis {report.analysis_version} · options: trend {'on' if o.trend else 'off'}, "
-                  f"model leaves out {excluded}, multiplicity {o.multiplicity} · data {report.data_hash}[/]")
+    opts = report.options
+    excluded = ", ".join(f"first {d} days of {r}" for r, d in opts.exclude_first_days.items() if d) or "none"
+    console.print(f"[dim]analysis {report.analysis_version} · options: trend {'on' if opts.trend else 'off'}, "
+                  f"model leaves out {excluded}, multiplicity {opts.multiplicity} · data {report.data_hash}[/]")
 
 
 def _model_tables(report: PersonalReport, console: Console) -> None:
@@ -70,7 +70,7 @@ def _model_tables(report: PersonalReport, console: Console) -> None:
         vp = rep.model.vs_placebo_points if rep.model else None
         c = rep.active_vs_placebo
         t.add_row(item_name(rep), fmt(rep.vs_placebo_points, "+.1f"), fmt(vp and vp.value, "+.1f"),
-                  fmt_ci(vp and vp.ci95), fmt_p(c and c.p), fmt_p(c and c.p_adj))
+                  fmt_ci(vp and vp.ci95), fmt_p(c.p if c else None), fmt_p(c.p_adj if c else None))
     console.print(t)
     t = Table(title="The model's differences in the item's own units (drug minus the other phase, 95% interval)",
                   title_justify="left")
@@ -79,8 +79,8 @@ def _model_tables(report: PersonalReport, console: Console) -> None:
     for rep in report.items.values():
         ab, ap = rep.active_vs_baseline, rep.active_vs_placebo
         t.add_row(item_name(rep), units(rep),
-                  "—" if ab is None else f"{ab.diff:+.1f} {fmt_ci(ab.ci95)}", fmt_p(ab and ab.p), fmt_p(ab and ab.p_adj),
-                  "—" if ap is None else f"{ap.diff:+.1f} {fmt_ci(ap.ci95)}", fmt_p(ap and ap.p), fmt_p(ap and ap.p_adj),
+                  "—" if ab is None else f"{ab.diff:+.1f} {fmt_ci(ab.ci95)}", fmt_p(ab.p if ab else None), fmt_p(ab.p_adj if ab else None),
+                  "—" if ap is None else f"{ap.diff:+.1f} {fmt_ci(ap.ci95)}", fmt_p(ap.p if ap else None), fmt_p(ap.p_adj if ap else None),
                   fmt(rep.autocorrelation, ".2f"), fmt(rep.effective_n, ".0f"))
     console.print(t)
     t = Table(title="The model's phase means [95% interval] and reductions (% better than the model's baseline mean)",
@@ -152,6 +152,6 @@ def print_cohort(report: CohortReport, console: Console | None = None) -> None:
             t.add_row(label, phase, f"{e.estimate:+.1f}", fmt_ci(e.ci95), fmt(e.df, ".1f"), fmt_p(e.p))
             label = ""
     console.print(t)
-    for c in report.caveats:
-        console.print(f"[dim]• {c}[/]")
+    for note in report.caveats:
+        console.print(f"[dim]• {note}[/]")
     console.print(f"[dim]analysis {report.analysis_version} · {report.options.inference}[/]")

@@ -151,7 +151,7 @@ class ItemResult:
         return getattr(self, name)
 
     def as_json(self) -> dict:
-        out = {"kind": self.item.kind, "better": self.item.better, "primary": self.item.primary, "label": self.label,
+        out: dict[str, object] = {"kind": self.item.kind, "better": self.item.better, "primary": self.item.primary, "label": self.label,
                "phases": {k: v.as_json() for k, v in self.phases.items()},
                "vs_placebo_points": num(self.vs_placebo_points)}
         for name in COMPARISONS:

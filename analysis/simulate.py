@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date
 
 import numpy as np
 
@@ -39,7 +39,7 @@ def _other_value(item: Item, rng: np.random.Generator):
         case "yesno":
             return bool(rng.random() < 0.9)
         case "choice":
-            return str(rng.choice(item.options))
+            return str(rng.choice(item.options or []))
         case "multi":
             return [o for o in item.options or [] if rng.random() < 0.08]
         case "number":
@@ -93,14 +93,14 @@ def simulate(protocol: Protocol, start: date, rng: np.random.Generator, profile:
 def as_entries(protocol: Protocol, start: date, days: dict[date, dict], participant_id: str,
                device_id: str = "sim-device") -> list:
     """Simulated answers as the Entries a device would have filed at 19:00 UTC on each day."""
-    from datetime import datetime, time, timezone
+    from datetime import datetime, time
 
     from diary_client.entry import Entry, new_id
 
     return [
         Entry(id=new_id(), participant_id=participant_id, study_id=protocol.id,
               protocol_version=protocol.version, diary_date=d, study_day=(d - start).days + 1,
-              answers=answers, submitted_at=datetime.combine(d, time(19, 0), timezone.utc),
+              answers=answers, submitted_at=datetime.combine(d, time(19, 0), UTC),
               timing="on_time", source="app", device_id=device_id, seq=k)
         for k, (d, answers) in enumerate(sorted(days.items()))
     ]

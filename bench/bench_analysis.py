@@ -14,7 +14,7 @@ import statistics
 import time
 import warnings
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from diary_client.protocol import load_protocol
 from diary_client.schedule import phase_spans
 
 START = date(2025, 1, 6)
-NOW = datetime(2026, 3, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def year_protocol():

@@ -81,7 +81,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         build_demo(Path(tmp) / "demo", now)
         app_times, floor_times = [], []
-        for k in range(args.runs):
+        for _ in range(args.runs):
             # the first app run also pays the one-off imports (numpy, scipy) of the summary
             app_times.append(asyncio.run(time_open(create_app(Path(tmp) / "demo", lambda: now), "ProgressScreen")))
             floor_times.append(asyncio.run(time_open(FloorApp(), "FloorScreen")))

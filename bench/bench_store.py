@@ -14,7 +14,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,7 @@ ANSWERS = {"severity": 50, "pain": 40, "fatigue": 30, "sleep_quality": 60, "sadn
 def entry(k: int) -> Entry:
     return Entry(id=new_id(), participant_id="P01", study_id="ldn-fm", protocol_version=1,
                  diary_date=START + timedelta(days=k), study_day=k + 1, answers=ANSWERS,
-                 submitted_at=datetime.now(timezone.utc), timing="on_time", source="app",
+                 submitted_at=datetime.now(UTC), timing="on_time", source="app",
                  device_id="dev", seq=0)
 
 
@@ -86,7 +86,7 @@ def time_import(folder: Path) -> tuple[float, int]:
         for d, a in days.items():
             w.writerow([d, *[format_value(i, a.get(i.id)) for i in protocol.items]])
     diary = Diary.enroll(Store(folder / "import.db"), "P01", text, START)
-    now = datetime(2027, 6, 1, tzinfo=timezone.utc)
+    now = datetime(2027, 6, 1, tzinfo=UTC)
     t = time.perf_counter()
     saved = diary.import_rows(read_csv_rows(path), now)
     return time.perf_counter() - t, len(saved)

@@ -128,7 +128,7 @@ def format_value(item: Item, v: Value) -> str:
     if item.kind == "yesno":
         return "yes" if v else "no"
     if item.kind == "multi":
-        return ";".join(v)  # type: ignore[arg-type]
+        return ";".join(v)  # type: ignore[arg-type]  # a multi item's value is a list of its options (answers.check)
     return str(v)
 
 

@@ -6,12 +6,16 @@ import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
 
 from . import clock
 from .store import Store, StoreError
+
+if TYPE_CHECKING:
+    from .diary import Diary  # imported when used: the app's path to home loads it late
 
 SYNC_EVERY_S = 300
 
@@ -29,7 +33,7 @@ class DiaryApp(App):
         self.now_fn = now_fn
         self.store = store
         self.problem = problem
-        self.diary = None
+        self.diary: Diary | None = None
         self.protocol_note: str | None = None  # a protocol update taken by a sync, said on home
 
     def on_mount(self) -> None:
@@ -69,6 +73,7 @@ class DiaryApp(App):
     def show_home(self) -> None:
         from .screens.home import HomeScreen
 
+        assert self.diary is not None  # home opens once the diary is read (on_mount, enrolment)
         home = HomeScreen(self.diary, self.now_fn)
         self.push_screen(home)
         self.offer_draft(home)
@@ -85,9 +90,11 @@ class DiaryApp(App):
         """A report left unfinished (a crash, kill -9, Ctrl+Q, a closed terminal): offer to go on."""
         from .screens.common import USER_ERRORS, ChoiceScreen
 
+        diary = self.diary
+        assert diary is not None
         try:
-            report = self.diary.resumable(self.now_fn())
-            kept = self.diary.kept_answers()
+            report = diary.resumable(self.now_fn())
+            kept = diary.kept_answers()
         except USER_ERRORS:
             return  # home says what is wrong with the file
         if report is None:
@@ -97,7 +104,7 @@ class DiaryApp(App):
             if choice == "resume":
                 home.open(report)
             elif choice == "discard":
-                self.diary.drop_draft()
+                diary.drop_draft()
                 home.refresh_status()
 
         self.push_screen(ChoiceScreen(

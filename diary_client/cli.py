@@ -159,7 +159,7 @@ def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, yes, a
             click.echo(f"Fetched {first.fetched} earlier entries of {participant_id} from the hub.")
     else:
         start_day = start.date() if start else now.date()
-        diary = Diary.enroll(store, participant_id, text, start_day)  # type: ignore[arg-type]
+        diary = Diary.enroll(store, participant_id, text, start_day)  # type: ignore[arg-type]  # a click DateTime option is a datetime; its date() is the day
     doc = {"participant_id": participant_id, "study_id": diary.protocol.id, "start": start_day.isoformat(),
            "data_dir": str(env.data_dir), "device_id": diary.device_id}
     if as_json:

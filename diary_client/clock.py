@@ -111,7 +111,7 @@ def local_tz() -> tzinfo:
 
         return tzlocal.get_localzone()
     except Exception:  # no zone configured: fall back to the current fixed offset
-        return datetime.now().astimezone().tzinfo  # type: ignore[return-value]
+        return datetime.now().astimezone().tzinfo  # type: ignore[return-value]  # an aware now() always has a zone
 
 
 def now(tz: tzinfo | None = None) -> datetime:

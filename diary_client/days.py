@@ -26,9 +26,9 @@ def day_mark(win: Window, now: datetime, timing: str | None) -> Mark:
     An unfiled day in its window or its grace period is `open` (it can still be filed); `late`
     only ever means a report that was filed late."""
     if timing is not None:
-        return {"late": "late", "import": "imported"}.get(timing, "done")  # type: ignore[return-value]
+        return {"late": "late", "import": "imported"}.get(timing, "done")  # type: ignore[return-value]  # timing is one of Entry's Timing values; the dict's values are Marks
     state = window_state(win, now)
-    return "open" if state in ("open", "late") else state  # type: ignore[return-value]
+    return "open" if state in ("open", "late") else state
 
 
 def day_marks(protocol: Protocol, now: datetime, filed: Mapping[date, str], first: date, last: date) -> list[Mark]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -32,7 +32,7 @@ def build_demo(data_dir: Path, now: datetime, seed: int = 2009) -> Diary:
     days = simulate(diary.protocol, start, rng, Profile(missing=0.04))
     entries = []
     for d, answers in days.items():
-        win = window(diary.protocol.schedule, d, now.tzinfo)  # type: ignore[arg-type]
+        win = window(diary.protocol.schedule, d, now.tzinfo)
         late = rng.random() < 0.05
         at = win.closes + timedelta(minutes=int(rng.integers(20, 600))) if late else (
             win.opens + timedelta(minutes=int(rng.integers(15, 300))))

@@ -12,7 +12,7 @@ from . import answers as ans
 from . import bounds, clock, days
 from . import schedule as sch
 from .device import DeviceSettings
-from .entry import Entry, Value, filed_timing, latest, new_id
+from .entry import Entry, Source, Timing, Value, filed_timing, latest, new_id
 from .protocol import Item, Protocol, parse_protocol, stored_protocol
 from .store import Store
 
@@ -272,7 +272,7 @@ class Diary:
         self,
         answers: dict[str, Value],
         now: datetime,
-        source: str,
+        source: Source,
         reason: str | None = None,
         d: date | None = None,
     ) -> Entry:
@@ -281,7 +281,7 @@ class Diary:
         With `reason`, it is a correction of that day's report. Raises DiaryError or AnswerError.
         """
         d = d or self.fileable(now)
-        win = sch.window(self.protocol.schedule, d, now.tzinfo)  # type: ignore[arg-type]
+        win = sch.window(self.protocol.schedule, d, now.tzinfo)
         timing = sch.timing_now(win, now)
         if timing is None:
             state = sch.window_state(win, now)
@@ -303,7 +303,7 @@ class Diary:
                           supersedes=old.id if reason is not None and old else None,
                           reason=reason.strip() if reason else None)
 
-    def entry(self, d: date, answers: dict[str, Value], submitted_at: datetime, timing: str, source: str,
+    def entry(self, d: date, answers: dict[str, Value], submitted_at: datetime, timing: Timing, source: Source,
               supersedes: str | None = None, reason: str | None = None) -> Entry:
         """A new Entry of this enrolment for diary date `d` (the store gives it its seq); no rules checked."""
         return Entry(
@@ -340,7 +340,7 @@ class Diary:
             answers = {i.id: [] for i in items if i.kind == "multi"}
         return Report(d, day, span.phase.id, items, answers, now.date(), old)
 
-    def save_report(self, report: Report, answers: dict[str, Value], now: datetime, source: str = "app",
+    def save_report(self, report: Report, answers: dict[str, Value], now: datetime, source: Source = "app",
                     reason: str | None = None) -> Entry:
         """Check and durably save a begun report (a correction needs `reason` and a change);
         its draft goes once it is saved."""
@@ -356,7 +356,7 @@ class Diary:
         self.store.drop_draft()
         return entry
 
-    def file(self, answers: dict[str, Value], now: datetime, source: str = "app", reason: str | None = None) -> Entry:
+    def file(self, answers: dict[str, Value], now: datetime, source: Source = "app", reason: str | None = None) -> Entry:
         """Begin, check and durably save a report (or a correction, with `reason`) in one call."""
         report = self.begin_report(now, correcting=reason is not None)
         return self.save_report(report, answers, now, source, reason)
@@ -414,7 +414,7 @@ class Diary:
             span = sch.span_on(self.protocol, self.start, d)
             if span is None:
                 raise DiaryError(f"{where}: {d} is not a day of the study ({self.start} to {sch.end_date(self.protocol, self.start)})")
-            state = sch.window_state(sch.window(self.protocol.schedule, d, now.tzinfo), now)  # type: ignore[arg-type]
+            state = sch.window_state(sch.window(self.protocol.schedule, d, now.tzinfo), now)
             if state != "missed":
                 raise DiaryError(f"{where}: {d} is not over yet ({state}): import is for past days; "
                                  "file this one with `diary record` or the app")

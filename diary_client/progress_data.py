@@ -12,7 +12,6 @@ from .entry import Entry, filed_timing, latest
 from .protocol import Item, Protocol
 
 
-
 @dataclass(frozen=True)
 class Week:
     number: int  # 1-based study week
@@ -69,7 +68,7 @@ def weekly_means(protocol: Protocol, start: date, entries: list[Entry], upto: da
         for item in numeric_items(protocol):
             vals = [e.answers[item.id] for e in got
                     if isinstance(e.answers.get(item.id), int | float) and not isinstance(e.answers.get(item.id), bool)]
-            means[item.id] = fmean(vals) if vals else None  # type: ignore[arg-type]
+            means[item.id] = fmean(vals) if vals else None  # type: ignore[arg-type]  # vals holds only the numbers filtered above (Value is wider)
         out.append(Week(w, first, last, _labels(spans, first, last, label_of), len(got), means))
     return out
 

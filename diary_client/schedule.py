@@ -66,8 +66,10 @@ class Window:
     grace_ends: datetime
 
 
-def window(schedule: Schedule, d: date, tz: tzinfo) -> Window:
-    """When the report of diary date `d` may be filed on time, and until when late."""
+def window(schedule: Schedule, d: date, tz: tzinfo | None) -> Window:
+    """When the report of diary date `d` may be filed on time, and until when late (`tz`: an aware
+    clock's zone, usually `now.tzinfo`)."""
+    assert tz is not None, "diary windows are local times of an aware clock"
     opens = datetime.combine(d, schedule.opens, tzinfo=tz)
     close_day = d if schedule.closes > schedule.opens else d + timedelta(days=1)
     closes = datetime.combine(close_day, schedule.closes, tzinfo=tz)
@@ -92,7 +94,7 @@ def day_state(win: Window, now: datetime, filed: bool) -> DayState:
 
 def timing_now(win: Window, now: datetime) -> Literal["on_time", "late"] | None:
     """How an entry filed now for this window is marked, or None if it may not be filed."""
-    return {"open": "on_time", "late": "late"}.get(window_state(win, now))  # type: ignore[return-value]
+    return {"open": "on_time", "late": "late"}.get(window_state(win, now))  # type: ignore[return-value]  # the dict's values are exactly the Literal's
 
 
 @dataclass(frozen=True)

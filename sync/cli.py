@@ -12,8 +12,8 @@ import click
 
 from diary_client import clock
 from diary_client.cli import Env, emit_json, pass_env, user_errors
-from diary_client.lazy import LazyGroup
 from diary_client.diary import participant_id_problem
+from diary_client.lazy import LazyGroup
 from diary_client.protocol import checked_protocol_text
 
 from .hub.store import HubError

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -85,7 +85,7 @@ def answers_for(protocol, phase_id: str, value: int = 50) -> dict:
 def make_entry(participant_id: str, start: date, day: int, *, device_id: str = "dev-1", seq: int | None = None,
                value: int = 50, supersedes: str | None = None, **over):
     """A valid ldn-fm Entry for study day `day` of a participant whose day 1 is `start`."""
-    from datetime import timedelta, timezone
+    from datetime import timedelta
 
     from diary_client.entry import Entry, new_id
     from diary_client.protocol import parse_protocol
@@ -97,7 +97,7 @@ def make_entry(participant_id: str, start: date, day: int, *, device_id: str = "
     fields = dict(
         id=new_id(), participant_id=participant_id, study_id=protocol.id, protocol_version=protocol.version,
         diary_date=d, study_day=day, answers=answers_for(protocol, span.phase.id if span else "baseline", value),
-        submitted_at=datetime.combine(d, datetime.min.time(), timezone.utc).replace(hour=19),
+        submitted_at=datetime.combine(d, datetime.min.time(), UTC).replace(hour=19),
         timing="on_time", source="app", device_id=device_id, seq=day if seq is None else seq,
         supersedes=supersedes, reason="corrected" if supersedes else None,
     )

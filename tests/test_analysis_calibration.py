@@ -8,7 +8,7 @@ is bench/bench_calibration.py (too slow for the suite).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
@@ -107,7 +107,7 @@ def test_excluding_the_first_days_recovers_a_slow_onset_effect():
 
 def test_without_autocorrelation_or_missing_days_the_model_means_are_the_raw_means():
     rng = np.random.default_rng(3)
-    now = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 6, 1, tzinfo=UTC)
     worst = 0.0
     for k in range(20):
         answers = simulate(PROTOCOL, START, rng, Profile(phi=0.0, sd=10, clip=False), items=["severity"])
@@ -122,7 +122,7 @@ def test_without_autocorrelation_or_missing_days_the_model_means_are_the_raw_mea
 
 
 def test_at_phi_zero_gls_phase_means_are_exactly_the_raw_means():
-    from analysis.stats import _moments, _solve, design_matrix, _day_sums
+    from analysis.stats import _day_sums, _moments, _solve, design_matrix
 
     rng = np.random.default_rng(4)
     y = 60 + rng.normal(0, 10, 98)
@@ -134,7 +134,7 @@ def test_at_phi_zero_gls_phase_means_are_exactly_the_raw_means():
 
 def test_the_report_gives_the_same_numbers_as_the_calibrated_core():
     rng = np.random.default_rng(7)
-    now = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 6, 1, tzinfo=UTC)
     for k in range(4):
         answers = simulate(PROTOCOL, START, rng, Profile(effects={}), items=["severity"])
         y = np.array([answers[d]["severity"] for d in sorted(answers)], dtype=float)

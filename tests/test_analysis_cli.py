@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from conftest import START
 
 from analysis.simulate import Profile, as_entries, simulate
 from diary_client.protocol import builtin_text
-
-from conftest import START
 
 MID_STUDY = "2026-04-15T12:00"  # day 45, still blinded
 AFTER_END = "2026-06-10T12:00"  # day 98 was 2026-06-07: over, unblind_after_end
@@ -93,7 +92,7 @@ def hub_db(tmp_path):
 
     path = tmp_path / "hub.db"
     store = HubStore(path)
-    now = datetime(2026, 6, 10, 12, tzinfo=timezone.utc)
+    now = datetime(2026, 6, 10, 12, tzinfo=UTC)
     rng = np.random.default_rng(5)
     toml = builtin_text()
     for i, effect in enumerate([0.5, 0.1, 0.45]):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
@@ -16,7 +16,7 @@ from diary_client.protocol import load_protocol
 
 PROTOCOL = load_protocol()
 START = date(2026, 1, 5)
-NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def participant(pid: str, rng, profile: Profile, items=None, start=START, protocol=PROTOCOL):

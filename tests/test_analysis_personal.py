@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -71,7 +71,7 @@ optional = true
 """
 P = parse_protocol(TINY)
 START = date(2026, 3, 2)  # base 03-02..05, plac 03-06..08, drug 03-09..13
-UTC = timezone.utc
+UTC = UTC
 AFTER = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 
 # day offset -> (pain, sleep, dose, took, effects); day 5 (03-07) is missing

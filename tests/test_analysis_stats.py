@@ -41,7 +41,7 @@ def test_gap_aware_whitening_equals_dense_gls_at_the_reml_optimum(seed, trend):
     fit = ar1_fit(days, phase, Y, 4, trend)
     X = design_matrix(days, phase, 4, trend)
     for j in range(Y.shape[1]):
-        best = minimize_scalar(lambda f: -_dense(days, X, Y[:, j], f)[3], bounds=(-0.9, 0.98),
+        best = minimize_scalar(lambda f, j=j: -_dense(days, X, Y[:, j], f)[3], bounds=(-0.9, 0.98),
                                method="bounded", options={"xatol": 1e-8})
         assert fit.phi[j] == pytest.approx(best.x, abs=1e-5)
         b, cov, s2, _ = _dense(days, X, Y[:, j], fit.phi[j])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from app_helpers import answer_all, make_app, start_report
+from app_helpers import make_app, start_report
 from conftest import at
 from rich.terminal_theme import DEFAULT_TERMINAL_THEME
 

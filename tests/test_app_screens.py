@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-
-from app_helpers import answer_all, make_app, start_report, text_of
+from app_helpers import make_app, start_report, text_of
 from conftest import at
 from textual.widgets import DataTable, Footer, Input, TabbedContent
 

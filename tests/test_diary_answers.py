@@ -1,7 +1,8 @@
 """Answer values: typed text round-trips, and every invalid value is named."""
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from diary_client.answers import AnswerError, format_value, parse_answers, parse_text, problems
 from diary_client.protocol import load_protocol

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-
 from conftest import START
+
 from analysis.simulate import simulate
 from diary_client.answers import format_value
 from diary_client.protocol import load_protocol

@@ -4,8 +4,8 @@ import sqlite3
 from datetime import date, timedelta
 
 import pytest
-
 from conftest import START, at
+
 from diary_client.answers import AnswerError
 from diary_client.diary import Diary, DiaryError
 from diary_client.entry import latest

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 import logging
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
-import pytest
 from hub_fixture import hub, make_entry, running_hub  # noqa: F401
 
 from diary_client.entry import content_hash

@@ -39,7 +39,7 @@ def _closed_within(socks: list[socket.socket], seconds: float) -> int:
     while closed < len(socks) and (left := deadline - time.monotonic()) > 0:
         for key, _ in sel.select(timeout=left):
             try:
-                data = key.fileobj.recv(4096)  # type: ignore[union-attr]
+                data = key.fileobj.recv(4096)  # type: ignore[union-attr]  # every registered file object is a socket
             except ConnectionResetError:
                 data = b""
             if not data:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 import json
 import stat
+from dataclasses import replace
 from datetime import date, timedelta
 
-import pytest
 from hub_fixture import hub, make_entry, running_hub, updated_protocol  # noqa: F401
 
 from diary_client import clock
@@ -193,8 +192,9 @@ def test_hub_import_then_network_sync_leaves_no_duplicate(cli, hub, data_dir, tm
     enrolled(cli, hub)
     assert cli("record", *REPORT, now=NOW).exit_code == 0
     assert cli("record", "--reason", "typo", "severity=55", now="2026-03-02T20:00").exit_code == 0
-    from diary_client.cli import main
     from click.testing import CliRunner
+
+    from diary_client.cli import main
 
     r = CliRunner().invoke(main, ["hub", "import", "--db", str(hub.db_path), str(data_dir / "diary.db")])
     assert r.exit_code == 0 and "2 new" in r.output, r.output

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from ..diary import Diary, DiaryError
-from ..protocol import DEFAULT_PROTOCOL, checked_protocol_text, load_protocol_text, parse_protocol
+from ..protocol import DEFAULT_PROTOCOL, checked_protocol_text, parse_protocol
 from ..store import Store
 from .common import USER_ERRORS, ChoiceScreen, Enrolled, human
 

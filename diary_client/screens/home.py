@@ -14,8 +14,8 @@ from textual.widgets import Footer, Header, Static
 
 from .. import days
 from .. import schedule as sch
-from ..diary import AlreadyFiled, Diary, NothingToCorrect
 from ..days import plural
+from ..diary import AlreadyFiled, Diary, NothingToCorrect
 from .common import USER_ERRORS, human
 
 RECENT_DAYS = 7

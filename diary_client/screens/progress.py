@@ -16,8 +16,8 @@ from textual_plotext import PlotextPlot
 
 from .. import progress_data as pd
 from ..days import LEGEND
-from ..themes import chart_colours
 from ..diary import Diary
+from ..themes import chart_colours
 from .common import USER_ERRORS, human
 
 
@@ -132,7 +132,7 @@ class ProgressScreen(Screen):
         spans = pd.bands(d.protocol, d.start, self.label_of)
         columns = max(self.app.size.width - 6, 20)  # the plot spans the screen, less the y axis
         colours = chart_colours(self.app.theme)  # each checked against its canvas (≥ 4.5:1)
-        plot.theme = _plot_theme(self.app.theme, colours)  # type: ignore[assignment]
+        plot.theme = _plot_theme(self.app.theme, colours)  # type: ignore[assignment]  # plotext's theme attribute takes our theme object at run time
         for (first, last, label), color in zip(spans, cycle(colours["bands"])):
             xs = [x for x, _ in pts if first <= x <= last]
             ys = [y for x, y in pts if first <= x <= last]
@@ -144,7 +144,7 @@ class ProgressScreen(Screen):
             if room >= 2:  # a label that does not fit is cut, one with no room is left out (no run-ons)
                 plt.text(label[:room], x=first, y=top, alignment="left", color=color, background=colours["canvas"])
         plt.xlim(1, d.protocol.days_total)
-        plt.xticks([first for first, _, _ in spans] + [d.protocol.days_total])
+        plt.xticks([float(first) for first, _, _ in spans] + [float(d.protocol.days_total)])
         if item.kind == "vas":
             plt.ylim(0, 100)
             plt.yticks([0, 25, 50, 75, 100])

@@ -41,9 +41,9 @@ NOT_ANSWERED = {
 def editor_for(item: Item, value: Value) -> Widget:
     match item.kind:
         case "vas":
-            return VasBar(item.min_label, item.max_label, value, id="editor")  # type: ignore[arg-type]
+            return VasBar(item.min_label, item.max_label, value, id="editor")  # type: ignore[arg-type]  # a vas item's answer is an int or None (answers.check)
         case "yesno":
-            return YesNo(value, id="editor")  # type: ignore[arg-type]
+            return YesNo(value, id="editor")  # type: ignore[arg-type]  # a yesno item's answer is a bool or None
         case "choice" | "multi":
             return Picker(item.options or [], multi=item.kind == "multi", value=value, id="editor")
         case "number":

@@ -14,7 +14,7 @@ from textual.widgets import Footer, Header, Static
 
 from ..answers import format_value
 from ..diary import Diary, Report
-from ..entry import Value
+from ..entry import Entry, Value
 from ..protocol import Item
 from .common import USER_ERRORS, ReportSaved, human
 
@@ -23,7 +23,7 @@ def shown(item: Item, v: Value) -> str:
     if v is None:
         return "skipped" if item.optional else "—"
     if item.kind == "multi":
-        return ", ".join(v) if v else "none"  # type: ignore[arg-type]
+        return ", ".join(v) if v else "none"  # type: ignore[arg-type]  # a multi item's value is a list of its options
     return format_value(item, v)
 
 
@@ -42,14 +42,14 @@ class Row(Static, can_focus=True):
     def render(self) -> str:
         value = shown(self.item, self.value)
         if self.was != "unchanged":
-            value = f"{shown(self.item, self.was)} → {value}"  # type: ignore[arg-type]
+            value = f"{shown(self.item, self.was)} → {value}"
         label = getattr(self.item, "label", None) or self.prompt
         room = max(8, self.size.width - len(value) - 7)
         text = label if len(label) <= room else label[: room - 1] + "…"
         return f"{self.index + 1:>2}. {text.ljust(room)}  {value}"
 
     def on_click(self) -> None:
-        self.screen.edit(self.index)  # type: ignore[attr-defined]
+        self.screen.edit(self.index)  # type: ignore[attr-defined]  # a Row lives only on the ReviewScreen, which has edit()
 
 
 class ReviewScreen(Screen):
@@ -76,7 +76,7 @@ class ReviewScreen(Screen):
         self.now_fn = now_fn
         self.correcting = report.corrects is not None
         self.focus_index = focus
-        self.saved = None
+        self.saved: Entry | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(icon="")

@@ -88,7 +88,7 @@ class SettingsScreen(Screen):
         self.query_one("#hub", Static).update(f"Hub: {self.diary.settings.hub_url} — linked; uploading what "
                                               "this device holds (see the sync line on home)")
         self.refresh_bindings()
-        self.app.start_syncing()  # type: ignore[attr-defined]
+        self.app.start_syncing()  # type: ignore[attr-defined]  # self.app is the DiaryApp (Textual types it as App)
 
     def action_theme(self) -> None:
         """Switch between light and dark, and keep the choice for the next start."""

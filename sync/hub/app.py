@@ -58,9 +58,10 @@ def _document(app: FastAPI, *models: type[BaseModel]) -> None:
                 schemas.update(schema.pop("$defs", {}))
                 schemas[model.__name__] = schema
             _state_the_truth(doc)
+        assert app.openapi_schema is not None  # FastAPI's openapi() caches what it built
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI documents replacing app.openapi to extend the schema
 
 
 def _state_the_truth(doc: dict) -> None:
@@ -100,7 +101,7 @@ def create_app(db_path: str | Path, *, limits: Limits = Limits(),
     app = FastAPI(
         title="Symptom diary hub",
         version="1",
-        summary="Receives participants' diary entries idempotently; see DESIGN.md (Hub HTTP API).",
+        summary="Receives participants' diary entries idempotently; see the README (For study coordinators, How sync behaves).",
         default_response_class=SafeJSONResponse,
         exception_handlers={RequestValidationError: _invalid},
     )

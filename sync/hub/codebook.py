@@ -29,6 +29,8 @@ def stamp(t: datetime | str | None) -> str | None:
     if t is None:
         return None
     if isinstance(t, str):
+        if len(t) == 32 and t[19] == "." and t[26] in "+-":
+            return t  # already so (the hub writes its own times this way)
         t = datetime.fromisoformat(t)
     return t.isoformat(timespec="microseconds")
 
@@ -36,11 +38,6 @@ def stamp(t: datetime | str | None) -> str | None:
 def asked_prompt(item: Item) -> str:
     """The prompt as a participant read it for the day itself ({day}: "today", {night}: "last night")."""
     return render_prompt(item.prompt, date.min, date.min)
-
-
-def item_label(item: Item) -> str:
-    """The short name people read (the protocol's `label`, else the id)."""
-    return getattr(item, "label", None) or item.id
 
 
 @dataclass(frozen=True)
@@ -79,8 +76,8 @@ class Study:
             return None
         codes = self.options[item.id]
         if item.kind == "choice":
-            return str(codes[v])  # type: ignore[index]
-        return ";".join(str(codes[o]) for o in v) if v else str(NONE_CODE)  # type: ignore[union-attr]
+            return str(codes[v])  # type: ignore[index]  # a choice answer is one of the options' texts (answers.check)
+        return ";".join(str(codes[o]) for o in v) if v else str(NONE_CODE)  # type: ignore[union-attr]  # a multi answer is a list of option texts
 
 
 def studies(versions: Iterable[tuple[str, int, str]]) -> dict[str, Study]:
@@ -125,7 +122,7 @@ def codebook_rows(study: Study) -> Iterable[tuple]:
         for n, item in enumerate(p.items, 1):
             lo, hi = value_range(item)
             options = " | ".join(f"{c} = {label}" for c, label in study.coded_options(item)) or None
-            yield (study.study_id, p.version, n, item.id, item_label(item), item.prompt, item.kind,
+            yield (study.study_id, p.version, n, item.id, item.name, item.prompt, item.kind,
                    item.min_label or None, item.max_label or None, options, lo, hi,
                    item.better if item.numeric else None, int(item.primary), int(item.optional),
                    ";".join(phases_asked(p, item)))
@@ -146,4 +143,4 @@ def answer_cells(study: Study, item: Item, v: Value) -> tuple[str, str | None, s
     if v is None:
         return SKIPPED, None, None, None
     number = int(bool(v)) if item.kind == "yesno" else v if item.numeric else None
-    return ANSWERED, format_value(item, v), study.code(item, v), number  # type: ignore[return-value]
+    return ANSWERED, format_value(item, v), study.code(item, v), number  # type: ignore[return-value]  # number is an int or float for numeric items, as the row type says

@@ -70,7 +70,7 @@ class Keys:
             key = path.read_bytes()
             if len(key) != KEY_BYTES:
                 raise ValueError(f"{path} is not a hub key ({len(key)} bytes, not {KEY_BYTES}): restore it from "
-                                 "the hub's backup (without it no device token or enrolment code is recognised)")
+                                 "the hub's backup (without it no device token or enrolment code is recognised)") from None
             return cls(key)
         key = secrets.token_bytes(KEY_BYTES)
         try:

@@ -11,8 +11,7 @@ from diary_client import bounds
 from diary_client.protocol import Protocol, parse_protocol, update_problem
 
 from . import codes
-from .database import (PARTICIPANTS, CodeError, HubDatabase, HubError, first_participant, get_participant, iso,
-                       write_audit)
+from .database import PARTICIPANTS, CodeError, HubDatabase, HubError, first_participant, get_participant, iso, write_audit
 from .rules import Participant, protocol_from
 
 
@@ -96,7 +95,7 @@ class Enrolment:
         with self.db.tx() as db:
             self._register(db, participant_id, toml, start, tz, at, "coordinator")
             db.execute("INSERT INTO codes VALUES (?, ?, ?, ?, NULL)",
-                       [self.db.keys.digest(codes.normalize_code(code)), participant_id, at,  # type: ignore[arg-type]
+                       [self.db.keys.digest(codes.normalize_code(code)), participant_id, at,  # type: ignore[arg-type]  # the code was just made, so it normalises
                         iso(now + codes.CODE_TTL)])
             write_audit(db, at, "coordinator", "issue_code", participant_id)
         return code
@@ -123,7 +122,7 @@ class Enrolment:
             if refused:
                 write_audit(db, at, "device", "redeem_refused", None)
             else:
-                result = self._issue(db, row, keyed, device, device_id, start, tz, now, lost)  # type: ignore[arg-type]
+                result = self._issue(db, row, keyed, device, device_id, start, tz, now, lost)  # type: ignore[arg-type]  # not refused: row and keyed are set
         if result is None:
             raise CodeError("this enrolment code is not valid (mistyped, already used, expired, "
                             "or for another participant): ask the coordinator for a new one")
@@ -160,7 +159,7 @@ class Enrolment:
         db.execute("INSERT INTO tokens (token_hash, participant_id, device, created_at, code_hash, device_id)"
                    " VALUES (?, ?, ?, ?, ?, ?)", [self.db.keys.digest(token), p.participant_id, device, at, keyed, device_id])
         write_audit(db, at, "device", "redeem_again" if again else "redeem", p.participant_id, device=device)
-        return DeviceEnrolment(get_participant(db, p.participant_id), token)  # type: ignore[arg-type]
+        return DeviceEnrolment(get_participant(db, p.participant_id), token)  # type: ignore[arg-type]  # the participant was read in this transaction: it exists
 
     def take_start(self, participant_id: str, start: date, tz: str, now: datetime, actor: str,
                    **detail) -> Participant:
@@ -181,7 +180,7 @@ class Enrolment:
                        [start.isoformat(), tz, participant_id])
             write_audit(db, at, actor, "take_start", participant_id, start=start.isoformat(),
                         was=p.start.isoformat() if p.start else None, tz=tz, was_tz=p.tz, **detail)
-            return get_participant(db, participant_id)  # type: ignore[return-value]
+            return get_participant(db, participant_id)  # type: ignore[return-value]  # updated just above in this transaction: it exists
 
     def publish(self, toml: str, now: datetime) -> tuple[str, int, list[str]]:
         """Add a newer version of a study's protocol and move the study's participants to it.

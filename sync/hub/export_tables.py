@@ -12,7 +12,7 @@ from datetime import datetime
 from diary_client import schedule as sch
 from diary_client.entry import Entry
 
-from .codebook import CODEBOOK_COLUMNS, Study, answer_cells, stamp
+from .codebook import ANSWERED, CODEBOOK_COLUMNS, Study, answer_cells, stamp
 from .rules import Participant, compliance
 
 
@@ -199,7 +199,8 @@ def table_rows(g: Gathered, counting: set[str], now: datetime) -> TableRows:
     )
     phases = [(p.participant_id, x.phase.id, x.phase.label, x.phase.participant_label, x.phase.role, x.first_day,
                x.last_day, x.start.isoformat(), x.end.isoformat(), x.phase.days) for x in spans]
-    entries, answers = [], []
+    entries: list[tuple] = []
+    answers: list[tuple] = []
     for n, r in enumerate(g.received, g.first_entry_no):
         e: Entry = r["entry"]
         span = _span(spans, e)
@@ -212,8 +213,11 @@ def table_rows(g: Gathered, counting: set[str], now: datetime) -> TableRows:
         ))
         if span is None:
             continue
+        head = (n, e.participant_id, day, e.study_day, span.phase.id)
         for item in g.study.version(e.protocol_version).items_in(span.phase.id):
-            status, text, code, number = answer_cells(g.study, item, e.answers.get(item.id))
-            answers.append((n, e.participant_id, day, e.study_day, span.phase.id, item.id, item.kind, status, text,
-                            code, number, counts))
+            v = e.answers.get(item.id)
+            if type(v) is int and item.kind == "vas":  # most answers: the general path costs 10 times more
+                answers.append((*head, item.id, "vas", ANSWERED, str(v), None, v, counts))
+            else:
+                answers.append((*head, item.id, item.kind, *answer_cells(g.study, item, v), counts))
     return TableRows([participant], phases, entries, answers)

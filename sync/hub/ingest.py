@@ -62,15 +62,15 @@ def ingest(hub: HubDatabase, participant_id: str, entries: Iterable[Entry], now:
             verdict, detail = ledger.judge(e, h, problem)
             out.verdicts.append(verdict)
             if verdict == "accepted":
-                ledger.add(e, h, at)  # type: ignore[arg-type]
+                ledger.add(e, h, at)  # type: ignore[arg-type]  # judge() gives a str detail for every verdict
                 stored.append((e.id, participant_id, e.diary_date.isoformat(), e.supersedes, h, body, at, via, e.timing))
                 out.accepted.append(e.id)
-                out.receipts.append((e.id, at, h))  # type: ignore[arg-type]
+                out.receipts.append((e.id, at, h))  # type: ignore[arg-type]  # judge() gives a str detail for every verdict
             elif verdict == "duplicate":
                 out.duplicate.append(e.id)
-                out.receipts.append((e.id, detail, h))  # type: ignore[arg-type]
+                out.receipts.append((e.id, detail, h))  # type: ignore[arg-type]  # a duplicate's detail is its receipt time (a str)
             else:
-                out.rejected.append((e.id, detail))  # type: ignore[arg-type]
+                out.rejected.append((e.id, detail))  # type: ignore[arg-type]  # a rejection's detail is its reason (a str)
                 refused.append((e.id, participant_id, h, detail, at, via))
         db.conn.executemany(INSERT_ENTRY, stored)
         db.conn.executemany("INSERT INTO rejections VALUES (?, ?, ?, ?, ?, ?)", refused)
@@ -84,7 +84,7 @@ def ingest(hub: HubDatabase, participant_id: str, entries: Iterable[Entry], now:
 def _versions(db: Database, p: Participant | None, entries: list[Entry]) -> dict[int, str]:
     """The study's earlier protocol versions that the batch's entries were made under."""
     wanted = {e.protocol_version for e in entries} - {p.protocol_version} if p else set()
-    if not wanted:
+    if p is None or not wanted:
         return {}
     return dict(db.conn.execute(
         "SELECT version, protocol_toml FROM studies WHERE study_id = ? AND version IN (SELECT value FROM json_each(?))",

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import get_args
-
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from diary_client.entry import Entry, Timing, stored_entry
 from diary_client.schedule import FiledDays

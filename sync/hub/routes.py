@@ -6,6 +6,7 @@ Plain `def` handlers: the store's SQLite calls block, so FastAPI runs them on it
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,7 +24,7 @@ from .store import CodeError, HubError
 log = logging.getLogger("sync.hub")
 router = APIRouter()
 
-_AUTH = {401: {"model": wire.Problem}, 429: {"model": wire.Problem}}
+_AUTH: dict[int | str, dict[str, Any]] = {401: {"model": wire.Problem}, 429: {"model": wire.Problem}}
 
 
 @router.get("/healthz", response_model=wire.Health)
@@ -55,7 +56,7 @@ def enroll(body: wire.EnrollRequest, request: Request) -> wire.EnrollResponse:
     log.info("enrolled a device for %s", p.participant_id)
     return wire.EnrollResponse(participant_id=p.participant_id, token=got.token,
                                protocol=device_protocol(p, request.app.state.now()),
-                               study_id=p.study_id, start=p.start)  # type: ignore[arg-type]
+                               study_id=p.study_id, start=p.start)  # type: ignore[arg-type]  # a redeemed participant always has day 1 set
 
 
 async def entries_body(request: Request) -> wire.EntriesRequest:

@@ -37,7 +37,7 @@ class GuardedH11(H11Protocol):
 
     options = ServeOptions()  # replaced per server by `guarded(options)`
 
-    def connection_made(self, transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport) -> None:
         if len(self.server_state.connections) >= self.options.max_connections:
             transport.abort()  # at the cap: refuse cheaply, before any parsing or logging
             return
