@@ -435,3 +435,13 @@ def test_export_memory_does_not_grow_with_the_study(tmp_path):
         peaks[n] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     assert peaks[60] < peaks[4] * 1.25, peaks  # 15 times the participants, about the same peak
+
+
+@pytest.mark.parametrize(("cell", "written"), [
+    ("=1+1", "'=1+1"), ("+1 call me", "'+1 call me"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\tx", "'\tx"), ("\rx", "'\rx"), ("-2", "-2"), ("+2.5", "+2.5"), ("1e-3", "1e-3"), ("ok", "ok"), (7, 7), (None, None),
+])
+def test_a_csv_cell_never_runs_as_a_formula(cell, written):
+    from diary_client.spreadsheet import safe_cell
+
+    assert safe_cell(cell) == written
