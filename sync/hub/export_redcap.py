@@ -130,6 +130,7 @@ class StudyFiles:
         protocol = study.latest
         taken = set(FIXED)
         self.names = {item.id: variable(item.id, taken) for item in study.items()}
+        self._codes = {self.names[i.id]: study.coded_options(i) for i in study.items()}
         phases = _choices((n, p.label) for n, p in enumerate(protocol.phases, 1))
         self.fields = [
             *PARTICIPANT_FIELDS,
@@ -161,8 +162,8 @@ class StudyFiles:
         self.data = CsvFile(folder / f"{stem}_ImportData.csv", self.columns)
 
     def _coded(self, name: str) -> list[tuple[int, str]]:
-        item = next(i for i in self.study.items() if self.names[i.id] == name)
-        return self.study.coded_options(item)
+        """A checkbox field's codes: the options of every version of the study (the latest lists them all)."""
+        return self._codes[name]
 
     def add(self, g: Gathered, counting: set[str]) -> None:
         p, study = g.participant, self.study
