@@ -49,6 +49,8 @@ def sync_command(env: Env, as_json: bool) -> None:
             click.echo("The true phase names are released to you from now on.")
         if result.fetched:
             click.echo(f"Fetched {result.fetched} earlier entries of yours from the hub (filed on another device).")
+        if result.resent:
+            click.echo(f"Sent again {result.resent} entries the hub no longer held (restored from an older copy?).")
         if result.left_on_hub:
             click.echo(f"{result.left_on_hub} entries on the hub clash with this device's own and stay on the hub only.")
         if result.protocol_version:
@@ -243,7 +245,7 @@ def hub_protocol(db_path: Path, protocol_file: Path, as_json: bool) -> None:
 @hub.command("import")
 @db_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="Import a file even if its audit chain does not verify.")
+@click.option("--force", is_flag=True, help="Import a file even if its audit chain does not verify, disagrees with the head the hub holds for its device, or its device is not one of its participant's (audited).")
 @click.option("--take-start", is_flag=True,
               help="Let the file's day 1 replace the hub's (only while the hub holds none of the participant's entries).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")

@@ -106,14 +106,17 @@ def test_an_import_with_rejected_entries_sums_them_up_by_reason_and_exits_1(tmp_
     first.close()
     second.close()
     assert run("hub", "import", "--db", db, str(tmp_path / "a" / "diary.db"), now="2026-03-09T10:00").exit_code == 0
+    # A device the hub does not know for C03 (it never synced): only with --force (trust-device).
     r = run("hub", "import", "--db", db, str(tmp_path / "b" / "diary.db"), now="2026-03-09T10:00")
+    assert r.exit_code == 1 and "not one of C03's devices" in r.output
+    r = run("hub", "import", "--db", db, "--force", str(tmp_path / "b" / "diary.db"), now="2026-03-09T10:00")
     assert r.exit_code == 1, r.output
     assert "1 new, 0 already on the hub, 4 rejected" in r.output
     summary = r.stdout.split("Rejected entries by reason:\n")[1].splitlines()
     assert summary[0].split()[0] == "3" and "already has a report on the hub" in summary[0]
     assert summary[1].split()[0] == "1"
     assert "4 entries were rejected" in r.stderr
-    r = run("hub", "import", "--db", db, "--json", str(tmp_path / "b" / "diary.db"), now="2026-03-09T10:00")
+    r = run("hub", "import", "--db", db, "--json", "--force", str(tmp_path / "b" / "diary.db"), now="2026-03-09T10:00")
     doc = json.loads(r.stdout)
     assert r.exit_code == 1 and sum(x["count"] for x in doc["rejected_by_reason"]) == 4
 
