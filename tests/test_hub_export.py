@@ -36,6 +36,7 @@ label = "Drug"
 
 [[items]]
 id = "severity"
+label = "Severity"
 kind = "vas"
 prompt = "How severe were your symptoms {day}?"
 min_label = "None"
@@ -137,7 +138,7 @@ STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d")
 
 
 def test_sqlite_tables_codebook_and_daily_view(hub_db, tmp_path):
-    path, ids = hub_db
+    path, _ = hub_db
     out = tmp_path / "out.db"
     counts = run_export(path, sqlite_out=out)
     assert counts["participants"] == 2 and counts["entries"] == 6
@@ -153,6 +154,8 @@ def test_sqlite_tables_codebook_and_daily_view(hub_db, tmp_path):
     assert book[(1, "effects")][2] == "1 = nausea | 2 = rash | 0 = (none chosen)"
     assert book[(2, "effects")][2] == "2 = rash | 3 = dizzy | 1 = nausea | 0 = (none chosen)"
     assert book[(1, "took")][5] == "drug" and book[(1, "severity")][5] == "base;drug"
+    labels = dict(db.execute("SELECT item_id, label FROM codebook WHERE protocol_version = 1"))
+    assert labels["severity"] == "Severity" and labels["dose"] == "dose"  # the label, else the id
     assert db.execute("SELECT prompt FROM codebook WHERE item_id = 'severity'").fetchone() == (
         "How severe were your symptoms {day}?",)  # as the protocol words it
     # chose nothing and skipped differ in answers; items not asked have no row
@@ -216,7 +219,7 @@ def test_fhir_resources_validate_and_hold_the_hubs_values(hub_db, tmp_path):
     from fhir.resources.R4B.bundle import Bundle
     from fhir.resources.R4B.questionnaire import Questionnaire
 
-    path, ids = hub_db
+    path, _ = hub_db
     folder = tmp_path / "fhir"
     run_export(path, fhir_dir=folder)
     q1 = Questionnaire.model_validate_json((folder / "Questionnaire-kinds-v1.json").read_text())
@@ -231,7 +234,7 @@ def test_fhir_resources_validate_and_hold_the_hubs_values(hub_db, tmp_path):
     assert urls["http://hl7.org/fhir/StructureDefinition/questionnaire-sliderStepValue"].valueInteger == 1
     control = urls["http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl"]
     assert control.valueCodeableConcept.coding[0].code == "slider"
-    assert [c.text for c in sev.item] == ["None", "Worst"]
+    assert [c.text for c in sev.item] == ["None", "Worst"] and sev.code[0].display == "Severity"
     assert items["took"].type == "boolean" and [w.answerCoding.code for w in items["took"].enableWhen] == ["drug"]
     assert items["effects"].repeats and [o.valueCoding.code for o in items["effects"].answerOption] == ["1", "2", "0"]
     assert items["mood"].type == "choice" and items["pain"].required is False
@@ -282,7 +285,7 @@ def test_fhir_resources_validate_and_hold_the_hubs_values(hub_db, tmp_path):
 def test_redcap_files_match_their_dictionary(hub_db, tmp_path):
     from sync.hub.export_redcap import DICTIONARY_HEADER
 
-    path, ids = hub_db
+    path, _ = hub_db
     folder = tmp_path / "redcap"
     run_export(path, redcap_dir=folder)
     with (folder / "kinds_DataDictionary.csv").open(newline="", encoding="utf-8") as f:
@@ -359,7 +362,10 @@ async def test_datasette_metadata_loads_and_sorts_by_participant_and_date(hub_db
 def test_cli_writes_every_format_and_refuses_an_unwritable_place(hub_db, tmp_path, monkeypatch):
     path, _ = hub_db
     monkeypatch.setenv("DIARY_NOW", "2026-03-10T12:00")
-    run = lambda *a: CliRunner().invoke(main, ["hub", "export", "--db", str(path), *a])  # noqa: E731
+
+    def run(*args: str):
+        return CliRunner().invoke(main, ["hub", "export", "--db", str(path), *args])
+
     r = run("--fhir", str(tmp_path / "f"), "--redcap", str(tmp_path / "r"), "--sqlite", str(tmp_path / "x.db"))
     assert r.exit_code == 0, r.output
     assert (tmp_path / "x.metadata.json").exists() and (tmp_path / "r" / "codebook.csv").exists()

@@ -40,11 +40,6 @@ def asked_prompt(item: Item) -> str:
     return render_prompt(item.prompt, date.min, date.min)
 
 
-def item_label(item: Item) -> str:
-    """The short name people read (the protocol's `label`, else the id)."""
-    return getattr(item, "label", None) or item.id
-
-
 @dataclass(frozen=True)
 class Study:
     """A study's protocol versions (oldest first) and the codes its answers are exported with."""
@@ -127,7 +122,7 @@ def codebook_rows(study: Study) -> Iterable[tuple]:
         for n, item in enumerate(p.items, 1):
             lo, hi = value_range(item)
             options = " | ".join(f"{c} = {label}" for c, label in study.coded_options(item)) or None
-            yield (study.study_id, p.version, n, item.id, item_label(item), item.prompt, item.kind,
+            yield (study.study_id, p.version, n, item.id, item.name, item.prompt, item.kind,
                    item.min_label or None, item.max_label or None, options, lo, hi,
                    item.better if item.numeric else None, int(item.primary), int(item.optional),
                    ";".join(phases_asked(p, item)))

@@ -30,7 +30,15 @@ from diary_client import private
 from diary_client.entry import Entry, Value
 from diary_client.protocol import Item, Protocol
 
-from .codebook import NONE_CODE, NONE_LABEL, VAS_RANGE, Study, asked_prompt, item_label, phases_asked, stamp
+from .codebook import (
+    NONE_CODE,
+    NONE_LABEL,
+    VAS_RANGE,
+    Study,
+    asked_prompt,
+    phases_asked,
+    stamp,
+)
 from .export_csv import write_codebook
 from .export_tables import Gathered, TableRows
 
@@ -84,7 +92,7 @@ def _option(study: Study, item: Item, code: int, label: str) -> dict:
 def _question(study: Study, protocol: Protocol, item: Item) -> dict:
     q: dict = {"linkId": item.id, "text": asked_prompt(item), "type": _TYPE[item.kind], "required": not item.optional,
                "code": [{"system": f"{NS}/CodeSystem/{study.study_id}/items", "code": item.id,
-                         "display": item_label(item)}]}
+                         "display": item.name}]}
     ext: list[dict] = []
     if item.kind == "vas":
         lo, hi = VAS_RANGE
@@ -135,7 +143,7 @@ def _answers(study: Study, item: Item, v: Value) -> list[dict]:
         case "yesno":
             return [{"valueBoolean": v}]
         case "choice":
-            return [{"valueCoding": _option(study, item, study.options[item.id][v], v)}]  # type: ignore[index,arg-type]  # an answered choice is its option's text
+            return [{"valueCoding": _option(study, item, study.options[item.id][str(v)], str(v))}]
         case "multi":
             chosen = [(study.options[item.id][o], o) for o in v] or [(NONE_CODE, NONE_LABEL)]  # type: ignore[union-attr]  # a multi answer is a list of options
             return [{"valueCoding": _option(study, item, c, label)} for c, label in chosen]

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from diary_client import private
+from diary_client.entry import Value
 from diary_client.protocol import Item
 
-from .codebook import NONE_CODE, VAS_RANGE, Study, asked_prompt, item_label, phases_asked
+from .codebook import NONE_CODE, VAS_RANGE, Study, asked_prompt, phases_asked
 from .export_csv import CsvFile, write_codebook
 from .export_fhir import fhir_id
 from .export_tables import Gathered, TableRows
@@ -101,14 +102,13 @@ def item_field(study: Study, item: Item, name: str) -> Field:
     protocol = study.latest
     asked = phases_asked(protocol, item)
     common = {"name": name, "form": DIARY_FORM, "label": asked_prompt(item), "required": "" if item.optional else "y",
-              "note": item_label(item) + (f"; better: {item.better}" if item.numeric else ""),
+              "note": item.name + (f"; better: {item.better}" if item.numeric else ""),
               "branching": "" if len(asked) == len(protocol.phases) else
               " or ".join(f"[phase] = '{study.phase_code(ph)}'" for ph in asked)}
     match item.kind:
         case "vas":
-            lo, hi = VAS_RANGE
             return Field(type="slider", choices=f"{item.min_label} | | {item.max_label}", validation="number",
-                         min=str(lo), max=str(hi), **common)
+                         min=str(VAS_RANGE[0]), max=str(VAS_RANGE[1]), **common)
         case "number":
             low, high = ("" if x is None else f"{x:g}" for x in (item.min, item.max))
             return Field(type="text", validation="number", min=low, max=high, **common)
@@ -188,16 +188,16 @@ class StudyFiles:
             rows.append(row)
         self.data.write([r[c] for c in self.columns] for r in rows)
 
-    def _answer(self, row: dict, item: Item, v) -> None:
+    def _answer(self, row: dict[str, object], item: Item, v: Value) -> None:
         name = self.names[item.id]
         if v is None:
             return  # skipped: every cell of the item stays empty
-        if item.kind == "multi":
+        if isinstance(v, list):  # multi
             chosen = {self.study.options[item.id][o] for o in v} or {NONE_CODE}
             for code, _ in self._coded(name):  # the study's columns: options of every version
                 row[f"{name}___{code}"] = int(code in chosen)
         elif item.kind == "choice":
-            row[name] = self.study.options[item.id][v]
+            row[name] = self.study.options[item.id][str(v)]
         elif item.kind == "yesno":
             row[name] = int(bool(v))
         else:

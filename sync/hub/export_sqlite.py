@@ -13,9 +13,29 @@ from pathlib import Path
 from urllib.parse import quote
 
 from diary_client import private
+from diary_client.protocol import Item
 
-from .codebook import NONE_CODE, NONE_LABEL, SKIPPED, Study, asked_prompt, codebook_rows, item_label, option_rows
-from .export_tables import ANSWERS, CODEBOOK, ENTRIES, OPTIONS, PARTICIPANTS, PHASES, TABLES, Gathered, Table, TableRows
+from .codebook import (
+    NONE_CODE,
+    NONE_LABEL,
+    SKIPPED,
+    Study,
+    asked_prompt,
+    codebook_rows,
+    option_rows,
+)
+from .export_tables import (
+    ANSWERS,
+    CODEBOOK,
+    ENTRIES,
+    OPTIONS,
+    PARTICIPANTS,
+    PHASES,
+    TABLES,
+    Gathered,
+    Table,
+    TableRows,
+)
 
 INDEXES = (  # built once the rows are in: far cheaper than keeping them up to date row by row
     "CREATE UNIQUE INDEX entries_by_id ON entries(id)",
@@ -41,9 +61,9 @@ def insert_sql(t: Table) -> str:
     return f"INSERT INTO {q(t.name)} VALUES ({', '.join('?' * len(t.columns))})"
 
 
-def daily_columns(studies: dict[str, Study]) -> list[tuple[str, str, object]]:
+def daily_columns(studies: dict[str, Study]) -> list[tuple[str, str, Item]]:
     """(column, item id, item) of the daily view: one per item of every study, in asking order."""
-    out: list[tuple[str, str, object]] = []
+    out: list[tuple[str, str, Item]] = []
     seen = set(DAILY_FIXED)
     for study in studies.values():
         for item in study.items():
@@ -127,11 +147,11 @@ def metadata_path(out: Path) -> Path:
     return out.with_name(out.stem + ".metadata.json")
 
 
-def _daily_description(item) -> str:
+def _daily_description(item: Item) -> str:
     kind = {"vas": "VAS 0-100", "number": "number", "yesno": "1 = yes, 0 = no", "choice": "option text",
             "multi": f"options joined by ; or {NONE_LABEL}", "text": "free text"}[item.kind]
     anchors = f" (0 = {item.min_label}, 100 = {item.max_label})" if item.kind == "vas" and item.min_label else ""
-    return f"{item_label(item)}: {asked_prompt(item)} [{kind}{anchors}]"
+    return f"{item.name}: {asked_prompt(item)} [{kind}{anchors}]"
 
 
 def metadata(database: str, studies: dict[str, Study]) -> dict:
