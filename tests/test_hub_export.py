@@ -81,7 +81,7 @@ kind = "text"
 prompt = "Anything else?"
 optional = true
 """
-V2 = (PROTOCOL.replace("version = 1", "version = 2").replace('options = ["nausea", "rash"]', 'options = ["rash", "dizzy", "nausea"]')
+V2 = (PROTOCOL.replace("version = 1", "version = 2").replace('options = ["nausea", "rash"]', 'options = ["rash", "dizzy"]')
       + '\n[[items]]\nid = "sleep"\nkind = "number"\nprompt = "Hours of sleep?"\noptional = true\n')
 START = date(2026, 3, 2)
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
@@ -152,7 +152,7 @@ def test_sqlite_tables_codebook_and_daily_view(hub_db, tmp_path):
     assert book[(1, "dose")][1:2] + book[(1, "dose")][3:5] == ("higher", -5, 10)
     assert all(better is None for (v, i), (kind, better, *_) in book.items() if kind not in ("vas", "number"))
     assert book[(1, "effects")][2] == "1 = nausea | 2 = rash | 0 = (none chosen)"
-    assert book[(2, "effects")][2] == "2 = rash | 3 = dizzy | 1 = nausea | 0 = (none chosen)"
+    assert book[(2, "effects")][2] == "2 = rash | 3 = dizzy | 0 = (none chosen)"  # v2 dropped nausea: codes stay
     assert book[(1, "took")][5] == "drug" and book[(1, "severity")][5] == "base;drug"
     labels = dict(db.execute("SELECT item_id, label FROM codebook WHERE protocol_version = 1"))
     assert labels["severity"] == "Severity" and labels["dose"] == "dose"  # the label, else the id
@@ -326,6 +326,7 @@ def test_redcap_files_match_their_dictionary(hub_db, tmp_path):
     assert diary[2]["severity"] == "35" and diary[2]["corrected"] == "1"  # the correction applied
     assert [diary[3][f"effects___{c}"] for c in (1, 2, 3, 0)] == ["0", "0", "0", "1"]  # chose nothing
     assert diary[2]["effects___1"] == diary[2]["effects___2"] == "1" and diary[2]["effects___0"] == "0"
+    assert diary[1]["effects___1"] == "1"  # nausea, an option version 2 dropped, still has its column
     assert diary[3]["pain"] == "" and diary[3]["note"] == ""  # skipped
     assert (diary[4]["took"], diary[5]["took"], diary[3]["took"]) == ("1", "0", "")
     assert diary[1]["phase"] == "1" and diary[4]["phase"] == "2"
@@ -435,3 +436,13 @@ def test_export_memory_does_not_grow_with_the_study(tmp_path):
         peaks[n] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     assert peaks[60] < peaks[4] * 1.25, peaks  # 15 times the participants, about the same peak
+
+
+@pytest.mark.parametrize(("cell", "written"), [
+    ("=1+1", "'=1+1"), ("+1 call me", "'+1 call me"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\tx", "'\tx"), ("\rx", "'\rx"), ("-2", "-2"), ("+2.5", "+2.5"), ("1e-3", "1e-3"), ("ok", "ok"), (7, 7), (None, None),
+])
+def test_a_csv_cell_never_runs_as_a_formula(cell, written):
+    from diary_client.spreadsheet import safe_cell
+
+    assert safe_cell(cell) == written

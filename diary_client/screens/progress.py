@@ -120,7 +120,7 @@ class ProgressScreen(Screen):
         pts = pd.series(d.protocol, d.start, self.entries, item.id)
         better = "lower is better" if item.better == "lower" else "higher is better"
         self.query_one("#chart-title", Static).update(
-            f"{pd.item_label(item)} ({self.item_index + 1}/{len(self.items)}) · {better} · n/b: other item"
+            f"{item.name} ({self.item_index + 1}/{len(self.items)}) · {better} · n/b: other item"
         )
         self.query_one("#chart-periods", Static).update(
             " · ".join(f"{label} {a}–{b}" for a, b, label in pd.bands(d.protocol, d.start, self.label_of)))
@@ -166,7 +166,7 @@ class ProgressScreen(Screen):
             table.add_column(f"{w.number:>3}")
         table.add_row("days filed ", *[f"{w.filed:>3}" for w in weeks])
         for item in self.items:
-            table.add_row(pd.item_label(item) + " ", *[f"{_fmt(w.means[item.id]):>3}" for w in weeks])
+            table.add_row(item.name + " ", *[f"{_fmt(w.means[item.id]):>3}" for w in weeks])
         runs: list[list] = []  # [label, first week, last week]
         for w in weeks:
             if runs and runs[-1][0] == w.label:
