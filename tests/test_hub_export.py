@@ -345,7 +345,7 @@ async def test_datasette_metadata_loads_and_sorts_by_participant_and_date(hub_db
     meta = json.loads((tmp_path / "study.metadata.json").read_text())
     ds = Datasette([str(out)], metadata=meta)
     got = (await ds.client.get("/-/metadata.json")).json()
-    assert got["databases"]["study"]["tables"]["entries"]["sort"] == "participant_id"
+    assert got["databases"]["study"]["tables"]["entries"]["sort"] == "entry_no"
     db = sqlite3.connect(out)
     for table, spec in meta["databases"]["study"]["tables"].items():
         cols = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
@@ -354,6 +354,12 @@ async def test_datasette_metadata_loads_and_sorts_by_participant_and_date(hub_db
     rows = r.json()
     assert r.status_code == 200 and [(x["participant_id"], x["diary_date"]) for x in rows] == \
         sorted((x["participant_id"], x["diary_date"]) for x in rows)
+    r = await ds.client.get("/study/phases.json?_shape=array&participant_id=A")
+    assert [x["phase_id"] for x in r.json()] == ["base", "drug"]
+    r = await ds.client.get("/study/codebook.json?_shape=array&protocol_version=1")
+    assert [x["position"] for x in r.json()] == list(range(1, 8))
+    r = await ds.client.get("/study/answers.json?_shape=array&_size=100")
+    assert [x["diary_date"] for x in r.json()] == sorted(x["diary_date"] for x in r.json())
     r = await ds.client.get("/study/daily.json?_shape=array")
     assert r.status_code == 200 and [x["study_day"] for x in r.json()] == [1, 2, 3, 4, 5]
     page = await ds.client.get("/study/entries")
