@@ -175,3 +175,15 @@ def test_the_service_refuses_a_correction_that_changes_nothing(diary):
     else:
         raise AssertionError("a correction that changes nothing was saved")
     assert again.changes(answers | {"pain": 24}) == {"pain": (42, 24)}
+
+
+def test_an_unfiled_day_in_its_grace_period_is_marked_open_on_home_and_in_the_calendar(diary):
+    from diary_client import progress_data as pd
+    from diary_client.days import LEGEND, MARK_SYMBOL
+
+    now = at("2026-03-03T08:00")  # day 1 unfiled, in its grace period
+    assert diary.marks(now, START, START) == ["open"]
+    [week, *_] = pd.calendar(diary.protocol, diary.start, diary.entries(), now, lambda s: "")
+    assert week.marks[0] == MARK_SYMBOL["open"] == "…" and "… can be filed now" in LEGEND
+    diary.file({i.id: {"vas": 40, "multi": [], "text": None}[i.kind] for i in diary.begin_report(now).items}, now)
+    assert diary.marks(now, START, START) == ["late"]  # filed late: only now L
