@@ -104,29 +104,55 @@ def read_covariates(path: Path) -> dict[str, dict[str, float]]:
         raise ReportError(f"{path}: not a readable CSV file ({e})") from None
 
 
-def load_cohort(db_path: Path, study: str | None, now: datetime) -> tuple[Iterator[ParticipantData], list[str]]:
-    """The hub's participants of one study with a day 1, one at a time, and the ids of those without."""
+def load_cohort(db_path: Path, study: str | None, now: datetime) -> tuple[Iterator[ParticipantData], list]:
+    """The hub's participants of one study with a day 1 and readable data, one at a time, and
+    those left out (`sync.hub.roster.LeftOut`: no day 1 yet, a damaged record or entry), a list
+    that grows while the participants are read."""
+    from sync.hub import roster
     from sync.hub.store import HubStore
 
     if not db_path.is_file():
         raise ReportError(f"{db_path}: no hub database there (check --db)")
     store = HubStore(db_path)
-    people = store.reads.participants()
-    studies = sorted({p.study_id for p in people})
+    people, damaged = roster.participants(store)
+    studies = sorted({p.study_id for p in people} | {x.study_id for x in damaged if x.study_id})
     if study is None:
         if len(studies) > 1:
             raise ReportError(f"the hub holds several studies ({', '.join(studies)}): choose one with --study")
         study = studies[0] if studies else None
     chosen = [p for p in people if p.study_id == study]
-    if not chosen:
+    left_out = [x for x in damaged if x.study_id in (study, None)]
+    left_out += [roster.LeftOut(p.participant_id, p.damaged or roster.NO_DAY_1, p.study_id)
+                 for p in chosen if p.start is None]
+    if not chosen and not left_out:
         raise ReportError(f"no participants in study {study}" if study else "the hub has no participants yet")
-    waiting = [p.participant_id for p in chosen if p.start is None]
-    if len(waiting) == len(chosen):
-        raise ReportError(f"no participant of the study has a start date yet ({', '.join(waiting)})")
-    ready = (ParticipantData(p.participant_id, p.protocol, p.start, store.reads.entries(p.participant_id),
-                             p.local(now).tzinfo)
-             for p in chosen if p.start is not None)
-    return ready, waiting
+    if all(p.start is None for p in chosen):
+        raise ReportError(f"no participant of study {study} can be reported on yet: {roster.describe(left_out)}")
+
+    def ready() -> Iterator[ParticipantData]:
+        for p in chosen:
+            if p.start is None:
+                continue
+            entries = roster.entries(store, p)
+            if isinstance(entries, roster.LeftOut):
+                left_out.append(entries)
+                continue
+            yield ParticipantData(p.participant_id, p.protocol, p.start, entries, p.local(now).tzinfo)
+
+    return ready(), left_out
+
+
+def _heat_tap(participants: Iterator[ParticipantData], db_path: Path, now: datetime, rows: list):
+    """Pass the participants on, keeping each one's compliance heat-map row (`--html`) as it goes by."""
+    from sync.hub.store import HubStore
+
+    from .cohort_page import heat_row
+
+    reads = HubStore(db_path).reads
+    for p in participants:
+        rows.append(heat_row(p.participant_id, p.protocol, p.start, list(p.entries),
+                             reads.flags(p.participant_id), p.local(now)))
+        yield p
 
 
 @click.command("report")
@@ -136,8 +162,11 @@ def load_cohort(db_path: Path, study: str | None, now: datetime) -> tuple[Iterat
 @click.option("--covariates", "covariates_file", type=click.Path(dir_okay=False, path_type=Path),
               help="CSV with header participant_id,<name>...: each against the primary item's vs_placebo_points.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (the cohort report contract).")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write one self-contained HTML page: table, compliance heat map, daily charts, responders.")
 @user_errors(ReportError)
-def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, as_json: bool) -> None:
+def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, as_json: bool,
+               html_file: Path | None) -> None:
     """The cohort report, the paper's table: reductions, paired tests, responders, covariates, mixed model."""
     from diary_client import clock
     from sync.hub.store import HubError
@@ -146,22 +175,43 @@ def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, a
 
     covariates = read_covariates(covariates_file) if covariates_file else None
     now = clock.now()
+    heat: list = []
     try:
-        ready, waiting = load_cohort(db_path, study, now)
+        ready, left_out = load_cohort(db_path, study, now)
+        if html_file:
+            ready = _heat_tap(ready, db_path, now, heat)
         rep = cohort_report(ready, now, covariates)
     except HubError as e:
         raise ReportError(str(e)) from None
+    except ValueError as e:  # every participant with a day 1 turned out damaged
+        from sync.hub.roster import describe
+
+        raise ReportError(f"{e}: {describe(left_out)}" if left_out else str(e)) from None
+    left_out.sort(key=lambda x: x.participant_id)
     if covariates:
         unknown = sorted(set(covariates) - {r.participant_id for r in rep.participants})
         if unknown:
             click.echo(f"covariates: no such participant in the study: {', '.join(unknown)}", err=True)
-    if waiting:
-        click.echo(f"left out (no start date yet): {', '.join(waiting)}", err=True)
+    if left_out:
+        from sync.hub.roster import describe
+
+        click.echo(describe(left_out), err=True)
+    if html_file:
+        from .cohort_page import cohort_html
+
+        _write(html_file, cohort_html(rep, heat, covariates, [(x.participant_id, x.reason) for x in left_out]))
     if as_json:  # compact: indent=2 falls back to the pure-Python encoder (2.1 s vs 0.8 s at 1,000 participants)
-        for piece in rep.json_text():  # one participant at a time, never the whole document in memory
-            click.echo(piece, nl=False)
-        click.echo()
+        import json
+
+        last = None  # one participant at a time, never the whole document in memory
+        for piece in rep.json_text():
+            if last is not None:
+                click.echo(last, nl=False)
+            last = piece
+        click.echo(', "left_out": ' + json.dumps([x.as_json() for x in left_out], ensure_ascii=False) + (last or ""))
     else:
         from .render_text import print_cohort
 
         print_cohort(rep)
+    if html_file:
+        click.echo(f"Wrote {html_file}", err=as_json)

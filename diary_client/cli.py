@@ -382,9 +382,7 @@ def export(env: Env, csv_file: Path, every: bool) -> None:
 @user_errors()
 def verify(env: Env) -> None:
     """Check the database (integrity_check) and the audit hash chain; exit 1 if either fails."""
-    if not (env.data_dir / DB_NAME).exists():
-        raise DiaryError(f"there is no diary in {env.data_dir} to check")
-    store = env.store()
+    store = Store.in_dir(env.data_dir, create=False)  # a mistyped --data-dir is an error, and makes nothing
     path = store.path
     problems = store.verify()
     if problems:

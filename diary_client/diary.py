@@ -127,7 +127,13 @@ class Diary:
 
     def reload(self) -> None:
         """Read the settings again (after a sync: last upload, unblinding, a protocol update)."""
-        s = DeviceSettings.from_rows(self.store.settings())
+        rows = self.store.settings()
+        try:
+            s = DeviceSettings.from_rows(rows)
+        except (KeyError, TypeError, ValueError) as e:
+            key = e.args[0] if isinstance(e, KeyError) else "start"
+            raise DiaryError(f"{self.store.path}: the setting {key!r} is missing or damaged ({rows.get(key)!r}); "
+                             "`diary verify` shows what changed, and backups/ holds daily copies") from None
         self.settings = s
         self.participant_id: str = s.participant_id
         self.device_id: str = s.device_id

@@ -250,6 +250,32 @@ def phase_tally(span: PhaseSpan, cut: Cutoffs, filed: FiledDays) -> Tally:
                   doubted, on_time)
 
 
+DayStatus = Literal["on_time", "late", "import", "flagged", "missed", "overdue", "open", "upcoming"]
+
+
+def day_status(schedule: Schedule, d: date, now: datetime, cut: Cutoffs, filed: Mapping[date, str],
+               flagged: Collection[date] = frozenset()) -> DayStatus:
+    """One study day as `phase_tally` counts it. Filed: `on_time`, `late`, `import`, or `flagged`
+    (a device report the clock guard doubts, whatever its timing). Not filed: `missed` (grace
+    over), `overdue` (window closed, grace running), `open` (its window runs) or `upcoming`."""
+    timing = filed.get(d)
+    if timing is not None:
+        return "flagged" if timing != "import" and d in flagged else timing  # type: ignore[return-value]
+    if d <= cut.past_grace:
+        return "missed"
+    if d <= cut.closed:
+        return "overdue"
+    return "open" if now >= window(schedule, d, now.tzinfo).opens else "upcoming"
+
+
+def day_statuses(protocol: Protocol, start: date, now: datetime, filed: Mapping[date, str],
+                 flagged: Collection[date] = frozenset()) -> list[DayStatus]:
+    """`day_status` of every study day, day 1 first (the coordinator's compliance heat map)."""
+    cut = cutoffs(protocol.schedule, now)
+    return [day_status(protocol.schedule, d, now, cut, filed, flagged)
+            for span in phase_spans(protocol, start) for d in span.dates()]
+
+
 def _tally(expected: int, done: int, late: int, missed: int, imported: int = 0, flagged: int = 0,
            on_time: int = 0) -> Tally:
     return Tally(expected, done, late, missed, done / expected if expected else None, imported, flagged, on_time)

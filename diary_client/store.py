@@ -161,10 +161,16 @@ def _row_entry(row: dict) -> Entry:
 class Store:
     """One participant's diary file."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, create: bool = True):
+        """Open (and with `create`, make) the diary file; without `create` a missing or empty
+        file is a StoreError and nothing is made (verify, reading a collected file)."""
         self.path = Path(path)
+        if not create and (not self.path.is_file() or self.path.stat().st_size == 0):
+            what = "is empty" if self.path.is_file() else "does not exist"
+            raise StoreError(f"{self.path}: no diary here (the file {what}): check --data-dir")
         try:
-            private.file(self.path)  # 0600 in a 0700 folder; its WAL and SHM take its mode
+            if create:
+                private.file(self.path)  # 0600 in a 0700 folder; its WAL and SHM take its mode
             self.conn = sqlite3.connect(self.path, timeout=10)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
@@ -192,8 +198,8 @@ class Store:
         return any(name not in done for name, _ in _MIGRATIONS)
 
     @classmethod
-    def in_dir(cls, data_dir: str | Path) -> Store:
-        return cls(Path(data_dir) / DB_NAME)
+    def in_dir(cls, data_dir: str | Path, create: bool = True) -> Store:
+        return cls(Path(data_dir) / DB_NAME, create)
 
     def close(self) -> None:
         self.conn.close()
@@ -390,7 +396,14 @@ class Store:
     # -- reading -------------------------------------------------------------------------------
 
     def settings(self) -> dict:
-        return {k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM settings")}
+        out = {}
+        for key, value in self.conn.execute("SELECT key, value FROM settings"):
+            try:
+                out[key] = json.loads(value)
+            except (ValueError, TypeError):
+                raise StoreError(f"{self.path}: the setting {key!r} is damaged (not JSON: {value!r}); "
+                                 "`diary verify` shows what changed") from None
+        return out
 
     def entries(self) -> list[Entry]:
         # In the order they were stored (seq orders only one device's entries; a device may hold
@@ -404,6 +417,14 @@ class Store:
             " AND id NOT IN (SELECT entry_id FROM quarantine) ORDER BY rowid"
         )
         return [_row_entry(r) for r in self.db.query(sql)]
+
+    def acknowledged(self) -> dict[str, list[str]]:
+        """Per device id, the ids of entries the hub acknowledged (receipts), as reconciliation asks."""
+        out: dict[str, list[str]] = {}
+        for entry_id, device in self.conn.execute(
+                "SELECT e.id, e.device_id FROM entries e JOIN receipts r ON r.entry_id = e.id ORDER BY e.rowid"):
+            out.setdefault(device, []).append(entry_id)
+        return out
 
     def pending_count(self) -> int:
         """How many entries `pending` would return, counted in SQL."""
@@ -442,36 +463,19 @@ class Store:
     # -- checking and copying ------------------------------------------------------------------
 
     def verify(self) -> list[str]:
-        """Every problem with the file and its audit chain (empty when all is well)."""
-        problems = []
-        try:
-            ok = [r[0] for r in self.db.execute("PRAGMA integrity_check").fetchall()]
-            if ok != ["ok"]:
-                problems += [f"integrity_check: {m}" for m in ok]
-            prev, audited = GENESIS, {}
-            for r in self.db.query("SELECT * FROM audit ORDER BY seq"):
-                if r["prev_hash"] != prev:
-                    problems.append(f"audit record {r['seq']}: chain broken (prev_hash does not match)")
-                want = _chain_hash(r["prev_hash"], r["at"], r["action"], r["entry_id"], r["entry_hash"], r["detail"])
-                if r["hash"] != want:
-                    problems.append(f"audit record {r['seq']}: altered (hash does not match its content)")
-                prev = r["hash"]
-                if r["action"] == "entry":
-                    audited[r["entry_id"]] = r["entry_hash"]
-            for r in self.db.query("SELECT * FROM entries ORDER BY rowid"):
-                try:
-                    h = content_hash(_row_entry(r))
-                except (ValueError, TypeError) as e:
-                    problems.append(f"entry {r['id']}: unreadable ({e})")
-                    continue
-                if r["id"] not in audited:
-                    problems.append(f"entry {r['id']}: has no audit record (added behind the app's back)")
-                elif audited.pop(r["id"]) != h or r["content_hash"] != h:
-                    problems.append(f"entry {r['id']} ({r['diary_date']}): altered after it was saved")
-            problems += [f"entry {i}: in the audit log but missing from entries" for i in audited]
-        except sqlite3.DatabaseError as e:
-            problems.append(f"database unreadable: {e}")
-        return problems
+        """Every problem with the file, its audit chain and the tables it vouches for (integrity.py)."""
+        from .integrity import check
+
+        return check(self)
+
+    def head(self) -> tuple[int, str]:
+        """The audit chain's head: (how many records, the last one's hash); (0, GENESIS) when empty."""
+        n, h = self.db.execute("SELECT COUNT(*), (SELECT hash FROM audit ORDER BY seq DESC LIMIT 1) FROM audit").fetchone()
+        return n, h or GENESIS
+
+    def chain(self) -> list[str]:
+        """Every audit record's hash, in order (the chain's head after 1, 2, ... records)."""
+        return [r[0] for r in self.db.execute("SELECT hash FROM audit ORDER BY seq")]
 
     def backup_daily(self, day: date, keep: int = BACKUP_KEEP) -> Path | None:
         """Copy the database once per day (SQLite backup API) into backups/, keeping the last `keep`."""

@@ -49,6 +49,8 @@ def sync_command(env: Env, as_json: bool) -> None:
             click.echo("The true phase names are released to you from now on.")
         if result.fetched:
             click.echo(f"Fetched {result.fetched} earlier entries of yours from the hub (filed on another device).")
+        if result.resent:
+            click.echo(f"Sent again {result.resent} entries the hub no longer held (restored from an older copy?).")
         if result.left_on_hub:
             click.echo(f"{result.left_on_hub} entries on the hub clash with this device's own and stay on the hub only.")
         if result.protocol_version:
@@ -208,8 +210,11 @@ def hub_enroll(db_path: Path, participant_id: str, protocol_file, start, tz, as_
     tz = tz or _zone()
     if not valid_zone(tz):
         raise click.UsageError(f"--tz {tz!r} is not an IANA time zone like Europe/Berlin")
-    text = checked_protocol_text(protocol_file)  # a broken file is named in the error
-    code = _store(db_path, create=True).enrolment.enroll(participant_id, text, start.date() if start else None, tz, clock.now())
+    store = _store(db_path, create=True)
+    known = None if protocol_file else store.reads.participant(participant_id)
+    # a known participant's new code (a replaced device) keeps their study without --protocol again
+    text = known.protocol_toml if known else checked_protocol_text(protocol_file)  # a broken file is named
+    code = store.enrolment.enroll(participant_id, text, start.date() if start else None, tz, clock.now())
     if as_json:
         emit_json({"participant_id": participant_id, "code": code})
     else:
@@ -240,7 +245,7 @@ def hub_protocol(db_path: Path, protocol_file: Path, as_json: bool) -> None:
 @hub.command("import")
 @db_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="Import a file even if its audit chain does not verify.")
+@click.option("--force", is_flag=True, help="Import a file even if its audit chain does not verify, disagrees with the head the hub holds for its device, or its device is not one of its participant's (audited).")
 @click.option("--take-start", is_flag=True,
               help="Let the file's day 1 replace the hub's (only while the hub holds none of the participant's entries).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
@@ -285,13 +290,27 @@ MAX_LISTED = 20  # rejected entries listed one per line per file; the summary co
 
 
 def status_rows(store, now) -> list[dict]:
-    """One row per participant (`hub status --json`'s "participants"), counted in SQL (hub/status.py)."""
+    """One row per participant the hub can read (`hub status --json`'s "participants")."""
+    return status_report(store, now)[0]
+
+
+def status_report(store, now) -> tuple[list[dict], list]:
+    """One row per participant, counted in SQL (hub/status.py) with the follow-up marks
+    (hub/followup.py), and those left out with why (a damaged record: hub/roster.py)."""
+    from .hub import roster
+    from .hub.followup import follow_up, yesterday
     from .hub.rules import tally_dict
     from .hub.status import statuses
 
+    people, left_out = roster.participants(store)
+    days = {p.participant_id: yesterday(p, now) for p in people}
+    filed = store.reads.filed_on([(pid, d) for pid, d in days.items() if d is not None])
+    syncing = store.reads.syncing()
     rows = []
-    for st in statuses(store, now):
+    for st in statuses(store, now, people):
         p, overall = st.participant, tally_dict(st.overall) if st.overall else {}
+        f = follow_up(p, (p.participant_id, days[p.participant_id]) in filed, st.last_received_at, now,
+                      p.participant_id in syncing)
         rows.append({"participant_id": p.participant_id, "study_id": p.study_id,
                      "start": p.start.isoformat() if p.start else None, "entries": st.entries,
                      "last_received_at": st.last_received_at, "compliance": overall.get("compliance"),
@@ -301,8 +320,11 @@ def status_rows(store, now) -> list[dict]:
                      "quarantined": st.quarantined, "unblinded": p.unblinded,
                      "phases": {ph_id: tally_dict(t) for ph_id, t in st.phases.items()},
                      "flagged": st.flagged,  # entries with the device's clock doubts
-                     "problem": p.damaged})  # a hub record that cannot be used as is (a day 1 out of range)
-    return rows
+                     "problem": p.damaged,  # a hub record that cannot be used as is (a day 1 out of range)
+                     "yesterday": f.yesterday, "missed_yesterday": f.missed_yesterday,
+                     "days_since_upload": None if f.days_since_upload is None else round(f.days_since_upload, 2),
+                     "stale": f.stale, "collected_by_hand": f.by_hand, "marks": f.marks()})
+    return rows, left_out
 
 
 @hub.command("status")
@@ -310,20 +332,41 @@ def status_rows(store, now) -> list[dict]:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @user_errors(HubError)
 def hub_status(db_path: Path, as_json: bool) -> None:
-    """Per participant: last upload, entries, compliance, late, missed, quarantined, flagged."""
-    rows = status_rows(_store(db_path), clock.now())
+    """Per participant: last upload, entries, compliance, late, missed, quarantined, flagged.
+
+    Marked with `!`: yesterday's report missed, and no upload for more than 3 days while the
+    study runs. Participants the hub cannot read (a damaged record) are named on stderr
+    (`left_out` in --json).
+    """
+    from .hub.roster import describe
+
+    rows, left_out = status_report(_store(db_path), clock.now())
     if as_json:
-        emit_json({"participants": rows})
-        return
-    if not rows:
-        click.echo("No participants yet: add one with `diary hub enroll --db FILE ID`.")
-    for r in rows:
-        comp = "—" if r["compliance"] is None else f"{r['compliance']:.0%}"
-        click.echo(f"{r['participant_id']:<12} {r['study_id']:<10} entries {r['entries']:>4}  compliance {comp:>4}  "
-                   f"late {r['late']:>3}  missed {r['missed']:>3}  imported {r['imported']:>3}  "
-                   f"quarantined {r['quarantined']:>3}  flagged {r['flagged']:>3} ({r['flagged_days']} days)  "
-                   f"last {r['last_received_at'] or 'never'}{'  unblinded' if r['unblinded'] else ''}"
-                   + (f"  DAMAGED: {r['problem']}" if r["problem"] else ""))
+        emit_json({"participants": rows, "left_out": [x.as_json() for x in left_out]})
+    else:
+        if not rows and not left_out:
+            click.echo("No participants yet: add one with `diary hub enroll --db FILE ID`.")
+        for r in rows:
+            click.echo(_status_line(r))
+        marked = sum(1 for r in rows if r["marks"])
+        if marked:
+            click.echo(f"{marked} participant(s) marked ! need a call.")
+    if left_out:
+        click.echo(describe(left_out), err=True)
+
+
+def _status_line(r: dict) -> str:
+    head = f"{r['participant_id']:<12} {r['study_id']:<10} "
+    if r["start"] is None:
+        return head + (f"DAMAGED: {r['problem']}" if r["problem"] else
+                       "no day 1 yet: waiting for the device to enrol or a collected file")
+    comp = "—" if r["compliance"] is None else f"{r['compliance']:.0%}"
+    marks = "".join(f"  ! {m}" for m in r["marks"])
+    return (head + f"entries {r['entries']:>4}  compliance {comp:>4}  "
+            f"late {r['late']:>3}  missed {r['missed']:>3}  imported {r['imported']:>3}  "
+            f"quarantined {r['quarantined']:>3}  flagged {r['flagged']:>3} ({r['flagged_days']} days)  "
+            f"last {r['last_received_at'] or 'never'}{'  unblinded' if r['unblinded'] else ''}{marks}"
+            + (f"  DAMAGED: {r['problem']}" if r["problem"] else ""))
 
 
 @hub.command("unblind")
@@ -372,10 +415,14 @@ def hub_export(db_path: Path, sqlite_out: Path | None, csv_dir: Path | None, fhi
     if not any(outs):
         raise click.UsageError("give --sqlite OUT, --csv DIR, --fhir DIR or --redcap DIR")
     from .hub.export import export
+    from .hub.roster import describe
 
-    counts = export(_store(db_path), clock.now(), sqlite_out, csv_dir, fhir_dir, redcap_dir)
+    left_out: list = []
+    counts = export(_store(db_path), clock.now(), sqlite_out, csv_dir, fhir_dir, redcap_dir, left_out)
     where = " and ".join(str(p) for p in outs if p)
     click.echo(f"Wrote {', '.join(f'{n} {name}' for name, n in counts.items())} to {where}")
+    if left_out:
+        click.echo(describe(left_out), err=True)
 
 
 @hub.command("backup")

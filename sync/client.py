@@ -26,6 +26,8 @@ from diary_client.entry import Entry, content_hash, parse_entry
 from diary_client.protocol import ProtocolError, parse_protocol, update_problem
 from diary_client.store import Store, StoreError
 
+from .reconcile import reconcile
+
 TOKEN_FILE = "hub_token"
 BATCH = 500  # the hub takes up to 1000; smaller batches lose less work to a dropped connection
 BATCH_BYTES = 1024 * 1024  # the hub takes bodies up to 4 MiB: long notes fill a batch by size first
@@ -61,6 +63,7 @@ class SyncResult:
     clock_offset_s: float | None = None  # hub time minus device time
     protocol_version: int | None = None  # the study protocol's new version, if this round took an update
     fetched: int = 0  # entries the participant filed on another device, taken from the hub (once per device)
+    resent: int = 0  # acknowledged entries the hub no longer held (restored from an older copy), uploaded again
     left_on_hub: int = 0  # of those, entries that clash with this device's own and stay on the hub only
     rejections: list[tuple[str, str]] = field(default_factory=list)  # (entry id, hub's reason)
 
@@ -440,6 +443,7 @@ async def sync_diary(
                 rnd.result.error = f"earlier entries not fetched yet: {e}"
             for batch in batches(store.pending(), store.flags()):
                 await rnd.upload(batch)
+            await reconcile(rnd)  # entries the hub lost since it acknowledged them (a restore) go again
             await rnd.update_protocol()  # after the uploads: entries made before it keep their version
             diary.update_settings(last_upload=now.isoformat(timespec="seconds"),
                                last_error=f"{now:%Y-%m-%d %H:%M}: {rnd.result.error}" if rnd.result.error else None)

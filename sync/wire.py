@@ -114,3 +114,32 @@ class Invalid(Problem):
 
 class Health(_Wire):
     ok: bool
+
+
+HASH = r"^[0-9a-f]{64}$"
+MAX_RECONCILE_IDS = 5000
+
+
+class ChainHead(_Wire):
+    length: int = Field(ge=0, le=2**62, description="How many records the device's audit chain holds")
+    hash: str = Field(pattern=HASH, description="The last record's hash (SHA-256, hex)")
+
+
+class Held(_Wire):
+    count: int = Field(ge=0, le=2**62)
+    digest: str = Field(pattern=HASH, description="SHA-256 of the entry ids, sorted, joined by newlines")
+
+
+class ReconcileRequest(_Wire):
+    device_id: str = Field(min_length=1, max_length=100, description="The device's id (its entries' device_id)")
+    head: ChainHead | None = Field(None, description="The device's audit-chain head; the hub keeps it")
+    held: dict[str, Held] = Field(default_factory=dict, max_length=100,
+                                  description="Per device id: the entries this device holds receipts for")
+    ids: list[str] | None = Field(None, max_length=MAX_RECONCILE_IDS,
+                                  description="Entry ids to look up: the answer lists those the hub lacks")
+
+
+class ReconcileResponse(_Wire):
+    differ: list[str] = Field(description="Device ids whose count or digest is not the hub's")
+    missing: list[str] = Field(description="Of the ids sent, those the hub does not hold")
+    head: ChainHead | None = Field(description="The head the hub holds for this device now")

@@ -43,7 +43,8 @@ def test_a_pre_enrolled_participant_takes_the_collected_files_day_1(tmp_path, ru
     r = run("hub", "import", "--db", db, f"{device}/diary.db", now="2026-03-07T10:00")
     assert r.exit_code == 0, r.output
     assert "4 new, 0 already on the hub, 0 rejected" in r.output
-    assert "day 1 of C00 is now 2026-03-02 (UTC), from the file" in r.output
+    zone = Store(tmp_path / "C00" / "diary.db").settings()["timezone"]  # as the device saw it (UTC here)
+    assert zone in ("UTC", "Etc/UTC") and f"day 1 of C00 is now 2026-03-02 ({zone}), from the file" in r.output
 
     hub = HubStore(db)
     device_ids = {e.id for e in Store(tmp_path / "C00" / "diary.db").entries()}
@@ -105,14 +106,17 @@ def test_an_import_with_rejected_entries_sums_them_up_by_reason_and_exits_1(tmp_
     first.close()
     second.close()
     assert run("hub", "import", "--db", db, str(tmp_path / "a" / "diary.db"), now="2026-03-09T10:00").exit_code == 0
+    # A device the hub does not know for C03 (it never synced): only with --force (trust-device).
     r = run("hub", "import", "--db", db, str(tmp_path / "b" / "diary.db"), now="2026-03-09T10:00")
+    assert r.exit_code == 1 and "not one of C03's devices" in r.output
+    r = run("hub", "import", "--db", db, "--force", str(tmp_path / "b" / "diary.db"), now="2026-03-09T10:00")
     assert r.exit_code == 1, r.output
     assert "1 new, 0 already on the hub, 4 rejected" in r.output
     summary = r.stdout.split("Rejected entries by reason:\n")[1].splitlines()
     assert summary[0].split()[0] == "3" and "already has a report on the hub" in summary[0]
     assert summary[1].split()[0] == "1"
     assert "4 entries were rejected" in r.stderr
-    r = run("hub", "import", "--db", db, "--json", str(tmp_path / "b" / "diary.db"), now="2026-03-09T10:00")
+    r = run("hub", "import", "--db", db, "--json", "--force", str(tmp_path / "b" / "diary.db"), now="2026-03-09T10:00")
     doc = json.loads(r.stdout)
     assert r.exit_code == 1 and sum(x["count"] for x in doc["rejected_by_reason"]) == 4
 
@@ -122,3 +126,12 @@ def test_reason_kinds_drop_the_particulars():
     b = "2026-03-09 already has a report on the hub (entry 1c5c3f0e-5a52-4d8e-9b0f-8f2b0c1d2e3f); a change must be a correction"
     assert reason_kind(a) == reason_kind(b) and "<date>" in reason_kind(a)
     assert reason_kind("severity: 500 is outside 0–100") == reason_kind("severity: 101 is outside 0–100")
+
+
+def test_a_new_code_for_a_known_participant_keeps_their_study(tmp_path, run):
+    db, study = str(tmp_path / "study.db"), tmp_path / "study.toml"
+    study.write_text(builtin_text().replace('id = "ldn-fm"', 'id = "pilot"', 1))
+    assert run("hub", "enroll", "--db", db, "C04", "--protocol", str(study), now="2026-03-01T10:00").exit_code == 0
+    r = run("hub", "enroll", "--db", db, "C04", now="2026-03-02T10:00")  # a replaced device: no --protocol again
+    assert r.exit_code == 0 and "Enrolment code for C04" in r.output, r.output
+    assert HubStore(db).reads.participant("C04").study_id == "pilot"

@@ -61,6 +61,7 @@ def test_hub_database_and_exports_are_owner_only(tmp_path):
     assert mode(db.parent) == 0o700
     for f in ("study.db", "study.db-wal", "study.db-shm"):
         assert mode(db.parent / f) == 0o600, f
+    assert {mode(f) for f in db.parent.iterdir()} == {0o600}  # the hub's key too, if it made one
     out, folder = tmp_path / "out" / "a.db", tmp_path / "out" / "csv"
     (tmp_path / "out").mkdir()
     r = CliRunner().invoke(main, ["hub", "export", "--db", str(db), "--sqlite", str(out), "--csv", str(folder),

@@ -96,7 +96,7 @@ def hub_now() -> datetime:
 def create_app(db_path: str | Path, *, limits: Limits = Limits(),
                now: Callable[[], datetime] = hub_now) -> FastAPI:
     """The hub app over one SQLite file (created and migrated here, not at import)."""
-    from . import routes
+    from . import routes, routes_reconcile
 
     app = FastAPI(
         title="Symptom diary hub",
@@ -112,6 +112,7 @@ def create_app(db_path: str | Path, *, limits: Limits = Limits(),
     app.state.unknown_limit = RateLimiter(limits.unknown_rate, limits.unknown_burst)
     app.state.known_tokens = OrderedDict()  # token hashes seen valid, least recently used first (auth.device_key)
     app.include_router(routes.router)
+    app.include_router(routes_reconcile.router)
     _document(app, wire.EntriesRequest, wire.Invalid)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body, seconds=limits.body_seconds)
     return app

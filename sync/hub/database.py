@@ -90,6 +90,15 @@ def _m0005(db: Database) -> None:
     db.execute("CREATE INDEX entries_by_day ON entries(participant_id, diary_date, supersedes, timing, id)")
 
 
+@migrations(name="0006_create_device_heads")
+def _m0006(db: Database) -> None:
+    # Each device's audit-chain head (how many records, the last hash) as last seen by sync or import:
+    # a diary file collected later must extend it (sync/hub/chains.py).
+    db.execute("""CREATE TABLE device_heads (participant_id TEXT NOT NULL REFERENCES participants(participant_id),
+        device_id TEXT NOT NULL, length INTEGER NOT NULL, hash TEXT NOT NULL, at TEXT NOT NULL, via TEXT NOT NULL,
+        PRIMARY KEY (participant_id, device_id))""")
+
+
 class HubError(Exception):
     """Something a coordinator or a device can fix; the message says what."""
 

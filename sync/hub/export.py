@@ -14,6 +14,7 @@ from typing import Protocol
 
 from diary_client.entry import latest
 
+from . import roster
 from .codebook import Study, studies
 from .export_csv import CsvWriter
 from .export_sqlite import SqliteWriter
@@ -30,22 +31,33 @@ class Writer(Protocol):
     def abort(self) -> None: ...
 
 
-def gather(hub: HubStore, known: dict[str, Study]) -> Iterator[Gathered]:
-    """Each participant's data in turn (call inside `hub.snapshot()`)."""
+def gather(hub: HubStore, known: dict[str, Study], left_out: list[roster.LeftOut] | None = None) -> Iterator[Gathered]:
+    """Each participant's data in turn (call inside `hub.snapshot()`); one whose record or
+    entries are damaged is passed over and added to `left_out`."""
     entry_no = 1
     for pid in hub.reads.participant_ids():
-        p = hub.reads.participant(pid)
+        p = roster.participant(hub, pid)
+        if isinstance(p, roster.LeftOut):
+            if left_out is not None:
+                left_out.append(p)
+            continue
         if p is None or p.study_id not in known:
             continue
-        received = hub.reads.received(pid)
+        received = roster.received(hub, p)
+        if isinstance(received, roster.LeftOut):
+            if left_out is not None:
+                left_out.append(received)
+            continue
         yield Gathered(p, known[p.study_id], received, hub.reads.flags(pid), hub.reads.summary(pid).get(pid, {}),
                        entry_no)
         entry_no += len(received)
 
 
 def export(hub: HubStore, now: datetime, sqlite_out: Path | None = None, csv_dir: Path | None = None,
-           fhir_dir: Path | None = None, redcap_dir: Path | None = None) -> dict[str, int]:
-    """Write the formats asked for; returns how many rows (or files) of each kind were written."""
+           fhir_dir: Path | None = None, redcap_dir: Path | None = None,
+           left_out: list[roster.LeftOut] | None = None) -> dict[str, int]:
+    """Write the formats asked for; returns how many rows (or files) of each kind were written.
+    Participants whose data cannot be read are added to `left_out` (sync.hub.roster)."""
     for out in (sqlite_out, csv_dir, fhir_dir, redcap_dir):
         if out is not None and out.resolve() == hub.path.resolve():
             raise HubError(f"{out} is the hub's own database: write the export to another place")
@@ -66,7 +78,7 @@ def export(hub: HubStore, now: datetime, sqlite_out: Path | None = None, csv_dir
                 from .export_redcap import RedcapWriter
 
                 writers.append(RedcapWriter(redcap_dir, known))
-            for g in gather(hub, known):
+            for g in gather(hub, known, left_out):
                 counting = {e.id for e in latest(g.entries).values()}
                 rows = table_rows(g, counting, now)
                 for w in writers:

@@ -19,6 +19,7 @@ from pathlib import Path
 from diary_client.entry import parse_entry
 from diary_client.store import Store, StoreError
 
+from . import chains
 from .rules import valid_zone
 from .store import HubError, HubStore
 
@@ -36,8 +37,8 @@ class ImportResult:
     took_tz: str | None = None
 
 
-def read_diary_file(path: Path) -> tuple[dict, list, list[str], list[tuple[str, str, str]]]:
-    """(settings, entries, verify problems, flags) of a device's diary.db, without touching it."""
+def read_diary_file(path: Path) -> tuple[dict, list, list[str], list[tuple[str, str, str]], list[str]]:
+    """(settings, entries, verify problems, flags, audit chain hashes) of a device's diary.db, without touching it."""
     if not path.is_file():
         raise HubError(f"{path}: no such file")
     with tempfile.TemporaryDirectory() as tmp:
@@ -57,8 +58,8 @@ def read_diary_file(path: Path) -> tuple[dict, list, list[str], list[tuple[str, 
             flags = [(f["entry_id"], f["flag"], f["detail"] or "") for f in store.flags()]
             # A file from outside: its entries are validated as an upload's are, not trusted as a device trusts its own.
             entries = [parse_entry(e.wire()) for e in store.entries()]
-            return store.settings(), entries, store.verify(), flags
-        except (sqlite3.DatabaseError, ValueError) as e:
+            return store.settings(), entries, store.verify(), flags, store.chain()
+        except (sqlite3.DatabaseError, ValueError, StoreError) as e:
             raise HubError(f"{path}: not a readable diary database ({e})") from None
         finally:
             store.close()
@@ -78,7 +79,7 @@ def import_diary(hub: HubStore, path: Path, now: datetime, tz: str, force: bool 
     `tz` is the zone for a file that does not name its own (older devices); `take_start` lets
     the file's day 1 replace the hub's while the hub holds none of the participant's entries.
     """
-    settings, entries, problems, flags = read_diary_file(path)
+    settings, entries, problems, flags, chain = read_diary_file(path)
     pid = settings.get("participant_id")
     if not pid or "protocol_toml" not in settings:
         raise HubError(f"{path}: this diary was never enrolled (no participant in it)")
@@ -86,6 +87,7 @@ def import_diary(hub: HubStore, path: Path, now: datetime, tz: str, force: bool 
         raise HubError(f"{path}: the file fails verification ({problems[0]}; {len(problems)} problem(s)): "
                        "not imported; use --force to import it anyway")
     start = _file_start(path, settings)
+    distrust = chains.import_problems(hub.db, pid, settings.get("device_id"), chain)
     file_tz = settings.get("timezone") if valid_zone(str(settings.get("timezone"))) else None
     have = hub.reads.participant(pid)
     if have is not None and have.start is not None and have.start != start and not take_start:
@@ -94,12 +96,21 @@ def import_diary(hub: HubStore, path: Path, now: datetime, tz: str, force: bool 
             f"If the file's date is the right one, import again with --take-start (allowed while the hub "
             f"holds none of {pid}'s entries); if the hub's is, this file is not {pid}'s or its device was "
             "enrolled with the wrong day 1: check with the participant before importing")
+    retiming = have is not None and have.start != start  # take_start's own refusal comes first
+    if distrust and not force and not retiming:
+        raise HubError(f"{path}: {distrust[0]}: not imported; use --force to import it anyway")
     # A known participant's study and version are checked first (start None: no date check yet).
     hub.enrolment.register(pid, settings["protocol_toml"], None if have else start, file_tz or tz, now, actor="import")
     took = None
     if have is not None and have.start != start:
         took = hub.enrolment.take_start(pid, start, file_tz or have.tz, now, actor="import", file=path.name)
+    if distrust and not force:
+        raise HubError(f"{path}: {distrust[0]}: not imported; use --force to import it anyway")
     got = hub.ingest(pid, entries, now, via="import", flags=flags)
+    if distrust:
+        hub.audit("coordinator", "import_forced", now, pid, file=path.name, reasons=distrust)
+    elif chain and not problems:  # the file's head: a later copy of this device's file must extend it
+        chains.keep_head(hub.db, pid, settings["device_id"], len(chain), chain[-1], now, "import")
     hub.audit("coordinator", "import_file", now, pid, file=path.name, accepted=len(got.accepted),
               duplicate=len(got.duplicate), rejected=len(got.rejected), problems=len(problems))
     return ImportResult(str(path), pid, have is None, len(got.accepted), len(got.duplicate), got.rejected, problems,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -155,6 +156,23 @@ class Reads:
             by_timing = {t: k for t, k in zip(timings, n) if k}
             out[(pid, phase_id)] = FiledDays(by_timing, doubts.get((pid, phase_id), {}), closed, past_grace)
         return out
+
+    def syncing(self) -> set[str]:
+        """Participants with a device that uploads over the network (a token not revoked)."""
+        with self.db.read() as db:
+            return {r[0] for r in db.conn.execute("SELECT DISTINCT participant_id FROM tokens WHERE revoked_at IS NULL")}
+
+    def filed_on(self, days: Iterable[tuple[str, date]]) -> set[tuple[str, date]]:
+        """Which of these (participant id, diary date) pairs have a report on the hub (from the index)."""
+        wanted = [(pid, d.isoformat()) for pid, d in days]
+        if not wanted:
+            return set()
+        with self.db.read() as db:
+            rows = db.conn.execute(
+                "SELECT DISTINCT e.participant_id, e.diary_date FROM entries e JOIN json_each(?) w"
+                " ON e.participant_id = json_extract(w.value, '$[0]') AND e.diary_date = json_extract(w.value, '$[1]')",
+                [json.dumps(wanted)]).fetchall()
+        return {(pid, date.fromisoformat(d)) for pid, d in rows}
 
     def flagged_counts(self) -> dict[str, int]:
         """Per participant id: how many of their entries carry a flag (the device's clock doubts)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,7 +93,17 @@ class RepeatFilter(logging.Filter):
         self._seen: dict[tuple[str, object], tuple[float, int]] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        now, key = self.clock(), (record.name, record.msg)
+        verdict = record.__dict__.get("_repeat_filter")
+        if verdict is not None:  # judged already on its logger; now at a handler
+            return verdict
+        verdict = self._judge(record)
+        record.__dict__["_repeat_filter"] = verdict
+        return verdict
+
+    def _judge(self, record: logging.LogRecord) -> bool:
+        # Alike: the same logger and first line with its numbers left out (asyncio's accept error
+        # names a socket and its descriptor each time; uvicorn's lines are fixed texts).
+        now, key = self.clock(), (record.name, _DIGITS.sub("#", str(record.msg).split("\n", 1)[0]))
         start, n = self._seen.get(key, (now, 0))
         if now - start >= self.window:
             if n > self.burst:
@@ -104,11 +115,14 @@ class RepeatFilter(logging.Filter):
         return n < self.burst
 
 
-LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "asyncio", "sync.hub")
+_DIGITS = re.compile(r"\d+")
+# Not uvicorn.access: its one template would hold back every request's line, not a flood's.
+LOGGERS = ("uvicorn", "uvicorn.error", "asyncio", "sync.hub")
 
 
 def quiet_floods(burst: int = 10, window: float = 60.0) -> RepeatFilter:
-    """Put one RepeatFilter on the loggers a busy or attacked hub writes to (and their handlers)."""
+    """Put one RepeatFilter on the loggers a busy or attacked hub writes errors to (and their
+    handlers); the access log stays whole."""
     f = RepeatFilter(burst, window)
     for name in LOGGERS:
         logger = logging.getLogger(name)

@@ -33,9 +33,9 @@ class Status:
     overall: sch.Tally | None  # the phases together; None without a day 1
 
 
-def statuses(hub: HubStore, now: datetime) -> list[Status]:
-    """Every participant's status, by id."""
-    people = hub.reads.participants()
+def statuses(hub: HubStore, now: datetime, people: list[Participant] | None = None) -> list[Status]:
+    """Every participant's status, by id (or of `people`: those `roster.participants` can read)."""
+    people = hub.reads.participants() if people is None else people
     cuts: dict[tuple[str, str], sch.Cutoffs] = {}  # participants of one protocol and zone share them
     dates: list[PhaseDates] = []
     spans: dict[str, list[sch.PhaseSpan]] = {}

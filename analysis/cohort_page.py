@@ -1,0 +1,398 @@
+"""The cohort report as one self-contained HTML page (`diary hub report --html`): inline CSS and SVG only.
+
+The page makes no request of its own (no script, stylesheet, font or image from anywhere), so it
+opens offline and can be mailed. Sections: the paper's table, a compliance heat map (participants
+× study days, each state a shape as well as a colour), per-participant small multiples of the
+primary item with phase bands, the responders, covariate scatters, the mixed model, the caveats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from html import escape
+
+from diary_client.entry import Entry, filed_timing
+from diary_client.protocol import Protocol
+from diary_client.schedule import day_statuses
+
+from .results import CohortReport, Covariate, PersonalReport
+from .wording import fmt, fmt_ci, fmt_p, responder_rule
+
+# Each day state: (legend text, colour, the symbol's id). The shapes differ, so the map reads in grey too.
+STATES = {
+    "on_time": ("filed on time", "#2b6cb0", "s-on"),
+    "late": ("filed late (in the grace period)", "#c05621", "s-late"),
+    "import": ("imported (paper / legacy data)", "#2f855a", "s-imp"),
+    "flagged": ("filed, clock in doubt (flagged)", "#6b46c1", "s-flag"),
+    "missed": ("missed", "#c53030", "s-miss"),
+    "overdue": ("not filed yet, grace period running", "#c05621", "s-due"),
+    "open": ("window open now", "#2b6cb0", "s-open"),
+    "upcoming": ("not yet", "#a0aec0", "s-up"),
+}
+CELL = 10  # heat map cell, px
+
+CSS = """
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1320px;margin:20px auto;
+padding:0 14px;color:#1a202c;line-height:1.45}
+h1{font-size:1.45em;margin:0 0 4px}h2{font-size:1.15em;margin:1.8em 0 .4em;border-bottom:1px solid #e2e8f0;padding-bottom:3px}
+.sub,.dim{color:#4a5568}.dim{font-size:.85em}
+.note{background:#fffaf0;border-left:4px solid #dd6b20;padding:6px 12px 6px 26px;margin:10px 0}
+.note li{margin:3px 0}.warn{background:#fff5f5;border-left:4px solid #c53030;padding:8px 12px;margin:10px 0}
+.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;max-width:100%}
+table{border-collapse:collapse;margin:6px 0;font-size:.9em;font-variant-numeric:tabular-nums}
+th,td{padding:4px 9px;border-bottom:1px solid #e2e8f0;text-align:right;vertical-align:top;white-space:nowrap}
+th:first-child,td:first-child{text-align:left;position:sticky;left:0;background:#fff}
+th,th:first-child{background:#f7fafc;font-weight:600}
+.legend{display:flex;flex-wrap:wrap;gap:6px 16px;margin:6px 0 10px;font-size:.85em;list-style:none;padding:0}
+.legend li{display:flex;align-items:center;gap:5px}
+.multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:10px}
+.multiples figure{margin:0;border:1px solid #e2e8f0;border-radius:4px;padding:4px 6px 2px}
+.scatters{grid-template-columns:repeat(auto-fill,minmax(300px,440px))}
+figcaption{font-size:.82em;display:flex;justify-content:space-between;gap:6px}
+figcaption b{font-weight:600}.yes{color:#276749;font-weight:600}
+svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
+svg.fluid{width:100%;height:auto}
+.cards{display:flex;flex-wrap:wrap;gap:8px 22px;margin:8px 0}.cards div{min-width:120px}
+.cards b{display:block;font-size:1.35em}
+.heat{display:flex;align-items:flex-start}.heat>svg{flex:none}
+"""
+
+
+@dataclass(frozen=True)
+class HeatRow:
+    """One participant's study days as `diary_client.schedule.day_statuses` gives them."""
+
+    participant_id: str
+    statuses: Sequence[str]
+
+
+def heat_row(participant_id: str, protocol: Protocol, start: date, entries: list[Entry],
+             flagged_ids: Collection[str], now: datetime) -> HeatRow:
+    """A participant's heat map row; `now` in her own zone, `flagged_ids` the entries the hub holds clock doubts for."""
+    doubted = {e.diary_date for e in entries if e.id in flagged_ids}
+    return HeatRow(participant_id, day_statuses(protocol, start, now, filed_timing(entries), doubted))
+
+
+def cohort_html(rep: CohortReport, heat: Sequence[HeatRow], covariates: Mapping[str, Mapping[str, float]] | None = None,
+                left_out: Sequence[tuple[str, str]] = ()) -> str:
+    """The whole page as text."""
+    people = rep.participants
+    primary = _primary(rep)
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>Cohort report {escape(rep.study_id)}</title><style>{CSS}</style></head><body>",
+        f"<h1>Cohort report — {escape(rep.study_id)}</h1>",
+        f"<p class='sub'>As of {rep.as_of:%Y-%m-%d %H:%M} · unblinded (coordinators) · exploratory</p>",
+        _cards(rep, primary),
+    ]
+    if left_out:
+        parts.append("<div class='warn'><b>Left out of this report:</b> "
+                     + "; ".join(f"{escape(pid)} ({escape(why)})" for pid, why in left_out) + "</div>")
+    parts.append("<ul class='note'>" + "".join(f"<li>{escape(c)}</li>" for c in rep.caveats) + "</ul>")
+    parts.append(_meta(rep))
+    parts.append(_paper_table(rep))
+    parts.append(_heat_map(rep, heat))
+    if primary is not None:
+        parts.append(_multiples(rep, primary))
+        parts.append(_responders(rep, primary))
+    if covariates and rep.covariates:
+        parts.append(_scatters(rep, primary, covariates))
+    parts.append(_mixed(rep))
+    if people:
+        parts.append("<h2>How the numbers are made</h2><ul class='dim'>"
+                     + "".join(f"<li>{escape(c)}</li>" for c in people[0].caveats) + "</ul>")
+    parts.append(f"<p class='dim'>Analysis version {escape(rep.analysis_version)} · {len(people)} participants · "
+                 "each participant's data hash is in <code>diary hub report --json</code>.</p></body></html>")
+    return "\n".join(parts)
+
+
+# -- reading the report (one place for each path into the results) -------------------------------
+
+def _primary(rep: CohortReport) -> str | None:
+    return next((item_id for item_id, c in rep.cohort.items() if c.item.primary), None)
+
+
+def _phase_labels(rep: CohortReport) -> dict[str, str]:
+    return {p.key: p.label for p in rep.participants[0].phases} if rep.participants else {}
+
+
+def _points(r: PersonalReport, item_id: str) -> float | None:
+    return r.items[item_id].vs_placebo_points if item_id in r.items else None
+
+
+# -- sections ------------------------------------------------------------------------------------
+
+def _cards(rep: CohortReport, primary: str | None) -> str:
+    c = rep.cohort.get(primary or "")
+    meta = c.meta if c else None
+    points = rep.participants[0].responder_points if rep.participants else None
+    cards = [("participants", str(len(rep.participants))),
+             ("responders", f"{rep.responders} of {len(rep.participants)}"),
+             (f"{c.label if c else 'primary'}: drug − placebo (meta-analysis)",
+              "—" if meta is None else f"{meta.effect:+.1f} {fmt_ci(meta.ci95)}"),
+             ("p (meta-analysis)", fmt_p(meta.p if meta else None)),
+             ("drug − placebo reduction (paper)", f"{fmt(c.vs_placebo_points_mean if c else None, '+.1f')} points")]
+    rule = "" if points is None else f"<p class='dim'>Responder: {escape(responder_rule(points))}.</p>"
+    return ("<div class='cards'>" + "".join(f"<div><b>{escape(v)}</b><span class='dim'>{escape(k)}</span></div>"
+                                             for k, v in cards) + "</div>" + rule)
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    th = "".join(f"<th>{h}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<div class='scroll'><table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></div>"
+
+
+def _paper_table(rep: CohortReport) -> str:
+    labels = _phase_labels(rep)
+    baseline = {p.key for p in (rep.participants[0].phases if rep.participants else ()) if p.role == "baseline"}
+    phase_ids = [p for p in dict.fromkeys(p for c in rep.cohort.values() for p in c.phases) if p not in baseline]
+    head = ["item"] + [escape(labels.get(p, p)) for p in phase_ids] + [
+        "active − placebo, points", "p active vs baseline", "p active vs placebo"]
+    rows = []
+    for c in rep.cohort.values():
+        cells = []
+        for p in phase_ids:
+            ph = c.phases.get(p)
+            cells.append("—" if not ph or ph.mean_reduction_pct is None else
+                         f"{ph.mean_reduction_pct:+.1f} ± {fmt(ph.sd_reduction_pct)} <span class='dim'>n={ph.n}</span>")
+        name = f"<b>{escape(c.label)}</b>" + (" <span class='dim'>(primary)</span>" if c.item.primary else "")
+        rows.append([name, *cells, fmt(c.vs_placebo_points_mean, "+.1f") + " " + fmt_ci(c.ci95_vs_placebo_points),
+                     fmt_p(c.p_active_vs_baseline), fmt_p(c.p_active_vs_placebo)])
+    return ("<h2>As in the paper: reduction from baseline, % (mean ± SD across participants)</h2>"
+            "<p class='dim'>Positive is better for every item. Tests are paired across participants "
+            "(each participant's own reduction counts once); the interval is the 95% CI of the mean.</p>"
+            + _table(head, rows))
+
+
+def _symbols() -> str:
+    h = CELL - 2
+    shapes = {
+        "s-on": f"<rect x='1' y='1' width='{h}' height='{h}' fill='{STATES['on_time'][1]}'/>",
+        "s-late": (f"<rect x='1.5' y='1.5' width='{h - 1}' height='{h - 1}' fill='#fff' stroke='{STATES['late'][1]}'/>"
+                   f"<path d='M1 {CELL - 1}L{CELL - 1} 1V{CELL - 1}Z' fill='{STATES['late'][1]}'/>"),
+        "s-imp": f"<circle cx='{CELL / 2}' cy='{CELL / 2}' r='{h / 2}' fill='{STATES['import'][1]}'/>",
+        "s-flag": (f"<path d='M{CELL / 2} 0.5L{CELL - 0.5} {CELL / 2}L{CELL / 2} {CELL - 0.5}L0.5 {CELL / 2}Z' "
+                   f"fill='{STATES['flagged'][1]}'/>"),
+        "s-miss": (f"<path d='M2 2L{CELL - 2} {CELL - 2}M{CELL - 2} 2L2 {CELL - 2}' stroke='{STATES['missed'][1]}' "
+                   "stroke-width='1.8'/>"),
+        "s-due": (f"<rect x='1.5' y='1.5' width='{h - 1}' height='{h - 1}' fill='none' stroke='{STATES['overdue'][1]}' "
+                  "stroke-dasharray='2 1.2'/>"),
+        "s-open": f"<rect x='1.5' y='1.5' width='{h - 1}' height='{h - 1}' fill='none' stroke='{STATES['open'][1]}'/>",
+        "s-up": f"<circle cx='{CELL / 2}' cy='{CELL / 2}' r='1' fill='{STATES['upcoming'][1]}'/>",
+    }
+    return "<defs>" + "".join(f"<g id='{k}'>{v}</g>" for k, v in shapes.items()) + "</defs>"
+
+
+def _legend() -> str:
+    items = []
+    for text, _, sym in STATES.values():
+        items.append(f"<li><svg width='{CELL}' height='{CELL}' aria-hidden='true'><use href='#{sym}'/></svg>"
+                     f"{escape(text)}</li>")
+    return "<ul class='legend'>" + "".join(items) + "</ul>"
+
+
+def _heat_map(rep: CohortReport, heat: Sequence[HeatRow]) -> str:
+    if not heat:
+        return ""
+    days = max(len(h.statuses) for h in heat)
+    label_w, top = 64, 30
+    width, height = days * CELL + 40, top + len(heat) * CELL + 18
+    k = min(1.8, max(1.0, 900 / (days * CELL)))  # a short study's map drawn larger
+    labels = [f"<svg width='{label_w * k:.0f}' height='{height * k:.0f}' viewBox='0 0 {label_w} {height}' "
+              "aria-hidden='true'>"]
+    labels.extend(f"<text x='0' y='{top + row * CELL + CELL - 1.5}' font-size='9.5'>"
+                  f"{escape(_fit(h.participant_id, label_w - 4, 6))}</text>" for row, h in enumerate(heat))
+    labels.append("</svg>")
+    out = [f"<svg role='img' aria-labelledby='hm-title' width='{width * k:.0f}' height='{height * k:.0f}' "
+           f"viewBox='0 0 {width} {height}'><title id='hm-title'>Compliance by participant and study day</title>",
+           _symbols()]
+    phases = rep.participants[0].phases if rep.participants else ()
+    for i, ph in enumerate(phases):
+        x, w = (ph.first_day - 1) * CELL, (ph.last_day - ph.first_day + 1) * CELL
+        out.append(f"<rect x='{x}' y='2' width='{w - 1}' height='14' fill='{'#edf2f7' if i % 2 else '#e2e8f0'}'/>"
+                   f"<text x='{x + 3}' y='13' font-size='10'>{escape(_fit(ph.label, w))}</text>")
+    for d in range(1, days + 1, 7):
+        out.append(f"<text x='{(d - 1) * CELL}' y='{top - 3}' font-size='8' fill='#4a5568'>{d}</text>")
+    comp = {r.participant_id: _compliance(r) for r in rep.participants}
+    for row, h in enumerate(heat):
+        y = top + row * CELL
+        out.append(f"<g><title>{escape(h.participant_id)}</title>")
+        out.extend(f"<use href='#{STATES[s][2]}' x='{k * CELL}' y='{y}'/>" for k, s in enumerate(h.statuses) if s in STATES)
+        out.append(f"</g><text x='{days * CELL + 4}' y='{y + CELL - 1.5}' font-size='9' fill='#4a5568'>"
+                   f"{escape(comp.get(h.participant_id, ''))}</text>")
+    out.append(f"<text x='0' y='{height - 4}' font-size='9' fill='#4a5568'>study day →</text></svg>")
+    return ("<h2>Compliance: participants × study days</h2>"
+            "<p class='dim'>One row per participant, one column per study day, with the phases on top; "
+            "the number after each row is the share of days filed so far.</p>"
+            + _legend() + "<div class='heat'>" + "".join(labels) + "<div class='scroll'>" + "".join(out) + "</div></div>")
+
+
+def _compliance(r: PersonalReport) -> str:
+    expected = sum(p.expected for p in r.phases)
+    return fmt(sum(p.n for p in r.phases) / expected if expected else None, ".0%")
+
+
+def _fit(text: str, width: float, per_char: float = 5.6) -> str:
+    """Cut a label to the pixels it has (about `per_char` px a character at the page's small sizes)."""
+    room = int(width // per_char)
+    return text if len(text) <= room else (text[: max(room - 1, 0)] + "…" if room > 1 else "")
+
+
+def _scale(lo: float, hi: float, a: float, b: float):
+    span = (hi - lo) or 1.0
+    return lambda v: a + (v - lo) / span * (b - a)
+
+
+def _multiples(rep: CohortReport, item_id: str) -> str:
+    item = rep.cohort[item_id].item
+    lo, hi = 0.0, 100.0  # VAS; a number item: its own range where the protocol gives one
+    if item.kind != "vas" and item.min is not None and item.max is not None:
+        lo, hi = float(item.min), float(item.max)
+    figs = [_multiple(r, item_id, lo, hi) for r in rep.participants]
+    return (f"<h2>{escape(rep.cohort[item_id].label)} by day, each participant</h2>"
+            f"<p class='dim'>Dots: each day's value ({escape(item.better)} is better); lines: the phase means; "
+            "shaded bands: the phases (labels on top). Missing days leave gaps.</p>"
+            f"<div class='multiples'>{''.join(figs)}</div>")
+
+
+def _multiple(r: PersonalReport, item_id: str, lo: float, hi: float) -> str:
+    w, h, left, top, bottom = 250, 96, 22, 14, 12
+    it = r.items[item_id]
+    last = max((p.last_day for p in r.phases), default=1)
+    sx, sy = _scale(1, last, left, w - 2), _scale(lo, hi, h - bottom, top)
+    out = [f"<svg class='fluid' viewBox='0 0 {w} {h}' role='img' aria-label='{escape(r.participant_id)} {escape(item_id)} by day'>"]
+    for i, ph in enumerate(r.phases):
+        x0, x1 = sx(ph.first_day - 0.5), sx(ph.last_day + 0.5)
+        out.append(f"<rect x='{x0:.1f}' y='{top}' width='{x1 - x0:.1f}' height='{h - bottom - top}' "
+                   f"fill='{('#f7fafc', '#e2e8f0')[i % 2]}'/>"
+                   f"<text x='{x0 + 1:.1f}' y='{top - 3}' font-size='7.5' fill='#4a5568'>{escape(_fit(ph.label, x1 - x0, 4.2))}</text>")
+        numbers = it.phases.get(ph.key)
+        mean = numbers.mean if numbers else None
+        if mean is not None:
+            out.append(f"<line x1='{x0:.1f}' x2='{x1:.1f}' y1='{sy(mean):.1f}' y2='{sy(mean):.1f}' stroke='#c53030' stroke-width='1.4'/>")
+    for v in (lo, (lo + hi) / 2, hi):
+        out.append(f"<text x='{left - 3}' y='{sy(v) + 3:.1f}' font-size='7' text-anchor='end' fill='#4a5568'>{v:g}</text>")
+    pts = list(zip(it.series.days, it.series.values)) if it.series else []
+    out.append("".join(f"<circle cx='{sx(d):.1f}' cy='{sy(v):.1f}' r='1.3' fill='#2b6cb0'/>" for d, v in pts))
+    out.append("</svg>")
+    points = _points(r, item_id)
+    verdict = "<span class='yes'>✓ responder</span>" if r.responder else ("not a responder" if r.responder is False else "—")
+    return (f"<figure><figcaption><b>{escape(r.participant_id)}</b><span>{fmt(points, '+.1f')} pts · {verdict}</span>"
+            f"</figcaption>{''.join(out)}</figure>")
+
+
+def _responders(rep: CohortReport, item_id: str) -> str:
+    rows = sorted(((r.participant_id, _points(r, item_id), r.responder) for r in rep.participants),
+                  key=lambda t: (t[1] is None, -(t[1] or 0)))
+    known = [p for _, p, _ in rows if p is not None]
+    threshold = rep.participants[0].responder_points
+    lo, hi = min([*known, 0.0, threshold]) - 5, max([*known, 0.0, threshold]) + 5
+    w, left, line = 640, 96, 16
+    h = 24 + len(rows) * line
+    sx = _scale(lo, hi, left, w - 10)
+    out = [f"<svg class='fluid' style='max-width:{w}px' viewBox='0 0 {w} {h}' role='img' "
+           f"aria-label='Active minus placebo, points, each participant'>",
+           f"<line x1='{sx(0):.1f}' x2='{sx(0):.1f}' y1='12' y2='{h - 4}' stroke='#a0aec0'/>",
+           f"<line x1='{sx(threshold):.1f}' x2='{sx(threshold):.1f}' y1='12' y2='{h - 4}' stroke='#276749' stroke-dasharray='4 3'/>",
+           f"<text x='{sx(threshold) + 3:.1f}' y='10' font-size='9' fill='#276749'>responder ≥ {threshold:g}</text>",
+           f"<text x='{sx(0) + 3:.1f}' y='10' font-size='9' fill='#4a5568'>0</text>"]
+    for k, (pid, p, yes) in enumerate(rows):
+        y = 24 + k * line
+        out.append(f"<text x='0' y='{y + 3}' font-size='10'>{escape(_fit(pid, left - 8, 6))}</text>")
+        if p is None:
+            out.append(f"<text x='{left}' y='{y + 3}' font-size='9' fill='#4a5568'>not known yet</text>")
+            continue
+        mark = (f"<rect x='{sx(p) - 4:.1f}' y='{y - 4}' width='8' height='8' fill='#276749'/>" if yes else
+                f"<circle cx='{sx(p):.1f}' cy='{y}' r='4' fill='#fff' stroke='#2d3748' stroke-width='1.3'/>")
+        out.append(f"<line x1='{sx(0):.1f}' x2='{sx(p):.1f}' y1='{y}' y2='{y}' stroke='#cbd5e0'/>{mark}"
+                   f"<text x='{sx(p) + (8 if p >= 0 else -8):.1f}' y='{y + 3}' font-size='9' "
+                   f"text-anchor='{'start' if p >= 0 else 'end'}'>{p:+.1f}{' ✓' if yes else ''}</text>")
+    out.append("</svg>")
+    ids = ", ".join(escape(i) for i in rep.responder_ids) or "none"
+    return (f"<h2>Responders: {rep.responders} of {len(rep.participants)}</h2>"
+            f"<p>Responders ({escape(item_id)}): {ids}.</p>"
+            "<p class='dim'>Each participant's active minus placebo reduction (percentage points of her baseline "
+            "mean); filled squares with ✓ are responders, open circles are not.</p>" + "".join(out))
+
+
+def _scatters(rep: CohortReport, primary: str | None, covariates: Mapping[str, Mapping[str, float]]) -> str:
+    points = {r.participant_id: _points(r, primary) for r in rep.participants} if primary else {}
+    figs = []
+    for name, c in rep.covariates.items():
+        pairs = [(row[name], y, pid) for pid, row in covariates.items()
+                 if name in row and (y := points.get(pid)) is not None]
+        figs.append(_scatter(name, c, pairs))
+    return ("<h2>Covariates against the primary item's active − placebo points</h2>"
+            "<div class='multiples scatters'>" + "".join(figs) + "</div>")
+
+
+def _scatter(name: str, c: Covariate, pairs: list[tuple[float, float, str]]) -> str:
+    w, h, left, right, top, bottom = 340, 220, 36, 26, 20, 26
+    caption = f"n = {c.n} · r = {fmt(c.r, '.2f')} · r² = {fmt(c.r2, '.2f')} · p = {fmt_p(c.p)}"
+    out = [f"<svg class='fluid' viewBox='0 0 {w} {h}' role='img' aria-label='{escape(name)} scatter'>"]
+    if pairs:
+        xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
+        sx = _scale(min(xs), max(xs), left, w - right)
+        sy = _scale(min(ys + [0.0]), max(ys + [0.0]), h - bottom, top)
+        out.append(f"<line x1='{left}' x2='{w - right}' y1='{sy(0):.1f}' y2='{sy(0):.1f}' stroke='#cbd5e0'/>")
+        if len(pairs) >= 3 and max(xs) > min(xs):
+            mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+            slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+            x0, x1 = min(xs), max(xs)
+            out.append(f"<line x1='{sx(x0):.1f}' x2='{sx(x1):.1f}' y1='{sy(my + slope * (x0 - mx)):.1f}' "
+                       f"y2='{sy(my + slope * (x1 - mx)):.1f}' stroke='#c53030' stroke-dasharray='5 3'/>")
+        for x, y, pid in pairs:
+            out.append(f"<circle cx='{sx(x):.1f}' cy='{sy(y):.1f}' r='3.2' fill='#2b6cb0'><title>{escape(pid)}: "
+                       f"{x:g}, {y:+.1f}</title></circle>")
+            if len(pairs) <= 30:
+                out.append(f"<text x='{sx(x) + 4:.1f}' y='{sy(y) - 3:.1f}' font-size='7.5' fill='#4a5568'>{escape(pid)}</text>")
+        for v in (min(xs), max(xs)):
+            out.append(f"<text x='{sx(v):.1f}' y='{h - 12}' font-size='8' text-anchor='middle'>{v:g}</text>")
+        for v in sorted({min(ys), 0.0, max(ys)}):
+            out.append(f"<text x='{left - 3}' y='{sy(v) + 3:.1f}' font-size='8' text-anchor='end'>{v:+.0f}</text>")
+    out.append(f"<text x='{w / 2}' y='{h - 2}' font-size='9' text-anchor='middle'>{escape(name)} →</text>"
+               f"<text x='2' y='8' font-size='8' fill='#4a5568'>points ↑</text></svg>")
+    return (f"<figure><figcaption><b>{escape(name)}</b></figcaption><div class='dim'>{escape(caption)}</div>"
+            f"{''.join(out)}</figure>")
+
+
+def _mixed(rep: CohortReport) -> str:
+    labels = _phase_labels(rep)
+    columns = list(dict.fromkeys(p for m in rep.mixed_model.values() for p in m.effects))
+    if not columns:
+        return ""
+    rows = []
+    for item_id, m in rep.mixed_model.items():
+        effects = {**m.effects, "vs placebo": m.active_vs_placebo}
+        cells = [(effects.get(p)) for p in [*columns, "vs placebo"]]
+        rows.append([escape(rep.cohort[item_id].label if item_id in rep.cohort else item_id)] + [
+            "—" if e is None else f"{e.estimate:+.1f} <span class='dim'>{fmt_ci(e.ci95)} p {fmt_p(e.p)}</span>"
+            for e in cells])
+    head = ["item", *(escape(labels.get(p, p)) + " − baseline" for p in columns), "drug − placebo"]
+    model = next(iter(rep.mixed_model.values())).model
+    return (f"<h2>Sensitivity: mixed model</h2><p class='dim'>{escape(model)}: each phase's difference in the "
+            "item's own units (negative = lower), 95% CI and p (Satterthwaite df).</p>" + _table(head, rows))
+
+
+def _meta(rep: CohortReport) -> str:
+    rows = []
+    for c in rep.cohort.values():
+        m = c.meta
+        name = f"<b>{escape(c.label)}</b>" + (" <span class='dim'>(primary)</span>" if c.item.primary else "")
+        if m is None:
+            rows.append([name, "—", "—", "—", "—", "—", "—"])
+            continue
+        rows.append([name, str(m.k), f"{m.effect:+.1f} {fmt_ci(m.ci95)}", fmt_p(m.p), fmt(m.tau), fmt(m.i2, ".0f") + "%",
+                     fmt_ci(m.prediction_interval)])
+    method = next((c.meta.method for c in rep.cohort.values() if c.meta), "")
+    return ("<h2>Primary result: drug − placebo across participants</h2>"
+            f"<p class='dim'>Random-effects meta-analysis of each participant's model difference (drug − placebo, in "
+            f"the item's own units; negative = lower){': ' + escape(method) if method else ''}. τ: the spread of the "
+            "true effect between participants; the prediction interval: where a new participant's effect would "
+            "fall.</p>"
+            + _table(["item", "k", "effect [95% CI]", "p", "τ", "I²", "95% prediction interval"], rows))

@@ -1,0 +1,98 @@
+"""Who of the hub's participants a coordinator's command can use, and who is left out and why.
+
+`hub status`, `hub report` and `hub export` read the hub one participant at a time through
+here, so one participant without a day 1 or with a damaged value (an entry that no longer
+parses, an unknown time zone, an unreadable protocol) is named and passed over, never the
+reason a whole study's command fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from diary_client.entry import Entry
+
+from .database import PARTICIPANTS, participant_of_row
+from .rules import Participant, valid_zone
+from .store import HubStore
+
+NO_DAY_1 = "no day 1 yet (enrolled on the hub; no device has enrolled and no file was imported)"
+DAMAGE = (ValueError, TypeError, KeyError, ArithmeticError)  # what a damaged row raises when read
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    participant_id: str
+    reason: str
+    study_id: str | None = None  # None: the record is too damaged to say
+
+    def as_json(self) -> dict:
+        return {"participant_id": self.participant_id, "reason": self.reason}
+
+
+def participants(hub: HubStore) -> tuple[list[Participant], list[LeftOut]]:
+    """Every participant whose row can be used (day 1 may be missing), by id; the damaged ones apart."""
+    with hub.db.read() as db:
+        cur = db.conn.execute(PARTICIPANTS + " ORDER BY p.participant_id")
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, r)) for r in cur.fetchall()]
+    good: list[Participant] = []
+    bad: list[LeftOut] = []
+    for row in rows:
+        got = _checked(row)
+        if isinstance(got, LeftOut):
+            bad.append(got)
+        else:
+            good.append(got)
+    return good, bad
+
+
+def participant(hub: HubStore, participant_id: str) -> Participant | LeftOut | None:
+    """One participant, checked like `participants` (None: no such participant)."""
+    with hub.db.read() as db:
+        cur = db.conn.execute(PARTICIPANTS + " WHERE p.participant_id = ?", [participant_id])
+        row = cur.fetchone()
+        names = [d[0] for d in cur.description]
+    return None if row is None else _checked(dict(zip(names, row)))
+
+
+def _checked(row: dict) -> Participant | LeftOut:
+    pid, study = str(row["participant_id"]), row.get("study_id")
+    try:
+        p = participant_of_row(row)
+    except DAMAGE as e:
+        return LeftOut(pid, f"its hub record is damaged (day 1 {row.get('start')!r}: {e})", study)
+    if not valid_zone(p.tz):
+        return LeftOut(pid, f"its time zone {p.tz!r} is not an IANA zone", study)
+    try:
+        p.protocol  # noqa: B018 - parsed once, cached
+    except DAMAGE as e:
+        return LeftOut(pid, f"its study protocol (version {p.protocol_version}) cannot be read: {e}", study)
+    return p
+
+
+def received(hub: HubStore, p: Participant) -> list[dict] | LeftOut:
+    """The participant's stored entries with their receipts (`Reads.received`), or why they cannot
+    be used: an entry stored on the hub that no longer parses."""
+    try:
+        return hub.reads.received(p.participant_id)
+    except DAMAGE as e:
+        return LeftOut(p.participant_id, f"an entry on the hub is damaged and cannot be read ({_first_line(e)})",
+                       p.study_id)
+
+
+def entries(hub: HubStore, p: Participant) -> list[Entry] | LeftOut:
+    """The participant's entries, or why they cannot be used (see `received`)."""
+    got = received(hub, p)
+    return got if isinstance(got, LeftOut) else [r["entry"] for r in got]
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+def describe(left_out: list[LeftOut]) -> str:
+    """One line for stderr: who is left out and why."""
+    return "left out: " + "; ".join(f"{x.participant_id} ({x.reason})" for x in left_out)
+
