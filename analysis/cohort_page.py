@@ -391,8 +391,8 @@ def _meta(rep: CohortReport) -> str:
                      fmt_ci(m.prediction_interval)])
     method = next((c.meta.method for c in rep.cohort.values() if c.meta), "")
     return ("<h2>Primary result: drug − placebo across participants</h2>"
-            f"<p class='dim'>Random-effects meta-analysis of each participant's model difference (drug − placebo, in "
-            f"the item's own units; negative = lower){': ' + escape(method) if method else ''}. τ: the spread of the "
-            "true effect between participants; the prediction interval: where a new participant's effect would "
-            "fall.</p>"
+            "<p class='dim'>Each participant's model difference (drug − placebo, in the item's own units; negative "
+            "= lower), combined across participants. τ: the spread of the true effect between participants; the "
+            "prediction interval: where a new participant's effect would fall."
+            f"{' Method: ' + escape(method) + '.' if method else ''}</p>"
             + _table(["item", "k", "effect [95% CI]", "p", "τ", "I²", "95% prediction interval"], rows))

@@ -56,11 +56,9 @@ CAVEATS = (
 def options_of(protocol: Protocol) -> Options:
     """The protocol's pre-specified `[analysis]` options, as the reports state them."""
     a = protocol.analysis
-    exclude = getattr(a, "exclude_first_days", None) or {}
-    return Options(trend=bool(getattr(a, "trend", False)),
-                   exclude_first_days={str(k): int(v) for k, v in dict(exclude).items()},
-                   multiplicity=str(getattr(a, "multiplicity", "holm")), inference=METHOD,
-                   responder_probability=RESPONDER_PRIOR)
+    return Options(trend=a.trend, exclude_first_days={str(k): v for k, v in a.exclude_first_days.items()},
+                   multiplicity=a.multiplicity,
+                   inference=METHOD, responder_probability=RESPONDER_PRIOR)
 
 
 def _canonical(doc) -> str:
@@ -245,16 +243,16 @@ def _numeric_items(items: list[Item], spans: list[PhaseSpan], rows: list[list], 
 def _fit_jobs(M: np.ndarray, valid: np.ndarray, day: np.ndarray, phase: np.ndarray, phase_keys: list[str],
               trend: bool) -> list[_FitJob]:
     """The AR(1) phase-mean fits; items with model values on the same days share one batched fit."""
+    per_phase = np.eye(len(phase_keys), dtype=np.int64)[phase].T @ valid  # (phases, items) model days
+    enough = valid.sum(axis=0) - (per_phase > 0).sum(axis=0) - int(trend) >= MIN_RESIDUAL_DF
     groups: dict[bytes, list[int]] = {}
-    for j in range(M.shape[1]):
-        m = valid[:, j]
-        present = len(np.unique(phase[m]))
-        if int(m.sum()) - present - int(trend) >= MIN_RESIDUAL_DF:
-            groups.setdefault(m.tobytes(), []).append(j)
+    for j in np.flatnonzero(enough).tolist():
+        groups.setdefault(valid[:, j].tobytes(), []).append(j)
     jobs = []
     for js in groups.values():
         m = valid[:, js[0]]
-        used, col_of = np.unique(phase[m], return_inverse=True)  # model columns: phases with data
+        used = np.flatnonzero(per_phase[:, js[0]])  # model columns: phases with data
+        col_of = np.cumsum(per_phase[:, js[0]] > 0)[phase[m]] - 1
         jobs.append(_FitJob(Job(day[m], col_of, M[np.ix_(m, np.asarray(js))], len(used), trend), js,
                             {phase_keys[c]: i for i, c in enumerate(used.tolist())}))
     return jobs

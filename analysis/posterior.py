@@ -198,8 +198,8 @@ def quantile(R: Rows, prob: np.ndarray | float) -> np.ndarray:
             step = xa - (F - ta) / dF
         bad = ~np.isfinite(step) | (step <= la) | (step >= ha)
         new = np.where(bad, 0.5 * (la + ha), step)
-        # Newton converges quadratically: after a step below 1e-5 the error is far below 1e-9
-        moving = bad | (np.abs(new - xa) > 1e-5 * (1.0 + np.abs(xa)))
+        # Newton converges quadratically: after a step below 2e-3 of the spread, the error is ~1e-6 of it
+        moving = bad | (np.abs(new - xa) > 2e-3 * spread[active])
         x[active], lo[active], hi[active] = new, la, ha
         if not moving.any():
             break

@@ -123,7 +123,8 @@ def _model_means(r: PersonalReport) -> str:
         for k, e in rep.model.phases.items():
             red = rep.model.reduction_pct.get(k)
             rows.append([name, escape(r.phase_label(k)), f"{fmt(e.value)} {fmt_ci(e.ci95)}",
-                         "—" if red is None else f"{fmt(red.value, '+.1f')} {fmt_ci(red.ci95)}",
+                         "—" if red is None else "reference" if red.ci95 is None and red.value == 0
+                         else f"{fmt(red.value, '+.1f')} {fmt_ci(red.ci95)}",
                          fmt(rep.phases[k].mean) if k in rep.phases else "—"])
             name = ""
     return ("<h2>The model's phase means</h2><p class='dim'>Phase means from the model with AR(1) errors, with "

@@ -144,7 +144,7 @@ class ItemResult:
 
     @property
     def label(self) -> str:
-        return getattr(self.item, "label", None) or self.item.id
+        return self.item.name
 
     def comparison(self, name: str) -> Comparison | None:
         """`active_vs_baseline` or `active_vs_placebo` by name (the names of COMPARISONS)."""
@@ -198,7 +198,7 @@ class OtherItem:
 
     @property
     def label(self) -> str:
-        return getattr(self.item, "label", None) or self.item.id
+        return self.item.name
 
     def as_json(self) -> dict:
         return {"kind": self.item.kind, "label": self.label, "phases": {k: t.as_json() for k, t in self.phases.items()}}
@@ -302,7 +302,7 @@ class CohortItem:
 
     @property
     def label(self) -> str:
-        return getattr(self.item, "label", None) or self.item.id
+        return self.item.name
 
     def as_json(self) -> dict:
         return {"label": self.label, "phases": {k: v.as_json() for k, v in self.phases.items()},

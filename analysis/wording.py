@@ -49,12 +49,17 @@ def model_sentence(report: PersonalReport) -> str | None:
     drug, placebo = _phase(report, "active"), _phase(report, "placebo")
     text = (f"Under the model, there is a {share} chance that your {rep.label.lower()} was at least "
             f"{report.responder_points:g} percentage points of your baseline level better on the drug"
-            f"{f' ({drug})' if drug else ''} than on placebo{f' ({placebo})' if placebo else ''}.")
+            f"{f' ({drug})' if drug else ''} than on placebo"
+            f"{f' ({placebo})' if placebo and placebo.lower() != 'placebo' else ''}.")
     c = rep.active_vs_placebo
     if c is not None and c.ci95 is not None:
-        better = "lower" if rep.item.better == "lower" else "higher"
-        text += (f" The model's difference is {c.diff:+.1f} {units(rep)} (drug minus placebo; {better} is better), "
-                 f"95% interval {c.ci95[0]:+.1f} to {c.ci95[1]:+.1f}.")
+        scale = "On the 0–100 scale" if rep.item.kind == "vas" else "In the item's own units"
+        word = "lower" if c.diff < 0 else "higher"
+        lo, hi = sorted((abs(c.ci95[0]), abs(c.ci95[1]))) if c.ci95[0] * c.ci95[1] > 0 else (None, None)
+        span = (f"95% interval: {lo:.1f} to {hi:.1f} points {word}" if lo is not None
+                else f"95% interval: {c.ci95[0]:+.1f} to {c.ci95[1]:+.1f}, which includes no difference")
+        text += (f" {scale}, your drug days were {abs(c.diff):.1f} points {word} than your placebo days "
+                 f"({span}); {rep.item.better} is better.")
     return text
 
 

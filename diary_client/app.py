@@ -64,11 +64,16 @@ class DiaryApp(App):
         except USER_ERRORS as e:
             self.push_screen(ErrorScreen(human(e)))
             return
+        self.show_home()
+        self.call_after_refresh(self.backup_daily)  # after home is on screen: a long diary takes a moment to copy
+
+    def backup_daily(self) -> None:
+        """The day's copy of the diary, kept for 7 days."""
+        assert self.store is not None
         try:
-            self.store.backup_daily(self.now_fn().date())  # the daily copy, kept for 7 days
+            self.store.backup_daily(self.now_fn().date())
         except (OSError, sqlite3.Error) as e:
             self.notify(f"The daily backup copy failed: {e}", severity="warning")
-        self.show_home()
 
     def show_home(self) -> None:
         from .screens.home import HomeScreen

@@ -16,18 +16,12 @@ from . import clock, private
 from .answers import AnswerError, format_value, parse_answers
 from .days import long_date, plural, relative, short_date
 from .diary import AlreadyFiled, Diary, DiaryError
+from .launch import default_data_dir
 from .lazy import LazyGroup
 from .protocol import ProtocolError, checked_protocol_text, load_protocol, parse_protocol
 from .store import DB_NAME, Store, StoreError
 
 USER_ERRORS = (DiaryError, AnswerError, ProtocolError, StoreError, clock.ClockError)
-APP_NAME = "symptom-diary"
-
-
-def default_data_dir() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir(APP_NAME))
 
 
 class Env:

@@ -168,16 +168,11 @@ def filed_timing(entries: Iterable[Entry]) -> dict[date, str]:
     """Per diary date, how its report was filed: the timing of the day's original report (the one
     that corrects nothing; should a day have two, the first). A correction changes the answers,
     never whether or how the day was filed, whatever its clock says."""
-    return first_timing((e.diary_date, e.submitted_at, e.seq, e.timing, e.supersedes) for e in entries)
-
-
-def first_timing(reports: Iterable[tuple[date, datetime, int, str, str | None]]) -> dict[date, str]:
-    """`filed_timing` over (diary_date, submitted_at, seq, timing, supersedes) rows: the store reads only those."""
-    first: dict[date, tuple[datetime, int, str]] = {}
-    for d, at, seq, timing, supersedes in reports:
-        if supersedes:
+    first: dict[date, Entry] = {}
+    for e in entries:
+        if e.supersedes:
             continue
-        cur = first.get(d)
-        if cur is None or (at, seq) < cur[:2]:
-            first[d] = (at, seq, timing)
-    return {d: v[2] for d, v in first.items()}
+        cur = first.get(e.diary_date)
+        if cur is None or (e.submitted_at, e.seq) < (cur.submitted_at, cur.seq):
+            first[e.diary_date] = e
+    return {d: e.timing for d, e in first.items()}

@@ -30,11 +30,6 @@ class CalendarWeek:
     label: str
 
 
-def item_label(item: Item) -> str:
-    """What a person reads for an item: its short label, else its id."""
-    return getattr(item, "label", None) or item.id
-
-
 def numeric_items(protocol: Protocol) -> list[Item]:
     return [i for i in protocol.items if i.numeric]
 

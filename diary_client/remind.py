@@ -209,7 +209,7 @@ def remind(env: Env, action: str | None, login: bool) -> None:
         if text:
             click.echo(text)
         return
-    at = env.diary().protocol.schedule.reminders[0]
+    at = env.diary().protocol.schedule.reminders  # every time of the day, each only while the report is open
     if action == "install":
         click.echo(install_reminder(env.data_dir, at))
         if login:

@@ -1,6 +1,7 @@
 """CSV cells that a spreadsheet opens as text, never as a formula (CSV injection).
 
-Every CSV the project writes passes its cells through `safe_cell`: a cell that starts with
+Every CSV of `diary hub export` passes its cells through `safe_cell` (one rule, meant for every
+CSV the project writes): a cell that starts with
 = + - @, a tab or a carriage return is written with a leading single quote, which spreadsheets
 show as text. A plain number (-3, +2.5) is left as it is: it is not a formula and analysts need it
 as a number. Only CSV is treated so; SQLite and JSON keep the text as typed.

@@ -443,7 +443,10 @@ async def sync_diary(
                 rnd.result.error = f"earlier entries not fetched yet: {e}"
             for batch in batches(store.pending(), store.flags()):
                 await rnd.upload(batch)
-            await reconcile(rnd)  # entries the hub lost since it acknowledged them (a restore) go again
+            try:
+                await reconcile(rnd)  # entries the hub lost since it acknowledged them (a restore) go again
+            except _Failed as e:  # like the history: it must not hold back the rest; the next round asks again
+                rnd.result.error = f"not reconciled with the hub yet: {e}"
             await rnd.update_protocol()  # after the uploads: entries made before it keep their version
             diary.update_settings(last_upload=now.isoformat(timespec="seconds"),
                                last_error=f"{now:%Y-%m-%d %H:%M}: {rnd.result.error}" if rnd.result.error else None)

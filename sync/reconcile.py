@@ -48,7 +48,7 @@ async def reconcile(rnd: _Round) -> None:
         missing += resp.json()["missing"]
     if not missing:
         return
-    lost = set(missing)
+    lost = set(missing) - {q["entry_id"] for q in store.quarantined()}  # refused again once: not sent every round
     again = [e for e in store.entries() if e.id in lost]
     for batch in batches(again, [f for f in store.flags() if f["entry_id"] in lost]):
         await rnd.upload(batch)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+import numpy as np
 import pytest
 
 from analysis.personal import analyse
@@ -221,3 +222,30 @@ def test_no_entries_and_constant_values_do_not_crash():
     doc = analyse(P, START, flat, AFTER, "T1", False).as_json()["items"]["pain"]
     assert doc["phases"]["drug"]["sd"] == 0 and doc["vs_placebo_points"] == 0
     assert doc["p_active_vs_placebo"] is None  # no variation: no test, not a crash
+
+
+def test_the_protocols_analysis_options_are_used_and_stated():
+    from dataclasses import replace
+
+    from analysis.simulate import Profile, as_entries, simulate
+    from diary_client.protocol import load_protocol
+
+    base = load_protocol()
+    start = date(2026, 1, 5)
+    proto = replace(base, analysis=replace(base.analysis, trend=True, exclude_first_days={"active": 28},
+                                           multiplicity="none"))
+    days = simulate(proto, start, np.random.default_rng(9), Profile(phi=0.3, sd=3, effects={}), items=["severity", "pain"])
+    for d in sorted(days)[28:56]:  # the first 28 drug days (study days 29-56) read 95: an onset the model leaves out
+        days[d]["severity"] = 95
+    after = datetime(2026, 6, 1, tzinfo=UTC)
+    rep = analyse(proto, start, as_entries(proto, start, days, "O1"), after, "O1", False)
+    doc = rep.as_json()
+    assert doc["analysis_options"]["trend"] is True and doc["analysis_options"]["multiplicity"] == "none"
+    assert doc["analysis_options"]["exclude_first_days"]["active"] == 28 and doc["analysis_options"]["inference"]
+    sev = rep.items["severity"]
+    assert sev.phases["ldn"].mean > 70  # the paper's arithmetic uses every day
+    assert abs(sev.model.phases["ldn"].value - 60) < 5  # the model only the last 28
+    assert rep.items["pain"].active_vs_placebo.p_adj == rep.items["pain"].active_vs_placebo.p  # "none"
+    holm = analyse(base, start, as_entries(base, start, days, "O1"), after, "O1", False)
+    assert holm.items["pain"].active_vs_placebo.p_adj >= holm.items["pain"].active_vs_placebo.p
+    assert holm.items["severity"].active_vs_placebo.p_adj == holm.items["severity"].active_vs_placebo.p

@@ -118,11 +118,16 @@ async def test_progress_of_a_finished_study(tmp_path, monkeypatch):
         assert calendar.count("Wk") == 14 and "✗ missed" in calendar
         assert "Baseline" in calendar  # unblinded after the end: true phase names
         await pilot.press("n")
-        assert "pain (2/9)" in text_of(app, "#chart-title")
+        assert "Pain (2/9)" in text_of(app, "#chart-title")  # words, not ids
         await app.workers.wait_for_complete()
         await pilot.pause()
         summary = text_of(app, "#summary")
-        assert "Phase summary" in summary and "severity" in summary, summary
+        assert "Phase summary" in summary and "Overall severity" in summary, summary
+        weeks_text = "\n".join(str(weeks.get_row_at(i)[0]) for i in range(weeks.row_count))
+        for item_id in ("gi", "sleep_quality", "thinking"):  # ids stay in exports, not where a person reads
+            for shown in (summary, weeks_text):
+                assert not any(ln.strip().startswith(f"{item_id} ") for ln in shown.splitlines()), item_id
+        assert "Stomach/bowel" in weeks_text and "Trouble thinking" in weeks_text
         assert "Drug − placebo" in summary and "percentage points" in summary, summary
         assert "responder" in summary and "Under the model" in summary, summary
 

@@ -5,23 +5,23 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import date
+from pathlib import Path
 
 from diary_client.diary import Diary
 from diary_client.protocol import builtin_text
 from diary_client.store import Store
 
 HEAVY = ("pydantic", "pydantic_core", "fastapi", "starlette", "uvicorn", "httpx", "numpy", "scipy",
-         "matplotlib", "statsmodels", "pandas", "textual_plotext", "plotext")
+         "matplotlib", "statsmodels", "pandas", "textual_plotext", "plotext", "sqlite_utils", "click")
 
-# The console script's own module, run as `diary` runs it, up to the home screen drawn headless.
+# The console entry as `diary --data-dir DIR` runs it, up to the home screen drawn headless.
 TO_HOME = """
 import asyncio, sys
-from pathlib import Path
-from diary_client import cli
+from diary_client import launch
 from diary_client.app import create_app
 
 async def main():
-    app = create_app(Path(sys.argv[1]))
+    app = create_app(launch.app_data_dir(["--data-dir", sys.argv[1]]))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         shown = str(app.screen.query_one("#day").render())
@@ -40,3 +40,16 @@ def test_the_path_to_home_loads_no_heavy_library(tmp_path, monkeypatch):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip() == "", f"loaded on the way to home: {run.stdout.strip()}"
+
+
+def test_only_opening_the_app_skips_the_command_line(tmp_path, monkeypatch):
+    from diary_client.launch import app_data_dir, default_data_dir
+
+    monkeypatch.delenv("DIARY_HOME", raising=False)
+    assert app_data_dir([]) == default_data_dir()
+    monkeypatch.setenv("DIARY_HOME", str(tmp_path))
+    assert app_data_dir([]) == tmp_path
+    assert app_data_dir(["--data-dir", "x"]) == app_data_dir(["--data-dir=x"]) == Path("x")
+    for args in (["status"], ["--data-dir", "x", "status"], ["--help"], ["--data-dir"], ["--data-dir="],
+                 ["--data-dir", "--help"], ["--version"]):
+        assert app_data_dir(args) is None, args  # a command: click's command line takes it

@@ -123,3 +123,17 @@ def test_daily_backups_keep_the_last_seven(diary):
 def test_enrolling_twice_is_refused(diary):
     with pytest.raises(DiaryError, match="already enrolled"):
         Diary.enroll(diary.store, "P02", diary.settings.protocol_toml, START)
+
+
+def test_the_narrow_reads_for_home_agree_with_the_entries(diary):
+    from diary_client.entry import filed_timing
+
+    diary.file(BASE, at("2026-03-02T19:00"))
+    diary.file(BASE | {"pain": 41}, at("2026-03-02T19:10"), reason="typo")  # a correction, filed on time
+    diary.file(BASE, at("2026-03-04T08:00"))  # day 2, late
+    corrected = diary.file(BASE | {"pain": 42}, at("2026-03-04T09:00"), reason="again")  # corrects day 2 late
+    entries = diary.store.entries()
+    assert diary.store.filed_timing() == filed_timing(entries) == {START: "on_time", START + timedelta(days=1): "late"}
+    assert diary.store.report_for(START + timedelta(days=1)) == corrected == latest(entries)[START + timedelta(days=1)]
+    assert diary.store.report_for(START + timedelta(days=5)) is None
+    assert diary.store.pending_count() == len(diary.store.pending()) == 4

@@ -163,3 +163,18 @@ def test_a_repeated_log_line_is_held_back_and_counted():
     t[0] = 61.0
     r = rec("socket.accept() out of system resource")
     assert f.filter(r) and "997 more" in r.getMessage()
+
+
+def test_an_oversized_request_head_is_refused_whole_or_in_pieces(tmp_path):
+    limits = Limits(**{**TEST_LIMITS.__dict__, "max_head": 4096})
+    with running_hub(tmp_path / "hub.db", limits=limits, options=ServeOptions(max_head_bytes=4096)) as h:
+        r = httpx.get(f"{h.url}/healthz", headers={"X-Padding": "x" * 8000})
+        assert r.status_code == 431
+        assert httpx.get(f"{h.url}/healthz", headers={"X-Padding": "x" * 1000}).status_code == 200
+        (s,) = _open(int(h.url.rsplit(":", 1)[1]), 1, b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        try:
+            for _ in range(10):  # a head that keeps growing, a piece at a time
+                s.sendall(b"X-Padding: " + b"x" * 1000 + b"\r\n")
+            assert b"400" in s.recv(4096).split(b"\r\n", 1)[0]
+        finally:
+            s.close()

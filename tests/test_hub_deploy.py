@@ -89,7 +89,7 @@ def test_the_caddyfile_proxies_to_the_hub_the_unit_runs():
     text = "\n".join(ln for ln in (DEPLOY / "Caddyfile").read_text().splitlines() if not ln.strip().startswith("#"))
     assert "reverse_proxy {$DIARY_HUB_UPSTREAM:127.0.0.1:8765}" in text
     assert "trusted_proxies" not in text  # clients connect directly: what they claim is not believed
-    assert "health_uri /healthz" in text
+    assert "lb_try_duration" in text  # a request waits out a hub restart instead of a 503
 
 
 def test_the_image_is_multi_stage_non_root_with_a_health_check_and_a_data_volume():

@@ -81,7 +81,7 @@ kind = "text"
 prompt = "Anything else?"
 optional = true
 """
-V2 = (PROTOCOL.replace("version = 1", "version = 2").replace('options = ["nausea", "rash"]', 'options = ["rash", "dizzy", "nausea"]')
+V2 = (PROTOCOL.replace("version = 1", "version = 2").replace('options = ["nausea", "rash"]', 'options = ["rash", "dizzy"]')
       + '\n[[items]]\nid = "sleep"\nkind = "number"\nprompt = "Hours of sleep?"\noptional = true\n')
 START = date(2026, 3, 2)
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
@@ -152,7 +152,7 @@ def test_sqlite_tables_codebook_and_daily_view(hub_db, tmp_path):
     assert book[(1, "dose")][1:2] + book[(1, "dose")][3:5] == ("higher", -5, 10)
     assert all(better is None for (v, i), (kind, better, *_) in book.items() if kind not in ("vas", "number"))
     assert book[(1, "effects")][2] == "1 = nausea | 2 = rash | 0 = (none chosen)"
-    assert book[(2, "effects")][2] == "2 = rash | 3 = dizzy | 1 = nausea | 0 = (none chosen)"
+    assert book[(2, "effects")][2] == "2 = rash | 3 = dizzy | 0 = (none chosen)"  # v2 dropped nausea: codes stay
     assert book[(1, "took")][5] == "drug" and book[(1, "severity")][5] == "base;drug"
     labels = dict(db.execute("SELECT item_id, label FROM codebook WHERE protocol_version = 1"))
     assert labels["severity"] == "Severity" and labels["dose"] == "dose"  # the label, else the id
@@ -326,6 +326,7 @@ def test_redcap_files_match_their_dictionary(hub_db, tmp_path):
     assert diary[2]["severity"] == "35" and diary[2]["corrected"] == "1"  # the correction applied
     assert [diary[3][f"effects___{c}"] for c in (1, 2, 3, 0)] == ["0", "0", "0", "1"]  # chose nothing
     assert diary[2]["effects___1"] == diary[2]["effects___2"] == "1" and diary[2]["effects___0"] == "0"
+    assert diary[1]["effects___1"] == "1"  # nausea, an option version 2 dropped, still has its column
     assert diary[3]["pain"] == "" and diary[3]["note"] == ""  # skipped
     assert (diary[4]["took"], diary[5]["took"], diary[3]["took"]) == ("1", "0", "")
     assert diary[1]["phase"] == "1" and diary[4]["phase"] == "2"
@@ -344,7 +345,7 @@ async def test_datasette_metadata_loads_and_sorts_by_participant_and_date(hub_db
     meta = json.loads((tmp_path / "study.metadata.json").read_text())
     ds = Datasette([str(out)], metadata=meta)
     got = (await ds.client.get("/-/metadata.json")).json()
-    assert got["databases"]["study"]["tables"]["entries"]["sort"] == "participant_id"
+    assert got["databases"]["study"]["tables"]["entries"]["sort"] == "entry_no"
     db = sqlite3.connect(out)
     for table, spec in meta["databases"]["study"]["tables"].items():
         cols = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
@@ -353,6 +354,12 @@ async def test_datasette_metadata_loads_and_sorts_by_participant_and_date(hub_db
     rows = r.json()
     assert r.status_code == 200 and [(x["participant_id"], x["diary_date"]) for x in rows] == \
         sorted((x["participant_id"], x["diary_date"]) for x in rows)
+    r = await ds.client.get("/study/phases.json?_shape=array&participant_id=A")
+    assert [x["phase_id"] for x in r.json()] == ["base", "drug"]
+    r = await ds.client.get("/study/codebook.json?_shape=array&protocol_version=1")
+    assert [x["position"] for x in r.json()] == list(range(1, 8))
+    r = await ds.client.get("/study/answers.json?_shape=array&_size=100")
+    assert [x["diary_date"] for x in r.json()] == sorted(x["diary_date"] for x in r.json())
     r = await ds.client.get("/study/daily.json?_shape=array")
     assert r.status_code == 200 and [x["study_day"] for x in r.json()] == [1, 2, 3, 4, 5]
     page = await ds.client.get("/study/entries")
@@ -435,3 +442,13 @@ def test_export_memory_does_not_grow_with_the_study(tmp_path):
         peaks[n] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     assert peaks[60] < peaks[4] * 1.25, peaks  # 15 times the participants, about the same peak
+
+
+@pytest.mark.parametrize(("cell", "written"), [
+    ("=1+1", "'=1+1"), ("+1 call me", "'+1 call me"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\tx", "'\tx"), ("\rx", "'\rx"), ("-2", "-2"), ("+2.5", "+2.5"), ("1e-3", "1e-3"), ("ok", "ok"), (7, 7), (None, None),
+])
+def test_a_csv_cell_never_runs_as_a_formula(cell, written):
+    from diary_client.spreadsheet import safe_cell
+
+    assert safe_cell(cell) == written

@@ -115,3 +115,14 @@ def test_the_login_line_is_added_once_and_removed(cli, diary, data_dir, tmp_path
     assert cli("remind", "--at-login", now="2026-03-03T14:00").output == ""  # nothing open: silent
     cli("remind", "--uninstall")
     assert (home / ".profile").read_text() == "export EDITOR=nano\n"
+
+
+def test_a_protocol_with_several_times_installs_each(cli, data_dir, tmp_path, monkeypatch):
+    from diary_client.protocol import builtin_text
+
+    study = tmp_path / "study.toml"
+    study.write_text(builtin_text().replace('remind = "19:00"', 'remind = ["19:00", "22:00", "08:00"]'))
+    assert cli("enroll", "--participant", "P01", "--protocol", str(study), now="2026-03-02T19:00").exit_code == 0
+    monkeypatch.setattr(remind, "SYSTEMCTL", "no-such-systemctl-here")
+    r = cli("remind", "--install")
+    assert r.exit_code == 0 and all(f" {h} * * * " in r.output for h in ("8", "19", "22")), r.output

@@ -100,8 +100,7 @@ class HomeScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.refresh_status()
-        self.set_interval(30, self.refresh_status)
+        self.set_interval(30, self.refresh_status)  # the first refresh: on_screen_resume, as home shows
 
     def on_screen_resume(self) -> None:
         self.refresh_status()

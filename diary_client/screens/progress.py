@@ -120,7 +120,7 @@ class ProgressScreen(Screen):
         pts = pd.series(d.protocol, d.start, self.entries, item.id)
         better = "lower is better" if item.better == "lower" else "higher is better"
         self.query_one("#chart-title", Static).update(
-            f"{pd.item_label(item)} ({self.item_index + 1}/{len(self.items)}) · {better} · n/b: other item"
+            f"{item.name} ({self.item_index + 1}/{len(self.items)}) · {better} · n/b: other item"
         )
         self.query_one("#chart-periods", Static).update(
             " · ".join(f"{label} {a}–{b}" for a, b, label in pd.bands(d.protocol, d.start, self.label_of)))
@@ -166,7 +166,7 @@ class ProgressScreen(Screen):
             table.add_column(f"{w.number:>3}")
         table.add_row("days filed ", *[f"{w.filed:>3}" for w in weeks])
         for item in self.items:
-            table.add_row(pd.item_label(item) + " ", *[f"{_fmt(w.means[item.id]):>3}" for w in weeks])
+            table.add_row(item.name + " ", *[f"{_fmt(w.means[item.id]):>3}" for w in weeks])
         runs: list[list] = []  # [label, first week, last week]
         for w in weeks:
             if runs and runs[-1][0] == w.label:
@@ -224,7 +224,7 @@ def render_summary(report):
         comp = "—" if p.compliance is None else f"{p.compliance:.0%}"
         head.append(f"{p.label}: days {p.first_day}–{p.last_day}, {p.n} reports ({comp})")
     means = Table(box=None, pad_edge=False, header_style="bold", title_justify="left",
-                  title="Mean per phase (% better than baseline), as in the paper")
+                  title="Mean per phase, % better than baseline (paper)")
     means.add_column("item", no_wrap=True)
     for p in report.phases:
         means.add_column(p.label, justify="right")  # a long name wraps in its header, never cut
@@ -236,8 +236,8 @@ def render_summary(report):
                          f"{ph.mean:.0f}" + ("" if ph.reduction_pct is None else f" {ph.reduction_pct:+.0f}%"))
         means.add_row(rep.label, *cells)
     drug = Table(box=None, pad_edge=False, header_style="bold", title_justify="left",
-                 title="Drug − placebo: percentage points of baseline; model difference in item units")
-    for col in ("item", "paper", "model", "p", "units", "p"):
+                 title="Drug − placebo (pp: percentage points of baseline)")
+    for col in ("item", "paper", "model", "p", "diff.", "p adj."):
         drug.add_column(col, justify="left" if col == "item" else "right", no_wrap=True)
     for rep in report.items.values():
         vp = rep.model.vs_placebo_points if rep.model else None
@@ -252,6 +252,7 @@ def render_summary(report):
     sentence = model_sentence(report)
     if sentence:
         tail.append(sentence)
-    tail.append("p in the units column is adjusted for several items (the primary item: its own p).")
+    tail.append("diff.: the model's drug − placebo difference in the item's own units (0–100 points for a "
+                "scale); p adj.: its p adjusted for looking at several items (the primary item keeps its own).")
     tail += report.caveats[:1]
     return Group(Text("\n".join(head) + "\n"), means, Text(""), drug, Text("\n" + "\n\n".join(tail)))

@@ -43,7 +43,7 @@ class Row(Static, can_focus=True):
         value = shown(self.item, self.value)
         if self.was != "unchanged":
             value = f"{shown(self.item, self.was)} → {value}"
-        label = getattr(self.item, "label", None) or self.prompt
+        label = self.item.label or self.prompt  # the short name, else the prompt as asked that day
         room = max(8, self.size.width - len(value) - 7)
         text = label if len(label) <= room else label[: room - 1] + "…"
         return f"{self.index + 1:>2}. {text.ljust(room)}  {value}"

@@ -109,7 +109,7 @@ class SettingsScreen(Screen):
         from ..remind import install_reminder
 
         try:
-            text = install_reminder(self.diary.store.path.parent, self.diary.protocol.schedule.reminders[0])
+            text = install_reminder(self.diary.store.path.parent, self.diary.protocol.schedule.reminders)
         except OSError as e:
             text = f"could not install the reminder ({e})"
         self.app.call_from_thread(self.query_one("#remind", Static).update, f"Reminder: {text}")

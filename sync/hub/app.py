@@ -114,5 +114,5 @@ def create_app(db_path: str | Path, *, limits: Limits = Limits(),
     app.include_router(routes.router)
     app.include_router(routes_reconcile.router)
     _document(app, wire.EntriesRequest, wire.Invalid)
-    app.add_middleware(BodyLimit, max_bytes=limits.max_body, seconds=limits.body_seconds)
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body, seconds=limits.body_seconds, max_head=limits.max_head)
     return app

@@ -70,6 +70,12 @@ class Study:
         out = [(self.options[item.id][o], o) for o in item.options or []]
         return out + [(NONE_CODE, NONE_LABEL)] if item.kind == "multi" else out
 
+    def all_coded_options(self, item: Item) -> list[tuple[int, str]]:
+        """(code, label) of every option any version of the study offered (one data dictionary
+        serves every version: an option an update dropped still has answers)."""
+        out = [(code, text) for text, code in self.options[item.id].items()]
+        return out + [(NONE_CODE, NONE_LABEL)] if item.kind == "multi" else out
+
     def code(self, item: Item, v: Value) -> str | None:
         """The coded answer: "2" for a choice, "1;3" for a multi, "0" for a multi with nothing chosen."""
         if v is None or item.kind not in ("choice", "multi"):

@@ -115,9 +115,9 @@ def item_field(study: Study, item: Item, name: str) -> Field:
         case "yesno":
             return Field(type="yesno", **common)
         case "choice":
-            return Field(type="radio", choices=_choices(study.coded_options(item)), **common)
+            return Field(type="radio", choices=_choices(study.all_coded_options(item)), **common)
         case "multi":
-            return Field(type="checkbox", choices=_choices(study.coded_options(item)),
+            return Field(type="checkbox", choices=_choices(study.all_coded_options(item)),
                          annotation=f"@NONEOFTHEABOVE={NONE_CODE}", **common)
     return Field(type="notes", **common)
 
@@ -130,6 +130,7 @@ class StudyFiles:
         protocol = study.latest
         taken = set(FIXED)
         self.names = {item.id: variable(item.id, taken) for item in study.items()}
+        self._codes = {self.names[i.id]: study.all_coded_options(i) for i in study.items()}
         phases = _choices((n, p.label) for n, p in enumerate(protocol.phases, 1))
         self.fields = [
             *PARTICIPANT_FIELDS,
@@ -161,8 +162,8 @@ class StudyFiles:
         self.data = CsvFile(folder / f"{stem}_ImportData.csv", self.columns)
 
     def _coded(self, name: str) -> list[tuple[int, str]]:
-        item = next(i for i in self.study.items() if self.names[i.id] == name)
-        return self.study.coded_options(item)
+        """A checkbox field's codes: the options of every version of the study."""
+        return self._codes[name]
 
     def add(self, g: Gathered, counting: set[str]) -> None:
         p, study = g.participant, self.study

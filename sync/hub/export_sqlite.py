@@ -39,7 +39,6 @@ from .export_tables import (
 
 INDEXES = (  # built once the rows are in: far cheaper than keeping them up to date row by row
     "CREATE UNIQUE INDEX entries_by_id ON entries(id)",
-    "CREATE INDEX entries_by_participant ON entries(participant_id)",  # the default sort (then entry_no)
     "CREATE INDEX entries_by_day ON entries(participant_id, diary_date)",
     "CREATE INDEX answers_by_item ON answers(item_id, participant_id)",
 )
@@ -165,10 +164,12 @@ def metadata(database: str, studies: dict[str, Study]) -> dict:
         units = {c.name: c.unit for c in t.columns if c.unit}
         if units:
             tables[t.name]["units"] = units
-        if "participant_id" in t.names:
-            tables[t.name]["sort"] = "participant_id"  # ties by the key: entry_no follows the diary date
-    tables["answers"]["sort"] = "entry_no"  # entry_no is in participant and date order; its key index serves it
-    tables["codebook"]["sort"] = "study_id"
+    # Default sorts: Datasette orders by the one column named (ties by the key only when paging),
+    # so each names a key column whose order is participant then date. The rows are written in that
+    # order, so phases (participant, then phase order) and the codebook (version, then asking order)
+    # keep their rowid order, Datasette's default.
+    tables["participants"]["sort"] = "participant_id"
+    tables["entries"]["sort"] = tables["answers"]["sort"] = "entry_no"  # numbered by participant, then date
     daily = {name: _daily_description(item) for name, _id, item in daily_columns(studies)}
     tables["daily"] = {
         "description": "One row per participant and diary day (the report that counts after corrections),"

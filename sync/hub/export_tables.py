@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from diary_client import schedule as sch
 from diary_client.entry import Entry
@@ -162,11 +163,11 @@ class Gathered:
     summary: dict
     first_entry_no: int
 
-    @property
+    @cached_property  # each format asks, for every entry
     def entries(self) -> list[Entry]:
         return [r["entry"] for r in self.received]
 
-    @property
+    @cached_property
     def spans(self) -> list[sch.PhaseSpan]:
         p = self.participant
         return sch.phase_spans(p.protocol, p.start) if p.start else []

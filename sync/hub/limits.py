@@ -12,10 +12,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+MAX_HEAD = 16 * 1024
+
 
 @dataclass(frozen=True)
 class Limits:
     max_body: int = 4 * 1024 * 1024  # a full batch of 1000 entries is well under 2 MiB
+    max_head: int = MAX_HEAD  # request line and headers (431 above)
     body_seconds: float = 60.0  # to send a whole body: a trickle is cut off (408)
     per_token_rate: float = 2.0  # requests per second, sustained, for one device token
     per_token_burst: int = 60
@@ -80,21 +83,27 @@ def address_key(host: str | None) -> str:
 
 
 class BodyLimit:
-    """Refuse request bodies over `max_bytes` with 413, and bodies slower than `seconds` with 408.
+    """Refuse request bodies over `max_bytes` with 413, bodies slower than `seconds` with 408, and
+    headers over `max_head` bytes with 431.
 
     A refused body is still read, and thrown away, up to `drain_bytes`, before the answer: a
     client still sending when the hub closes would get a connection reset instead of the 413, and
     never learn to send less. Past `drain_bytes` the connection is simply closed.
     """
 
-    def __init__(self, app, max_bytes: int, seconds: float = 60.0, drain_bytes: int | None = None):
-        self.app, self.max_bytes, self.seconds = app, max_bytes, seconds
+    def __init__(self, app, max_bytes: int, seconds: float = 60.0, drain_bytes: int | None = None,
+                 max_head: int = MAX_HEAD):
+        self.app, self.max_bytes, self.seconds, self.max_head = app, max_bytes, seconds, max_head
         self.drain_bytes = 4 * max_bytes if drain_bytes is None else drain_bytes
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        length = dict(scope.get("headers") or []).get(b"content-length")
+        headers = scope.get("headers") or []
+        if sum(len(k) + len(v) + 4 for k, v in headers) > self.max_head:
+            # h11 limits a head that arrives in pieces; one that arrives whole is measured here.
+            return await _problem(send, 431, f"request headers over {self.max_head} bytes")
+        length = dict(headers).get(b"content-length")
         if length is not None and not length.isdigit():
             return await _problem(send, 400, "Content-Length is not a number")
         too_big = f"request body over {self.max_bytes} bytes: send fewer entries at a time"

@@ -20,6 +20,8 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from .limits import MAX_HEAD
+
 
 @dataclass(frozen=True)
 class ServeOptions:
@@ -29,7 +31,7 @@ class ServeOptions:
     keep_alive: int = 5  # seconds an idle keep-alive connection stays open (uvicorn's own timer)
     max_connections: int = 1000  # open at once; more are closed on arrival
     limit_concurrency: int = 1000  # requests + connections before uvicorn answers 503
-    max_head_bytes: int = 16 * 1024  # request line + headers (h11's limit: 431/400 above)
+    max_head_bytes: int = MAX_HEAD  # a request head still arriving (h11's limit); a whole one: Limits.max_head
     forwarded_allow_ips: str | None = None  # proxies whose X-Forwarded-For is believed; None: nobody
 
 
