@@ -358,9 +358,7 @@ class Diary:
                                      "saved report, so no correction was saved")
         elif reason is not None:
             raise DiaryError(f"day {report.study_day}'s report is not saved yet: there is nothing to correct")
-        entry = self.store.save(self.prepare(answers, now, source, reason, report.diary_date))
-        self.store.drop_draft()
-        return entry
+        return self.store.save(self.prepare(answers, now, source, reason, report.diary_date), drop_draft=True)
 
     def file(self, answers: dict[str, Value], now: datetime, source: Source = "app", reason: str | None = None) -> Entry:
         """Begin, check and durably save a report (or a correction, with `reason`) in one call."""

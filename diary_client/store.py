@@ -296,17 +296,20 @@ class Store:
         self.db.execute("INSERT OR IGNORE INTO flags VALUES (?, ?, ?)", [entry_id, flag, detail])
         self._audit("flag", entry_id, detail={"flag": flag, "detail": detail})
 
-    def save(self, entry: Entry) -> Entry:
-        """Durably store one entry with its audit record; returns it with its device seq."""
-        return self.save_all([entry])[0]
+    def save(self, entry: Entry, drop_draft: bool = False) -> Entry:
+        """Durably store one entry with its audit record; returns it with its device seq. With
+        `drop_draft`, the draft of the report it files goes in the same transaction (one fsync)."""
+        return self.save_all([entry], drop_draft)[0]
 
-    def save_all(self, entries: Iterable[Entry]) -> list[Entry]:
+    def save_all(self, entries: Iterable[Entry], drop_draft: bool = False) -> list[Entry]:
         """All entries in one transaction: every one is saved, or none. The clock guard's reading
         is kept with them, and its doubts are flagged (see `_guard`)."""
         with self._tx():
             guard = self._guard()
             saved = [self._insert(e, guard=guard) for e in entries]
             self._clock_record(guard)
+            if drop_draft:
+                self.db.execute("DELETE FROM drafts")
             return saved
 
     def anchor(self, now: datetime, offset_s: float) -> None:

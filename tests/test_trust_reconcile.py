@@ -60,3 +60,33 @@ def test_a_hub_restored_from_an_older_copy_gets_every_entry_back(tmp_path, data_
     device = Store.in_dir(data_dir)
     length, last = device.head()
     assert head is not None and head[0] <= length and device.chain()[head[0] - 1] == head[1]
+
+
+async def test_a_failing_reconciliation_does_not_hold_back_the_round(tmp_path, data_dir, monkeypatch):
+    import httpx
+    from hub_fixture import make_entry
+
+    from diary_client import clock
+    from diary_client.diary import Diary
+    from sync.client import RetryPolicy, enroll_device, sync_diary
+
+    class NoReconcile(httpx.AsyncBaseTransport):
+        """The real hub, but its reconciliation call fails (an older or broken hub)."""
+
+        def __init__(self):
+            self.inner = httpx.AsyncHTTPTransport()
+
+        async def handle_async_request(self, request):
+            if request.url.path == "/api/v1/reconcile":
+                return httpx.Response(422, json={"detail": "held: too many devices"})
+            return await self.inner.handle_async_request(request)
+
+    monkeypatch.setenv("DIARY_NOW", "2026-03-02T19:30")
+    with running_hub(tmp_path / "hub.db") as h:
+        diary: Diary = enroll_device(Store.in_dir(data_dir), h.url, h.code("P01", START))
+        diary.store.save(make_entry("P01", START, 1, device_id=diary.device_id))
+        got = await sync_diary(diary, clock.now(), policy=RetryPolicy(attempts=1), transport=NoReconcile())
+        assert got.accepted == 1 and got.pending == 0 and "not reconciled" in (got.error or "")
+        assert len(h.store.reads.entries("P01")) == 1
+        again = await sync_diary(diary, clock.now(), policy=RetryPolicy(attempts=1))  # the next round asks again
+    assert again.error is None and again.resent == 0
