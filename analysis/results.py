@@ -26,7 +26,7 @@ def pair(ci: tuple[float, float] | None) -> list | None:
     return None if ci is None else [num(ci[0]), num(ci[1])]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Options:
     """The pre-specified analysis options a report used (provenance: `analysis_options`)."""
 
@@ -42,7 +42,7 @@ class Options:
                 "responder_probability": self.responder_probability}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PhaseRow:
     key: str  # the phase id; while blinded, the label the participant sees
     label: str
@@ -61,7 +61,7 @@ class PhaseRow:
                 "compliance": self.compliance, "first_day": self.first_day, "last_day": self.last_day}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PhaseNumbers:
     """The paper's arithmetic for one item in one phase (raw means of the days with an entry)."""
 
@@ -79,7 +79,7 @@ class PhaseNumbers:
                 "effective_n": num(self.effective_n)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Estimate:
     """A model estimate with its 95% interval and, where a null is meaningful, its p-value."""
 
@@ -88,7 +88,7 @@ class Estimate:
     p: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Comparison:
     """Active minus another phase, the model's difference in the item's own units."""
 
@@ -99,7 +99,7 @@ class Comparison:
     p_adj: float | None  # adjusted across items (the primary item: = p)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModelView:
     """The model's estimates of the paper's quantities: phase means, reductions, vs placebo (percentage points)."""
 
@@ -118,7 +118,7 @@ class ModelView:
                 "vs_placebo_points_p": None if vp is None else num(vp.p)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Series:
     """An item's daily values (study day, value, phase position) for the chart."""
 
@@ -127,7 +127,7 @@ class Series:
     phase_index: tuple[int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ItemResult:
     """One numeric item: the paper's numbers per phase and, beside them, the model's."""
 
@@ -169,7 +169,7 @@ class ItemResult:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Tally:
     """A non-numeric item's answers in one phase (None answers not counted)."""
 
@@ -191,7 +191,7 @@ class Tally:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OtherItem:
     item: Item
     phases: Mapping[str, Tally]
@@ -204,7 +204,7 @@ class OtherItem:
         return {"kind": self.item.kind, "label": self.label, "phases": {k: t.as_json() for k, t in self.phases.items()}}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PersonalReport:
     participant_id: str
     study_id: str
@@ -247,7 +247,7 @@ class PersonalReport:
 # -- the cohort ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CohortPhase:
     n: int
     mean_reduction_pct: float | None
@@ -262,7 +262,7 @@ class CohortPhase:
                 "sd_endpoint_reduction_pct": self.sd_endpoint_reduction_pct, "mean_of_means": self.mean_of_means}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MetaAnalysis:
     """Random-effects meta-analysis of the participants' model differences (active − placebo, item units)."""
 
@@ -286,7 +286,7 @@ class MetaAnalysis:
                 "prob_response": {k: num(v) for k, v in self.prob_response.items()}, "method": self.method}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CohortItem:
     item: Item
     phases: Mapping[str, CohortPhase]
@@ -315,7 +315,7 @@ class CohortItem:
                 "meta": None if self.meta is None else self.meta.as_json()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Covariate:
     n: int
     r: float | None
@@ -327,7 +327,7 @@ class Covariate:
         return {"n": self.n, "r": self.r, "r2": self.r2, "p": self.p, "against": self.against}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Effect:
     """A mixed-model contrast: estimate, SE, Satterthwaite df, p and 95% CI."""
 
@@ -342,7 +342,7 @@ class Effect:
                 "ci95": pair(self.ci95)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MixedResult:
     model: str
     reference: str | None
@@ -363,7 +363,7 @@ class MixedResult:
                 "correlation": num(self.correlation), "residual_sd": num(self.residual_sd)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CohortReport:
     study_id: str
     as_of: datetime
