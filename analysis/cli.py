@@ -169,7 +169,7 @@ def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, a
                html_file: Path | None) -> None:
     """The cohort report, the paper's table: reductions, paired tests, responders, covariates, mixed model."""
     from diary_client import clock
-    from sync.hub.store import HubError
+    from sync.hub.errors import HubError
 
     from .cohort import cohort_report
 

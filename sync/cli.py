@@ -16,7 +16,7 @@ from diary_client.diary import participant_id_problem
 from diary_client.lazy import LazyGroup
 from diary_client.protocol import checked_protocol_text
 
-from .hub.store import HubError
+from .hub.errors import HubError
 
 # -- device --------------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from sqlite_utils import Database, Migrations
 from diary_client import bounds, private
 
 from . import codes
+from .errors import HubError
 from .rules import Participant
 
 migrations = Migrations("hub")
@@ -97,14 +98,6 @@ def _m0006(db: Database) -> None:
     db.execute("""CREATE TABLE device_heads (participant_id TEXT NOT NULL REFERENCES participants(participant_id),
         device_id TEXT NOT NULL, length INTEGER NOT NULL, hash TEXT NOT NULL, at TEXT NOT NULL, via TEXT NOT NULL,
         PRIMARY KEY (participant_id, device_id))""")
-
-
-class HubError(Exception):
-    """Something a coordinator or a device can fix; the message says what."""
-
-
-class CodeError(HubError):
-    """An enrolment code that is wrong, used or expired (deliberately not saying which)."""
 
 
 def iso(t: datetime) -> str:

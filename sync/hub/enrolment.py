@@ -11,7 +11,8 @@ from diary_client import bounds
 from diary_client.protocol import Protocol, parse_protocol, update_problem
 
 from . import codes
-from .database import PARTICIPANTS, CodeError, HubDatabase, HubError, first_participant, get_participant, iso, write_audit
+from .database import PARTICIPANTS, HubDatabase, first_participant, get_participant, iso, write_audit
+from .errors import CodeError, HubError
 from .rules import Participant, protocol_from
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from diary_client.entry import Entry
 
-from .database import CodeError, HubDatabase, HubError, iso, migrations
+from .database import HubDatabase, iso, migrations
 from .enrolment import DeviceEnrolment, Enrolment
+from .errors import CodeError, HubError
 from .ingest import IngestResult, ingest
 from .reads import Reads
 from .rules import Participant
