@@ -135,7 +135,7 @@ def _cards(rep: CohortReport, primary: str | None) -> str:
              (f"{c.label if c else 'primary'}: drug − placebo (meta-analysis)",
               "—" if meta is None else f"{meta.effect:+.1f} {fmt_ci(meta.ci95)}"),
              ("p (meta-analysis)", fmt_p(meta.p if meta else None)),
-             ("drug − placebo reduction (paper)", f"{fmt(c.vs_placebo_points_mean if c else None, '+.1f')} points")]
+             ("drug − placebo reduction (paper)", f"{fmt(c.vs_placebo_points_mean if c else None, '+.1f')} percentage points")]
     rule = "" if points is None else f"<p class='dim'>Responder: {escape(responder_rule(points))}.</p>"
     return ("<div class='cards'>" + "".join(f"<div><b>{escape(v)}</b><span class='dim'>{escape(k)}</span></div>"
                                              for k, v in cards) + "</div>" + rule)
@@ -152,7 +152,7 @@ def _paper_table(rep: CohortReport) -> str:
     baseline = {p.key for p in (rep.participants[0].phases if rep.participants else ()) if p.role == "baseline"}
     phase_ids = [p for p in dict.fromkeys(p for c in rep.cohort.values() for p in c.phases) if p not in baseline]
     head = ["item"] + [escape(labels.get(p, p)) for p in phase_ids] + [
-        "active − placebo, points", "p active vs baseline", "p active vs placebo"]
+        "active − placebo, percentage points", "p active vs baseline", "p active vs placebo"]
     rows = []
     for c in rep.cohort.values():
         cells = []
@@ -282,7 +282,7 @@ def _multiple(r: PersonalReport, item_id: str, lo: float, hi: float) -> str:
     out.append("</svg>")
     points = _points(r, item_id)
     verdict = "<span class='yes'>✓ responder</span>" if r.responder else ("not a responder" if r.responder is False else "—")
-    return (f"<figure><figcaption><b>{escape(r.participant_id)}</b><span>{fmt(points, '+.1f')} pts · {verdict}</span>"
+    return (f"<figure><figcaption><b>{escape(r.participant_id)}</b><span>{fmt(points, '+.1f')} pp · {verdict}</span>"
             f"</figcaption>{''.join(out)}</figure>")
 
 
@@ -296,7 +296,7 @@ def _responders(rep: CohortReport, item_id: str) -> str:
     h = 24 + len(rows) * line
     sx = _scale(lo, hi, left, w - 10)
     out = [f"<svg class='fluid' style='max-width:{w}px' viewBox='0 0 {w} {h}' role='img' "
-           f"aria-label='Active minus placebo, points, each participant'>",
+           f"aria-label='Active minus placebo, percentage points, each participant'>",
            f"<line x1='{sx(0):.1f}' x2='{sx(0):.1f}' y1='12' y2='{h - 4}' stroke='#a0aec0'/>",
            f"<line x1='{sx(threshold):.1f}' x2='{sx(threshold):.1f}' y1='12' y2='{h - 4}' stroke='#276749' stroke-dasharray='4 3'/>",
            f"<text x='{sx(threshold) + 3:.1f}' y='10' font-size='9' fill='#276749'>responder ≥ {threshold:g}</text>",
