@@ -11,7 +11,8 @@ from sqlite_utils import Database
 
 from diary_client.entry import Entry
 
-from .database import HubDatabase, HubError, get_participant, iso, write_audit
+from .database import HubDatabase, get_participant, iso, write_audit
+from .errors import HubError
 from .rules import Participant
 from .verdict import Ledger, Stored, hashed, problems_of
 
