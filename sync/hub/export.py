@@ -73,7 +73,7 @@ def export(hub: HubStore, now: datetime, sqlite_out: Path | None = None, csv_dir
             if fhir_dir is not None:
                 from .export_fhir import FhirWriter
 
-                writers.append(FhirWriter(fhir_dir, known, now))
+                writers.append(FhirWriter(fhir_dir, known, now, hub.reads.reused_ids()))
             if redcap_dir is not None:
                 from .export_redcap import RedcapWriter
 

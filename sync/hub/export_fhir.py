@@ -10,7 +10,10 @@
   QuestionnaireResponses, one per entry, with no Patient resource: the subject is an identifier,
   `authored` is the entry's `submitted_at`, the author the device (an identifier). A skipped item
   is left out. A correction has `status = amended` and the `replaces` extension pointing to the
-  response it replaces (`urn:uuid:<entry id>`, each response's `fullUrl`).
+  response it replaces (`urn:uuid:<entry id>`, each response's `fullUrl`). A response's id is its
+  entry's id; entry ids are unique per participant only, so an entry whose id another participant's
+  entry, stored earlier, holds too (a forged or copied id) gets `<entry id>-<participant>` instead:
+  resource ids stay unique across the bundles, and the first holder keeps its own.
 
 The project's own extensions (not registered with HL7) live under `NS`: `diary-date` (valueDate:
 the day the report is about), `study-day` (valueInteger), `timing` (valueCode: on_time, late,
@@ -23,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Set
 from datetime import datetime
 from pathlib import Path
 
@@ -150,8 +154,9 @@ def _answers(study: Study, item: Item, v: Value) -> list[dict]:
     return [{"valueString": v}]
 
 
-def response(study: Study, g: Gathered, e: Entry, counts: bool) -> dict | None:
-    """The entry as a QuestionnaireResponse (None for a day outside the participant's study)."""
+def response(study: Study, g: Gathered, e: Entry, counts: bool, resource_id: str | None = None) -> dict | None:
+    """The entry as a QuestionnaireResponse (None for a day outside the participant's study), with
+    the resource id `resource_id` (default: the entry's id)."""
     span = next((s for s in g.spans if e.diary_date in s), None)
     if span is None:
         return None
@@ -166,7 +171,7 @@ def response(study: Study, g: Gathered, e: Entry, counts: bool) -> dict | None:
     if e.supersedes:
         ext.append(_ext("replaces", valueReference={"reference": f"urn:uuid:{e.supersedes}"}))
     return {
-        "resourceType": "QuestionnaireResponse", "id": e.id, "extension": ext,
+        "resourceType": "QuestionnaireResponse", "id": resource_id or e.id, "extension": ext,
         "identifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{e.id}"},
         "questionnaire": f"{canonical(study.study_id)}|{e.protocol_version}",
         "status": "amended" if e.supersedes else "completed",
@@ -177,11 +182,13 @@ def response(study: Study, g: Gathered, e: Entry, counts: bool) -> dict | None:
     }
 
 
-def bundle(g: Gathered, counting: set[str], now: datetime) -> dict:
+def bundle(g: Gathered, counting: set[str], now: datetime, reused: Set[tuple[str, str]] = frozenset()) -> dict:
+    """The participant's responses; `reused`: (participant id, entry id) whose resource id is qualified."""
     pid = g.participant.participant_id
     entries = []
     for e in g.entries:
-        r = response(g.study, g, e, e.id in counting)
+        rid = fhir_id(f"{e.id}-{pid}") if (pid, e.id) in reused else e.id
+        r = response(g.study, g, e, e.id in counting, rid)
         if r is not None:
             entries.append({"fullUrl": f"urn:uuid:{e.id}", "resource": r})
     doc = {"resourceType": "Bundle", "id": fhir_id(f"participant-{pid}"), "type": "collection",
@@ -194,8 +201,9 @@ def _write(path: Path, doc: dict) -> None:
 
 
 class FhirWriter:
-    def __init__(self, folder: Path, studies: dict[str, Study], now: datetime):
-        self.folder, self.now = folder, now
+    def __init__(self, folder: Path, studies: dict[str, Study], now: datetime,
+                 reused: Set[tuple[str, str]] = frozenset()):
+        self.folder, self.now, self.reused = folder, now, reused  # reused: Reads.reused_ids()
         private.folder(folder)
         write_codebook(folder, studies)
         for study in studies.values():
@@ -203,7 +211,7 @@ class FhirWriter:
                 _write(folder / f"Questionnaire-{fhir_id(f'{p.id}-v{p.version}')}.json", questionnaire(study, p))
 
     def add(self, g: Gathered, counting: set[str], rows: TableRows) -> None:
-        _write(self.folder / f"Bundle-{fhir_id(g.participant.participant_id)}.json", bundle(g, counting, self.now))
+        _write(self.folder / f"Bundle-{fhir_id(g.participant.participant_id)}.json", bundle(g, counting, self.now, self.reused))
 
     def finish(self) -> None:
         pass

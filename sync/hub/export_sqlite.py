@@ -38,7 +38,7 @@ from .export_tables import (
 )
 
 INDEXES = (  # built once the rows are in: far cheaper than keeping them up to date row by row
-    "CREATE UNIQUE INDEX entries_by_id ON entries(id)",
+    "CREATE INDEX entries_by_id ON entries(id)",  # unique per participant (the hub's key), not across them
     "CREATE INDEX entries_by_day ON entries(participant_id, diary_date)",
     "CREATE INDEX answers_by_item ON answers(item_id, participant_id)",
 )

@@ -130,7 +130,7 @@ ENTRIES = Table("entries", "One row per entry on the hub, corrections and the en
     ("phase_role", "TEXT", "Role of the phase"),
     ("study_id", "TEXT", "Study id"),
     ("protocol_version", "INTEGER", "Protocol version the entry was made under (see codebook)"),
-    ("id", "TEXT NOT NULL", "Entry id (UUID; unique)"),
+    ("id", "TEXT NOT NULL", "Entry id (UUID, made by the device; unique within a participant's entries)"),
     ("content_hash", "TEXT", "SHA-256 of the entry's canonical JSON"),
 ), PARTICIPANT_FK)
 

@@ -76,8 +76,8 @@ def ingest(hub: HubDatabase, participant_id: str, entries: Iterable[Entry], now:
         db.conn.executemany(INSERT_ENTRY, stored)
         db.conn.executemany("INSERT INTO rejections VALUES (?, ?, ?, ?, ?, ?)", refused)
         held = {*out.accepted, *out.duplicate}
-        db.conn.executemany("INSERT OR IGNORE INTO flags VALUES (?, ?, ?, ?, ?)",
-                            [(i, f, d, at, via) for i, f, d in flags if i in held])
+        db.conn.executemany("INSERT OR IGNORE INTO flags VALUES (?, ?, ?, ?, ?, ?)",
+                            [(participant_id, i, f, d, at, via) for i, f, d in flags if i in held])
         write_audit(db, at, via, "ingest", participant_id, accepted=len(out.accepted),
                     duplicate=len(out.duplicate), rejected=[r[0] for r in out.rejected])
     return out
@@ -92,18 +92,20 @@ def _versions(db: Database, p: Participant | None, entries: list[Entry]) -> dict
         [p.study_id, json.dumps(sorted(v for v in wanted if isinstance(v, int) and abs(v) < 2**62))]))
 
 def _ledger(db: Database, participant_id: str, entries: list[Entry]) -> Ledger:
-    """What the hub holds that the batch's verdicts depend on: one query per kind of fact."""
+    """What the hub holds of this participant that the batch's verdicts depend on: one query per kind
+    of fact. Entry ids are unique per participant (migration 0007): another participant's entries
+    are never looked at, so an upload tells a device nothing about them."""
     ledger = Ledger(participant_id)
     targets = {e.supersedes for e in entries if e.supersedes}
     ids = json.dumps(sorted({e.id for e in entries} | targets))
     for i, pid, h, received, day in db.conn.execute(
             "SELECT id, participant_id, content_hash, received_at, diary_date FROM entries"
-            " WHERE id IN (SELECT value FROM json_each(?))", [ids]):
+            " WHERE participant_id = ? AND id IN (SELECT value FROM json_each(?))", [participant_id, ids]):
         ledger.entries[i] = Stored(pid, h, received, day)
     if targets:
         ledger.corrected_by.update(db.conn.execute(
-            "SELECT supersedes, id FROM entries WHERE supersedes IN (SELECT value FROM json_each(?))",
-            [json.dumps(sorted(targets))]))
+            "SELECT supersedes, id FROM entries WHERE participant_id = ? AND supersedes IN (SELECT value FROM json_each(?))",
+            [participant_id, json.dumps(sorted(targets))]))
     days = sorted({e.diary_date.isoformat() for e in entries if not e.supersedes})
     if days:
         for day, i in db.conn.execute(

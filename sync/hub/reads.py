@@ -114,8 +114,9 @@ class Reads:
                        f" MAX(rowid) AS last FROM entries {where} GROUP BY participant_id) g"
                        " JOIN entries e ON e.rowid = g.last", args)}
             for pid, n in db.conn.execute(
-                    "SELECT participant_id, COUNT(DISTINCT entry_id) FROM rejections"
-                    f" WHERE entry_id NOT IN (SELECT id FROM entries) {also} GROUP BY participant_id", args):
+                    "SELECT participant_id, COUNT(DISTINCT entry_id) FROM rejections r WHERE NOT EXISTS (SELECT 1"
+                    " FROM entries e WHERE e.participant_id = r.participant_id AND e.id = r.entry_id)"
+                    f" {also} GROUP BY participant_id", args):
                 out.setdefault(pid, {"entries": 0, "last_received_at": None})["quarantined"] = n
         return out
 
@@ -142,7 +143,8 @@ class Reads:
                     " AND e.supersedes IS NULL GROUP BY s.participant_id, s.first", timings).fetchall()
                 doubted = conn.execute(  # CROSS JOIN keeps this order: from the (few) flags out
                     "SELECT DISTINCT s.participant_id, s.phase_id, o.diary_date, o.timing FROM flags f"
-                    " CROSS JOIN entries e ON e.id = f.entry_id CROSS JOIN entries o ON o.participant_id = e.participant_id"
+                    " CROSS JOIN entries e ON e.participant_id = f.participant_id AND e.id = f.entry_id"
+                    " CROSS JOIN entries o ON o.participant_id = e.participant_id"
                     " AND o.diary_date = e.diary_date AND o.supersedes IS NULL CROSS JOIN temp.status_phases s"
                     " ON s.participant_id = o.participant_id AND o.diary_date BETWEEN s.first AND s.last").fetchall()
             finally:
@@ -177,19 +179,34 @@ class Reads:
     def flagged_counts(self) -> dict[str, int]:
         """Per participant id: how many of their entries carry a flag (the device's clock doubts)."""
         with self.db.read() as db:
-            return dict(db.conn.execute("SELECT e.participant_id, COUNT(DISTINCT f.entry_id) FROM flags f"
-                                        " JOIN entries e ON e.id = f.entry_id GROUP BY e.participant_id"))
+            return dict(db.conn.execute("SELECT participant_id, COUNT(DISTINCT entry_id) FROM flags"
+                                        " GROUP BY participant_id"))
 
     def flags(self, participant_id: str | None = None) -> dict[str, list[str]]:
         """Entry id -> its flags (sorted), for the participant's entries or everyone's."""
-        sql, args = "SELECT f.entry_id, f.flag FROM flags f JOIN entries e ON e.id = f.entry_id", []
+        sql, args = "SELECT entry_id, flag FROM flags", []
         if participant_id is not None:
-            sql, args = sql + " WHERE e.participant_id = ?", [participant_id]
+            sql, args = sql + " WHERE participant_id = ?", [participant_id]
         out: dict[str, list[str]] = {}
         with self.db.read() as db:
-            for entry_id, flag in db.conn.execute(sql + " ORDER BY f.entry_id, f.flag", args):
+            for entry_id, flag in db.conn.execute(sql + " ORDER BY entry_id, flag", args):
                 out.setdefault(entry_id, []).append(flag)
         return out
+
+    def reused_ids(self) -> set[tuple[str, str]]:
+        """(participant id, entry id) of the entries whose id an entry of another participant, stored
+        earlier, holds too. Ids are unique per participant only (migration 0007): two participants
+        share one only if a device forged or copied it, and exports that need ids unique across the
+        hub (FHIR) qualify these, so the first holder keeps its own. A pass over the index (under a
+        second on a 1,000,000-entry hub), and a second one only if some id is shared."""
+        with self.db.read() as db:
+            shared = [i for (i,) in db.conn.execute("SELECT id FROM entries GROUP BY id HAVING COUNT(*) > 1")]
+            if not shared:
+                return set()
+            holders = db.conn.execute("SELECT participant_id, id FROM entries WHERE id IN (SELECT value FROM json_each(?))"
+                                      " ORDER BY rowid", [json.dumps(shared)]).fetchall()
+        first: dict[str, str] = {}
+        return {(pid, i) for pid, i in holders if first.setdefault(i, pid) != pid}
 
     def rejections(self) -> list[dict]:
         with self.db.read() as db:
