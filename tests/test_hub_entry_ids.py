@@ -51,6 +51,7 @@ def test_a_hub_made_before_0007_opens_with_every_entry_flag_and_rejection(tmp_pa
     assert _read(path, "SELECT * FROM audit ORDER BY seq") == audit
     assert _read(path, "PRAGMA integrity_check") == [("ok",)] and _read(path, "PRAGMA foreign_key_check") == []
     assert _leading_columns(path) == {"participant_id"}  # no hub-wide index on the random ids is left
+    assert _read(path, "PRAGMA freelist_count") == [(0,)]  # the old table's pages given back (0008)
 
     # The contracts hold on the migrated file: a resend is a duplicate, other content is rejected,
     # and an entry corrected already cannot be corrected again.

@@ -132,6 +132,13 @@ def _m0007(db: Database) -> None:
     db.execute("DROP TABLE flags_kept")
 
 
+@migrations(name="0008_reclaim_the_rebuilt_entries", transactional=False)
+def _m0008(db: Database) -> None:
+    # 0007 left the old table's pages free inside the file (a 1,000,000-entry hub grew from 0.8 to
+    # 1.45 GB, and each backup with it); VACUUM gives them back (about 5 s at that size).
+    db.execute("VACUUM")
+
+
 def iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat(timespec="microseconds")
 
