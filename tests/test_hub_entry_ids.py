@@ -43,7 +43,8 @@ def test_a_hub_made_before_0007_opens_with_every_entry_flag_and_rejection(tmp_pa
     assert len(entries) == 16 and len(flags) == 2 and len(rejections) == 1 and "id" in _leading_columns(path)
 
     hub = HubStore(path)
-    assert migrations.pending(hub.db._local.db) == []
+    with hub.db.read() as db:
+        assert migrations.pending(db) == []
     assert _read(path, ROWS + " ORDER BY rowid") == entries  # rowids too: the order of receipt
     owner = {i: pid for _, i, pid, *_ in entries}
     assert _read(path, "SELECT * FROM flags ORDER BY entry_id") == [(owner[f[0]], *f) for f in flags]
