@@ -1,7 +1,9 @@
 """The coordinator's cohort report: the meta-analysis of the N-of-1 trials, the paper's table, covariates, mixed model.
 
 Always unblinded. Pure: participants (protocol, day 1, entries) come in one at a time; no I/O, no
-clock. Only the per-participant results are kept, never a participant's entries.
+clock. A participant's entries are never kept; the cohort-wide numbers are made from a row of
+floats per participant (`CohortColumns`), so `CohortStream` can hand each report on and drop it,
+and only `cohort_report` (for the HTML page and in-process callers) keeps every report.
 """
 
 from __future__ import annotations
