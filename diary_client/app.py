@@ -35,14 +35,19 @@ class DiaryApp(App):
         self.problem = problem
         self.diary: Diary | None = None
         self.protocol_note: str | None = None  # a protocol update taken by a sync, said on home
+        from .themes import DARK, THEMES
+
+        for theme in THEMES.values():
+            self.register_theme(theme)
+        # Chosen before the CSS is first parsed, without the watcher: setting `theme` once running
+        # parses all of it again. `set_reactive` is Textual's way to set a theme in a constructor;
+        # the stylesheet, made in App.__init__, then takes that theme's variables.
+        self.set_reactive(App.theme, DARK)
+        self.stylesheet.set_variables(self.get_css_variables())
 
     def on_mount(self) -> None:
         from .screens.common import USER_ERRORS, ErrorScreen, human
         from .themes import DARK, LIGHT, THEMES
-
-        for theme in THEMES.values():
-            self.register_theme(theme)
-        self.theme = DARK
 
         if self.store is None:
             self.push_screen(ErrorScreen(self.problem or "the diary database cannot be opened"))
@@ -59,7 +64,7 @@ class DiaryApp(App):
             self.diary = Diary(self.store)
             chosen = {"textual-light": LIGHT, "textual-dark": DARK}.get(self.diary.settings.theme or "",
                                                                     self.diary.settings.theme)
-            if chosen in THEMES:
+            if chosen in THEMES and chosen != DARK:
                 self.theme = chosen  # the participant's choice in Settings
         except USER_ERRORS as e:
             self.push_screen(ErrorScreen(human(e)))

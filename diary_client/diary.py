@@ -12,7 +12,7 @@ from . import answers as ans
 from . import bounds, clock, days
 from . import schedule as sch
 from .device import DeviceSettings
-from .entry import Entry, Source, Timing, Value, filed_timing, latest, new_id
+from .entry import Entry, Source, Timing, Value, latest, new_id
 from .protocol import Item, Protocol, parse_protocol, stored_protocol
 from .store import Store
 
@@ -219,12 +219,12 @@ class Diary:
         """Per diary date, how its first report was filed (read narrowly: no entries built)."""
         return self.store.filed_timing()
 
-    def today(self, now: datetime, entries: list[Entry] | None = None) -> sch.Today:
-        filed = self.filed() if entries is None else filed_timing(entries)
-        return sch.today(self.protocol, self.start, now, filed)
+    def today(self, now: datetime, filed: dict[date, str] | None = None) -> sch.Today:
+        """Today's state; `filed` (from `filed()`) spares a second read when the caller holds it."""
+        return sch.today(self.protocol, self.start, now, self.filed() if filed is None else filed)
 
-    def status(self, now: datetime) -> Status:
-        filed = self.filed()
+    def status(self, now: datetime, filed: dict[date, str] | None = None) -> Status:
+        filed = self.filed() if filed is None else filed
         t = sch.today(self.protocol, self.start, now, filed)
         tally = sch.tally(self.protocol, self.start, now, filed, flagged=self.store.flagged_dates())
         return Status(
@@ -403,10 +403,9 @@ class Diary:
 
     # -- the day marks -------------------------------------------------------------------------
 
-    def marks(self, now: datetime, first: date, last: date, entries: list[Entry] | None = None) -> list[days.Mark]:
+    def marks(self, now: datetime, first: date, last: date, filed: dict[date, str] | None = None) -> list[days.Mark]:
         """Each day from `first` to `last` as home and progress show it (`days.day_mark`)."""
-        filed = self.filed() if entries is None else filed_timing(entries)
-        return days.day_marks(self.protocol, now, filed, first, last)
+        return days.day_marks(self.protocol, now, self.filed() if filed is None else filed, first, last)
 
     def import_rows(self, rows: list[tuple[int, date, dict[str, str]]], now: datetime) -> list[Entry]:
         """Legacy or paper rows (line number, date, ITEM -> text): all saved in one transaction, or none."""

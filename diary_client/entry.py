@@ -13,7 +13,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import orjson
-from annotated_types import Ge, MaxLen, MinLen
+
+from . import constraints as c
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
@@ -22,7 +23,6 @@ _CANON_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 Value = bool | int | float | str | list[str] | None
 Timing = Literal["on_time", "late", "import"]
 Source = Literal["app", "cli", "import"]
-Name = Annotated[str, MinLen(1), MaxLen(100)]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,19 +36,19 @@ class Entry:
     __pydantic_config__ = {"extra": "forbid"}
 
     id: str
-    participant_id: Name
-    study_id: Name
-    protocol_version: Annotated[int, Ge(1)]
+    participant_id: c.Name
+    study_id: c.Name
+    protocol_version: Annotated[int, c.Ge(1)]
     diary_date: date
-    study_day: Annotated[int, Ge(1)]
+    study_day: Annotated[int, c.Ge(1)]
     answers: dict[str, Value]
     submitted_at: datetime
     timing: Timing
     source: Source
-    device_id: Name
-    seq: Annotated[int, Ge(0)]
+    device_id: c.Name
+    seq: Annotated[int, c.Ge(0)]
     supersedes: str | None = None
-    reason: Annotated[str, MaxLen(2000)] | None = None
+    reason: Annotated[str, c.MaxLen(2000)] | None = None
 
     def __post_init__(self) -> None:
         # Canonical UUID text: the usual case is already canonical, and the hub checks thousands.

@@ -10,13 +10,12 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from annotated_types import Ge, Le, MinLen
+from . import constraints as c
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
 
 DEFAULT_PROTOCOL = "ldn-fm"
-_ID = r"^[A-Za-z][A-Za-z0-9_-]*$"
 # pydantic reads this from each dataclass: a key the model does not know is an error, not ignored.
 _FORBID = {"extra": "forbid"}
 
@@ -29,30 +28,13 @@ class ProtocolError(ValueError):
     """A protocol file that cannot be used; the message names the file, field and problem."""
 
 
-@dataclass(frozen=True)
-class Pattern:
-    """`Annotated[str, Pattern(regex)]`: pydantic checks the string against `regex`
-    (annotated_types has no pattern constraint; this keeps pydantic's own message)."""
-
-    regex: str
-
-    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
-        schema = handler(source)
-        schema["pattern"] = self.regex
-        return schema
-
-
-Id = Annotated[str, Pattern(_ID)]
-Text = Annotated[str, MinLen(1)]
-
-
 @dataclass(frozen=True, kw_only=True)
 class Schedule:
     __pydantic_config__ = _FORBID
 
     opens: time = time(18, 0)
     closes: time = time(23, 59)
-    grace_hours: Annotated[float, Ge(0), Le(48)] = 12
+    grace_hours: Annotated[float, c.Ge(0), c.Le(48)] = 12
     remind: time | list[time] = time(19, 0)  # one time, or several
 
     @property
@@ -69,11 +51,11 @@ class Schedule:
 class AnalysisSettings:
     __pydantic_config__ = _FORBID
 
-    responder_points: Annotated[float, Ge(0), Le(100)] = 30
+    responder_points: Annotated[float, c.Ge(0), c.Le(100)] = 30
     trend: bool = False  # the model adds a linear study-day term
     # By phase role: days at a phase's start the model leaves out (onset, carry-over); a role not
     # named leaves none out (`first_days_excluded`).
-    exclude_first_days: dict[Role, Annotated[int, Ge(0), Le(3660)]] = field(default_factory=dict)
+    exclude_first_days: dict[Role, Annotated[int, c.Ge(0), c.Le(3660)]] = field(default_factory=dict)
     multiplicity: Literal["holm", "none"] = "holm"
 
     def __post_init__(self) -> None:
@@ -89,10 +71,10 @@ class AnalysisSettings:
 class Phase:
     __pydantic_config__ = _FORBID
 
-    id: Id
+    id: c.Id
     role: Role
-    days: Annotated[int, Ge(1), Le(3660)]
-    label: Text
+    days: Annotated[int, c.Ge(1), c.Le(3660)]
+    label: c.Text
     participant_label: str | None = None
 
 
@@ -100,10 +82,10 @@ class Phase:
 class Item:
     __pydantic_config__ = _FORBID
 
-    id: Id
+    id: c.Id
     kind: ItemKind
-    prompt: Text
-    label: Text | None = None  # a short name wherever a person reads (default: the id)
+    prompt: c.Text
+    label: c.Text | None = None  # a short name wherever a person reads (default: the id)
     min_label: str = ""
     max_label: str = ""
     better: Literal["lower", "higher"] = "lower"
@@ -146,16 +128,16 @@ class Item:
 class Protocol:
     __pydantic_config__ = _FORBID
 
-    id: Id
-    title: Text
-    version: Annotated[int, Ge(1)] = 1
+    id: c.Id
+    title: c.Text
+    version: Annotated[int, c.Ge(1)] = 1
     blinding: Literal["open", "single", "double"] = "open"
     unblind_after_end: bool = True
     masked: bool = False  # a double-blind device's copy: phase ids, labels and roles withheld (`masked`)
     schedule: Schedule = field(default_factory=Schedule)
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
-    phases: Annotated[list[Phase], MinLen(1)]
-    items: Annotated[list[Item], MinLen(1)]
+    phases: Annotated[list[Phase], c.MinLen(1)]
+    items: Annotated[list[Item], c.MinLen(1)]
 
     def __post_init__(self) -> None:
         # The messages name the field: pydantic gives a dataclass's own check no location.

@@ -38,6 +38,10 @@ def _broken(old: str, new: str) -> str:
     ('id = "pain"', 'id = "severity"', "item id 'severity' appears twice"),
     ('version = 1', 'version = 1\ncolour = "blue"', "colour"),
     ('kind = "yesno"', 'kind = "slider"', "items[10].kind"),
+    # the constraints of constraints.py, which load only when pydantic first reads them
+    ('id = "pain"', 'id = "9pain"', "items[1].id: String should match pattern"),
+    ('title = "Low-dose naltrexone in fibromyalgia"', 'title = ""', "title: String should have at least 1 character"),
+    ('grace_hours = 12', 'grace_hours = 49', "schedule.grace_hours: Input should be less than or equal to 48"),
 ])
 def test_bad_protocol_names_file_field_and_problem(old, new, expected):
     with pytest.raises(ProtocolError) as e:

@@ -12,7 +12,8 @@ from diary_client.protocol import builtin_text
 from diary_client.store import Store
 
 HEAVY = ("pydantic", "pydantic_core", "fastapi", "starlette", "uvicorn", "httpx", "numpy", "scipy",
-         "matplotlib", "statsmodels", "pandas", "textual_plotext", "plotext", "sqlite_utils", "click")
+         "matplotlib", "statsmodels", "pandas", "textual_plotext", "plotext", "sqlite_utils", "click",
+         "annotated_types")  # the models' constraints load with pydantic (constraints.py), not before
 
 # The console entry as `diary --data-dir DIR` runs it, up to the home screen drawn headless.
 TO_HOME = """

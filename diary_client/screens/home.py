@@ -27,10 +27,10 @@ def _hm(iso: str | datetime, now: datetime) -> str:
     return f"{t:%H:%M}" if t.date() == now.date() else f"{t:%a} {t.day} {t:%b} {t:%H:%M}"
 
 
-def today_words(diary: Diary, now: datetime) -> str:
+def today_words(diary: Diary, now: datetime, filed: dict[date, str] | None = None) -> str:
     """The day that matters now, in words, named when it is not today:
     opens at 18:00 / open now / "Yesterday's report — Mon 16 Mar — is late: accepted until 11:59"."""
-    t = diary.today(now)
+    t = diary.today(now, filed)
     w = t.window
     name = days.report_name(t.diary_date, now.date())
     match t.state:
@@ -57,12 +57,12 @@ def today_words(diary: Diary, now: datetime) -> str:
             return "The study is over — thank you for every report"
 
 
-def recent_marks(diary: Diary, now: datetime, upto: date) -> str:
+def recent_marks(diary: Diary, now: datetime, upto: date, filed: dict[date, str] | None = None) -> str:
     """The last days up to `upto`, marked by the one day-mark rule (`days.day_mark`)."""
     first = max(diary.start, upto - timedelta(days=RECENT_DAYS - 1))
     if upto < first:
         return ""
-    marks = diary.marks(now, first, upto)
+    marks = diary.marks(now, first, upto, filed)
     a, b = sch.study_day(diary.start, first), sch.study_day(diary.start, upto)
     span = f"Day {a}" if a == b else f"Days {a}–{b}"
     return f"{span}: {' '.join(days.MARK_SYMBOL[m] for m in marks)}\n{days.LEGEND}"
@@ -115,9 +115,10 @@ class HomeScreen(Screen):
     def refresh_status(self) -> None:
         try:
             now = self.now_fn()
-            s = self.diary.status(now)
-            today = today_words(self.diary, now)
-            recent = recent_marks(self.diary, now, date.fromisoformat(s.diary_date))
+            filed = self.diary.filed()  # read once for the three below: it spans the whole history
+            s = self.diary.status(now, filed)
+            today = today_words(self.diary, now, filed)
+            recent = recent_marks(self.diary, now, date.fromisoformat(s.diary_date), filed)
         except USER_ERRORS as e:
             self.query_one("#day", Static).display = False  # no empty box above the message
             self.say(human(e))
