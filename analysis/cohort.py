@@ -102,7 +102,7 @@ class CohortStream:
     """The cohort report as participants arrive: `reports()` hands each one's unblinded report on
     once, keeping of it only what the cohort-wide results are made from (`CohortColumns`);
     `summary()` then gives those results, and `json_text()` is the whole JSON document made so.
-    What stays in memory grows by ≈ 2 KB per participant, not by her report (≈ 45 KB of objects)."""
+    What it keeps grows by ≈ 2 KB per participant (her columns and id), not by her report (≈ 45 KB)."""
 
     def __init__(self, participants: Iterable[ParticipantData], now: datetime,
                  covariates: dict[str, dict[str, float]] | None = None):
@@ -111,9 +111,13 @@ class CohortStream:
         self._covariates = covariates or {}
         self._protocols: list[Protocol] = []
         self._columns: CohortColumns | None = None
-        self._read = False
+        self._started = self._read = False
 
     def reports(self) -> Iterator[PersonalReport]:
+        """Each participant's unblinded report, once (the participants are read once)."""
+        if self._started:
+            raise RuntimeError("a cohort stream's reports can be read once")
+        self._started = True
         now = self._now
         people = ((p.protocol, p.start, p.entries, p.local(now), p.participant_id)
                   for p in _one_study(iter(self._participants), self._protocols))
@@ -158,8 +162,9 @@ ITEM_FIELDS = ("vs_placebo_points", "diff", "se", "baseline")  # per numeric ite
 
 
 class CohortColumns:
-    """What the cohort-wide results are made from, per participant: a row of floats (NaN: none)
-    for every numeric item and phase of the first participant's protocol, plus ids and responders.
+    """What the cohort-wide results are made from, per participant: a row of floats for every
+    numeric item and phase of the first participant's protocol, plus ids and responders. A report's
+    numbers are finite or None, so NaN here means none.
 
     ≈ 1.7 KB a participant in one growing array, where her report is ≈ 45 KB of Python objects:
     the cohort keeps these, and a stream need not keep the reports.
@@ -169,16 +174,16 @@ class CohortColumns:
         self.responder_points = responder_points  # the first report's, as the meta-analysis' response
         self.items = [item.id for item in protocol.items if item.numeric]
         self.phases = [ph.id for ph in protocol.phases]
-        self._width = len(self.items) * (len(self.phases) * len(PHASE_FIELDS) + len(ITEM_FIELDS))
-        self._values = array("d")
+        self._per_item = len(self.phases) * len(PHASE_FIELDS) + len(ITEM_FIELDS)
+        baseline = protocol.first_phase("baseline")
+        self._baseline = None if baseline is None else baseline.id
+        self._values = array("d")  # len(ids) rows of len(items) × _per_item
         self.ids: list[str] = []
         self.responder_ids: list[str] = []
-        self._base = protocol.first_phase("baseline")
 
     def add(self, r: PersonalReport) -> None:
         nan = math.nan
         row: list[float] = []
-        base = self._base.id if self._base else None
         for item_id in self.items:
             res = r.items.get(item_id)
             phases = {} if res is None else res.phases
@@ -189,7 +194,8 @@ class CohortColumns:
                          nan if s.reduction_pct is None else s.reduction_pct,
                          nan if s.endpoint_reduction_pct is None else s.endpoint_reduction_pct))
             c = None if res is None else res.active_vs_placebo
-            b = None if res is None or res.model is None or base is None else res.model.phases.get(base)
+            b = (None if res is None or res.model is None or self._baseline is None
+                 else res.model.phases.get(self._baseline))
             row += (nan if res is None or res.vs_placebo_points is None else res.vs_placebo_points,
                     nan if c is None else c.diff, nan if c is None else c.se,
                     nan if b is None or b.value is None else b.value)
@@ -198,21 +204,17 @@ class CohortColumns:
         if r.responder:
             self.responder_ids.append(r.participant_id)
 
-    def _table(self) -> np.ndarray:
-        return np.frombuffer(self._values, dtype=float).reshape(len(self.ids), self._width)
-
     def phase(self, item_id: str, phase_id: str, name: str) -> np.ndarray:
         """One number of an item in a phase, per participant (NaN: none)."""
-        per_item = len(self.phases) * len(PHASE_FIELDS) + len(ITEM_FIELDS)
-        col = (self.items.index(item_id) * per_item + self.phases.index(phase_id) * len(PHASE_FIELDS)
-               + PHASE_FIELDS.index(name))
-        return self._table()[:, col]
+        return self._column(item_id, self.phases.index(phase_id) * len(PHASE_FIELDS) + PHASE_FIELDS.index(name))
 
     def item(self, item_id: str, name: str) -> np.ndarray:
         """One number of an item, per participant (NaN: none)."""
-        per_item = len(self.phases) * len(PHASE_FIELDS) + len(ITEM_FIELDS)
-        col = self.items.index(item_id) * per_item + len(self.phases) * len(PHASE_FIELDS) + ITEM_FIELDS.index(name)
-        return self._table()[:, col]
+        return self._column(item_id, len(self.phases) * len(PHASE_FIELDS) + ITEM_FIELDS.index(name))
+
+    def _column(self, item_id: str, offset: int) -> np.ndarray:
+        table = np.frombuffer(self._values, dtype=float).reshape(len(self.ids), len(self.items) * self._per_item)
+        return table[:, self.items.index(item_id) * self._per_item + offset]
 
 
 def _given(values: np.ndarray) -> list[float]:

@@ -182,7 +182,7 @@ def test_the_stream_gives_the_same_report_keeping_no_participant_report():
     assert summary.n_participants == 6
 
 
-def test_the_summary_needs_every_report_read_first():
+def test_the_summary_needs_every_report_read_first_and_once():
     from analysis.cohort import CohortStream
 
     stream = CohortStream([participant("A", np.random.default_rng(8), Profile(), items=["severity"])], NOW)
@@ -190,5 +190,7 @@ def test_the_summary_needs_every_report_read_first():
         stream.summary()
     assert [r.participant_id for r in stream.reports()] == ["A"]
     assert stream.summary().participant_ids == ("A",)
+    with pytest.raises(RuntimeError, match="read once"):  # a list of participants would be counted twice
+        next(stream.reports())
     with pytest.raises(ValueError, match="no participants"):
         "".join(CohortStream([], NOW).json_text())
