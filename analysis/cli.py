@@ -171,29 +171,27 @@ def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, a
     from diary_client import clock
     from sync.hub.errors import HubError
 
-    from .cohort import CohortStream, cohort_report
-    from .results import CohortReport, CohortSummary
+    from .cohort import CohortStream
 
     covariates = read_covariates(covariates_file) if covariates_file else None
     now = clock.now()
     heat: list = []
-    full: CohortReport | None = None
-    rep: CohortSummary
+    page: list = []  # --html: each participant's row of the page (`PageRow`), not her report
     last: str | None = None  # the JSON's closing piece, held back for "left_out"
     try:
         ready, left_out = load_cohort(db_path, study, now)
-        if html_file:  # the page draws every participant: it needs every report
-            rep = full = cohort_report(_heat_tap(ready, db_path, now, heat), now, covariates)
-            if as_json:
-                last = _echo_but_last(full.json_text())
-        else:  # each participant's report is written (or passed over) as soon as it is made, then dropped
-            stream = CohortStream(ready, now, covariates)
-            if as_json:
-                last = _echo_but_last(stream.json_text())
-            else:
-                for _ in stream.reports():
-                    pass
-            rep = stream.summary()
+        if html_file:
+            from .cohort_page import page_row
+
+            ready = _heat_tap(ready, db_path, now, heat)
+        # each participant's report is written (or passed over) as soon as it is made, then dropped
+        stream = CohortStream(ready, now, covariates, (lambda r: page.append(page_row(r))) if html_file else None)
+        if as_json:
+            last = _echo_but_last(stream.json_text())
+        else:
+            for _ in stream.reports():
+                pass
+        rep = stream.summary()
     except HubError as e:
         raise ReportError(str(e)) from None
     except ValueError as e:  # every participant with a day 1 turned out damaged
@@ -213,10 +211,10 @@ def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, a
         from sync.hub.roster import describe
 
         click.echo(describe(left_out), err=True)
-    if full is not None and html_file:
+    if html_file:
         from .cohort_page import cohort_html
 
-        _write(html_file, cohort_html(full, heat, covariates, [(x.participant_id, x.reason) for x in left_out]))
+        _write(html_file, cohort_html(rep, page, heat, covariates, [(x.participant_id, x.reason) for x in left_out]))
     if not as_json:
         from .render_text import print_cohort
 
