@@ -1,14 +1,18 @@
 """The coordinator's cohort report: the meta-analysis of the N-of-1 trials, the paper's table, covariates, mixed model.
 
 Always unblinded. Pure: participants (protocol, day 1, entries) come in one at a time; no I/O, no
-clock. Only the per-participant results are kept, never a participant's entries.
+clock. A participant's entries are never kept; the cohort-wide numbers are made from a row of
+floats per participant (`CohortColumns`), so `CohortStream` can hand each report on and drop it,
+and only `cohort_report` (for the HTML page and in-process callers) keeps every report.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
+from itertools import chain
 
 import numpy as np
 
@@ -18,7 +22,18 @@ from . import meta as meta_analysis
 from . import mixed
 from .participant import ParticipantData
 from .personal import ANALYSIS_VERSION, iter_reports, options_of
-from .results import CohortItem, CohortPhase, CohortReport, Covariate, Effect, MetaAnalysis, MixedResult, PersonalReport
+from .results import (
+    CohortItem,
+    CohortPhase,
+    CohortReport,
+    CohortSummary,
+    Covariate,
+    Effect,
+    MetaAnalysis,
+    MixedResult,
+    PersonalReport,
+    cohort_json_text,
+)
 
 CAVEATS = (
     "The primary result is a random-effects meta-analysis of the participants' own model-based "
@@ -75,28 +90,64 @@ def cohort_report(participants: Iterable[ParticipantData], now: datetime,
     """Every participant's unblinded report, then the meta-analysis, the cohort table, covariates and mixed models.
 
     `participants` may be an iterator (the hub yields one participant at a time): each one's
-    entries are read once, into its own report, and are not kept; only the per-participant
-    results are.
+    entries are read once, into its own report, and are not kept. The reports are all kept here;
+    `CohortStream` hands each one on instead, keeping only the numbers the cohort needs.
     """
-    protocols: list[Protocol] = []
-    people = ((p.protocol, p.start, p.entries, p.local(now), p.participant_id)
-              for p in _one_study(iter(participants), protocols))
-    reports = tuple(iter_reports(people, blinded=False, series=False))
-    if not reports:
-        raise ValueError("no participants to report on")
-    protocol = protocols[0]
-    roles = {r: protocol.first_phase(r) for r in ("baseline", "placebo", "active")}
-    numeric = [item for item in protocol.items if item.numeric]
-    cohort = {item.id: _cohort_item(item, protocol, reports, roles) for item in numeric}
-    responder_ids = tuple(r.participant_id for r in reports if r.responder)
-    primary = protocol.primary.id
-    return CohortReport(
-        study_id=protocol.id, as_of=now, participants=reports, cohort=cohort,
-        responders=len(responder_ids), responder_ids=responder_ids,
-        covariates=_covariates(reports, primary, covariates or {}),
-        mixed_model={primary: _mixed(protocol.primary, protocol, reports, roles)},
-        options=options_of(protocol), analysis_version=ANALYSIS_VERSION, caveats=CAVEATS,
-    )
+    stream = CohortStream(participants, now, covariates)
+    reports = tuple(stream.reports())
+    return CohortReport.of(stream.summary(), reports)
+
+
+class CohortStream:
+    """The cohort report as participants arrive: `reports()` hands each one's unblinded report on
+    once, keeping of it only what the cohort-wide results are made from (`CohortColumns`);
+    `summary()` then gives those results, and `json_text()` is the whole JSON document made so.
+    `on_report`, if given, sees each report too as it passes (the HTML page keeps its row of it).
+    What it keeps grows by ≈ 2 KB per participant (her columns and id), not by her report (≈ 45 KB)."""
+
+    def __init__(self, participants: Iterable[ParticipantData], now: datetime,
+                 covariates: dict[str, dict[str, float]] | None = None,
+                 on_report: Callable[[PersonalReport], object] | None = None):
+        self._participants = participants
+        self._on_report = on_report
+        self._now = now
+        self._covariates = covariates or {}
+        self._protocols: list[Protocol] = []
+        self._columns: CohortColumns | None = None
+        self._started = self._read = False
+
+    def reports(self) -> Iterator[PersonalReport]:
+        """Each participant's unblinded report, once (the participants are read once)."""
+        if self._started:
+            raise RuntimeError("a cohort stream's reports can be read once")
+        self._started = True
+        now = self._now
+        people = ((p.protocol, p.start, p.entries, p.local(now), p.participant_id)
+                  for p in _one_study(iter(self._participants), self._protocols))
+        for r in iter_reports(people, blinded=False, series=False):
+            if self._columns is None:
+                self._columns = CohortColumns(self._protocols[0], r.responder_points)
+            self._columns.add(r)
+            if self._on_report is not None:
+                self._on_report(r)
+            yield r
+        self._read = True
+
+    def summary(self) -> CohortSummary:
+        """The cohort-wide results, once `reports()` has been read to its end."""
+        if not self._read:
+            raise RuntimeError("the cohort summary needs every participant's report read first")
+        if self._columns is None:
+            raise ValueError("no participants to report on")
+        return _summary(self._columns, self._protocols[0], self._now, self._covariates)
+
+    def json_text(self) -> Iterator[str]:
+        """The cohort report's JSON document in pieces, each participant's written as soon as it is made."""
+        reports = self.reports()
+        first = next(reports, None)
+        if first is None:
+            raise ValueError("no participants to report on")
+        yield from cohort_json_text(first.study_id, chain([first], reports), self.summary)
 
 
 def _one_study(people: Iterator[ParticipantData], protocols: list[Protocol]) -> Iterator[ParticipantData]:
@@ -110,53 +161,122 @@ def _one_study(people: Iterator[ParticipantData], protocols: list[Protocol]) -> 
         yield p
 
 
-def _cohort_item(item: Item, protocol: Protocol, reports: Sequence[PersonalReport], roles) -> CohortItem:
+PHASE_FIELDS = ("n", "mean", "sd", "reduction_pct", "endpoint_reduction_pct")  # per numeric item and phase
+ITEM_FIELDS = ("vs_placebo_points", "diff", "se", "baseline")  # per numeric item: the paper's vs placebo; the
+# model's active − placebo difference and its SE; the model's baseline mean
+
+
+class CohortColumns:
+    """What the cohort-wide results are made from, per participant: a row of floats for every
+    numeric item and phase of the first participant's protocol, plus ids and responders. A report's
+    numbers are finite or None, so NaN here means none.
+
+    ≈ 1.7 KB a participant in one growing array, where her report is ≈ 45 KB of Python objects:
+    the cohort keeps these, and a stream need not keep the reports.
+    """
+
+    def __init__(self, protocol: Protocol, responder_points: float):
+        self.responder_points = responder_points  # the first report's, as the meta-analysis' response
+        self.items = [item.id for item in protocol.items if item.numeric]
+        self.phases = [ph.id for ph in protocol.phases]
+        self._per_item = len(self.phases) * len(PHASE_FIELDS) + len(ITEM_FIELDS)
+        baseline = protocol.first_phase("baseline")
+        self._baseline = None if baseline is None else baseline.id
+        self._values = array("d")  # len(ids) rows of len(items) × _per_item
+        self.ids: list[str] = []
+        self.responder_ids: list[str] = []
+
+    def add(self, r: PersonalReport) -> None:
+        nan = math.nan
+        row: list[float] = []
+        for item_id in self.items:
+            res = r.items.get(item_id)
+            phases = {} if res is None else res.phases
+            for ph in self.phases:
+                s = phases.get(ph)
+                row += ((nan,) * len(PHASE_FIELDS) if s is None else
+                        (s.n, nan if s.mean is None else s.mean, nan if s.sd is None else s.sd,
+                         nan if s.reduction_pct is None else s.reduction_pct,
+                         nan if s.endpoint_reduction_pct is None else s.endpoint_reduction_pct))
+            c = None if res is None else res.active_vs_placebo
+            b = (None if res is None or res.model is None or self._baseline is None
+                 else res.model.phases.get(self._baseline))
+            row += (nan if res is None or res.vs_placebo_points is None else res.vs_placebo_points,
+                    nan if c is None else c.diff, nan if c is None else c.se,
+                    nan if b is None or b.value is None else b.value)
+        self._values.extend(row)
+        self.ids.append(r.participant_id)
+        if r.responder:
+            self.responder_ids.append(r.participant_id)
+
+    def phase(self, item_id: str, phase_id: str, name: str) -> np.ndarray:
+        """One number of an item in a phase, per participant (NaN: none)."""
+        return self._column(item_id, self.phases.index(phase_id) * len(PHASE_FIELDS) + PHASE_FIELDS.index(name))
+
+    def item(self, item_id: str, name: str) -> np.ndarray:
+        """One number of an item, per participant (NaN: none)."""
+        return self._column(item_id, len(self.phases) * len(PHASE_FIELDS) + ITEM_FIELDS.index(name))
+
+    def _column(self, item_id: str, offset: int) -> np.ndarray:
+        table = np.frombuffer(self._values, dtype=float).reshape(len(self.ids), len(self.items) * self._per_item)
+        return table[:, self.items.index(item_id) * self._per_item + offset]
+
+
+def _given(values: np.ndarray) -> list[float]:
+    """The numbers that are there (not NaN), as floats, in participant order."""
+    return values[~np.isnan(values)].tolist()
+
+
+def _summary(columns: CohortColumns, protocol: Protocol, now: datetime,
+             covariates: dict[str, dict[str, float]]) -> CohortSummary:
+    roles = {r: protocol.first_phase(r) for r in ("baseline", "placebo", "active")}
+    numeric = [item for item in protocol.items if item.numeric]
+    cohort = {item.id: _cohort_item(item, protocol, columns, roles) for item in numeric}
+    primary = protocol.primary.id
+    return CohortSummary(
+        study_id=protocol.id, as_of=now, participant_ids=tuple(columns.ids), cohort=cohort,
+        responders=len(columns.responder_ids), responder_ids=tuple(columns.responder_ids),
+        covariates=_covariates(columns, primary, covariates),
+        mixed_model={primary: _mixed(protocol.primary, protocol, columns, roles)},
+        options=options_of(protocol), analysis_version=ANALYSIS_VERSION, caveats=CAVEATS,
+    )
+
+
+def _cohort_item(item: Item, protocol: Protocol, columns: CohortColumns, roles) -> CohortItem:
     item_id = item.id
     phases = {}
     for ph in protocol.phases:
         if not item.asked_in(ph.id):
             continue
-        stats = [r.items[item_id].phases.get(ph.id) for r in reports]
-        red = [s.reduction_pct for s in stats if s is not None and s.reduction_pct is not None]
-        end = [s.endpoint_reduction_pct for s in stats if s is not None and s.endpoint_reduction_pct is not None]
+        red = _given(columns.phase(item_id, ph.id, "reduction_pct"))
+        end = _given(columns.phase(item_id, ph.id, "endpoint_reduction_pct"))
         (m, sd), (em, esd) = _mean_sd(red), _mean_sd(end)
-        means = [s.mean for s in stats if s is not None and s.mean is not None]
+        means = _given(columns.phase(item_id, ph.id, "mean"))
         phases[ph.id] = CohortPhase(len(red), m, sd, em, esd, _mean_sd(means)[0])
     active = roles["active"].id if roles["active"] else None
-    act_red: list[float] = []
-    if active:
-        act = [r.items[item_id].phases.get(active) for r in reports]
-        act_red = [s.reduction_pct for s in act if s is not None and s.reduction_pct is not None]
-    vp: list[float] = [r.items[item_id].vs_placebo_points for r in reports  # type: ignore[misc]  # filtered just so
-          if r.items[item_id].vs_placebo_points is not None]
+    act_red = _given(columns.phase(item_id, active, "reduction_pct")) if active else []
+    vp = _given(columns.item(item_id, "vs_placebo_points"))
     vs_base, vs_plac = one_sample_t(act_red), one_sample_t(vp)
     return CohortItem(item, phases, vs_plac["mean"], _mean_sd(vp)[1], vs_base["p"], vs_plac["p"], vs_base["n"],
-                      vs_plac["n"], vs_base["ci95"], vs_plac["ci95"], _meta(item, reports, roles))
+                      vs_plac["n"], vs_base["ci95"], vs_plac["ci95"], _meta(item, columns))
 
 
-def _meta(item: Item, reports: Sequence[PersonalReport], roles) -> MetaAnalysis | None:
+def _meta(item: Item, columns: CohortColumns) -> MetaAnalysis | None:
     """Random-effects meta-analysis of each participant's model difference active − placebo."""
     from scipy.special import stdtr
 
-    ids, y, v, base = [], [], [], []
-    bkey = roles["baseline"].id if roles["baseline"] else None
-    for r in reports:
-        rep = r.items[item.id]
-        c = rep.active_vs_placebo
-        if c is None or not math.isfinite(c.se) or c.se <= 0:
-            continue
-        ids.append(r.participant_id)
-        y.append(c.diff)
-        v.append(c.se * c.se)
-        b = rep.model.phases.get(bkey) if rep.model is not None and bkey else None
-        base.append(abs(b.value) if b is not None and b.value is not None else math.nan)
-    m = meta_analysis.random_effects(np.array(y), np.array(v))
+    diff, se = columns.item(item.id, "diff"), columns.item(item.id, "se")
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(se) & (se > 0)
+    ids = [columns.ids[i] for i in np.flatnonzero(ok).tolist()]
+    y, v, base = diff[ok], se[ok] * se[ok], np.abs(columns.item(item.id, "baseline")[ok])
+    m = meta_analysis.random_effects(y, v)
     if m is None:
         return None
-    points = reports[0].responder_points
+    points = columns.responder_points
     # response: an improvement of at least responder_points % of her own (model) baseline mean
     sign = -1.0 if item.better == "lower" else 1.0
-    threshold = sign * points / 100.0 * np.array(base)
+    threshold = sign * points / 100.0 * base
     with np.errstate(invalid="ignore"):
         z = sign * (m.blup - threshold) / m.blup_se
     prob = stdtr(m.k - 1, z)
@@ -168,8 +288,9 @@ def _meta(item: Item, reports: Sequence[PersonalReport], roles) -> MetaAnalysis 
         method=meta_analysis.METHOD)
 
 
-def _covariates(reports: Sequence[PersonalReport], primary: str, covariates: dict[str, dict[str, float]]) -> dict:
-    points = {r.participant_id: r.items[primary].vs_placebo_points for r in reports}
+def _covariates(columns: CohortColumns, primary: str, covariates: dict[str, dict[str, float]]) -> dict:
+    points = {pid: None if math.isnan(x) else x
+              for pid, x in zip(columns.ids, columns.item(primary, "vs_placebo_points").tolist())}
     names = sorted({name for row in covariates.values() for name in row})
     out = {}
     for name in names:
@@ -182,18 +303,19 @@ def _covariates(reports: Sequence[PersonalReport], primary: str, covariates: dic
 MIXED_MODEL = "value ~ phase + (1 + drug | participant), REML, Satterthwaite df"
 
 
-def _mixed(item: Item, protocol: Protocol, reports: Sequence[PersonalReport], roles) -> MixedResult:
+def _mixed(item: Item, protocol: Protocol, columns: CohortColumns, roles) -> MixedResult:
     """Daily values ~ phase (reference: baseline) + (1 + drug | participant), for one item."""
     keys = [ph.id for ph in protocol.phases if item.asked_in(ph.id)]
-    m, P = len(reports), len(keys)
+    m, P = len(columns.ids), len(keys)
     counts, sums, squares = np.zeros((m, P)), np.zeros((m, P)), np.zeros(m)
-    for i, r in enumerate(reports):
-        for c, k in enumerate(keys):
-            s = r.items[item.id].phases.get(k)
-            if s is None or not s.n or s.mean is None:
+    for c, k in enumerate(keys):
+        rows = zip(columns.phase(item.id, k, "n").tolist(), columns.phase(item.id, k, "mean").tolist(),
+                   columns.phase(item.id, k, "sd").tolist())
+        for i, (n, mean, sd) in enumerate(rows):
+            if math.isnan(n) or not n or math.isnan(mean):
                 continue
-            counts[i, c], sums[i, c] = s.n, s.n * s.mean
-            squares[i] += (s.n - 1) * (s.sd or 0.0) ** 2 + s.n * s.mean * s.mean
+            counts[i, c], sums[i, c] = n, n * mean
+            squares[i] += (n - 1) * (0.0 if math.isnan(sd) else sd) ** 2 + n * mean * mean
     n_obs = int(counts.sum())
     has = counts.sum(axis=1) > 0
     counts, sums, squares = counts[has], sums[has], squares[has]

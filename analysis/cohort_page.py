@@ -17,7 +17,7 @@ from diary_client.entry import Entry, filed_timing
 from diary_client.protocol import Protocol
 from diary_client.schedule import day_statuses
 
-from .results import CohortReport, Covariate, PersonalReport
+from .results import CohortSummary, Covariate, PersonalReport, PhaseRow, Series
 from .wording import fmt, fmt_ci, fmt_p, responder_rule
 
 # Each day state: (legend text, colour, the symbol's id). The shapes differ, so the map reads in grey too.
@@ -69,6 +69,28 @@ class HeatRow:
     statuses: Sequence[str]
 
 
+@dataclass(frozen=True, slots=True)
+class PageRow:
+    """What the page draws of one participant, taken from her report as it goes by: a
+    10,000-participant page keeps these (≈ 1.5 KB each), never the reports (≈ 45 KB)."""
+
+    participant_id: str
+    phases: tuple[PhaseRow, ...]  # bands, labels and compliance
+    means: Mapping[str, float | None]  # the primary item's raw phase means, by phase key
+    series: Series | None  # the primary item's daily values (a cohort's reports leave them out)
+    points: float | None  # the primary item's vs_placebo_points
+    responder: bool | None
+    responder_points: float
+    caveats: tuple[str, ...]
+
+
+def page_row(r: PersonalReport) -> PageRow:
+    it = r.primary
+    means = {} if it is None else {k: n.mean for k, n in it.phases.items()}
+    return PageRow(r.participant_id, r.phases, means, None if it is None else it.series,
+                   None if it is None else it.vs_placebo_points, r.responder, r.responder_points, r.caveats)
+
+
 def heat_row(participant_id: str, protocol: Protocol, start: date, entries: list[Entry],
              flagged_ids: Collection[str], now: datetime) -> HeatRow:
     """A participant's heat map row; `now` in her own zone, `flagged_ids` the entries the hub holds clock doubts for."""
@@ -76,10 +98,10 @@ def heat_row(participant_id: str, protocol: Protocol, start: date, entries: list
     return HeatRow(participant_id, day_statuses(protocol, start, now, filed_timing(entries), doubted))
 
 
-def cohort_html(rep: CohortReport, heat: Sequence[HeatRow], covariates: Mapping[str, Mapping[str, float]] | None = None,
+def cohort_html(rep: CohortSummary, people: Sequence[PageRow], heat: Sequence[HeatRow],
+                covariates: Mapping[str, Mapping[str, float]] | None = None,
                 left_out: Sequence[tuple[str, str]] = ()) -> str:
-    """The whole page as text."""
-    people = rep.participants
+    """The whole page as text, from the cohort-wide results and each participant's `PageRow`."""
     primary = _primary(rep)
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
@@ -87,21 +109,21 @@ def cohort_html(rep: CohortReport, heat: Sequence[HeatRow], covariates: Mapping[
         f"<title>Cohort report {escape(rep.study_id)}</title><style>{CSS}</style></head><body>",
         f"<h1>Cohort report — {escape(rep.study_id)}</h1>",
         f"<p class='sub'>As of {rep.as_of:%Y-%m-%d %H:%M} · unblinded (coordinators) · exploratory</p>",
-        _cards(rep, primary),
+        _cards(rep, people, primary),
     ]
     if left_out:
         parts.append("<div class='warn'><b>Left out of this report:</b> "
                      + "; ".join(f"{escape(pid)} ({escape(why)})" for pid, why in left_out) + "</div>")
     parts.append("<ul class='note'>" + "".join(f"<li>{escape(c)}</li>" for c in rep.caveats) + "</ul>")
     parts.append(_meta(rep))
-    parts.append(_paper_table(rep))
-    parts.append(_heat_map(rep, heat))
+    parts.append(_paper_table(rep, people))
+    parts.append(_heat_map(people, heat))
     if primary is not None:
-        parts.append(_multiples(rep, primary))
-        parts.append(_responders(rep, primary))
+        parts.append(_multiples(rep, people, primary))
+        parts.append(_responders(rep, people, primary))
     if covariates and rep.covariates:
-        parts.append(_scatters(rep, primary, covariates))
-    parts.append(_mixed(rep))
+        parts.append(_scatters(rep, people, primary, covariates))
+    parts.append(_mixed(rep, people))
     if people:
         parts.append("<h2>How the numbers are made</h2><ul class='dim'>"
                      + "".join(f"<li>{escape(c)}</li>" for c in people[0].caveats) + "</ul>")
@@ -112,26 +134,22 @@ def cohort_html(rep: CohortReport, heat: Sequence[HeatRow], covariates: Mapping[
 
 # -- reading the report (one place for each path into the results) -------------------------------
 
-def _primary(rep: CohortReport) -> str | None:
+def _primary(rep: CohortSummary) -> str | None:
     return next((item_id for item_id, c in rep.cohort.items() if c.item.primary), None)
 
 
-def _phase_labels(rep: CohortReport) -> dict[str, str]:
-    return {p.key: p.label for p in rep.participants[0].phases} if rep.participants else {}
-
-
-def _points(r: PersonalReport, item_id: str) -> float | None:
-    return r.items[item_id].vs_placebo_points if item_id in r.items else None
+def _phase_labels(people: Sequence[PageRow]) -> dict[str, str]:
+    return {p.key: p.label for p in people[0].phases} if people else {}
 
 
 # -- sections ------------------------------------------------------------------------------------
 
-def _cards(rep: CohortReport, primary: str | None) -> str:
+def _cards(rep: CohortSummary, people: Sequence[PageRow], primary: str | None) -> str:
     c = rep.cohort.get(primary or "")
     meta = c.meta if c else None
-    points = rep.participants[0].responder_points if rep.participants else None
-    cards = [("participants", str(len(rep.participants))),
-             ("responders", f"{rep.responders} of {len(rep.participants)}"),
+    points = people[0].responder_points if people else None
+    cards = [("participants", str(len(people))),
+             ("responders", f"{rep.responders} of {len(people)}"),
              (f"{c.label if c else 'primary'}: drug − placebo (meta-analysis)",
               "—" if meta is None else f"{meta.effect:+.1f} {fmt_ci(meta.ci95)}"),
              ("p (meta-analysis)", fmt_p(meta.p if meta else None)),
@@ -147,9 +165,9 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return f"<div class='scroll'><table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></div>"
 
 
-def _paper_table(rep: CohortReport) -> str:
-    labels = _phase_labels(rep)
-    baseline = {p.key for p in (rep.participants[0].phases if rep.participants else ()) if p.role == "baseline"}
+def _paper_table(rep: CohortSummary, people: Sequence[PageRow]) -> str:
+    labels = _phase_labels(people)
+    baseline = {p.key for p in (people[0].phases if people else ()) if p.role == "baseline"}
     phase_ids = [p for p in dict.fromkeys(p for c in rep.cohort.values() for p in c.phases) if p not in baseline]
     head = ["item"] + [escape(labels.get(p, p)) for p in phase_ids] + [
         "active − placebo, percentage points", "p active vs baseline", "p active vs placebo"]
@@ -196,7 +214,7 @@ def _legend() -> str:
     return "<ul class='legend'>" + "".join(items) + "</ul>"
 
 
-def _heat_map(rep: CohortReport, heat: Sequence[HeatRow]) -> str:
+def _heat_map(people: Sequence[PageRow], heat: Sequence[HeatRow]) -> str:
     if not heat:
         return ""
     days = max(len(h.statuses) for h in heat)
@@ -211,18 +229,20 @@ def _heat_map(rep: CohortReport, heat: Sequence[HeatRow]) -> str:
     out = [f"<svg role='img' aria-labelledby='hm-title' width='{width * k:.0f}' height='{height * k:.0f}' "
            f"viewBox='0 0 {width} {height}'><title id='hm-title'>Compliance by participant and study day</title>",
            _symbols()]
-    phases = rep.participants[0].phases if rep.participants else ()
+    phases = people[0].phases if people else ()
     for i, ph in enumerate(phases):
         x, w = (ph.first_day - 1) * CELL, (ph.last_day - ph.first_day + 1) * CELL
         out.append(f"<rect x='{x}' y='2' width='{w - 1}' height='14' fill='{'#edf2f7' if i % 2 else '#e2e8f0'}'/>"
                    f"<text x='{x + 3}' y='13' font-size='10'>{escape(_fit(ph.label, w))}</text>")
     for d in range(1, days + 1, 7):
         out.append(f"<text x='{(d - 1) * CELL}' y='{top - 3}' font-size='8' fill='#4a5568'>{d}</text>")
-    comp = {r.participant_id: _compliance(r) for r in rep.participants}
+    comp = {r.participant_id: _compliance(r) for r in people}
     for row, h in enumerate(heat):
         y = top + row * CELL
         out.append(f"<g><title>{escape(h.participant_id)}</title>")
-        out.extend(f"<use href='#{STATES[s][2]}' x='{k * CELL}' y='{y}'/>" for k, s in enumerate(h.statuses) if s in STATES)
+        # one string per row: 10,000 rows × 98 days as separate strings were ≈ 90 MB before the join
+        out.append("".join(f"<use href='#{STATES[s][2]}' x='{k * CELL}' y='{y}'/>" for k, s in enumerate(h.statuses)
+                           if s in STATES))
         out.append(f"</g><text x='{days * CELL + 4}' y='{y + CELL - 1.5}' font-size='9' fill='#4a5568'>"
                    f"{escape(comp.get(h.participant_id, ''))}</text>")
     out.append(f"<text x='0' y='{height - 4}' font-size='9' fill='#4a5568'>study day →</text></svg>")
@@ -232,7 +252,7 @@ def _heat_map(rep: CohortReport, heat: Sequence[HeatRow]) -> str:
             + _legend() + "<div class='heat'>" + "".join(labels) + "<div class='scroll'>" + "".join(out) + "</div></div>")
 
 
-def _compliance(r: PersonalReport) -> str:
+def _compliance(r: PageRow) -> str:
     expected = sum(p.expected for p in r.phases)
     return fmt(sum(p.n for p in r.phases) / expected if expected else None, ".0%")
 
@@ -248,21 +268,20 @@ def _scale(lo: float, hi: float, a: float, b: float):
     return lambda v: a + (v - lo) / span * (b - a)
 
 
-def _multiples(rep: CohortReport, item_id: str) -> str:
+def _multiples(rep: CohortSummary, people: Sequence[PageRow], item_id: str) -> str:
     item = rep.cohort[item_id].item
     lo, hi = 0.0, 100.0  # VAS; a number item: its own range where the protocol gives one
     if item.kind != "vas" and item.min is not None and item.max is not None:
         lo, hi = float(item.min), float(item.max)
-    figs = [_multiple(r, item_id, lo, hi) for r in rep.participants]
+    figs = [_multiple(r, item_id, lo, hi) for r in people]
     return (f"<h2>{escape(rep.cohort[item_id].label)} by day, each participant</h2>"
             f"<p class='dim'>Dots: each day's value ({escape(item.better)} is better); lines: the phase means; "
             "shaded bands: the phases (labels on top). Missing days leave gaps.</p>"
             f"<div class='multiples'>{''.join(figs)}</div>")
 
 
-def _multiple(r: PersonalReport, item_id: str, lo: float, hi: float) -> str:
+def _multiple(r: PageRow, item_id: str, lo: float, hi: float) -> str:
     w, h, left, top, bottom = 250, 96, 22, 14, 12
-    it = r.items[item_id]
     last = max((p.last_day for p in r.phases), default=1)
     sx, sy = _scale(1, last, left, w - 2), _scale(lo, hi, h - bottom, top)
     out = [f"<svg class='fluid' viewBox='0 0 {w} {h}' role='img' aria-label='{escape(r.participant_id)} {escape(item_id)} by day'>"]
@@ -271,26 +290,25 @@ def _multiple(r: PersonalReport, item_id: str, lo: float, hi: float) -> str:
         out.append(f"<rect x='{x0:.1f}' y='{top}' width='{x1 - x0:.1f}' height='{h - bottom - top}' "
                    f"fill='{('#f7fafc', '#e2e8f0')[i % 2]}'/>"
                    f"<text x='{x0 + 1:.1f}' y='{top - 3}' font-size='7.5' fill='#4a5568'>{escape(_fit(ph.label, x1 - x0, 4.2))}</text>")
-        numbers = it.phases.get(ph.key)
-        mean = numbers.mean if numbers else None
+        mean = r.means.get(ph.key)
         if mean is not None:
             out.append(f"<line x1='{x0:.1f}' x2='{x1:.1f}' y1='{sy(mean):.1f}' y2='{sy(mean):.1f}' stroke='#c53030' stroke-width='1.4'/>")
     for v in (lo, (lo + hi) / 2, hi):
         out.append(f"<text x='{left - 3}' y='{sy(v) + 3:.1f}' font-size='7' text-anchor='end' fill='#4a5568'>{v:g}</text>")
-    pts = list(zip(it.series.days, it.series.values)) if it.series else []
+    pts = list(zip(r.series.days, r.series.values)) if r.series else []
     out.append("".join(f"<circle cx='{sx(d):.1f}' cy='{sy(v):.1f}' r='1.3' fill='#2b6cb0'/>" for d, v in pts))
     out.append("</svg>")
-    points = _points(r, item_id)
+    points = r.points
     verdict = "<span class='yes'>✓ responder</span>" if r.responder else ("not a responder" if r.responder is False else "—")
     return (f"<figure><figcaption><b>{escape(r.participant_id)}</b><span>{fmt(points, '+.1f')} pp · {verdict}</span>"
             f"</figcaption>{''.join(out)}</figure>")
 
 
-def _responders(rep: CohortReport, item_id: str) -> str:
-    rows = sorted(((r.participant_id, _points(r, item_id), r.responder) for r in rep.participants),
+def _responders(rep: CohortSummary, people: Sequence[PageRow], item_id: str) -> str:
+    rows = sorted(((r.participant_id, r.points, r.responder) for r in people),
                   key=lambda t: (t[1] is None, -(t[1] or 0)))
     known = [p for _, p, _ in rows if p is not None]
-    threshold = rep.participants[0].responder_points
+    threshold = people[0].responder_points
     lo, hi = min([*known, 0.0, threshold]) - 5, max([*known, 0.0, threshold]) + 5
     w, left, line = 640, 96, 16
     h = 24 + len(rows) * line
@@ -314,14 +332,15 @@ def _responders(rep: CohortReport, item_id: str) -> str:
                    f"text-anchor='{'start' if p >= 0 else 'end'}'>{p:+.1f}{' ✓' if yes else ''}</text>")
     out.append("</svg>")
     ids = ", ".join(escape(i) for i in rep.responder_ids) or "none"
-    return (f"<h2>Responders: {rep.responders} of {len(rep.participants)}</h2>"
+    return (f"<h2>Responders: {rep.responders} of {len(people)}</h2>"
             f"<p>Responders ({escape(item_id)}): {ids}.</p>"
             "<p class='dim'>Each participant's active minus placebo reduction (percentage points of her baseline "
             "mean); filled squares with ✓ are responders, open circles are not.</p>" + "".join(out))
 
 
-def _scatters(rep: CohortReport, primary: str | None, covariates: Mapping[str, Mapping[str, float]]) -> str:
-    points = {r.participant_id: _points(r, primary) for r in rep.participants} if primary else {}
+def _scatters(rep: CohortSummary, people: Sequence[PageRow], primary: str | None,
+              covariates: Mapping[str, Mapping[str, float]]) -> str:
+    points = {r.participant_id: r.points for r in people} if primary else {}
     figs = []
     for name, c in rep.covariates.items():
         pairs = [(row[name], y, pid) for pid, row in covariates.items()
@@ -361,8 +380,8 @@ def _scatter(name: str, c: Covariate, pairs: list[tuple[float, float, str]]) -> 
             f"{''.join(out)}</figure>")
 
 
-def _mixed(rep: CohortReport) -> str:
-    labels = _phase_labels(rep)
+def _mixed(rep: CohortSummary, people: Sequence[PageRow]) -> str:
+    labels = _phase_labels(people)
     columns = list(dict.fromkeys(p for m in rep.mixed_model.values() for p in m.effects))
     if not columns:
         return ""
@@ -379,7 +398,7 @@ def _mixed(rep: CohortReport) -> str:
             "item's own units (negative = lower), 95% CI and p (Satterthwaite df).</p>" + _table(head, rows))
 
 
-def _meta(rep: CohortReport) -> str:
+def _meta(rep: CohortSummary) -> str:
     rows = []
     for c in rep.cohort.values():
         m = c.meta

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from .results import CohortReport, PersonalReport
+from .results import CohortSummary, PersonalReport
 from .summary import tally_words
 from .wording import fmt, fmt_ci, fmt_p, item_name, model_sentence, responder_rule, responder_verdict, units
 
@@ -100,9 +100,9 @@ def _model_tables(report: PersonalReport, console: Console) -> None:
     console.print(t)
 
 
-def print_cohort(report: CohortReport, console: Console | None = None) -> None:
+def print_cohort(report: CohortSummary, console: Console | None = None) -> None:
     console = console or Console()
-    console.print(f"[bold]{report.study_id}[/] · {len(report.participants)} participants · "
+    console.print(f"[bold]{report.study_id}[/] · {report.n_participants} participants · "
                   f"{report.responders} responders · as of {report.as_of:%Y-%m-%d %H:%M}")
     t = Table(title="Primary result: random-effects meta-analysis of each participant's model difference "
                     "(drug − placebo, item units)", title_justify="left")

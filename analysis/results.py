@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 
 from diary_client.protocol import Item
@@ -364,10 +364,13 @@ class MixedResult:
 
 
 @dataclass(frozen=True, slots=True)
-class CohortReport:
+class CohortSummary:
+    """The cohort-wide results (what `print_cohort` reads), made from the participants' columns
+    (`cohort.CohortColumns`), not from their reports: `cohort.CohortStream` writes those out as it goes."""
+
     study_id: str
     as_of: datetime
-    participants: tuple[PersonalReport, ...]
+    participant_ids: tuple[str, ...]  # in the order the reports came
     cohort: Mapping[str, CohortItem]
     responders: int
     responder_ids: tuple[str, ...]
@@ -377,32 +380,55 @@ class CohortReport:
     analysis_version: str
     caveats: tuple[str, ...]
 
-    def as_json(self) -> dict:
-        return self._json([p.as_json(caveats=False) for p in self.participants])
+    @property
+    def n_participants(self) -> int:
+        return len(self.participant_ids)
 
-    def json_text(self) -> Iterator[str]:
-        """`json.dumps(self.as_json())` in pieces, one participant at a time: a 10,000-participant
-        cohort is never held as one document or one string (that took ~1 GB beside the report)."""
-        doc = self._json(None)
-        yield "{"
-        for i, (key, value) in enumerate(doc.items()):
-            yield (", " if i else "") + json.dumps(key) + ": "
-            if key != "participants":
-                yield json.dumps(value, ensure_ascii=False, default=str)
-                continue
-            yield "["
-            for j, p in enumerate(self.participants):
-                yield (", " if j else "") + json.dumps(p.as_json(caveats=False), ensure_ascii=False, default=str)
-            yield "]"
-        yield "}"
-
-    def _json(self, participants: list[dict] | None) -> dict:
+    def json_tail(self) -> dict:
+        """The document's keys after `participants`, in the contract's order."""
         return {
-            "study_id": self.study_id, "participants": participants,
             "cohort": {k: v.as_json() for k, v in self.cohort.items()}, "responders": self.responders,
             "covariates": {k: v.as_json() for k, v in self.covariates.items()},
             "mixed_model": {k: v.as_json() for k, v in self.mixed_model.items()},
-            "n_participants": len(self.participants), "responder_ids": list(self.responder_ids),
+            "n_participants": self.n_participants, "responder_ids": list(self.responder_ids),
             "as_of": self.as_of.isoformat(), "analysis_version": self.analysis_version,
             "analysis_options": self.options.as_json(), "exploratory": True, "caveats": list(self.caveats),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class CohortReport(CohortSummary):
+    """The cohort-wide results with every participant's report (the HTML page and in-process callers read them)."""
+
+    participants: tuple[PersonalReport, ...]
+
+    def __post_init__(self) -> None:
+        if tuple(p.participant_id for p in self.participants) != self.participant_ids:
+            raise ValueError("a cohort report's participants are not its participant_ids")
+
+    @classmethod
+    def of(cls, summary: CohortSummary, participants: tuple[PersonalReport, ...]) -> CohortReport:
+        return cls(**{f.name: getattr(summary, f.name) for f in fields(CohortSummary)}, participants=participants)
+
+    def as_json(self) -> dict:
+        return {"study_id": self.study_id, "participants": [p.as_json(caveats=False) for p in self.participants]} | self.json_tail()
+
+    def json_text(self) -> Iterator[str]:
+        """`json.dumps(self.as_json())` in pieces, one participant at a time."""
+        return cohort_json_text(self.study_id, self.participants, lambda: self)
+
+
+def cohort_json_text(study_id: str, participants: Iterable[PersonalReport],
+                     summary: Callable[[], CohortSummary]) -> Iterator[str]:
+    """The cohort's JSON document (`json.dumps` of `CohortReport.as_json()`, byte for byte) in pieces:
+    each participant's report as `participants` gives it, then the cohort-wide keys, asked of
+    `summary` only once every participant is written. A stream: no report need be kept, and a
+    10,000-participant cohort is never one document or one string (that took ~1 GB)."""
+    yield "{" + json.dumps("study_id") + ": " + json.dumps(study_id, ensure_ascii=False) + ", "
+    yield json.dumps("participants") + ": ["
+    for j, p in enumerate(participants):
+        yield (", " if j else "") + json.dumps(p.as_json(caveats=False), ensure_ascii=False, default=str)
+    yield "]"
+    for key, value in summary().json_tail().items():
+        yield ", " + json.dumps(key) + ": " + json.dumps(value, ensure_ascii=False, default=str)
+    yield "}"

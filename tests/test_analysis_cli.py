@@ -120,6 +120,24 @@ def test_hub_report_json_and_covariates(cli, hub_db, tmp_path):
     assert "H9" in r.stderr
 
 
+def test_hub_report_json_is_the_cohort_report_document_though_written_as_it_goes(cli, hub_db, tmp_path):
+    # the CLI writes each participant's part as her report is made and keeps none of them: the
+    # document must still be, byte for byte, the one made from every report kept in memory
+    from analysis.cli import load_cohort
+    from analysis.cohort import cohort_report
+
+    cov = tmp_path / "cov.csv"
+    cov.write_text("participant_id,esr\nH0,40\nH1,10\nH2,35\n")
+    r = cli("hub", "report", "--db", str(hub_db), "--json", "--covariates", str(cov), now=AFTER_END)
+    assert r.exit_code == 0, r.output
+    now = datetime.fromisoformat(json.loads(r.stdout)["as_of"])
+    ready, left_out = load_cohort(hub_db, None, now)
+    full = cohort_report(ready, now, {"H0": {"esr": 40.0}, "H1": {"esr": 10.0}, "H2": {"esr": 35.0}})
+    doc = full.as_json() | {"left_out": [x.as_json() for x in left_out]}
+    assert r.stdout == json.dumps(doc, ensure_ascii=False, default=str) + "\n"
+    assert [x.participant_id for x in left_out] == ["H9"]
+
+
 def test_hub_report_text(cli, hub_db):
     r = cli("hub", "report", "--db", str(hub_db), now=AFTER_END)
     assert r.exit_code == 0, r.output

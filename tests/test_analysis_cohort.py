@@ -13,6 +13,7 @@ from analysis.cohort import cohort_report
 from analysis.participant import ParticipantData
 from analysis.simulate import Profile, as_entries, simulate
 from diary_client.protocol import load_protocol
+from diary_client.schedule import phase_spans
 
 PROTOCOL = load_protocol()
 START = date(2026, 1, 5)
@@ -143,3 +144,53 @@ def test_the_json_text_is_the_json_document_written_one_participant_at_a_time():
     pieces = list(rep.json_text())
     assert "".join(pieces) == json.dumps(rep.as_json(), ensure_ascii=False, default=str)
     assert sum('"participant_id": "J' in p for p in pieces) == 3  # each participant is a piece of its own
+
+
+def _mixed_cohort(rng) -> list[ParticipantData]:
+    """Participants whose reports differ in what they hold: one without a placebo value of pain, one
+    whose values never vary (no model comparison), the others ordinary."""
+    people = [participant(f"M{i}", rng, Profile(sd=5, effects={"placebo": 0.05, "active": 0.3}),
+                          items=["severity", "pain", "fatigue"]) for i in range(5)]
+    flat = participant("M5", rng, Profile(sd=0, phi=0), items=["severity", "pain"])
+    gap = people[1]
+    placebo = next(s for s in phase_spans(PROTOCOL, gap.start) if s.phase.role == "placebo")
+    no_placebo_pain = [replace(e, answers={k: v for k, v in e.answers.items() if k != "pain"})
+                       if e.diary_date in placebo else e for e in gap.entries]
+    people[1] = replace(gap, entries=no_placebo_pain)
+    return people + [flat]
+
+
+def test_the_stream_gives_the_same_report_keeping_no_participant_report():
+    import gc
+    import json
+
+    from analysis.cohort import CohortStream
+    from analysis.results import PersonalReport
+
+    covariates = {"M0": {"esr": 3.0}, "M2": {"esr": 1.0}, "M3": {"esr": 7.0}, "M4": {"esr": 2.0}}
+    full = cohort_report(_mixed_cohort(np.random.default_rng(7)), NOW, covariates)
+    stream = CohortStream(_mixed_cohort(np.random.default_rng(7)), NOW, covariates)
+    text = "".join(stream.json_text())
+    assert text == json.dumps(full.as_json(), ensure_ascii=False, default=str)  # byte for byte, every number
+    summary = stream.summary()
+    assert summary.participant_ids == tuple(r.participant_id for r in full.participants)
+    assert summary.cohort == full.cohort and summary.mixed_model == full.mixed_model
+    del full
+    gc.collect()
+    # what the stream keeps of each participant is her columns: not one report is alive now
+    assert not [o for o in gc.get_objects() if isinstance(o, PersonalReport)]
+    assert summary.n_participants == 6
+
+
+def test_the_summary_needs_every_report_read_first_and_once():
+    from analysis.cohort import CohortStream
+
+    stream = CohortStream([participant("A", np.random.default_rng(8), Profile(), items=["severity"])], NOW)
+    with pytest.raises(RuntimeError, match="every participant"):
+        stream.summary()
+    assert [r.participant_id for r in stream.reports()] == ["A"]
+    assert stream.summary().participant_ids == ("A",)
+    with pytest.raises(RuntimeError, match="read once"):  # a list of participants would be counted twice
+        next(stream.reports())
+    with pytest.raises(ValueError, match="no participants"):
+        "".join(CohortStream([], NOW).json_text())

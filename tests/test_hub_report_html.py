@@ -93,3 +93,26 @@ def test_the_covariate_scatter_appears_with_covariates(cli, hub_db, tmp_path):
 def test_a_page_that_cannot_be_written_is_one_line(cli, hub_db, tmp_path):
     r = cli("hub", "report", "--db", str(hub_db), "--html", str(tmp_path / "no" / "such" / "dir.html"), now=MID_STUDY)
     assert r.exit_code == 1 and "cannot write" in r.output and "Traceback" not in r.output
+
+
+def test_the_page_keeps_a_row_of_each_participant_not_her_report(hub_db):
+    # a 10,000-participant page kept every report (≈ 45 KB each): the stream hands each one to the
+    # page's row and drops it, and the page made from the rows is the one made from the reports
+    import gc
+
+    from analysis.cli import load_cohort
+    from analysis.cohort import CohortStream, cohort_report
+    from analysis.cohort_page import cohort_html, page_row
+    from analysis.results import PersonalReport
+
+    now = datetime(2026, 5, 20, 12, tzinfo=UTC)
+    rows: list = []
+    stream = CohortStream(load_cohort(hub_db, None, now)[0], now, on_report=lambda r: rows.append(page_row(r)))
+    assert [r.participant_id for r in stream.reports()] == ["H0", "H1", "H2", "H3"]
+    gc.collect()
+    assert not [o for o in gc.get_objects() if isinstance(o, PersonalReport)]
+    assert [r.participant_id for r in rows] == ["H0", "H1", "H2", "H3"]
+    full = cohort_report(load_cohort(hub_db, None, now)[0], now)
+    page = cohort_html(stream.summary(), rows, [])
+    assert page == cohort_html(full, [page_row(r) for r in full.participants], [])
+    assert "H3" in page and f"{full.responders} of 4" in page

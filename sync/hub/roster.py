@@ -32,18 +32,22 @@ class LeftOut:
 
 def participants(hub: HubStore) -> tuple[list[Participant], list[LeftOut]]:
     """Every participant whose row can be used (day 1 may be missing), by id; the damaged ones apart."""
+    good: list[Participant] = []
+    bad: list[LeftOut] = []
+    texts: dict[str, str] = {}  # sqlite3 makes a new string per row: a study's participants share one protocol text
     with hub.db.read() as db:
         cur = db.conn.execute(PARTICIPANTS + " ORDER BY p.participant_id")
         names = [d[0] for d in cur.description]
-        rows = [dict(zip(names, r)) for r in cur.fetchall()]
-    good: list[Participant] = []
-    bad: list[LeftOut] = []
-    for row in rows:
-        got = _checked(row)
-        if isinstance(got, LeftOut):
-            bad.append(got)
-        else:
-            good.append(got)
+        for r in cur:  # row by row: 10,000 rows' copies of the protocol text never live at once
+            row = dict(zip(names, r))
+            text = row.get("protocol_toml")
+            if isinstance(text, str):
+                row["protocol_toml"] = texts.setdefault(text, text)
+            got = _checked(row)
+            if isinstance(got, LeftOut):
+                bad.append(got)
+            else:
+                good.append(got)
     return good, bad
 
 
