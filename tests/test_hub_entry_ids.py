@@ -129,3 +129,17 @@ def test_an_upload_writes_as_many_pages_on_a_big_hub_as_on_an_empty_one(tmp_path
     assert on_big <= on_empty * 1.5 + 5, (on_empty, on_big)
     empty.close()
     big.close()
+
+
+def test_a_long_upgrade_says_so_before_it_starts_and_a_new_hub_says_nothing(tmp_path, monkeypatch, caplog):
+    from sync.hub import database
+
+    monkeypatch.setattr(database, "SAY_FROM", 10)  # the fixture's 16 entries stand for a big hub
+    path = tmp_path / "hub.db"
+    shutil.copyfile(OLD_HUB, path)
+    with caplog.at_level("WARNING", logger="sync.hub"):
+        HubStore(path).close()
+        HubStore(path).close()  # migrated: the second open says nothing
+        HubStore(tmp_path / "new.db").close()
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and said[0].startswith(f"{path}: upgrading the hub database") and "16 entries" in said[0]

@@ -10,6 +10,7 @@ transaction. The hub's other modules (enrolment, ingest, reads) reach the file o
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -26,6 +27,9 @@ from .errors import HubError
 from .rules import Participant
 
 migrations = Migrations("hub")
+log = logging.getLogger("sync.hub")
+REBUILDS = {"0007_entry_ids_per_participant"}  # migrations that rewrite the entries table: long on a big hub
+SAY_FROM = 100_000  # entries: below this the rebuild takes a second or two
 
 
 @migrations(name="0001_create_hub")
@@ -201,6 +205,18 @@ def _keys(path: Path) -> codes.Keys:
         raise HubError(f"{codes.key_path(path)}: cannot read or create the hub's key ({e.strerror})") from None
 
 
+def _say_long_migrations(db: Database, path: Path) -> None:
+    """A migration that rebuilds the entries table takes about 16 s per million entries, once, on
+    the first open by a new version: said before it starts (stderr, or the server's log), so the
+    coordinator waits for it rather than stopping it (stopped, it is rolled back and runs again)."""
+    if not {m.name for m in migrations.pending(db)} & REBUILDS or not db["entries"].exists():
+        return
+    n = db.execute("SELECT MAX(rowid) FROM entries").fetchone()[0] or 0
+    if n >= SAY_FROM:
+        log.warning("%s: upgrading the hub database to this version's format (%s entries: about %.0f s, "
+                    "once; let it finish)", path, f"{n:,}", max(1.0, 16 * n / 1_000_000))
+
+
 class HubDatabase:
     """The hub's file and this process's connections to it. Cheap to make: it only remembers the
     path (and migrates once)."""
@@ -214,6 +230,7 @@ class HubDatabase:
                 private.file(self.path)  # 0600 in a 0700 folder; its WAL and SHM take its mode
                 with self.read() as db:
                     db.execute("PRAGMA journal_mode=WAL")
+                    _say_long_migrations(db, self.path)
                     migrations.apply(db)
             except sqlite3.DatabaseError as e:
                 self.close()
