@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -19,7 +19,7 @@ class ReportError(Exception):
     """A report that cannot be made or written (bad covariates file, unwritable path); says why."""
 
 
-def _write(path: Path, data: bytes | str) -> None:
+def _write(path: Path, data: bytes | str | Iterable[str]) -> None:
     try:
         from diary_client import private
 
@@ -185,7 +185,8 @@ def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, a
 
             ready = _heat_tap(ready, db_path, now, heat)
         # each participant's report is written (or passed over) as soon as it is made, then dropped
-        stream = CohortStream(ready, now, covariates, (lambda r: page.append(page_row(r))) if html_file else None)
+        stream = CohortStream(ready, now, covariates, (lambda r: page.append(page_row(r))) if html_file else None,
+                              daily=bool(html_file))  # the page's small multiples draw each day's value
         if as_json:
             last = _echo_but_last(stream.json_text())
         else:
@@ -212,9 +213,9 @@ def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, a
 
         click.echo(describe(left_out), err=True)
     if html_file:
-        from .cohort_page import cohort_html
+        from .cohort_page import page_pieces
 
-        _write(html_file, cohort_html(rep, page, heat, covariates, [(x.participant_id, x.reason) for x in left_out]))
+        _write(html_file, page_pieces(rep, page, heat, covariates, [(x.participant_id, x.reason) for x in left_out]))
     if not as_json:
         from .render_text import print_cohort
 

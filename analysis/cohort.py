@@ -86,14 +86,15 @@ def pearson(xs: Sequence[float], ys: Sequence[float], against: str) -> Covariate
 
 
 def cohort_report(participants: Iterable[ParticipantData], now: datetime,
-                  covariates: dict[str, dict[str, float]] | None = None) -> CohortReport:
+                  covariates: dict[str, dict[str, float]] | None = None, daily: bool = False) -> CohortReport:
     """Every participant's unblinded report, then the meta-analysis, the cohort table, covariates and mixed models.
 
     `participants` may be an iterator (the hub yields one participant at a time): each one's
     entries are read once, into its own report, and are not kept. The reports are all kept here;
     `CohortStream` hands each one on instead, keeping only the numbers the cohort needs.
+    `daily`: the reports keep their daily values (`ItemResult.series`, what a chart draws).
     """
-    stream = CohortStream(participants, now, covariates)
+    stream = CohortStream(participants, now, covariates, daily=daily)
     reports = tuple(stream.reports())
     return CohortReport.of(stream.summary(), reports)
 
@@ -102,14 +103,17 @@ class CohortStream:
     """The cohort report as participants arrive: `reports()` hands each one's unblinded report on
     once, keeping of it only what the cohort-wide results are made from (`CohortColumns`);
     `summary()` then gives those results, and `json_text()` is the whole JSON document made so.
-    `on_report`, if given, sees each report too as it passes (the HTML page keeps its row of it).
-    What it keeps grows by ≈ 2 KB per participant (her columns and id), not by her report (≈ 45 KB)."""
+    `on_report`, if given, sees each report too as it passes (the HTML page keeps its row of it);
+    with `daily` the reports carry their daily values (`ItemResult.series`: the page's dots), which
+    the cohort's numbers and the JSON never use. What it keeps grows by ≈ 2 KB per participant
+    (her columns and id), not by her report (≈ 45 KB)."""
 
     def __init__(self, participants: Iterable[ParticipantData], now: datetime,
                  covariates: dict[str, dict[str, float]] | None = None,
-                 on_report: Callable[[PersonalReport], object] | None = None):
+                 on_report: Callable[[PersonalReport], object] | None = None, daily: bool = False):
         self._participants = participants
         self._on_report = on_report
+        self._daily = daily
         self._now = now
         self._covariates = covariates or {}
         self._protocols: list[Protocol] = []
@@ -124,7 +128,7 @@ class CohortStream:
         now = self._now
         people = ((p.protocol, p.start, p.entries, p.local(now), p.participant_id)
                   for p in _one_study(iter(self._participants), self._protocols))
-        for r in iter_reports(people, blinded=False, series=False):
+        for r in iter_reports(people, blinded=False, series=self._daily):
             if self._columns is None:
                 self._columns = CohortColumns(self._protocols[0], r.responder_points)
             self._columns.add(r)

@@ -8,7 +8,7 @@ primary item with phase bands, the responders, covariate scatters, the mixed mod
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from html import escape
@@ -77,7 +77,7 @@ class PageRow:
     participant_id: str
     phases: tuple[PhaseRow, ...]  # bands, labels and compliance
     means: Mapping[str, float | None]  # the primary item's raw phase means, by phase key
-    series: Series | None  # the primary item's daily values (a cohort's reports leave them out)
+    series: Series | None  # the primary item's daily values (reports made with `daily`; else None)
     points: float | None  # the primary item's vs_placebo_points
     responder: bool | None
     responder_points: float
@@ -102,8 +102,16 @@ def cohort_html(rep: CohortSummary, people: Sequence[PageRow], heat: Sequence[He
                 covariates: Mapping[str, Mapping[str, float]] | None = None,
                 left_out: Sequence[tuple[str, str]] = ()) -> str:
     """The whole page as text, from the cohort-wide results and each participant's `PageRow`."""
+    return "".join(page_pieces(rep, people, heat, covariates, left_out))
+
+
+def page_pieces(rep: CohortSummary, people: Sequence[PageRow], heat: Sequence[HeatRow],
+                covariates: Mapping[str, Mapping[str, float]] | None = None,
+                left_out: Sequence[tuple[str, str]] = ()) -> Iterator[str]:
+    """The page in order, in pieces that `private.write` writes as they come: the small multiples,
+    one figure per participant, are made while the file is written, never all held at once."""
     primary = _primary(rep)
-    parts = [
+    parts: list[str | Iterator[str]] = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         f"<title>Cohort report {escape(rep.study_id)}</title><style>{CSS}</style></head><body>",
@@ -129,7 +137,13 @@ def cohort_html(rep: CohortSummary, people: Sequence[PageRow], heat: Sequence[He
                      + "".join(f"<li>{escape(c)}</li>" for c in people[0].caveats) + "</ul>")
     parts.append(f"<p class='dim'>Analysis version {escape(rep.analysis_version)} · {len(people)} participants · "
                  "each participant's data hash is in <code>diary hub report --json</code>.</p></body></html>")
-    return "\n".join(parts)
+    for i, part in enumerate(parts):
+        if i:
+            yield "\n"
+        if isinstance(part, str):
+            yield part
+        else:
+            yield from part
 
 
 # -- reading the report (one place for each path into the results) -------------------------------
@@ -268,16 +282,17 @@ def _scale(lo: float, hi: float, a: float, b: float):
     return lambda v: a + (v - lo) / span * (b - a)
 
 
-def _multiples(rep: CohortSummary, people: Sequence[PageRow], item_id: str) -> str:
+def _multiples(rep: CohortSummary, people: Sequence[PageRow], item_id: str) -> Iterator[str]:
+    """The section's pieces, a figure per participant (≈ 6 KB each with its dots), made as written."""
     item = rep.cohort[item_id].item
     lo, hi = 0.0, 100.0  # VAS; a number item: its own range where the protocol gives one
     if item.kind != "vas" and item.min is not None and item.max is not None:
         lo, hi = float(item.min), float(item.max)
-    figs = [_multiple(r, item_id, lo, hi) for r in people]
-    return (f"<h2>{escape(rep.cohort[item_id].label)} by day, each participant</h2>"
-            f"<p class='dim'>Dots: each day's value ({escape(item.better)} is better); lines: the phase means; "
-            "shaded bands: the phases (labels on top). Missing days leave gaps.</p>"
-            f"<div class='multiples'>{''.join(figs)}</div>")
+    yield (f"<h2>{escape(rep.cohort[item_id].label)} by day, each participant</h2>"
+           f"<p class='dim'>Dots: each day's value ({escape(item.better)} is better); lines: the phase means; "
+           "shaded bands: the phases (labels on top). Missing days leave gaps.</p><div class='multiples'>")
+    yield from (_multiple(r, item_id, lo, hi) for r in people)
+    yield "</div>"
 
 
 def _multiple(r: PageRow, item_id: str, lo: float, hi: float) -> str:

@@ -10,6 +10,7 @@ keeps them private too.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
@@ -55,9 +56,14 @@ def open_text(path: str | Path, newline: str | None = "") -> IO[str]:
     return os.fdopen(fd, "w", newline=newline, encoding="utf-8")
 
 
-def write(path: str | Path, data: bytes | str) -> None:
-    """Write a whole file (text as UTF-8) as 0600; its folder must exist (OSError if not)."""
+def write(path: str | Path, data: bytes | str | Iterable[str]) -> None:
+    """Write a whole file (text as UTF-8) as 0600; its folder must exist (OSError if not). Text
+    given in pieces is written piece by piece (a large page is never held twice, nor encoded whole)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     os.fchmod(fd, FILE_MODE)
     with os.fdopen(fd, "wb") as f:
-        f.write(data.encode() if isinstance(data, str) else data)
+        if isinstance(data, bytes | str):
+            f.write(data.encode() if isinstance(data, str) else data)
+            return
+        for piece in data:
+            f.write(piece.encode())

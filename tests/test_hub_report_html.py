@@ -74,6 +74,10 @@ def test_the_page_has_the_table_heat_map_daily_charts_responders_and_caveats(cli
     for text in ("filed on time", "filed late", "imported", "clock in doubt", "missed", "not yet"):
         assert text in page
     assert page.count("href='#s-imp'") >= 70  # H3's imported days (+ the legend)
+    # the small multiples' dots, as their caption says: each participant's days so far (≥ 70 of 80)
+    multiples = page.split("severity by day, each participant", 1)[1].split("Responders:", 1)[0]
+    for fig in re.findall(r"<figure>.*?</figure>", multiples, re.S):
+        assert fig.count("<circle ") >= 70, fig[:80]
     assert page.count("href='#s-flag'") == 2  # H1's one flagged day (+ the legend)
     assert page.count("href='#s-up'") >= 4 * 18  # days 81-98 of each participant are still to come
     assert "Covariates against" not in page
@@ -107,12 +111,13 @@ def test_the_page_keeps_a_row_of_each_participant_not_her_report(hub_db):
 
     now = datetime(2026, 5, 20, 12, tzinfo=UTC)
     rows: list = []
-    stream = CohortStream(load_cohort(hub_db, None, now)[0], now, on_report=lambda r: rows.append(page_row(r)))
+    stream = CohortStream(load_cohort(hub_db, None, now)[0], now, on_report=lambda r: rows.append(page_row(r)), daily=True)
     assert [r.participant_id for r in stream.reports()] == ["H0", "H1", "H2", "H3"]
     gc.collect()
     assert not [o for o in gc.get_objects() if isinstance(o, PersonalReport)]
     assert [r.participant_id for r in rows] == ["H0", "H1", "H2", "H3"]
-    full = cohort_report(load_cohort(hub_db, None, now)[0], now)
+    full = cohort_report(load_cohort(hub_db, None, now)[0], now, daily=True)
     page = cohort_html(stream.summary(), rows, [])
     assert page == cohort_html(full, [page_row(r) for r in full.participants], [])
     assert "H3" in page and f"{full.responders} of 4" in page
+    assert all(r.series is not None and len(r.series.days) >= 70 for r in rows)  # what the dots are drawn from
