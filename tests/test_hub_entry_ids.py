@@ -96,6 +96,8 @@ def test_an_id_another_participant_holds_reaches_only_its_own_participant(tmp_pa
     responses = {json.loads(p.read_text())["identifier"]["value"]: [e["resource"]["id"] for e in
                  json.loads(p.read_text())["entry"]] for p in (tmp_path / "fhir").glob("Bundle-*.json")}
     assert responses == {"P01": [mine.id], "P02": [f"{mine.id}-P02"]}  # resource ids unique across bundles
+    urls = [e["fullUrl"] for p in (tmp_path / "fhir").glob("Bundle-*.json") for e in json.loads(p.read_text())["entry"]]
+    assert len(urls) == len(set(urls)) == 2 and f"urn:uuid:{mine.id}" in urls  # and so are their urns
     hub.close()
 
 
@@ -143,3 +145,23 @@ def test_a_long_upgrade_says_so_before_it_starts_and_a_new_hub_says_nothing(tmp_
         HubStore(tmp_path / "new.db").close()
     said = [r.getMessage() for r in caplog.records]
     assert len(said) == 1 and said[0].startswith(f"{path}: upgrading the hub database") and "16 entries" in said[0]
+
+
+def test_the_upgrade_gives_the_wal_back_and_a_vacuum_that_cannot_run_never_stops_the_hub(tmp_path, caplog):
+    import sqlite3 as sq
+
+    from sync.hub import database
+
+    path = tmp_path / "hub.db"
+    shutil.copyfile(OLD_HUB, path)
+    hub = HubStore(path)  # its connection stays open, as a server's does
+    assert Path(f"{path}-wal").stat().st_size == 0  # the rebuild and VACUUM went through the WAL: truncated
+    hub.close()
+
+    class Busy:  # another process holding the write lock past the timeout, or no room for VACUUM's copy
+        def execute(self, sql):
+            raise sq.OperationalError("database is locked")
+
+    with caplog.at_level("WARNING", logger="sync.hub"):
+        database._m0008(Busy())  # type: ignore[arg-type]
+    assert "keeps the space the upgrade freed (database is locked)" in caplog.text

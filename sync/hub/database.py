@@ -139,8 +139,14 @@ def _m0007(db: Database) -> None:
 @migrations(name="0008_reclaim_the_rebuilt_entries", transactional=False)
 def _m0008(db: Database) -> None:
     # 0007 left the old table's pages free inside the file (a 1,000,000-entry hub grew from 0.8 to
-    # 1.45 GB, and each backup with it); VACUUM gives them back (about 5 s at that size).
-    db.execute("VACUUM")
+    # 1.45 GB, and each backup with it); VACUUM gives them back (about 5 s at that size). It is
+    # housekeeping: one that cannot run (another process writing, no room for its copy) is said and
+    # passed over, never a hub that will not open.
+    try:
+        db.execute("VACUUM")
+    except sqlite3.OperationalError as e:
+        log.warning("the hub database keeps the space the upgrade freed (%s); reclaim it later with the "
+                    "server stopped: sqlite3 HUB.db VACUUM", e)
 
 
 def iso(t: datetime) -> str:
@@ -205,16 +211,18 @@ def _keys(path: Path) -> codes.Keys:
         raise HubError(f"{codes.key_path(path)}: cannot read or create the hub's key ({e.strerror})") from None
 
 
-def _say_long_migrations(db: Database, path: Path) -> None:
+def _say_long_migrations(db: Database, path: Path) -> bool:
     """A migration that rebuilds the entries table takes about 16 s per million entries, once, on
     the first open by a new version: said before it starts (stderr, or the server's log), so the
-    coordinator waits for it rather than stopping it (stopped, it is rolled back and runs again)."""
+    coordinator waits for it rather than stopping it (stopped, it is rolled back and runs again).
+    True when such a rebuild is due, on a hub that holds entries."""
     if not {m.name for m in migrations.pending(db)} & REBUILDS or not db["entries"].exists():
-        return
+        return False
     n = db.execute("SELECT MAX(rowid) FROM entries").fetchone()[0] or 0
     if n >= SAY_FROM:
         log.warning("%s: upgrading the hub database to this version's format (%s entries: about %.0f s, "
                     "once; let it finish)", path, f"{n:,}", max(1.0, 16 * n / 1_000_000))
+    return True
 
 
 class HubDatabase:
@@ -230,8 +238,10 @@ class HubDatabase:
                 private.file(self.path)  # 0600 in a 0700 folder; its WAL and SHM take its mode
                 with self.read() as db:
                     db.execute("PRAGMA journal_mode=WAL")
-                    _say_long_migrations(db, self.path)
+                    due = _say_long_migrations(db, self.path)
                     migrations.apply(db)
+                    if due:  # a rebuild and VACUUM went through the WAL: give its file back now, not at exit
+                        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.DatabaseError as e:
                 self.close()
                 raise HubError(f"{self.path}: cannot open the hub database ({e})") from None

@@ -12,8 +12,9 @@
   is left out. A correction has `status = amended` and the `replaces` extension pointing to the
   response it replaces (`urn:uuid:<entry id>`, each response's `fullUrl`). A response's id is its
   entry's id; entry ids are unique per participant only, so an entry whose id another participant's
-  entry, stored earlier, holds too (a forged or copied id) gets `<entry id>-<participant>` instead:
-  resource ids stay unique across the bundles, and the first holder keeps its own.
+  entry, stored earlier, holds too (a forged or copied id) gets `<entry id>-<participant>` (made a
+  valid FHIR id) instead, and a `urn:uuid:` made from participant and id for its `fullUrl` and
+  identifier (`entry_urn`): ids and urns stay unique across the bundles, the first holder keeps its own.
 
 The project's own extensions (not registered with HL7) live under `NS`: `diary-date` (valueDate:
 the day the report is about), `study-day` (valueInteger), `timing` (valueCode: on_time, late,
@@ -26,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
 from collections.abc import Set
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +50,7 @@ from .export_tables import Gathered, TableRows
 
 FHIR_VERSION = "4.3.0"  # R4B; the elements used here are the same in R4 (4.0.1)
 NS = "https://symptom-diary.example.org/fhir"
+REUSED_NS = uuid.uuid5(uuid.NAMESPACE_URL, f"{NS}/entry")  # the namespace of `entry_urn`'s qualified urns
 HL7 = "http://hl7.org/fhir/StructureDefinition/"
 ITEM_CONTROL = "http://hl7.org/fhir/questionnaire-item-control"
 PHASE_LINK = "_phase"  # item ids start with a letter: this link id never clashes with one
@@ -154,9 +157,21 @@ def _answers(study: Study, item: Item, v: Value) -> list[dict]:
     return [{"valueString": v}]
 
 
-def response(study: Study, g: Gathered, e: Entry, counts: bool, resource_id: str | None = None) -> dict | None:
-    """The entry as a QuestionnaireResponse (None for a day outside the participant's study), with
-    the resource id `resource_id` (default: the entry's id)."""
+def entry_urn(participant_id: str, entry_id: str, reused: Set[tuple[str, str]] = frozenset()) -> str:
+    """The entry's `urn:uuid:` (its `fullUrl`, its identifier, what a correction's `replaces`
+    points to): its own id, or for an id another participant's entry holds too, a UUID made from
+    participant and id (uuid5), so no two bundles hold different responses under one urn."""
+    if (participant_id, entry_id) in reused:
+        return f"urn:uuid:{uuid.uuid5(REUSED_NS, f'{participant_id}/{entry_id}')}"
+    return f"urn:uuid:{entry_id}"
+
+
+def response(study: Study, g: Gathered, e: Entry, counts: bool,
+             reused: Set[tuple[str, str]] = frozenset()) -> dict | None:
+    """The entry as a QuestionnaireResponse (None for a day outside the participant's study).
+    Its id is the entry's, qualified (`<entry id>-<participant>`, as a FHIR id) when another
+    participant's entry, stored earlier, holds that id too (`reused`: Reads.reused_ids())."""
+    pid = e.participant_id
     span = next((s for s in g.spans if e.diary_date in s), None)
     if span is None:
         return None
@@ -169,10 +184,10 @@ def response(study: Study, g: Gathered, e: Entry, counts: bool, resource_id: str
     ext = [_ext("diary-date", valueDate=e.diary_date.isoformat()), _ext("study-day", valueInteger=e.study_day),
            _ext("timing", valueCode=e.timing), _ext("counts", valueBoolean=counts)]
     if e.supersedes:
-        ext.append(_ext("replaces", valueReference={"reference": f"urn:uuid:{e.supersedes}"}))
+        ext.append(_ext("replaces", valueReference={"reference": entry_urn(pid, e.supersedes, reused)}))
     return {
-        "resourceType": "QuestionnaireResponse", "id": resource_id or e.id, "extension": ext,
-        "identifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{e.id}"},
+        "resourceType": "QuestionnaireResponse", "id": fhir_id(f"{e.id}-{pid}") if (pid, e.id) in reused else e.id,
+        "extension": ext, "identifier": {"system": "urn:ietf:rfc:3986", "value": entry_urn(pid, e.id, reused)},
         "questionnaire": f"{canonical(study.study_id)}|{e.protocol_version}",
         "status": "amended" if e.supersedes else "completed",
         "subject": {"identifier": {"system": f"{NS}/participant", "value": e.participant_id}},
@@ -187,10 +202,9 @@ def bundle(g: Gathered, counting: set[str], now: datetime, reused: Set[tuple[str
     pid = g.participant.participant_id
     entries = []
     for e in g.entries:
-        rid = fhir_id(f"{e.id}-{pid}") if (pid, e.id) in reused else e.id
-        r = response(g.study, g, e, e.id in counting, rid)
+        r = response(g.study, g, e, e.id in counting, reused)
         if r is not None:
-            entries.append({"fullUrl": f"urn:uuid:{e.id}", "resource": r})
+            entries.append({"fullUrl": entry_urn(pid, e.id, reused), "resource": r})
     doc = {"resourceType": "Bundle", "id": fhir_id(f"participant-{pid}"), "type": "collection",
            "identifier": {"system": f"{NS}/participant", "value": pid}, "timestamp": stamp(now)}
     return doc | ({"entry": entries} if entries else {})  # FHIR JSON has no empty arrays
