@@ -276,10 +276,10 @@ db, out = sqlite3.connect(sys.argv[1]), sys.argv[2]
 if os.path.exists(out):
     os.remove(out)
 w = sqlite3.connect(out, isolation_level=None)
-w.execute("CREATE TABLE entries (id TEXT PRIMARY KEY, participant_id TEXT, diary_date TEXT, timing TEXT,"
-          " supersedes TEXT, received_at TEXT, content_hash TEXT)")
+w.execute("CREATE TABLE entries (id TEXT, participant_id TEXT, diary_date TEXT, timing TEXT,"
+          " supersedes TEXT, received_at TEXT, content_hash TEXT, PRIMARY KEY (participant_id, id))")
 w.execute("CREATE TABLE answers (entry_id TEXT, participant_id TEXT, diary_date TEXT, item_id TEXT, value TEXT,"
-          " value_num REAL, PRIMARY KEY (entry_id, item_id))")
+          " value_num REAL, PRIMARY KEY (participant_id, entry_id, item_id))")  # ids: unique per participant
 w.execute("BEGIN")
 for (pid,) in db.execute("SELECT participant_id FROM participants ORDER BY participant_id").fetchall():
     rows = db.execute("SELECT body, received_at, content_hash FROM entries WHERE participant_id = ?"

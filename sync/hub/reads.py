@@ -197,8 +197,9 @@ class Reads:
         """(participant id, entry id) of the entries whose id an entry of another participant, stored
         earlier, holds too. Ids are unique per participant only (migration 0007): two participants
         share one only if a device forged or copied it, and exports that need ids unique across the
-        hub (FHIR) qualify these, so the first holder keeps its own. A pass over the index (under a
-        second on a 1,000,000-entry hub), and a second one only if some id is shared."""
+        hub (FHIR) qualify these, so the first holder keeps its own. Every id is read and sorted
+        (no index leads with the id: ≈ 0.8 s on a 1,000,000-entry hub, for a FHIR export only), and
+        the table read again only if some id is shared."""
         with self.db.read() as db:
             shared = [i for (i,) in db.conn.execute("SELECT id FROM entries GROUP BY id HAVING COUNT(*) > 1")]
             if not shared:
