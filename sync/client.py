@@ -26,11 +26,11 @@ from diary_client.entry import Entry, content_hash, parse_entry
 from diary_client.protocol import ProtocolError, parse_protocol, update_problem
 from diary_client.store import Store, StoreError
 
+from . import BATCH_BYTES  # the hub takes bodies up to 4 MiB: long notes fill a batch by size first
 from .reconcile import reconcile
 
 TOKEN_FILE = "hub_token"
 BATCH = 500  # the hub takes up to 1000; smaller batches lose less work to a dropped connection
-BATCH_BYTES = 1024 * 1024  # the hub takes bodies up to 4 MiB: long notes fill a batch by size first
 MAX_PAGES = 10_000  # a bound on the history pages fetched in one round (500 entries each)
 CLOCK_TOLERANCE = timedelta(minutes=5)
 TRANSIENT = {408, 425, 429, 500, 502, 503, 504}

@@ -96,6 +96,25 @@ def test_batches_keep_order_and_stay_under_both_bounds(sizes, max_count, max_byt
         assert len(b) == 1 or len(upload_body(b, [f for f in flags if f["entry_id"] in ids])) <= max_bytes
 
 
+def test_a_devices_largest_batches_get_their_413_however_small_the_hubs_limit(tmp_path):
+    """A hub that took 64 KiB read and threw away only 256 KiB of a refused body: a device's ~1 MiB
+    batch then met a closed connection, and through a relay a reset (ReadError) came before the 413,
+    in about one round of four; twice a device's largest batch is always read now."""
+    import asyncio
+
+    from sync import BATCH_BYTES as DEVICE_MAX
+    from sync.hub.limits import BodyLimit
+
+    assert BodyLimit(None, 64 * 1024).drain_bytes >= 2 * DEVICE_MAX
+    small = Limits(**{**WIDE.__dict__, "max_body": 64 * 1024})
+    with running_hub(tmp_path / "hub.db", limits=small) as hub, proxy_thread(_port(hub.url)) as relay:
+        hub.url = f"http://127.0.0.1:{relay.port}"
+        for k in range(8):  # 40 entries of three 2,000-emoji notes: a 0.96 MB body, halved to fit
+            pid, diary = device_with(hub, tmp_path / f"d{k}", ["😀" * MAX_TEXT] * 40)
+            got = asyncio.run(sync_diary(diary, datetime.now(UTC), policy=FAST))
+            assert got.error is None and got.pending == 0 and got.accepted == 40, got
+
+
 def test_any_mix_of_entry_sizes_uploads_completely_even_past_the_hubs_limit(tmp_path):
     """The hub here takes 64 KiB bodies, far below the device's 1 MiB batches: 413s, halving, done
     (through a relay, where a 413 without the body drained arrived as a reset)."""

@@ -12,6 +12,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .. import BATCH_BYTES
+
 MAX_HEAD = 16 * 1024
 
 
@@ -88,13 +90,15 @@ class BodyLimit:
 
     A refused body is still read, and thrown away, up to `drain_bytes`, before the answer: a
     client still sending when the hub closes would get a connection reset instead of the 413, and
-    never learn to send less. Past `drain_bytes` the connection is simply closed.
+    never learn to send less. Past `drain_bytes` the connection is simply closed. By default that
+    is 4 × `max_bytes`, and never less than twice a device's largest batch (`sync.BATCH_BYTES`):
+    however small the limit, a device's upload always gets its 413.
     """
 
     def __init__(self, app, max_bytes: int, seconds: float = 60.0, drain_bytes: int | None = None,
                  max_head: int = MAX_HEAD):
         self.app, self.max_bytes, self.seconds, self.max_head = app, max_bytes, seconds, max_head
-        self.drain_bytes = 4 * max_bytes if drain_bytes is None else drain_bytes
+        self.drain_bytes = max(4 * max_bytes, 2 * BATCH_BYTES) if drain_bytes is None else drain_bytes
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
