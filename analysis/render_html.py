@@ -116,17 +116,12 @@ def _comparisons(r: PersonalReport) -> str:
 
 def _model_means(r: PersonalReport) -> str:
     rows = []
-    for rep in r.items.values():
-        if rep.model is None:
-            continue
-        name = _name(rep)
-        for k, e in rep.model.phases.items():
-            red = rep.model.reduction_pct.get(k)
-            rows.append([name, escape(r.phase_label(k)), f"{fmt(e.value)} {fmt_ci(e.ci95)}",
+    for rep, phases in r.model_phases():
+        for n, (k, e, red) in enumerate(phases):
+            rows.append([_name(rep) if n == 0 else "", escape(r.phase_label(k)), f"{fmt(e.value)} {fmt_ci(e.ci95)}",
                          "—" if red is None else "reference" if red.ci95 is None and red.value == 0
                          else f"{fmt(red.value, '+.1f')} {fmt_ci(red.ci95)}",
                          fmt(rep.phases[k].mean) if k in rep.phases else "—"])
-            name = ""
     return ("<h2>The model's phase means</h2><p class='dim'>Phase means from the model with AR(1) errors, with "
             "95% intervals, and the reductions from them; the raw mean beside each for comparison.</p>"
             + _table(["item", "phase", "model mean [95% interval]", "reduction % [95% interval]", "raw mean"], rows,

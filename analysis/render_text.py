@@ -87,15 +87,10 @@ def _model_tables(report: PersonalReport, console: Console) -> None:
               title_justify="left")
     for col in ("item", "phase", "model mean", "[95% interval]", "reduction %", "[95% interval]"):
         t.add_column(col, justify="left" if col in ("item", "phase") else "right")
-    for rep in report.items.values():
-        if rep.model is None:
-            continue
-        name = item_name(rep)
-        for k, e in rep.model.phases.items():
-            red = rep.model.reduction_pct.get(k)
-            t.add_row(name, report.phase_label(k), fmt(e.value), fmt_ci(e.ci95), fmt(red and red.value, "+.1f"),
-                      fmt_ci(red and red.ci95))
-            name = ""
+    for rep, phases in report.model_phases():
+        for n, (k, e, red) in enumerate(phases):
+            t.add_row(item_name(rep) if n == 0 else "", report.phase_label(k), fmt(e.value), fmt_ci(e.ci95),
+                      fmt(red and red.value, "+.1f"), fmt_ci(red and red.ci95))
         t.add_section()
     console.print(t)
 

@@ -227,6 +227,14 @@ class PersonalReport:
     def phase_label(self, key: str) -> str:
         return next((p.label for p in self.phases if p.key == key), key)
 
+    def model_phases(self) -> Iterator[tuple[ItemResult, list[tuple[str, Estimate, Estimate | None]]]]:
+        """Each numeric item the model fitted, with its phases in order: (phase key, the model's
+        phase mean, its reduction from the model's baseline mean, None if it has none). The text
+        and HTML reports' table of the model's phase means reads this."""
+        for rep in self.items.values():
+            if rep.model is not None:
+                yield rep, [(k, e, rep.model.reduction_pct.get(k)) for k, e in rep.model.phases.items()]
+
     def as_json(self, caveats: bool = True) -> dict:
         """The `diary report --json` contract (+ provenance); the cohort leaves out the repeated caveats."""
         primary = self.primary
