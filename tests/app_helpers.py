@@ -20,6 +20,16 @@ class Clock:
         return self.now
 
 
+class Ticks:
+    """A monotonic clock the test moves (`ticks.t += 1.2`): the VAS typing pause without sleeping."""
+
+    def __init__(self, t: float = 1000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
 def make_app(data_dir: Path, when: str):
     clock = Clock(when)
     return create_app(data_dir, now_fn=clock), clock

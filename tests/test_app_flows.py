@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app_helpers import answer_all, make_app, start_report, text_of
+from app_helpers import Ticks, answer_all, make_app, start_report, text_of
 from conftest import START, at
 
 from diary_client.diary import Diary
@@ -88,15 +88,6 @@ async def test_next_is_refused_on_an_unanswered_vas(diary, data_dir):
         await pilot.pause()
         assert app.screen.index == 1 and app.screen.answers["severity"] == 5
 
-
-class Ticks:
-    """A monotonic clock the test moves: the VAS typing pause without sleeping."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 async def test_vas_arrows_digits_and_click(diary, data_dir):

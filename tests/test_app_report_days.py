@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app_helpers import answer_all, make_app, start_report, text_of
+from app_helpers import Ticks, answer_all, make_app, start_report, text_of
 from conftest import START, at
 
 from diary_client.diary import Diary, NothingChanged
@@ -15,15 +15,6 @@ from diary_client.widgets.vas import VasBar
 
 SIZE = (80, 24)
 
-
-class Ticks:
-    """A monotonic clock the test moves: the typing pause without sleeping."""
-
-    def __init__(self) -> None:
-        self.t = 500.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 async def test_a_late_report_the_next_morning_names_its_day_everywhere(diary, data_dir):
@@ -73,7 +64,7 @@ async def test_retyping_a_vas_value_gives_the_number_typed(diary, data_dir):
     async with app.run_test(size=SIZE) as pilot:
         await start_report(pilot)
         bar = app.screen.query_one(VasBar)
-        ticks = Ticks()
+        ticks = Ticks(500.0)
         bar.typing.clock = ticks
         await pilot.press(*["right"] * 6)
         assert bar.value == 5
@@ -115,7 +106,7 @@ async def test_a_number_item_follows_the_same_rules_within_its_range(data_dir):
             await pilot.pause()
         assert text_of(app, "#prompt") == "Thousands of steps today?"
         field = screen.query_one(NumberInput)
-        ticks = Ticks()
+        ticks = Ticks(500.0)
         field.typing.clock = ticks
         await pilot.press("3", "5")
         assert field.value == "35"
