@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import math
 
-from .results import ItemResult, PersonalReport
+from analysis.results import ItemResult, PersonalReport
 
 BAND_COLOURS = ("#eef3fb", "#fbf3e6", "#eaf6ee", "#f6ecf5", "#f2f2f2")
 LINE = "#3b5b92"

@@ -12,7 +12,7 @@ import click
 
 from diary_client.cli import Env, emit_json, pass_env, user_errors
 
-from .participant import ParticipantData
+from analysis.participant import ParticipantData
 
 
 class ReportError(Exception):
@@ -38,26 +38,26 @@ def _write(path: Path, data: bytes | str | Iterable[str]) -> None:
 @user_errors(ReportError)
 def report(env: Env, as_json: bool, html_file: Path | None, png_file: Path | None) -> None:
     """Your phase report: per item and phase, means and compliance; comparisons once unblinded."""
-    from .personal import analyse
+    from analysis.personal import analyse
 
     diary, now = env.diary(), env.now()
     rep = analyse(diary.protocol, diary.start, diary.entries(), now, diary.participant_id,
                   blinded=not diary.unblinded(now))
     png = None
     if png_file or html_file:
-        from .chart import chart_png
+        from analysis.chart import chart_png
 
         png = chart_png(rep)
     if png_file:
         _write(png_file, png)  # type: ignore[arg-type]  # png is set whenever png_file is given
     if html_file:
-        from .render_html import personal_html
+        from analysis.render_html import personal_html
 
         _write(html_file, personal_html(rep, png))
     if as_json:
         emit_json(rep.as_json())
     elif not (png_file or html_file):  # a file was asked for: say where it went, not the whole report again
-        from .render_text import print_personal
+        from analysis.render_text import print_personal
 
         print_personal(rep)
     for path in (png_file, html_file):
@@ -146,7 +146,7 @@ def _heat_tap(participants: Iterator[ParticipantData], db_path: Path, now: datet
     """Pass the participants on, keeping each one's compliance heat-map row (`--html`) as it goes by."""
     from sync.hub.store import HubStore
 
-    from .cohort_page import heat_row
+    from analysis.cohort_page import heat_row
 
     reads = HubStore(db_path).reads
     for p in participants:
@@ -171,7 +171,7 @@ def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, a
     from diary_client import clock
     from sync.hub.errors import HubError
 
-    from .cohort import CohortStream
+    from analysis.cohort import CohortStream
 
     covariates = read_covariates(covariates_file) if covariates_file else None
     now = clock.now()
@@ -181,7 +181,7 @@ def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, a
     try:
         ready, left_out = load_cohort(db_path, study, now)
         if html_file:
-            from .cohort_page import page_row
+            from analysis.cohort_page import page_row
 
             ready = _heat_tap(ready, db_path, now, heat)
         # each participant's report is written (or passed over) as soon as it is made, then dropped
@@ -213,11 +213,11 @@ def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, a
 
         click.echo(describe(left_out), err=True)
     if html_file:
-        from .cohort_page import page_pieces
+        from analysis.cohort_page import page_pieces
 
         _write(html_file, page_pieces(rep, page, heat, covariates, [(x.participant_id, x.reason) for x in left_out]))
     if not as_json:
-        from .render_text import print_cohort
+        from analysis.render_text import print_cohort
 
         print_cohort(rep)
     if html_file:

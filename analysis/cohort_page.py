@@ -17,8 +17,8 @@ from diary_client.entry import Entry, filed_timing
 from diary_client.protocol import Protocol
 from diary_client.schedule import day_statuses
 
-from .results import CohortSummary, Covariate, PersonalReport, PhaseRow, Series
-from .wording import fmt, fmt_ci, fmt_p, responder_rule
+from analysis.results import CohortSummary, Covariate, PersonalReport, PhaseRow, Series
+from analysis.wording import fmt, fmt_ci, fmt_p, responder_rule
 
 # Each day state: (legend text, colour, the symbol's id). The shapes differ, so the map reads in grey too.
 STATES = {

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import posterior
-from .results import Estimate
-from .stats import Fit
+from analysis import posterior
+from analysis.results import Estimate
+from analysis.stats import Fit
 
 
 class Batch:

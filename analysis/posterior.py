@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .stats import Fit
+from analysis.stats import Fit
 
 FIELDS = ("en", "ed", "vnn", "vnd", "vdd", "w", "df")
 TABLE = 4097  # points of the tabulated t CDF, in u = z / √(ν + z²) ∈ [−1, 1]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 from html import escape
 
-from .results import PersonalReport
-from .summary import tally_words
-from .wording import fmt, fmt_ci, fmt_p, model_sentence, responder_rule, responder_verdict, units
+from analysis.results import PersonalReport
+from analysis.summary import tally_words
+from analysis.wording import fmt, fmt_ci, fmt_p, model_sentence, responder_rule, responder_verdict, units
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1180px;margin:24px auto;

@@ -5,9 +5,9 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from .results import CohortSummary, PersonalReport
-from .summary import tally_words
-from .wording import fmt, fmt_ci, fmt_p, item_name, model_sentence, responder_rule, responder_verdict, units
+from analysis.results import CohortSummary, PersonalReport
+from analysis.summary import tally_words
+from analysis.wording import fmt, fmt_ci, fmt_p, item_name, model_sentence, responder_rule, responder_verdict, units
 
 __all__ = ["fmt", "fmt_ci", "fmt_p", "print_personal", "print_cohort"]
 

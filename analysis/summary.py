@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .results import Tally
+from analysis.results import Tally
 
 ENDPOINT_DAYS = 3  # the endpoint is the mean of a phase's last 3 days with an entry
 

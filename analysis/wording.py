@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .results import ItemResult, PersonalReport
+from analysis.results import ItemResult, PersonalReport
 
 
 def fmt(x, spec: str = ".1f", none: str = "—") -> str:

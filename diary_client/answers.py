@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from .entry import Value
-from .protocol import Item, Protocol
+from diary_client.entry import Value
+from diary_client.protocol import Item, Protocol
 
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0"}

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import App
 
-from . import clock
-from .store import Store, StoreError
+from diary_client import clock
+from diary_client.store import Store, StoreError
 
 if TYPE_CHECKING:
-    from .diary import Diary  # imported when used: the app's path to home loads it late
+    from diary_client.diary import Diary  # imported when used: the app's path to home loads it late
 
 SYNC_EVERY_S = 300
 
@@ -35,7 +35,7 @@ class DiaryApp(App):
         self.problem = problem
         self.diary: Diary | None = None
         self.protocol_note: str | None = None  # a protocol update taken by a sync, said on home
-        from .themes import DARK, THEMES
+        from diary_client.themes import DARK, THEMES
 
         for theme in THEMES.values():
             self.register_theme(theme)
@@ -46,8 +46,8 @@ class DiaryApp(App):
         self.stylesheet.set_variables(self.get_css_variables())
 
     def on_mount(self) -> None:
-        from .screens.common import USER_ERRORS, ErrorScreen, human
-        from .themes import DARK, LIGHT, THEMES
+        from diary_client.screens.common import USER_ERRORS, ErrorScreen, human
+        from diary_client.themes import DARK, LIGHT, THEMES
 
         if self.store is None:
             self.push_screen(ErrorScreen(self.problem or "the diary database cannot be opened"))
@@ -55,11 +55,11 @@ class DiaryApp(App):
         try:
             self.now_fn()
             if "participant_id" not in self.store.settings():
-                from .screens.enrol import EnrolScreen
+                from diary_client.screens.enrol import EnrolScreen
 
                 self.push_screen(EnrolScreen(self.store, self.now_fn))
                 return
-            from .diary import Diary
+            from diary_client.diary import Diary
 
             self.diary = Diary(self.store)
             chosen = {"textual-light": LIGHT, "textual-dark": DARK}.get(self.diary.settings.theme or "",
@@ -81,7 +81,7 @@ class DiaryApp(App):
             self.notify(f"The daily backup copy failed: {e}", severity="warning")
 
     def show_home(self) -> None:
-        from .screens.home import HomeScreen
+        from diary_client.screens.home import HomeScreen
 
         assert self.diary is not None  # home opens once the diary is read (on_mount, enrolment)
         home = HomeScreen(self.diary, self.now_fn)
@@ -98,7 +98,7 @@ class DiaryApp(App):
 
     def offer_draft(self, home) -> None:
         """A report left unfinished (a crash, kill -9, Ctrl+Q, a closed terminal): offer to go on."""
-        from .screens.common import USER_ERRORS, ChoiceScreen
+        from diary_client.screens.common import USER_ERRORS, ChoiceScreen
 
         diary = self.diary
         assert diary is not None
@@ -125,7 +125,7 @@ class DiaryApp(App):
 
     async def action_quit(self) -> None:
         """Quitting while a report holds answers asks first (they are kept as a draft anyway)."""
-        from .screens.common import QuitScreen
+        from diary_client.screens.common import QuitScreen
 
         filling = any(getattr(s, "FILLING_IN", False) for s in self.screen_stack)
         try:
@@ -156,7 +156,7 @@ class DiaryApp(App):
             self.sync()
 
     def _home(self):
-        from .screens.home import HomeScreen
+        from diary_client.screens.home import HomeScreen
 
         return next((s for s in self.screen_stack if isinstance(s, HomeScreen)), None)
 
@@ -197,7 +197,7 @@ def create_app(data_dir: Path, now_fn: Callable[[], datetime] = clock.now) -> Di
     try:
         store, problem = Store.in_dir(data_dir), None
     except StoreError as e:
-        from .screens.common import human
+        from diary_client.screens.common import human
 
         store, problem = None, human(e)
     return DiaryApp(data_dir, now_fn, store, problem)

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import click
 
-from . import clock, private
-from .answers import AnswerError, format_value, parse_answers
-from .days import long_date, plural, relative, short_date
-from .diary import AlreadyFiled, Diary, DiaryError
-from .launch import default_data_dir
-from .lazy import LazyGroup
-from .protocol import ProtocolError, checked_protocol_text, load_protocol, parse_protocol
-from .store import DB_NAME, Store, StoreError
+from diary_client import clock, private
+from diary_client.answers import AnswerError, format_value, parse_answers
+from diary_client.days import long_date, plural, relative, short_date
+from diary_client.diary import AlreadyFiled, Diary, DiaryError
+from diary_client.launch import default_data_dir
+from diary_client.lazy import LazyGroup
+from diary_client.protocol import ProtocolError, checked_protocol_text, load_protocol, parse_protocol
+from diary_client.store import DB_NAME, Store, StoreError
 
 USER_ERRORS = (DiaryError, AnswerError, ProtocolError, StoreError, clock.ClockError)
 
@@ -103,7 +103,7 @@ def main(ctx: click.Context, data_dir: Path | None) -> None:
     """
     ctx.obj = Env(data_dir or default_data_dir())
     if ctx.invoked_subcommand is None:
-        from .app import run_app
+        from diary_client.app import run_app
 
         run_app(ctx.obj.data_dir)
 
@@ -352,7 +352,7 @@ def import_(env: Env, csv_file: Path) -> None:
 def export(env: Env, csv_file: Path, every: bool) -> None:
     """Write the participant's own data as CSV (one row per day; the import format, then details
     that `diary import` passes over)."""
-    from .entry import latest
+    from diary_client.entry import latest
 
     diary = env.diary()
     entries = diary.entries() if every else list(latest(diary.entries()).values())

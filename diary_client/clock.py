@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Protocol
 
-from . import bounds
+from diary_client import bounds
 
 JUMP_TOLERANCE = timedelta(minutes=5)
 """How far the wall clock may drift against the boot clock between two records before it is a jump."""

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Literal
 
-from .protocol import Protocol
-from .schedule import Window, window, window_state
+from diary_client.protocol import Protocol
+from diary_client.schedule import Window, window, window_state
 
 Mark = Literal["done", "late", "imported", "missed", "open", "upcoming"]
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from . import clock, private
-from .diary import Diary
-from .protocol import builtin_text
-from .schedule import window
-from .store import Store
+from diary_client import clock, private
+from diary_client.diary import Diary
+from diary_client.protocol import builtin_text
+from diary_client.schedule import window
+from diary_client.store import Store
 
 MARKER = ".diary-demo"
 
@@ -48,7 +48,7 @@ def build_demo(data_dir: Path, now: datetime, seed: int = 2009) -> Diary:
 @click.pass_obj
 def demo(env, demo_dir: Path | None, no_app: bool) -> None:
     """Make a demo participant who finished the whole ldn-fm study, then open the app on it."""
-    from .launch import default_data_dir
+    from diary_client.launch import default_data_dir
 
     target = demo_dir or default_data_dir() / "demo"
     if target.exists():
@@ -63,6 +63,6 @@ def demo(env, demo_dir: Path | None, no_app: bool) -> None:
         s = Diary(Store.in_dir(target)).status(now)
         click.echo(f"Day {s.study_day} of {s.days_total}: {s.done} reports, {s.late} late, {s.missed} missed")
         return
-    from .app import run_app
+    from diary_client.app import run_app
 
     run_app(target)

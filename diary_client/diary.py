@@ -8,13 +8,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 
-from . import answers as ans
-from . import bounds, clock, days
-from . import schedule as sch
-from .device import DeviceSettings
-from .entry import Entry, Source, Timing, Value, latest, new_id
-from .protocol import Item, Protocol, parse_protocol, stored_protocol
-from .store import Store
+from diary_client import answers as ans
+from diary_client import bounds, clock, days
+from diary_client import schedule as sch
+from diary_client.device import DeviceSettings
+from diary_client.entry import Entry, Source, Timing, Value, latest, new_id
+from diary_client.protocol import Item, Protocol, parse_protocol, stored_protocol
+from diary_client.store import Store
 
 
 class DiaryError(Exception):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import orjson
 
-from . import constraints as c
+from diary_client import constraints as c
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter

@@ -14,13 +14,13 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .store import Store
+    from diary_client.store import Store
 
 
 def check(store: Store) -> list[str]:
     """Every problem found (empty when all is well)."""
-    from .entry import content_hash
-    from .store import GENESIS, _chain_hash, _row_entry
+    from diary_client.entry import content_hash
+    from diary_client.store import GENESIS, _chain_hash, _row_entry
 
     db, problems = store.db, []
     try:

@@ -34,10 +34,10 @@ def app_data_dir(args: list[str]) -> Path | None:
 def run() -> None:  # pragma: no cover - console entry point (tests/test_diary_start.py runs it)
     data_dir = app_data_dir(sys.argv[1:])
     if data_dir is None or data_dir.is_file():  # a command, or a file for a folder: the command line says
-        from .cli import run as command_line
+        from diary_client.cli import run as command_line
 
         command_line()
         return
-    from .app import run_app
+    from diary_client.app import run_app
 
     run_app(data_dir)

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from statistics import fmean
 
-from . import days
-from . import schedule as sch
-from .entry import Entry, filed_timing, latest
-from .protocol import Item, Protocol
+from diary_client import days
+from diary_client import schedule as sch
+from diary_client.entry import Entry, filed_timing, latest
+from diary_client.protocol import Item, Protocol
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from . import constraints as c
+from diary_client import constraints as c
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter

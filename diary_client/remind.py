@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from .cli import Env, pass_env, user_errors
+from diary_client.cli import Env, pass_env, user_errors
 
 UNIT = "symptom-diary-reminder"
 SYSTEMCTL = "systemctl"  # tests point this at a fake
@@ -152,7 +152,7 @@ def uninstall_reminder(units: Path | None = None, systemctl: Callable[..., bool]
 
 def reminder_text(env: Env) -> str | None:
     """The reminder while the day's report is still open (in its window or its grace), else None."""
-    from .days import report_name
+    from diary_client.days import report_name
 
     diary = env.diary()
     now = env.now()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal
 
-from .protocol import Phase, Protocol, Schedule
+from diary_client.protocol import Phase, Protocol, Schedule
 
 DayState = Literal["upcoming", "open", "late", "done", "missed"]
 TodayState = Literal["upcoming", "open", "late", "done", "missed", "ended"]

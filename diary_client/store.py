@@ -19,8 +19,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import clock, private
-from .entry import Entry, content_hash, from_wire, latest
+from diary_client import clock, private
+from diary_client.entry import Entry, content_hash, from_wire, latest
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -468,7 +468,7 @@ class Store:
 
     def verify(self) -> list[str]:
         """Every problem with the file, its audit chain and the tables it vouches for (integrity.py)."""
-        from .integrity import check
+        from diary_client.integrity import check
 
         return check(self)
 

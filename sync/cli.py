@@ -16,7 +16,7 @@ from diary_client.diary import participant_id_problem
 from diary_client.lazy import LazyGroup
 from diary_client.protocol import checked_protocol_text
 
-from .hub.errors import HubError
+from sync.hub.errors import HubError
 
 # -- device --------------------------------------------------------------------------------------
 
@@ -31,7 +31,7 @@ def sync_command(env: Env, as_json: bool) -> None:
     Exit 1 (with the reason) when the hub could not be reached or refused the device; entries
     stay pending and the next sync tries again. Rejected entries go to the quarantine.
     """
-    from .client import hub_configured, sync_diary
+    from sync.client import hub_configured, sync_diary
 
     diary = env.diary()
     if not hub_configured(diary):
@@ -66,7 +66,7 @@ db_option = click.option("--db", "db_path", required=True, type=click.Path(dir_o
 
 
 def _store(db_path: Path, create: bool = False):
-    from .hub.store import HubStore
+    from sync.hub.store import HubStore
 
     if not create and not db_path.is_file():
         raise HubError(f"{db_path}: no hub database there (check --db; `hub enroll` or `hub serve` creates one)")
@@ -132,8 +132,8 @@ def serve(db_path: Path, host: str, port: int, ssl_certfile, ssl_keyfile, insecu
         raise click.ClickException(problem)
     import uvicorn
 
-    from .hub import server
-    from .hub.app import create_app
+    from sync.hub import server
+    from sync.hub.app import create_app
 
     max_connections = _room_for(max_connections)
     options = server.ServeOptions(head_timeout=head_timeout, max_connections=max_connections,
@@ -202,7 +202,7 @@ def _listen_problem(host: str, port: int) -> str | None:
 @user_errors(HubError)
 def hub_enroll(db_path: Path, participant_id: str, protocol_file, start, tz, as_json: bool) -> None:
     """Register a participant (if new) and print a one-time enrolment code, valid 14 days."""
-    from .hub.rules import valid_zone
+    from sync.hub.rules import valid_zone
 
     problem = participant_id_problem(participant_id)
     if problem:
@@ -258,7 +258,7 @@ def hub_import(db_path: Path, files: tuple[Path, ...], force: bool, take_start: 
     """
     from dataclasses import asdict
 
-    from .hub.importer import import_diary, rejected_by_reason
+    from sync.hub.importer import import_diary, rejected_by_reason
 
     store, now, tz = _store(db_path, create=True), clock.now(), _zone()
     results = [import_diary(store, f, now, tz, force, take_start) for f in files]
@@ -297,10 +297,10 @@ def status_rows(store, now) -> list[dict]:
 def status_report(store, now) -> tuple[list[dict], list]:
     """One row per participant, counted in SQL (hub/status.py) with the follow-up marks
     (hub/followup.py), and those left out with why (a damaged record: hub/roster.py)."""
-    from .hub import roster
-    from .hub.followup import follow_up, yesterday
-    from .hub.rules import tally_dict
-    from .hub.status import statuses
+    from sync.hub import roster
+    from sync.hub.followup import follow_up, yesterday
+    from sync.hub.rules import tally_dict
+    from sync.hub.status import statuses
 
     people, left_out = roster.participants(store)
     days = {p.participant_id: yesterday(p, now) for p in people}
@@ -338,7 +338,7 @@ def hub_status(db_path: Path, as_json: bool) -> None:
     study runs. Participants the hub cannot read (a damaged record) are named on stderr
     (`left_out` in --json).
     """
-    from .hub.roster import describe
+    from sync.hub.roster import describe
 
     rows, left_out = status_report(_store(db_path), clock.now())
     if as_json:
@@ -414,8 +414,8 @@ def hub_export(db_path: Path, sqlite_out: Path | None, csv_dir: Path | None, fhi
     outs = (sqlite_out, csv_dir, fhir_dir, redcap_dir)
     if not any(outs):
         raise click.UsageError("give --sqlite OUT, --csv DIR, --fhir DIR or --redcap DIR")
-    from .hub.export import export
-    from .hub.roster import describe
+    from sync.hub.export import export
+    from sync.hub.roster import describe
 
     left_out: list = []
     counts = export(_store(db_path), clock.now(), sqlite_out, csv_dir, fhir_dir, redcap_dir, left_out)
@@ -437,7 +437,7 @@ def hub_backup(db_path: Path, out: Path, as_json: bool) -> None:
     replaces OUT. Restore: stop the hub, copy the backup over the database file (remove its
     -wal and -shm files), start the hub.
     """
-    from .hub.backup import backup
+    from sync.hub.backup import backup
 
     got = backup(db_path, out)
     if as_json:

@@ -26,8 +26,8 @@ from diary_client.entry import Entry, content_hash, parse_entry
 from diary_client.protocol import ProtocolError, parse_protocol, update_problem
 from diary_client.store import Store, StoreError
 
-from . import BATCH_BYTES  # the hub takes bodies up to 4 MiB: long notes fill a batch by size first
-from .reconcile import reconcile
+from sync import BATCH_BYTES  # the hub takes bodies up to 4 MiB: long notes fill a batch by size first
+from sync.reconcile import reconcile
 
 TOKEN_FILE = "hub_token"
 BATCH = 500  # the hub takes up to 1000; smaller batches lose less work to a dropped connection

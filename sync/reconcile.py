@@ -11,10 +11,10 @@ import hashlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .wire import MAX_RECONCILE_IDS
+from sync.wire import MAX_RECONCILE_IDS
 
 if TYPE_CHECKING:
-    from .client import _Round
+    from sync.client import _Round
 
 
 def ids_digest(ids: Iterable[str]) -> str:
@@ -25,7 +25,7 @@ def ids_digest(ids: Iterable[str]) -> str:
 async def reconcile(rnd: _Round) -> None:
     """One reconciliation step of a round (after the uploads); entries the hub lacks are uploaded
     again, through the round's own upload (receipts, quarantine). A hub without the call is skipped."""
-    from .client import _permanent, batches
+    from sync.client import _permanent, batches
 
     store = rnd.store
     device_id = store.settings()["device_id"]

@@ -11,11 +11,11 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 
-from ..answers import AnswerError
-from ..clock import ClockError
-from ..diary import DiaryError
-from ..protocol import ProtocolError
-from ..store import StoreError
+from diary_client.answers import AnswerError
+from diary_client.clock import ClockError
+from diary_client.diary import DiaryError
+from diary_client.protocol import ProtocolError
+from diary_client.store import StoreError
 
 # Problems a participant can read and act on: shown on screen, never as a traceback.
 USER_ERRORS = (DiaryError, AnswerError, ProtocolError, StoreError, ClockError, sqlite3.DatabaseError, OSError)

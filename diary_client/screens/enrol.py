@@ -12,10 +12,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
-from ..diary import Diary, DiaryError
-from ..protocol import DEFAULT_PROTOCOL, checked_protocol_text, parse_protocol
-from ..store import Store
-from .common import USER_ERRORS, ChoiceScreen, Enrolled, human
+from diary_client.diary import Diary, DiaryError
+from diary_client.protocol import DEFAULT_PROTOCOL, checked_protocol_text, parse_protocol
+from diary_client.store import Store
+from diary_client.screens.common import USER_ERRORS, ChoiceScreen, Enrolled, human
 
 FIELDS = [
     ("participant", "Participant id", "e.g. P01 (from your study coordinator)"),

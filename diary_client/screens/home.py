@@ -12,11 +12,11 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from .. import days
-from .. import schedule as sch
-from ..days import plural
-from ..diary import AlreadyFiled, Diary, NothingToCorrect
-from .common import USER_ERRORS, human
+from diary_client import days
+from diary_client import schedule as sch
+from diary_client.days import plural
+from diary_client.diary import AlreadyFiled, Diary, NothingToCorrect
+from diary_client.screens.common import USER_ERRORS, human
 
 RECENT_DAYS = 7
 
@@ -173,7 +173,7 @@ class HomeScreen(Screen):
         self.open(report)
 
     def open(self, report) -> None:
-        from .report import ReportScreen
+        from diary_client.screens.report import ReportScreen
 
         self.say("")
         self.app.push_screen(ReportScreen(self.diary, report, self.now_fn))
@@ -189,12 +189,12 @@ class HomeScreen(Screen):
         self.call_after_refresh(self._push_progress)
 
     def _push_progress(self) -> None:
-        from .progress import ProgressScreen
+        from diary_client.screens.progress import ProgressScreen
 
         self.say("")
         self.app.push_screen(ProgressScreen(self.diary, self.now_fn))
 
     def action_settings(self) -> None:
-        from .settings import SettingsScreen
+        from diary_client.screens.settings import SettingsScreen
 
         self.app.push_screen(SettingsScreen(self.diary, self.now_fn))

@@ -14,11 +14,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
-from .. import progress_data as pd
-from ..days import LEGEND
-from ..diary import Diary
-from ..themes import chart_colours
-from .common import USER_ERRORS, human
+from diary_client import progress_data as pd
+from diary_client.days import LEGEND
+from diary_client.diary import Diary
+from diary_client.themes import chart_colours
+from diary_client.screens.common import USER_ERRORS, human
 
 
 class Weeks(DataTable, can_focus=False):

@@ -12,14 +12,14 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Static
 
-from .. import answers as ans
-from ..diary import Diary, Report
-from ..entry import Value
-from ..protocol import Item
-from ..widgets.choices import Picker, YesNo
-from ..widgets.number import NumberInput
-from ..widgets.vas import VasBar
-from .common import USER_ERRORS, LeaveScreen, human
+from diary_client import answers as ans
+from diary_client.diary import Diary, Report
+from diary_client.entry import Value
+from diary_client.protocol import Item
+from diary_client.widgets.choices import Picker, YesNo
+from diary_client.widgets.number import NumberInput
+from diary_client.widgets.vas import VasBar
+from diary_client.screens.common import USER_ERRORS, LeaveScreen, human
 
 KEYS = {
     "vas": "0–9 type · ←/→ ±1 · PgUp/PgDn ±10 · Home/End 0/100",
@@ -213,7 +213,7 @@ class ReportScreen(Screen):
         self.app.notify(note, timeout=4)
 
     def open_review(self) -> None:
-        from .review import ReviewScreen
+        from diary_client.screens.review import ReviewScreen
 
         focus = self.index if self.back_to_review else 0  # back on the row just changed
         self.back_to_review = False

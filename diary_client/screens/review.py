@@ -12,11 +12,11 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from ..answers import format_value
-from ..diary import Diary, Report
-from ..entry import Entry, Value
-from ..protocol import Item
-from .common import USER_ERRORS, ReportSaved, human
+from diary_client.answers import format_value
+from diary_client.diary import Diary, Report
+from diary_client.entry import Entry, Value
+from diary_client.protocol import Item
+from diary_client.screens.common import USER_ERRORS, ReportSaved, human
 
 
 def shown(item: Item, v: Value) -> str:
@@ -126,7 +126,7 @@ class ReviewScreen(Screen):
 
     def action_submit(self) -> None:
         if self.correcting:
-            from .correction import CorrectionScreen
+            from diary_client.screens.correction import CorrectionScreen
 
             if not self.report.changes(self.answers):
                 self.say("⚠ Not saved: nothing changed. Press E on an answer to change it, or Esc to go back.")

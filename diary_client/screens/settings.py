@@ -12,10 +12,10 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from ..diary import Diary
-from ..store import Store
-from .common import USER_ERRORS, human
-from .link import LinkScreen
+from diary_client.diary import Diary
+from diary_client.store import Store
+from diary_client.screens.common import USER_ERRORS, human
+from diary_client.screens.link import LinkScreen
 
 
 class SettingsScreen(Screen):
@@ -36,7 +36,7 @@ class SettingsScreen(Screen):
     def compose(self) -> ComposeResult:
         d, p = self.diary, self.diary.protocol
         s = d.settings
-        from .. import __version__ as version
+        from diary_client import __version__ as version
 
         yield Header(icon="")
         with VerticalScroll(id="settings"):
@@ -92,7 +92,7 @@ class SettingsScreen(Screen):
 
     def action_theme(self) -> None:
         """Switch between light and dark, and keep the choice for the next start."""
-        from ..themes import other
+        from diary_client.themes import other
 
         self.app.theme = other(self.app.theme)
         try:
@@ -106,7 +106,7 @@ class SettingsScreen(Screen):
 
     @work(thread=True, exclusive=True)
     def install(self) -> None:
-        from ..remind import install_reminder
+        from diary_client.remind import install_reminder
 
         try:
             text = install_reminder(self.diary.store.path.parent, self.diary.protocol.schedule.reminders)

@@ -9,7 +9,7 @@ from textual import events
 from textual.message import Message
 from textual.widgets import Input
 
-from .typing import Typing
+from diary_client.widgets.typing import Typing
 
 
 class NumberInput(Input):

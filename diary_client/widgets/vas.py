@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from .typing import Typing
+from diary_client.widgets.typing import Typing
 
 MAX = 100
 

@@ -15,9 +15,9 @@ from pydantic import BaseModel
 
 from diary_client import bounds, clock
 
-from .. import wire
-from .limits import BodyLimit, Limits, RateLimiter
-from .store import HubStore
+from sync import wire
+from sync.hub.limits import BodyLimit, Limits, RateLimiter
+from sync.hub.store import HubStore
 
 
 class SafeJSONResponse(JSONResponse):
@@ -96,7 +96,7 @@ def hub_now() -> datetime:
 def create_app(db_path: str | Path, *, limits: Limits = Limits(),
                now: Callable[[], datetime] = hub_now) -> FastAPI:
     """The hub app over one SQLite file (created and migrated here, not at import)."""
-    from . import routes, routes_reconcile
+    from sync.hub import routes, routes_reconcile
 
     app = FastAPI(
         title="Symptom diary hub",

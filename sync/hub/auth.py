@@ -16,10 +16,10 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from . import codes
-from .limits import address_key
-from .rules import Participant
-from .store import HubStore
+from sync.hub import codes
+from sync.hub.limits import address_key
+from sync.hub.rules import Participant
+from sync.hub.store import HubStore
 
 bearer = HTTPBearer(auto_error=False, description="The device token from POST /api/v1/enroll")
 MAX_KNOWN = 100_000  # token hashes remembered as valid; past it the least recently used is forgotten

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from diary_client import private
 
-from . import codes
-from .store import HubError
+from sync.hub import codes
+from sync.hub.store import HubError
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 
-from ..reconcile import ids_digest
-from .database import HubDatabase, iso, write_audit
+from sync.reconcile import ids_digest
+from sync.hub.database import HubDatabase, iso, write_audit
 
 
 def held(db: HubDatabase, participant_id: str, device_ids: Iterable[str]) -> dict[str, tuple[int, str]]:

@@ -16,7 +16,7 @@ from diary_client.days import render_prompt
 from diary_client.entry import Value
 from diary_client.protocol import Item, Protocol
 
-from .rules import protocol_from
+from sync.hub.rules import protocol_from
 
 NONE_CODE = 0  # a multi item answered with no option chosen (an answer, not a skipped item)
 NONE_LABEL = "(none chosen)"

@@ -22,9 +22,9 @@ from sqlite_utils import Database, Migrations
 
 from diary_client import bounds, private
 
-from . import codes
-from .errors import HubError
-from .rules import Participant
+from sync.hub import codes
+from sync.hub.errors import HubError
+from sync.hub.rules import Participant
 
 migrations = Migrations("hub")
 log = logging.getLogger("sync.hub")

@@ -10,10 +10,10 @@ from sqlite_utils import Database
 from diary_client import bounds
 from diary_client.protocol import Protocol, parse_protocol, update_problem
 
-from . import codes
-from .database import PARTICIPANTS, HubDatabase, first_participant, get_participant, iso, write_audit
-from .errors import CodeError, HubError
-from .rules import Participant, protocol_from
+from sync.hub import codes
+from sync.hub.database import PARTICIPANTS, HubDatabase, first_participant, get_participant, iso, write_audit
+from sync.hub.errors import CodeError, HubError
+from sync.hub.rules import Participant, protocol_from
 
 
 def _refuse_masked(protocol: Protocol, hint: str = "") -> None:

@@ -14,12 +14,12 @@ from typing import Protocol
 
 from diary_client.entry import latest
 
-from . import roster
-from .codebook import Study, studies
-from .export_csv import CsvWriter
-from .export_sqlite import SqliteWriter
-from .export_tables import Gathered, TableRows, table_rows
-from .store import HubError, HubStore
+from sync.hub import roster
+from sync.hub.codebook import Study, studies
+from sync.hub.export_csv import CsvWriter
+from sync.hub.export_sqlite import SqliteWriter
+from sync.hub.export_tables import Gathered, TableRows, table_rows
+from sync.hub.store import HubError, HubStore
 
 
 class Writer(Protocol):
@@ -71,11 +71,11 @@ def export(hub: HubStore, now: datetime, sqlite_out: Path | None = None, csv_dir
             if csv_dir is not None:
                 writers.append(CsvWriter(csv_dir, known))
             if fhir_dir is not None:
-                from .export_fhir import FhirWriter
+                from sync.hub.export_fhir import FhirWriter
 
                 writers.append(FhirWriter(fhir_dir, known, now, hub.reads.reused_ids()))
             if redcap_dir is not None:
-                from .export_redcap import RedcapWriter
+                from sync.hub.export_redcap import RedcapWriter
 
                 writers.append(RedcapWriter(redcap_dir, known))
             for g in gather(hub, known, left_out):

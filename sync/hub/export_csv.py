@@ -14,8 +14,8 @@ from typing import IO
 from diary_client import private
 from diary_client.spreadsheet import safe_row
 
-from .codebook import Study, codebook_rows, option_rows
-from .export_tables import CODEBOOK, OPTIONS, TABLES, Gathered, TableRows
+from sync.hub.codebook import Study, codebook_rows, option_rows
+from sync.hub.export_tables import CODEBOOK, OPTIONS, TABLES, Gathered, TableRows
 
 
 class CsvFile:

@@ -36,17 +36,9 @@ from diary_client import private
 from diary_client.entry import Entry, Value
 from diary_client.protocol import Item, Protocol
 
-from .codebook import (
-    NONE_CODE,
-    NONE_LABEL,
-    VAS_RANGE,
-    Study,
-    asked_prompt,
-    phases_asked,
-    stamp,
-)
-from .export_csv import write_codebook
-from .export_tables import Gathered, TableRows
+from sync.hub.codebook import NONE_CODE, NONE_LABEL, VAS_RANGE, Study, asked_prompt, phases_asked, stamp
+from sync.hub.export_csv import write_codebook
+from sync.hub.export_tables import Gathered, TableRows
 
 FHIR_VERSION = "4.3.0"  # R4B; the elements used here are the same in R4 (4.0.1)
 NS = "https://symptom-diary.example.org/fhir"

@@ -26,10 +26,10 @@ from diary_client import private
 from diary_client.entry import Value
 from diary_client.protocol import Item
 
-from .codebook import NONE_CODE, VAS_RANGE, Study, asked_prompt, phases_asked
-from .export_csv import CsvFile, write_codebook
-from .export_fhir import fhir_id
-from .export_tables import Gathered, TableRows
+from sync.hub.codebook import NONE_CODE, VAS_RANGE, Study, asked_prompt, phases_asked
+from sync.hub.export_csv import CsvFile, write_codebook
+from sync.hub.export_fhir import fhir_id
+from sync.hub.export_tables import Gathered, TableRows
 
 DICTIONARY_HEADER = [
     "Variable / Field Name", "Form Name", "Section Header", "Field Type", "Field Label",

@@ -15,27 +15,8 @@ from urllib.parse import quote
 from diary_client import private
 from diary_client.protocol import Item
 
-from .codebook import (
-    NONE_CODE,
-    NONE_LABEL,
-    SKIPPED,
-    Study,
-    asked_prompt,
-    codebook_rows,
-    option_rows,
-)
-from .export_tables import (
-    ANSWERS,
-    CODEBOOK,
-    ENTRIES,
-    OPTIONS,
-    PARTICIPANTS,
-    PHASES,
-    TABLES,
-    Gathered,
-    Table,
-    TableRows,
-)
+from sync.hub.codebook import NONE_CODE, NONE_LABEL, SKIPPED, Study, asked_prompt, codebook_rows, option_rows
+from sync.hub.export_tables import ANSWERS, CODEBOOK, ENTRIES, OPTIONS, PARTICIPANTS, PHASES, TABLES, Gathered, Table, TableRows
 
 INDEXES = (  # built once the rows are in: far cheaper than keeping them up to date row by row
     "CREATE INDEX entries_by_id ON entries(id)",  # unique per participant (the hub's key), not across them

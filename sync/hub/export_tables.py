@@ -13,8 +13,8 @@ from functools import cached_property
 from diary_client import schedule as sch
 from diary_client.entry import Entry
 
-from .codebook import ANSWERED, CODEBOOK_COLUMNS, Study, answer_cells, stamp
-from .rules import Participant, compliance
+from sync.hub.codebook import ANSWERED, CODEBOOK_COLUMNS, Study, answer_cells, stamp
+from sync.hub.rules import Participant, compliance
 
 
 @dataclass(frozen=True)

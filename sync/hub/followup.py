@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from diary_client import schedule as sch
 
-from .rules import Participant
+from sync.hub.rules import Participant
 
 STALE_AFTER = timedelta(days=3)
 VISIT_GAP = timedelta(days=14)  # files collected by hand: the original study's two-weekly lab visits

@@ -19,9 +19,9 @@ from pathlib import Path
 from diary_client.entry import parse_entry
 from diary_client.store import Store, StoreError
 
-from . import chains
-from .rules import valid_zone
-from .store import HubError, HubStore
+from sync.hub import chains
+from sync.hub.rules import valid_zone
+from sync.hub.store import HubError, HubStore
 
 
 @dataclass

@@ -11,10 +11,10 @@ from sqlite_utils import Database
 
 from diary_client.entry import Entry
 
-from .database import HubDatabase, get_participant, iso, write_audit
-from .errors import HubError
-from .rules import Participant
-from .verdict import Ledger, Stored, hashed, problems_of
+from sync.hub.database import HubDatabase, get_participant, iso, write_audit
+from sync.hub.errors import HubError
+from sync.hub.rules import Participant
+from sync.hub.verdict import Ledger, Stored, hashed, problems_of
 
 
 @dataclass

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .. import BATCH_BYTES
+from sync import BATCH_BYTES
 
 MAX_HEAD = 16 * 1024
 

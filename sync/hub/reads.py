@@ -12,8 +12,8 @@ from typing import get_args
 from diary_client.entry import Entry, Timing, stored_entry
 from diary_client.schedule import FiledDays
 
-from .database import PARTICIPANTS, HubDatabase, get_participant, participant_of_row
-from .rules import Participant
+from sync.hub.database import PARTICIPANTS, HubDatabase, get_participant, participant_of_row
+from sync.hub.rules import Participant
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from diary_client.entry import Entry
 
-from .database import PARTICIPANTS, participant_of_row
-from .rules import Participant, valid_zone
-from .store import HubStore
+from sync.hub.database import PARTICIPANTS, participant_of_row
+from sync.hub.rules import Participant, valid_zone
+from sync.hub.store import HubStore
 
 NO_DAY_1 = "no day 1 yet (enrolled on the hub; no device has enrolled and no file was imported)"
 DAMAGE = (ValueError, TypeError, KeyError, ArithmeticError)  # what a damaged row raises when read

@@ -15,11 +15,11 @@ from pydantic import ValidationError
 
 from diary_client import bounds
 
-from .. import wire
-from .app import SafeJSONResponse
-from .auth import client_key, device_key, participant_of, store_of, too_many
-from .rules import device_protocol, phase_dates, released, valid_zone
-from .store import CodeError, HubError
+from sync import wire
+from sync.hub.app import SafeJSONResponse
+from sync.hub.auth import client_key, device_key, participant_of, store_of, too_many
+from sync.hub.rules import device_protocol, phase_dates, released, valid_zone
+from sync.hub.store import CodeError, HubError
 
 log = logging.getLogger("sync.hub")
 router = APIRouter()

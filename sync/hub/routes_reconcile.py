@@ -6,9 +6,9 @@ import logging
 
 from fastapi import APIRouter, Depends, Request
 
-from .. import wire
-from . import chains
-from .auth import device_key, participant_of, store_of
+from sync import wire
+from sync.hub import chains
+from sync.hub.auth import device_key, participant_of, store_of
 
 log = logging.getLogger("sync.hub")
 router = APIRouter()

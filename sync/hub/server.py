@@ -20,7 +20,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .limits import MAX_HEAD
+from sync.hub.limits import MAX_HEAD
 
 
 @dataclass(frozen=True)

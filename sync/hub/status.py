@@ -13,9 +13,9 @@ from datetime import datetime
 
 from diary_client import schedule as sch
 
-from .reads import PhaseDates
-from .rules import Participant, spans_of
-from .store import HubStore
+from sync.hub.reads import PhaseDates
+from sync.hub.rules import Participant, spans_of
+from sync.hub.store import HubStore
 
 NOTHING_FILED = sch.FiledDays({}, {}, 0, 0)
 

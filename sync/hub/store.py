@@ -13,12 +13,12 @@ from pathlib import Path
 
 from diary_client.entry import Entry
 
-from .database import HubDatabase, iso, migrations
-from .enrolment import DeviceEnrolment, Enrolment
-from .errors import CodeError, HubError
-from .ingest import IngestResult, ingest
-from .reads import Reads
-from .rules import Participant
+from sync.hub.database import HubDatabase, iso, migrations
+from sync.hub.enrolment import DeviceEnrolment, Enrolment
+from sync.hub.errors import CodeError, HubError
+from sync.hub.ingest import IngestResult, ingest
+from sync.hub.reads import Reads
+from sync.hub.rules import Participant
 
 __all__ = ["CodeError", "DeviceEnrolment", "HubError", "HubStore", "IngestResult", "iso", "migrations"]
 

@@ -15,7 +15,7 @@ from datetime import date
 from diary_client import bounds
 from diary_client.entry import Entry, canonical
 
-from .rules import Participant, entry_problem
+from sync.hub.rules import Participant, entry_problem
 
 UNICODE = "the entry holds text that is not valid Unicode"
 
