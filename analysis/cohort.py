@@ -16,13 +16,23 @@ from itertools import chain
 
 import numpy as np
 
-from diary_client.protocol import Item, Protocol
-
 from analysis import meta as meta_analysis
 from analysis import mixed
 from analysis.participant import ParticipantData
 from analysis.personal import ANALYSIS_VERSION, iter_reports, options_of
-from analysis.results import CohortItem, CohortPhase, CohortReport, CohortSummary, Covariate, Effect, MetaAnalysis, MixedResult, PersonalReport, cohort_json_text
+from analysis.results import (
+    CohortItem,
+    CohortPhase,
+    CohortReport,
+    CohortSummary,
+    Covariate,
+    Effect,
+    MetaAnalysis,
+    MixedResult,
+    PersonalReport,
+    cohort_json_text,
+)
+from diary_client.core.protocol import Item, Protocol
 
 CAVEATS = (
     "The primary result is a random-effects meta-analysis of the participants' own model-based "

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from html import escape
 
-from diary_client.entry import Entry, filed_timing
-from diary_client.protocol import Protocol
-from diary_client.schedule import day_statuses
-
 from analysis.results import CohortSummary, Covariate, PersonalReport, PhaseRow, Series
 from analysis.wording import fmt, fmt_ci, fmt_p, responder_rule
+from diary_client.core.entry import Entry, filed_timing
+from diary_client.core.protocol import Protocol
+from diary_client.core.schedule import day_statuses
 
 # Each day state: (legend text, colour, the symbol's id). The shapes differ, so the map reads in grey too.
 STATES = {
@@ -63,7 +62,7 @@ svg.fluid{width:100%;height:auto}
 
 @dataclass(frozen=True)
 class HeatRow:
-    """One participant's study days as `diary_client.schedule.day_statuses` gives them."""
+    """One participant's study days as `diary_client.core.schedule.day_statuses` gives them."""
 
     participant_id: str
     statuses: Sequence[str]

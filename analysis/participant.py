@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
-from diary_client.entry import Entry
-from diary_client.protocol import Protocol
+from diary_client.core.entry import Entry
+from diary_client.core.protocol import Protocol
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,25 @@ from datetime import date, datetime
 
 import numpy as np
 
-from diary_client.entry import Entry, filed_timing, latest
-from diary_client.protocol import Item, Protocol, as_json
-from diary_client.schedule import PhaseSpan, phase_spans, tally_by_phase
-
 from analysis.modelview import Batch, FitPlan, Roles
 from analysis.multiplicity import adjust
-from analysis.results import COMPARISONS, Comparison, ItemResult, ModelView, Options, OtherItem, PersonalReport, PhaseNumbers, PhaseRow, Series
+from analysis.results import (
+    COMPARISONS,
+    Comparison,
+    ItemResult,
+    ModelView,
+    Options,
+    OtherItem,
+    PersonalReport,
+    PhaseNumbers,
+    PhaseRow,
+    Series,
+)
 from analysis.stats import CHUNK, METHOD, Fit, Job, ar1_fits
 from analysis.summary import difference, phase_table, reduction_pct, tally_answers
+from diary_client.core.entry import Entry, filed_timing, latest
+from diary_client.core.protocol import Item, Protocol, as_json
+from diary_client.core.schedule import PhaseSpan, phase_spans, tally_by_phase
 
 # Bump when any reported number could change for the same data, so old reports stay explainable.
 ANALYSIS_VERSION = "2.0"

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 
-from diary_client.protocol import Item
+from diary_client.core.protocol import Item
 
 COMPARISONS = {"active_vs_baseline": "baseline", "active_vs_placebo": "placebo"}
 

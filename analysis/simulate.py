@@ -7,8 +7,8 @@ from datetime import UTC, date
 
 import numpy as np
 
-from diary_client.protocol import Item, Protocol
-from diary_client.schedule import phase_spans
+from diary_client.core.protocol import Item, Protocol
+from diary_client.core.schedule import phase_spans
 
 
 def ar1(rng: np.random.Generator, n: int, phi: float, sd: float) -> np.ndarray:
@@ -95,7 +95,7 @@ def as_entries(protocol: Protocol, start: date, days: dict[date, dict], particip
     """Simulated answers as the Entries a device would have filed at 19:00 UTC on each day."""
     from datetime import datetime, time
 
-    from diary_client.entry import Entry, new_id
+    from diary_client.core.entry import Entry, new_id
 
     return [
         Entry(id=new_id(), participant_id=participant_id, study_id=protocol.id,

@@ -22,9 +22,9 @@ from analysis.cohort import cohort_report
 from analysis.participant import ParticipantData
 from analysis.personal import analyse
 from analysis.simulate import Profile, as_entries, simulate
-from diary_client.entry import latest
-from diary_client.protocol import load_protocol
-from diary_client.schedule import phase_spans
+from diary_client.core.entry import latest
+from diary_client.core.protocol import load_protocol
+from diary_client.core.schedule import phase_spans
 
 START = date(2025, 1, 6)
 NOW = datetime(2026, 3, 1, tzinfo=UTC)

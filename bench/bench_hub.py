@@ -31,8 +31,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from diary_client.entry import Entry, new_id  # noqa: E402
-from diary_client.protocol import builtin_text, parse_protocol  # noqa: E402
+from diary_client.core.entry import Entry, new_id  # noqa: E402
+from diary_client.core.protocol import builtin_text, parse_protocol  # noqa: E402
 
 PY = sys.executable
 DIARY = str(Path(PY).parent / "diary")
@@ -159,8 +159,8 @@ def run_load(kind: str, batch: int, requests: int, clients: int = 50, schedule: 
 
 def sync_year(runs: int) -> dict:
     """A fresh `diary sync` process uploading 365 entries, and the floor: a fresh python posting them."""
-    from diary_client.store import Store
-    from sync.client import enroll_device
+    from diary_client.device.store import Store
+    from sync.client.upload import enroll_device
 
     hub_times, floor_times = [], []
     for _ in range(runs):

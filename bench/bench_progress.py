@@ -24,8 +24,8 @@ from textual.screen import Screen  # noqa: E402
 from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane  # noqa: E402
 from textual_plotext import PlotextPlot  # noqa: E402
 
-from diary_client.app import create_app  # noqa: E402
-from diary_client.demo import build_demo  # noqa: E402
+from diary_client.app.main import create_app  # noqa: E402
+from diary_client.cli.demo import build_demo  # noqa: E402
 
 NOW = "2026-06-20T12:00"
 

@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from analysis.simulate import Profile, as_entries, simulate  # noqa: E402
-from diary_client.entry import Entry, new_id  # noqa: E402
-from diary_client.protocol import builtin_text, parse_protocol  # noqa: E402
+from diary_client.core.entry import Entry, new_id  # noqa: E402
+from diary_client.core.protocol import builtin_text, parse_protocol  # noqa: E402
 from sync.hub.ingest import INSERT_ENTRY  # noqa: E402
 from sync.hub.store import HubStore  # noqa: E402
 
@@ -177,7 +177,7 @@ def hub_ingest_rate(path: Path, up: Uploads, toml: str) -> float:
 
 def floor_ingest_rate(path: Path, up: Uploads) -> float:
     """The same rows written by plain sqlite3 (same schema, pragmas, one transaction per batch), no checks."""
-    from diary_client.entry import canonical
+    from diary_client.core.entry import canonical
 
     rows = [[(e.id, e.participant_id, e.diary_date.isoformat(), e.supersedes, *reversed(canonical(e)), "t", "api",
               e.timing) for e in batch] for batch in up.batches]

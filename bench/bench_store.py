@@ -22,12 +22,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis.simulate import simulate  # noqa: E402
-from diary_client.answers import format_value  # noqa: E402
-from diary_client.cli import read_csv_rows  # noqa: E402
-from diary_client.diary import Diary  # noqa: E402
-from diary_client.entry import Entry, new_id  # noqa: E402
-from diary_client.protocol import builtin_text, parse_protocol  # noqa: E402
-from diary_client.store import Store  # noqa: E402
+from diary_client.cli.participant import read_csv_rows  # noqa: E402
+from diary_client.core.answers import format_value  # noqa: E402
+from diary_client.core.entry import Entry, new_id  # noqa: E402
+from diary_client.core.protocol import builtin_text, parse_protocol  # noqa: E402
+from diary_client.device.diary import Diary  # noqa: E402
+from diary_client.device.store import Store  # noqa: E402
 
 START = date(2026, 1, 1)
 ANSWERS = {"severity": 50, "pain": 40, "fatigue": 30, "sleep_quality": 60, "sadness": 10, "stress": 20,

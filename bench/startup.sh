@@ -20,10 +20,10 @@ history() {  # history DIR DAYS [PROTOCOL_FILE]
 import sys
 from datetime import date, datetime, timedelta
 from diary_client import clock
-from diary_client.diary import Diary
-from diary_client.protocol import builtin_text, load_protocol_text, parse_protocol
-from diary_client.schedule import span_on
-from diary_client.store import Store
+from diary_client.device.diary import Diary
+from diary_client.core.protocol import builtin_text, load_protocol_text, parse_protocol
+from diary_client.core.schedule import span_on
+from diary_client.device.store import Store
 
 folder, days = sys.argv[1], int(sys.argv[2])
 text = load_protocol_text(sys.argv[3]) if len(sys.argv) > 3 else builtin_text()
@@ -46,7 +46,7 @@ export DIARY_NOW=2026-06-07T19:00
 # ldn-fm stretched to three years: 100 days baseline, 100 placebo, 795 drug, 100 washout.
 "$PY" - "$DATA/long.toml" <<'EOF'
 import sys
-from diary_client.protocol import builtin_text
+from diary_client.core.protocol import builtin_text
 text = builtin_text()
 for old, new in [('days = 14\nlabel = "Baseline"', 'days = 100\nlabel = "Baseline"'),
                  ('days = 14\nlabel = "Placebo"', 'days = 100\nlabel = "Placebo"'),

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from diary_client.entry import Entry
+from diary_client.core.entry import Entry
 
 MAX_BATCH = 1000
 CODE_PATTERN = r"^[ \t-]*(?:[A-HJKMNPQRT-Ya-hjkmnpqrt-y346-9][ \t-]*){8}$"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import at
 
-from diary_client.app import create_app
+from diary_client.app.main import create_app
 
 
 class Clock:
@@ -52,7 +52,7 @@ def text_of(app, selector: str) -> str:
 
 async def answer_all(pilot, vas: str = "42") -> None:
     """Answer every item of the open report with keys only, ending on the review screen."""
-    from diary_client.screens.report import ReportScreen
+    from diary_client.app.screens.report import ReportScreen
 
     screen = pilot.app.screen
     assert isinstance(screen, ReportScreen)

@@ -7,9 +7,9 @@ from datetime import date, datetime
 import pytest
 from click.testing import CliRunner
 
-from diary_client.diary import Diary
-from diary_client.protocol import builtin_text
-from diary_client.store import Store
+from diary_client.core.protocol import builtin_text
+from diary_client.device.diary import Diary
+from diary_client.device.store import Store
 
 START = date(2026, 3, 2)
 
@@ -37,7 +37,7 @@ def diary(data_dir) -> Diary:
 @pytest.fixture
 def cli(data_dir, monkeypatch):
     """Run `diary ...` in process at a given DIARY_NOW; returns the click Result."""
-    from diary_client.cli import main
+    from diary_client.cli.participant import main
 
     runner = CliRunner()
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from diary_client import clock
-from diary_client.protocol import builtin_text
+from diary_client.core import clock
+from diary_client.core.protocol import builtin_text
 from sync.hub.app import create_app
 from sync.hub.limits import Limits
 from sync.hub.server import ServeOptions, config
@@ -87,9 +87,9 @@ def make_entry(participant_id: str, start: date, day: int, *, device_id: str = "
     """A valid ldn-fm Entry for study day `day` of a participant whose day 1 is `start`."""
     from datetime import timedelta
 
-    from diary_client.entry import Entry, new_id
-    from diary_client.protocol import parse_protocol
-    from diary_client.schedule import span_on
+    from diary_client.core.entry import Entry, new_id
+    from diary_client.core.protocol import parse_protocol
+    from diary_client.core.schedule import span_on
 
     protocol = parse_protocol(builtin_text())
     d = start + timedelta(days=day - 1)

@@ -17,7 +17,7 @@ from analysis import posterior
 from analysis.personal import analyse
 from analysis.simulate import Profile, as_entries, simulate
 from analysis.stats import Job, ar1_fits, welch_p
-from diary_client.protocol import load_protocol
+from diary_client.core.protocol import load_protocol
 
 PROTOCOL = load_protocol()
 START = date(2026, 1, 5)

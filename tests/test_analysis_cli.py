@@ -13,7 +13,7 @@ import pytest
 from conftest import START
 
 from analysis.simulate import Profile, as_entries, simulate
-from diary_client.protocol import builtin_text
+from diary_client.core.protocol import builtin_text
 
 MID_STUDY = "2026-04-15T12:00"  # day 45, still blinded
 AFTER_END = "2026-06-10T12:00"  # day 98 was 2026-06-07: over, unblind_after_end
@@ -123,8 +123,8 @@ def test_hub_report_json_and_covariates(cli, hub_db, tmp_path):
 def test_hub_report_json_is_the_cohort_report_document_though_written_as_it_goes(cli, hub_db, tmp_path):
     # the CLI writes each participant's part as her report is made and keeps none of them: the
     # document must still be, byte for byte, the one made from every report kept in memory
-    from analysis.cli import load_cohort
     from analysis.cohort import cohort_report
+    from diary_client.cli.report import load_cohort
 
     cov = tmp_path / "cov.csv"
     cov.write_text("participant_id,esr\nH0,40\nH1,10\nH2,35\n")
@@ -163,7 +163,7 @@ def test_hub_report_errors_are_one_line(cli, tmp_path, hub_db):
 
 
 def test_analysis_never_imports_textual_and_personal_stays_light():
-    code = ("import sys, analysis.personal, analysis.cohort, analysis.cli; "
+    code = ("import sys, analysis.personal, analysis.cohort, diary_client.cli.report; "
             "assert 'textual' not in sys.modules; "
             "heavy = [m for m in ('scipy', 'statsmodels', 'matplotlib') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

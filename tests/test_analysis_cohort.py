@@ -12,8 +12,8 @@ from scipy import stats
 from analysis.cohort import cohort_report
 from analysis.participant import ParticipantData
 from analysis.simulate import Profile, as_entries, simulate
-from diary_client.protocol import load_protocol
-from diary_client.schedule import phase_spans
+from diary_client.core.protocol import load_protocol
+from diary_client.core.schedule import phase_spans
 
 PROTOCOL = load_protocol()
 START = date(2026, 1, 5)

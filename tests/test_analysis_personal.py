@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from analysis.personal import analyse
-from diary_client.entry import Entry, new_id
-from diary_client.protocol import parse_protocol
+from diary_client.core.entry import Entry, new_id
+from diary_client.core.protocol import parse_protocol
 
 TINY = """
 id = "tiny"
@@ -228,7 +228,7 @@ def test_the_protocols_analysis_options_are_used_and_stated():
     from dataclasses import replace
 
     from analysis.simulate import Profile, as_entries, simulate
-    from diary_client.protocol import load_protocol
+    from diary_client.core.protocol import load_protocol
 
     base = load_protocol()
     start = date(2026, 1, 5)

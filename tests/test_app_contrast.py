@@ -15,8 +15,8 @@ from app_helpers import make_app, start_report
 from conftest import at
 from rich.terminal_theme import DEFAULT_TERMINAL_THEME
 
-from diary_client.demo import build_demo
-from diary_client.themes import CHART, DARK, LIGHT
+from diary_client.app.themes import CHART, DARK, LIGHT
+from diary_client.cli.demo import build_demo
 
 MARKS = set("✓✗…·⚠→←↑↓—–")
 
@@ -124,7 +124,7 @@ async def test_the_report_forms_read_at_4_5_to_1(theme, diary, data_dir):
 
 
 async def answer_all_left(pilot) -> None:
-    from diary_client.screens.report import ReportScreen
+    from diary_client.app.screens.report import ReportScreen
 
     while isinstance(pilot.app.screen, ReportScreen):
         kind = pilot.app.screen.item.kind

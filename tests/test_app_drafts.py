@@ -14,11 +14,11 @@ from pathlib import Path
 from app_helpers import make_app, start_report, text_of
 from conftest import at
 
-from diary_client.diary import Diary
-from diary_client.screens.common import ChoiceScreen
-from diary_client.screens.home import HomeScreen
-from diary_client.screens.report import ReportScreen
-from diary_client.store import Store
+from diary_client.app.screens.common import ChoiceScreen
+from diary_client.app.screens.home import HomeScreen
+from diary_client.app.screens.report import ReportScreen
+from diary_client.device.diary import Diary
+from diary_client.device.store import Store
 
 SIZE = (80, 24)
 
@@ -114,7 +114,7 @@ async def test_a_draft_survives_sigkill_mid_report_and_resumes(diary, data_dir: 
     env = os.environ | {"DIARY_HOME": str(data_dir), "DIARY_NOW": "2026-03-02T19:00", "TZ": "UTC",
                         "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "diary_client.cli"], stdin=slave, stdout=slave, stderr=slave,
+    proc = subprocess.Popen([sys.executable, "-m", "diary_client.cli.participant"], stdin=slave, stdout=slave, stderr=slave,
                             env=env, start_new_session=True)
     os.close(slave)
     seen = bytearray()

@@ -5,15 +5,15 @@ from __future__ import annotations
 from app_helpers import Ticks, answer_all, make_app, start_report, text_of
 from conftest import START, at
 
-from diary_client.diary import Diary
-from diary_client.entry import latest
-from diary_client.screens.common import ErrorScreen
-from diary_client.screens.enrol import EnrolScreen
-from diary_client.screens.home import HomeScreen
-from diary_client.screens.report import ReportScreen
-from diary_client.screens.review import ReviewScreen
-from diary_client.store import Store
-from diary_client.widgets.vas import VasBar
+from diary_client.app.screens.common import ErrorScreen
+from diary_client.app.screens.enrol import EnrolScreen
+from diary_client.app.screens.home import HomeScreen
+from diary_client.app.screens.report import ReportScreen
+from diary_client.app.screens.review import ReviewScreen
+from diary_client.app.widgets.vas import VasBar
+from diary_client.core.entry import latest
+from diary_client.device.diary import Diary
+from diary_client.device.store import Store
 
 SIZE = (80, 24)
 
@@ -227,7 +227,7 @@ async def test_escape_goes_back_and_review_edit_jumps(diary, data_dir):
 
 
 async def test_save_failure_is_shown_and_nothing_is_lost(diary, data_dir, monkeypatch):
-    from diary_client.store import StoreError
+    from diary_client.device.store import StoreError
 
     app, _ = make_app(data_dir, "2026-03-02T19:00")
     async with app.run_test(size=SIZE) as pilot:
@@ -274,7 +274,7 @@ async def test_unreadable_stored_protocol_is_shown(diary, data_dir):
 
 
 def _answers(diary: Diary, d) -> dict:
-    from diary_client.schedule import span_on
+    from diary_client.core.schedule import span_on
 
     out = {}
     for i in diary.protocol.items_in(span_on(diary.protocol, diary.start, d).phase.id):
@@ -283,9 +283,9 @@ def _answers(diary: Diary, d) -> dict:
 
 
 async def test_home_before_day_1_says_when_the_first_report_opens(data_dir):
-    from diary_client.diary import Diary
-    from diary_client.protocol import builtin_text
-    from diary_client.store import Store
+    from diary_client.core.protocol import builtin_text
+    from diary_client.device.diary import Diary
+    from diary_client.device.store import Store
 
     Diary.enroll(Store.in_dir(data_dir), "P01", builtin_text(), at("2026-04-01T12:00").date())
     app, _ = make_app(data_dir, "2026-03-20T10:00")  # enrolled at a visit 12 days before day 1
@@ -297,7 +297,7 @@ async def test_home_before_day_1_says_when_the_first_report_opens(data_dir):
 
 
 async def test_home_hides_the_day_box_when_status_cannot_be_read(diary, data_dir):
-    from diary_client.clock import ClockError
+    from diary_client.core.clock import ClockError
 
     app, _ = make_app(data_dir, "2026-03-02T19:00")
     async with app.run_test(size=SIZE) as pilot:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from app_helpers import Ticks, answer_all, make_app, start_report, text_of
 from conftest import START, at
 
-from diary_client.diary import Diary, NothingChanged
-from diary_client.protocol import builtin_text
-from diary_client.screens.report import ReportScreen
-from diary_client.screens.review import ReviewScreen, Row
-from diary_client.store import Store
-from diary_client.widgets.number import NumberInput
-from diary_client.widgets.vas import VasBar
+from diary_client.app.screens.report import ReportScreen
+from diary_client.app.screens.review import ReviewScreen, Row
+from diary_client.app.widgets.number import NumberInput
+from diary_client.app.widgets.vas import VasBar
+from diary_client.core.protocol import builtin_text
+from diary_client.device.diary import Diary, NothingChanged
+from diary_client.device.store import Store
 
 SIZE = (80, 24)
 
@@ -169,8 +169,8 @@ def test_the_service_refuses_a_correction_that_changes_nothing(diary):
 
 
 def test_an_unfiled_day_in_its_grace_period_is_marked_open_on_home_and_in_the_calendar(diary):
-    from diary_client import progress_data as pd
-    from diary_client.days import LEGEND, MARK_SYMBOL
+    from diary_client.core.days import LEGEND, MARK_SYMBOL
+    from diary_client.device import progress as pd
 
     now = at("2026-03-03T08:00")  # day 1 unfiled, in its grace period
     assert diary.marks(now, START, START) == ["open"]

@@ -6,13 +6,13 @@ from app_helpers import make_app, start_report, text_of
 from conftest import at
 from textual.widgets import DataTable, Footer, Input, TabbedContent
 
-from diary_client.demo import build_demo
-from diary_client.screens.correction import CorrectionScreen
-from diary_client.screens.progress import ProgressScreen
-from diary_client.screens.review import ReviewScreen, Row
-from diary_client.screens.settings import SettingsScreen
-from diary_client.widgets.choices import Picker
-from diary_client.widgets.vas import VasBar
+from diary_client.app.screens.correction import CorrectionScreen
+from diary_client.app.screens.progress import ProgressScreen
+from diary_client.app.screens.review import ReviewScreen, Row
+from diary_client.app.screens.settings import SettingsScreen
+from diary_client.app.widgets.choices import Picker
+from diary_client.app.widgets.vas import VasBar
+from diary_client.cli.demo import build_demo
 
 SMALL = (60, 20)
 
@@ -194,8 +194,8 @@ async def test_a_protocol_update_is_taken_and_said_on_home(data_dir, tmp_path):
 
     from hub_fixture import running_hub, updated_protocol
 
-    from diary_client.store import Store
-    from sync.client import enroll_device
+    from diary_client.device.store import Store
+    from sync.client.upload import enroll_device
 
     with running_hub(tmp_path / "hub.db") as h:
         enroll_device(Store.in_dir(data_dir), h.url, h.code("P01", date(2026, 3, 2)))
@@ -232,7 +232,7 @@ def test_start_path_keeps_heavy_imports_out():
     import sys
 
     code = (
-        "import sys; from diary_client.cli import main; import diary_client.app, diary_client.screens.home;"
+        "import sys; from diary_client.cli.participant import main; import diary_client.app.main, diary_client.app.screens.home;"
         "heavy = [m for m in ('numpy', 'scipy', 'matplotlib', 'pandas', 'statsmodels', 'fastapi', 'httpx',"
         " 'textual_plotext', 'plotext') if m in sys.modules]; print(','.join(heavy))"
     )

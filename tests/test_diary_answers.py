@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from diary_client.answers import AnswerError, format_value, parse_answers, parse_text, problems
-from diary_client.protocol import load_protocol
+from diary_client.core.answers import AnswerError, format_value, parse_answers, parse_text, problems
+from diary_client.core.protocol import load_protocol
 
 P = load_protocol()
 
@@ -57,8 +57,8 @@ def test_yes_no_spellings_and_empty_vas():
 
 
 def test_number_items_refuse_huge_and_non_finite_values():
-    from diary_client.answers import value_problem
-    from diary_client.protocol import Item
+    from diary_client.core.answers import value_problem
+    from diary_client.core.protocol import Item
 
     item = Item(id="steps", kind="number", prompt="Steps?")
     assert value_problem(item, 10**400) and value_problem(item, float("inf")) and value_problem(item, float("nan"))

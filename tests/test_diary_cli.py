@@ -9,9 +9,9 @@ import pytest
 from conftest import START
 
 from analysis.simulate import simulate
-from diary_client.answers import format_value
-from diary_client.protocol import load_protocol
-from diary_client.store import Store
+from diary_client.core.answers import format_value
+from diary_client.core.protocol import load_protocol
+from diary_client.device.store import Store
 
 P = load_protocol()
 VALUES = ["severity=50", "pain=40", "fatigue=30", "sleep_quality=60", "sadness=10", "stress=20",
@@ -212,7 +212,7 @@ def test_export_to_unwritable_place(enrolled, tmp_path):
 
 
 def test_every_command_has_help(cli):
-    from diary_client.cli import main
+    from diary_client.cli.participant import main
 
     for name in ("enroll", "status", "record", "import", "export", "verify", "demo"):
         r = cli(name, "--help")
@@ -228,7 +228,7 @@ def test_status_before_day_1_gives_the_date(cli):
 
 
 def test_an_item_named_like_an_export_column_is_imported(cli, tmp_path, data_dir):
-    from diary_client.protocol import builtin_text
+    from diary_client.core.protocol import builtin_text
 
     study = tmp_path / "study.toml"
     study.write_text(builtin_text() + '\n[[items]]\nid = "source"\nkind = "text"\nprompt = "Where were you?"\noptional = true\n')

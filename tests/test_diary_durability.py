@@ -5,13 +5,13 @@ import subprocess
 import sys
 import textwrap
 
-from diary_client.store import Store
+from diary_client.device.store import Store
 
 CHILD = textwrap.dedent("""
     import sys
     from datetime import date, datetime, timedelta, timezone
-    from diary_client.entry import Entry, new_id
-    from diary_client.store import Store
+    from diary_client.core.entry import Entry, new_id
+    from diary_client.device.store import Store
 
     store = Store(sys.argv[1])
     base = date(2020, 1, 1)

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import at, one_line_error
 
-from diary_client.cli import main
-from diary_client.diary import Diary
-from diary_client.protocol import builtin_text
-from diary_client.store import Store, StoreError
+from diary_client.cli.participant import main
+from diary_client.core.protocol import builtin_text
+from diary_client.device.diary import Diary
+from diary_client.device.store import Store, StoreError
 
 REPORT = ["severity=50", "pain=40", "fatigue=30", "sleep_quality=60", "sadness=10", "stress=20",
           "headache=0", "gi=0", "thinking=10", "side_effects="]

@@ -11,7 +11,7 @@ import pytest
 from hub_fixture import make_entry
 from pydantic import ValidationError
 
-from diary_client.entry import Entry, content_hash, from_wire, parse_entry, parse_entry_json
+from diary_client.core.entry import Entry, content_hash, from_wire, parse_entry, parse_entry_json
 
 START = date(2026, 3, 2)
 

@@ -7,7 +7,7 @@ import sqlite3
 
 from hub_fixture import hub  # noqa: F401
 
-from diary_client.store import Store
+from diary_client.device.store import Store
 
 REPORT = ["severity=50", "pain=40", "fatigue=30", "sleep_quality=60", "sadness=10", "stress=20",
           "headache=0", "gi=0", "thinking=10", "side_effects="]
@@ -68,9 +68,9 @@ def test_a_device_used_offline_joins_the_hub_and_uploads_everything_once(cli, hu
 async def test_the_app_asks_before_a_start_far_back_and_says_how_many_days_are_missed(data_dir):
     from app_helpers import make_app, text_of
 
-    from diary_client.screens.common import ChoiceScreen
-    from diary_client.screens.enrol import EnrolScreen
-    from diary_client.screens.home import HomeScreen
+    from diary_client.app.screens.common import ChoiceScreen
+    from diary_client.app.screens.enrol import EnrolScreen
+    from diary_client.app.screens.home import HomeScreen
 
     app, _ = make_app(data_dir, "2026-03-16T19:00")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -95,7 +95,7 @@ async def test_the_app_asks_before_a_start_far_back_and_says_how_many_days_are_m
 async def test_settings_link_a_device_used_offline_to_the_hub_and_upload(cli, hub, data_dir):
     from app_helpers import make_app, text_of
 
-    from diary_client.screens.settings import SettingsScreen
+    from diary_client.app.screens.settings import SettingsScreen
 
     assert cli("enroll", "--participant", "P01", "--start", "2026-03-02", now="2026-03-02T19:00").exit_code == 0
     assert cli("record", *REPORT, now="2026-03-02T19:30").exit_code == 0

@@ -2,7 +2,7 @@
 
 import pytest
 
-from diary_client.protocol import ProtocolError, builtin_text, load_protocol, parse_protocol
+from diary_client.core.protocol import ProtocolError, builtin_text, load_protocol, parse_protocol
 
 
 def test_builtin_ldn_fm_matches_the_2009_design():
@@ -84,7 +84,7 @@ def test_new_fields_labels_trend_exclusions_multiplicity_and_several_reminders()
 
 
 def test_the_devices_own_copy_is_built_without_pydantic_to_the_same_protocol():
-    from diary_client.protocol import masked, stored_protocol, to_toml
+    from diary_client.core.protocol import masked, stored_protocol, to_toml
 
     p = load_protocol()
     assert stored_protocol(builtin_text()) == p

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 from conftest import START, at
 
-from diary_client import schedule as sch
-from diary_client.protocol import load_protocol
+from diary_client.core import schedule as sch
+from diary_client.core.protocol import load_protocol
 
 P = load_protocol()
 UTC = ZoneInfo("UTC")
@@ -81,7 +81,7 @@ def test_today_states_for_home_screen():
 
 
 def test_missed_when_grace_ends_before_next_calendar_check():
-    from diary_client.protocol import builtin_text, parse_protocol
+    from diary_client.core.protocol import builtin_text, parse_protocol
 
     short = parse_protocol(builtin_text().replace("grace_hours = 12", "grace_hours = 1")
                            .replace('closes = "23:59"', 'closes = "20:00"'))

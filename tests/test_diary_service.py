@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from diary_client.device import DeviceSettings
+from diary_client.device.settings import DeviceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,7 +16,7 @@ def test_only_diary_writes_the_device_settings():
     writers = []
     for folder in ("diary_client", "sync", "analysis"):
         for path in (ROOT / folder).rglob("*.py"):
-            if path.name in ("store.py", "diary.py") and path.parent.name == "diary_client":
+            if path.name in ("store.py", "diary.py") and path.parent.name == "device":
                 continue
             if re.search(r"\.set_settings\(", path.read_text(encoding="utf-8")):
                 writers.append(str(path.relative_to(ROOT)))
@@ -25,7 +25,7 @@ def test_only_diary_writes_the_device_settings():
 
 def test_screens_and_commands_save_through_diary_only():
     savers = []
-    for path in [*(ROOT / "diary_client" / "screens").glob("*.py"), ROOT / "diary_client" / "cli.py"]:
+    for path in [*(ROOT / "diary_client" / "app" / "screens").glob("*.py"), ROOT / "diary_client" / "cli" / "participant.py"]:
         if re.search(r"store\.save(_all)?\(", path.read_text(encoding="utf-8")):
             savers.append(path.name)
     assert savers == []

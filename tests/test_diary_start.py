@@ -7,9 +7,9 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from diary_client.diary import Diary
-from diary_client.protocol import builtin_text
-from diary_client.store import Store
+from diary_client.core.protocol import builtin_text
+from diary_client.device.diary import Diary
+from diary_client.device.store import Store
 
 HEAVY = ("pydantic", "pydantic_core", "fastapi", "starlette", "uvicorn", "httpx", "numpy", "scipy",
          "matplotlib", "statsmodels", "pandas", "textual_plotext", "plotext", "sqlite_utils", "click",
@@ -18,8 +18,8 @@ HEAVY = ("pydantic", "pydantic_core", "fastapi", "starlette", "uvicorn", "httpx"
 # The console entry as `diary --data-dir DIR` runs it, up to the home screen drawn headless.
 TO_HOME = """
 import asyncio, sys
-from diary_client import launch
-from diary_client.app import create_app
+from diary_client.cli import launch
+from diary_client.app.main import create_app
 
 async def main():
     app = create_app(launch.app_data_dir(["--data-dir", sys.argv[1]]))
@@ -44,7 +44,7 @@ def test_the_path_to_home_loads_no_heavy_library(tmp_path, monkeypatch):
 
 
 def test_only_opening_the_app_skips_the_command_line(tmp_path, monkeypatch):
-    from diary_client.launch import app_data_dir, default_data_dir
+    from diary_client.cli.launch import app_data_dir, default_data_dir
 
     monkeypatch.delenv("DIARY_HOME", raising=False)
     assert app_data_dir([]) == default_data_dir()

@@ -6,10 +6,10 @@ from datetime import date, timedelta
 import pytest
 from conftest import START, at
 
-from diary_client.answers import AnswerError
-from diary_client.diary import Diary, DiaryError
-from diary_client.entry import latest
-from diary_client.store import Store, StoreError
+from diary_client.core.answers import AnswerError
+from diary_client.core.entry import latest
+from diary_client.device.diary import Diary, DiaryError
+from diary_client.device.store import Store, StoreError
 
 BASE = {"severity": 50, "pain": 40, "fatigue": 30, "sleep_quality": 60, "sadness": 10, "stress": 20,
         "headache": 0, "gi": 5, "thinking": 30, "side_effects": []}
@@ -126,7 +126,7 @@ def test_enrolling_twice_is_refused(diary):
 
 
 def test_the_narrow_reads_for_home_agree_with_the_entries(diary):
-    from diary_client.entry import filed_timing
+    from diary_client.core.entry import filed_timing
 
     diary.file(BASE, at("2026-03-02T19:00"))
     diary.file(BASE | {"pain": 41}, at("2026-03-02T19:10"), reason="typo")  # a correction, filed on time

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 from hub_fixture import hub, make_entry, running_hub  # noqa: F401
 
-from diary_client.entry import content_hash
-from diary_client.protocol import builtin_text
+from diary_client.core.entry import content_hash
+from diary_client.core.protocol import builtin_text
 from sync.hub.limits import Limits
 from sync.wire import EntriesResponse
 

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 from hub_fixture import make_entry, updated_protocol
 
-from diary_client.cli import main
-from diary_client.diary import Diary
-from diary_client.protocol import builtin_text
-from diary_client.store import Store
+from diary_client.cli.participant import main
+from diary_client.core.protocol import builtin_text
+from diary_client.device.diary import Diary
+from diary_client.device.store import Store
 from sync.hub.store import HubStore
 
 
@@ -111,7 +111,7 @@ def test_import_refuses_a_tampered_file_unless_forced(hub_cli, tmp_path):
 
 
 def test_import_refuses_a_double_blind_file_of_a_participant_the_hub_does_not_know(hub_cli, tmp_path):
-    from diary_client.protocol import masked, parse_protocol, to_toml
+    from diary_client.core.protocol import masked, parse_protocol, to_toml
 
     double = parse_protocol(builtin_text().replace('blinding = "single"', 'blinding = "double"'))
     store = Store(tmp_path / "P09" / "diary.db")

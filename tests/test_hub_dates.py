@@ -1,4 +1,4 @@
-"""Every date from outside is bounded (diary_client.bounds): day 1, DIARY_NOW, reports for days to
+"""Every date from outside is bounded (diary_client.core.bounds): day 1, DIARY_NOW, reports for days to
 come; a participant with a bad value already on the hub never takes the others' status, export or
 report down. Real files, a real uvicorn hub."""
 
@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from conftest import one_line_error
 from hub_fixture import make_entry, running_hub
 
-from diary_client.cli import main
+from diary_client.cli.participant import main
 
 START = date(2026, 3, 2)
 

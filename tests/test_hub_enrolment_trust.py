@@ -13,9 +13,9 @@ import pytest
 from fault_proxy import FaultProxy, proxy_thread
 from hub_fixture import make_entry, running_hub
 
-from diary_client.protocol import builtin_text
-from diary_client.store import Store
-from sync.client import SyncError, enroll_device, load_token
+from diary_client.core.protocol import builtin_text
+from diary_client.device.store import Store
+from sync.client.upload import SyncError, enroll_device, load_token
 from sync.hub import codes
 from sync.hub.store import CodeError, HubStore
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hub_fixture import make_entry
 
-from diary_client.protocol import builtin_text
+from diary_client.core.protocol import builtin_text
 from sync.hub.export import export
 from sync.hub.store import HubStore, migrations
 

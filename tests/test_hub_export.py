@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from diary_client.cli import main
-from diary_client.entry import Entry, new_id
+from diary_client.cli.participant import main
+from diary_client.core.entry import Entry, new_id
 from sync.hub.export import export
 from sync.hub.store import HubStore
 
@@ -401,7 +401,7 @@ def test_the_export_reads_the_hub_as_it_was_when_it_began(hub_db):
 def test_a_hub_with_two_studies_exports_each_in_its_own_terms(hub_db, tmp_path):
     from hub_fixture import make_entry
 
-    from diary_client.protocol import builtin_text
+    from diary_client.core.protocol import builtin_text
 
     path, _ = hub_db
     hub = HubStore(path)
@@ -449,6 +449,6 @@ def test_export_memory_does_not_grow_with_the_study(tmp_path):
     ("\tx", "'\tx"), ("\rx", "'\rx"), ("-2", "-2"), ("+2.5", "+2.5"), ("1e-3", "1e-3"), ("ok", "ok"), (7, 7), (None, None),
 ])
 def test_a_csv_cell_never_runs_as_a_formula(cell, written):
-    from diary_client.spreadsheet import safe_cell
+    from diary_client.core.spreadsheet import safe_cell
 
     assert safe_cell(cell) == written

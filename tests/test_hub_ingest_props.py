@@ -13,8 +13,8 @@ from hub_fixture import make_entry
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diary_client.entry import Entry, canonical, content_hash, parse_entry_json
-from diary_client.protocol import builtin_text
+from diary_client.core.entry import Entry, canonical, content_hash, parse_entry_json
+from diary_client.core.protocol import builtin_text
 from sync.hub.store import HubStore
 
 START = date(2026, 3, 2)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from analysis.simulate import Profile, as_entries, simulate
-from diary_client.protocol import builtin_text
+from diary_client.core.protocol import builtin_text
 from sync.hub.store import HubStore
 
 START = date(2026, 3, 2)
@@ -104,10 +104,10 @@ def test_the_page_keeps_a_row_of_each_participant_not_her_report(hub_db):
     # page's row and drops it, and the page made from the rows is the one made from the reports
     import gc
 
-    from analysis.cli import load_cohort
     from analysis.cohort import CohortStream, cohort_report
     from analysis.cohort_page import cohort_html, page_row
     from analysis.results import PersonalReport
+    from diary_client.cli.report import load_cohort
 
     now = datetime(2026, 5, 20, 12, tzinfo=UTC)
     rows: list = []

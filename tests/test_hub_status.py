@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from conftest import at
 from hub_fixture import make_entry
 
-from diary_client.cli import main
-from diary_client.protocol import builtin_text
+from diary_client.cli.participant import main
+from diary_client.core.protocol import builtin_text
 from sync.hub.store import HubStore
 
 START = date(2026, 3, 2)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from analysis.simulate import Profile, as_entries, simulate
-from diary_client.entry import Entry, filed_timing, new_id
-from diary_client.protocol import builtin_text, parse_protocol
+from diary_client.core.entry import Entry, filed_timing, new_id
+from diary_client.core.protocol import builtin_text, parse_protocol
 from sync.hub.rules import compliance, tally_dict
 from sync.hub.status import statuses
 from sync.hub.store import HubStore

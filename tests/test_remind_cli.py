@@ -8,7 +8,7 @@ from datetime import time
 
 import pytest
 
-from diary_client import remind
+from diary_client.cli import remind
 
 
 class FakeSystemctl:
@@ -83,14 +83,14 @@ def test_the_command_names_this_install_by_absolute_path(tmp_path):
     (venv / "diary").write_text("#!/bin/sh\n")
     (venv / "diary").chmod(0o755)
     assert remind.diary_executable("/somewhere/pytest", str(venv / "python")) == [str(venv / "diary")]
-    assert remind.diary_executable("x", str(tmp_path / "bare" / "python"))[1:] == ["-m", "diary_client.cli"]
+    assert remind.diary_executable("x", str(tmp_path / "bare" / "python"))[1:] == ["-m", "diary_client.cli.participant"]
 
 
 @pytest.mark.parametrize("how", ["script", "python -m"])
 def test_the_cron_line_works_in_an_empty_environment(diary, data_dir, how, monkeypatch):
     """cron runs `sh -c LINE` with next to no environment: `env -i` is emptier still."""
     if how == "python -m":  # the module run directly: it must not load itself twice
-        monkeypatch.setattr(remind, "diary_executable", lambda: [sys.executable, "-m", "diary_client.cli"])
+        monkeypatch.setattr(remind, "diary_executable", lambda: [sys.executable, "-m", "diary_client.cli.participant"])
     [line] = remind.cron_lines(data_dir, time(19, 0))
     command = line.split(" ", 5)[5]
     done = subprocess.run(["env", "-i", "/bin/sh", "-c", command], capture_output=True, text=True, timeout=60)
@@ -118,7 +118,7 @@ def test_the_login_line_is_added_once_and_removed(cli, diary, data_dir, tmp_path
 
 
 def test_a_protocol_with_several_times_installs_each(cli, data_dir, tmp_path, monkeypatch):
-    from diary_client.protocol import builtin_text
+    from diary_client.core.protocol import builtin_text
 
     study = tmp_path / "study.toml"
     study.write_text(builtin_text().replace('remind = "19:00"', 'remind = ["19:00", "22:00", "08:00"]'))

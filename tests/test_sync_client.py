@@ -9,10 +9,10 @@ from datetime import date, timedelta
 
 from hub_fixture import hub, make_entry, running_hub, updated_protocol  # noqa: F401
 
-from diary_client import clock
-from diary_client.diary import Diary
-from diary_client.store import Store
-from sync.client import RetryPolicy, load_token, sync_diary, token_path
+from diary_client.core import clock
+from diary_client.device.diary import Diary
+from diary_client.device.store import Store
+from sync.client.upload import RetryPolicy, load_token, sync_diary, token_path
 from sync.hub.limits import Limits
 
 START = date(2026, 3, 2)
@@ -92,9 +92,9 @@ def test_unblinding_reaches_the_device(cli, hub, data_dir):
 
 async def test_offline_is_recorded_not_raised(data_dir, monkeypatch):
     monkeypatch.setenv("DIARY_NOW", NOW)
-    diary = Diary.enroll(Store.in_dir(data_dir), "P01", __import__("diary_client.protocol", fromlist=["x"]).builtin_text(),
+    diary = Diary.enroll(Store.in_dir(data_dir), "P01", __import__("diary_client.core.protocol", fromlist=["x"]).builtin_text(),
                          START, hub_url="http://127.0.0.1:9")
-    from sync.client import save_token
+    from sync.client.upload import save_token
 
     save_token(data_dir, "t" * 43)
     diary.file({"severity": 1, "pain": 1, "fatigue": 1, "sleep_quality": 1, "sadness": 1, "stress": 1,
@@ -108,7 +108,7 @@ async def test_device_clock_offset_flags_entries(tmp_path, data_dir, monkeypatch
     monkeypatch.setenv("DIARY_NOW", NOW)
     ahead = running_hub(tmp_path / "skew.db", now=lambda: clock.now() + timedelta(minutes=9))
     with ahead as h:
-        from sync.client import enroll_device
+        from sync.client.upload import enroll_device
 
         diary = enroll_device(Store.in_dir(data_dir), h.url, h.code("P01", START))
         e = diary.store.save(make_entry("P01", START, 1, device_id=diary.device_id))
@@ -122,7 +122,7 @@ async def test_device_clock_offset_flags_entries(tmp_path, data_dir, monkeypatch
 
 async def test_a_flag_the_hub_cannot_read_does_not_hold_back_its_entry(hub, data_dir, monkeypatch):
     monkeypatch.setenv("DIARY_NOW", NOW)
-    from sync.client import enroll_device
+    from sync.client.upload import enroll_device
 
     diary = enroll_device(Store.in_dir(data_dir), hub.url, hub.code("P01", START))
     e = diary.store.save(make_entry("P01", START, 1, device_id=diary.device_id))
@@ -140,7 +140,7 @@ def _answers(diary):
 
 async def test_a_clash_with_the_hubs_history_stays_on_the_hub_and_does_not_stop_sync(hub, tmp_path, monkeypatch):
     monkeypatch.setenv("DIARY_NOW", NOW)
-    from sync.client import enroll_device
+    from sync.client.upload import enroll_device
 
     old = enroll_device(Store.in_dir(tmp_path / "old"), hub.url, hub.code("P01", START))
     old.file(_answers(old), clock.now())
@@ -158,8 +158,8 @@ async def test_a_clash_with_the_hubs_history_stays_on_the_hub_and_does_not_stop_
 async def test_a_replacement_devices_file_imports_with_its_corrections(hub, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from diary_client.cli import main
-    from sync.client import enroll_device
+    from diary_client.cli.participant import main
+    from sync.client.upload import enroll_device
 
     monkeypatch.setenv("DIARY_NOW", NOW)
     old = enroll_device(Store.in_dir(tmp_path / "old"), hub.url, hub.code("P01", START))
@@ -178,7 +178,7 @@ async def test_retry_after_is_honoured(tmp_path, data_dir, monkeypatch):
     monkeypatch.setenv("DIARY_NOW", NOW)
     limits = Limits(per_token_rate=2, per_token_burst=2, enroll_rate=100, enroll_burst=100)
     with running_hub(tmp_path / "slow.db", limits=limits) as h:
-        from sync.client import enroll_device
+        from sync.client.upload import enroll_device
 
         diary = enroll_device(Store.in_dir(data_dir), h.url, h.code("P01", START))
         diary.store.save(make_entry("P01", START, 1, device_id=diary.device_id))
@@ -194,7 +194,7 @@ def test_hub_import_then_network_sync_leaves_no_duplicate(cli, hub, data_dir, tm
     assert cli("record", "--reason", "typo", "severity=55", now="2026-03-02T20:00").exit_code == 0
     from click.testing import CliRunner
 
-    from diary_client.cli import main
+    from diary_client.cli.participant import main
 
     r = CliRunner().invoke(main, ["hub", "import", "--db", str(hub.db_path), str(data_dir / "diary.db")])
     assert r.exit_code == 0 and "2 new" in r.output, r.output
@@ -227,7 +227,7 @@ def test_a_protocol_update_reaches_the_device_and_old_entries_keep_their_version
 def test_a_revoked_device_is_refused_and_a_new_one_enrols(cli, hub, data_dir, tmp_path):
     from click.testing import CliRunner
 
-    from diary_client.cli import main
+    from diary_client.cli.participant import main
 
     enrolled(cli, hub)
     assert cli("record", *REPORT, now=NOW).exit_code == 0
@@ -256,7 +256,7 @@ def test_a_revoked_device_is_refused_and_a_new_one_enrols(cli, hub, data_dir, tm
 
 
 def test_a_double_blind_device_holds_no_phase_assignment_until_unblinded(cli, hub, data_dir):
-    from diary_client.protocol import builtin_text
+    from diary_client.core.protocol import builtin_text
 
     double = builtin_text().replace('blinding = "single"', 'blinding = "double"')
     code = hub.code("P01", START, toml=double)
@@ -284,7 +284,7 @@ def test_a_double_blind_device_holds_no_phase_assignment_until_unblinded(cli, hu
 
 
 def test_a_double_blind_lifts_at_the_end_when_the_protocol_says_so(cli, hub, data_dir):
-    from diary_client.protocol import builtin_text
+    from diary_client.core.protocol import builtin_text
 
     code = hub.code("P01", START, toml=builtin_text().replace('blinding = "single"', 'blinding = "double"'))
     assert cli("enroll", "--participant", "P01", "--hub", hub.url, "--code", code, now=NOW).exit_code == 0
@@ -305,6 +305,6 @@ def test_sync_never_imports_textual():
     import subprocess
     import sys
 
-    code = ("import sys, sync.client, sync.cli, sync.hub.app, sync.hub.store, sync.hub.export, sync.hub.importer; "
+    code = ("import sys, sync.client.upload, diary_client.cli.hub, sync.hub.app, sync.hub.store, sync.hub.export, sync.hub.importer; "
             "assert not [m for m in sys.modules if m.split('.')[0] == 'textual'], 'textual imported'")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -8,10 +8,10 @@ from datetime import date
 from fault_proxy import FaultProxy
 from hub_fixture import make_entry, running_hub
 
-from diary_client import clock
-from diary_client.entry import content_hash
-from diary_client.store import Store
-from sync.client import RetryPolicy, enroll_device, sync_diary
+from diary_client.core import clock
+from diary_client.core.entry import content_hash
+from diary_client.device.store import Store
+from sync.client.upload import RetryPolicy, enroll_device, sync_diary
 
 START = date(2026, 3, 2)
 ROUNDS = 200

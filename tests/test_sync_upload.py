@@ -13,11 +13,11 @@ from hub_fixture import running_hub
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diary_client.answers import MAX_TEXT
-from diary_client.entry import Entry, new_id
-from diary_client.protocol import builtin_text, parse_protocol
-from diary_client.store import Store
-from sync.client import BATCH_BYTES, RetryPolicy, batches, enroll_device, sync_diary, upload_body
+from diary_client.core.answers import MAX_TEXT
+from diary_client.core.entry import Entry, new_id
+from diary_client.core.protocol import builtin_text, parse_protocol
+from diary_client.device.store import Store
+from sync.client.upload import BATCH_BYTES, RetryPolicy, batches, enroll_device, sync_diary, upload_body
 from sync.hub.limits import Limits
 
 MiB = 1024 * 1024

@@ -10,12 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 from click.testing import CliRunner
 from hub_fixture import make_entry, running_hub
 
-from diary_client import clock
-from diary_client.cli import main
-from diary_client.diary import Diary
-from diary_client.protocol import builtin_text
-from diary_client.store import Store
-from sync.cli import status_rows
+from diary_client.cli.hub import status_rows
+from diary_client.cli.participant import main
+from diary_client.core import clock
+from diary_client.core.protocol import builtin_text
+from diary_client.device.diary import Diary
+from diary_client.device.store import Store
 
 START = date(2026, 3, 2)
 REPORT = ["severity=50", "pain=40", "fatigue=30", "sleep_quality=60", "sadness=10", "stress=20",

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 from hub_fixture import make_entry
 
-from diary_client.cli import main
-from diary_client.diary import Diary
-from diary_client.protocol import builtin_text
-from diary_client.store import Store
+from diary_client.cli.participant import main
+from diary_client.core.protocol import builtin_text
+from diary_client.device.diary import Diary
+from diary_client.device.store import Store
 from sync.hub.store import HubStore
 
 START = date(2026, 3, 2)

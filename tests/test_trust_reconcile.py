@@ -11,8 +11,8 @@ from datetime import date
 from click.testing import CliRunner
 from hub_fixture import running_hub
 
-from diary_client.cli import main
-from diary_client.store import Store
+from diary_client.cli.participant import main
+from diary_client.device.store import Store
 from sync.hub import chains
 
 START = date(2026, 3, 2)
@@ -66,9 +66,9 @@ async def test_a_failing_reconciliation_does_not_hold_back_the_round(tmp_path, d
     import httpx
     from hub_fixture import make_entry
 
-    from diary_client import clock
-    from diary_client.diary import Diary
-    from sync.client import RetryPolicy, enroll_device, sync_diary
+    from diary_client.core import clock
+    from diary_client.device.diary import Diary
+    from sync.client.upload import RetryPolicy, enroll_device, sync_diary
 
     class NoReconcile(httpx.AsyncBaseTransport):
         """The real hub, but its reconciliation call fails (an older or broken hub)."""

@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 from hub_fixture import make_entry
 
-from diary_client.cli import main
-from diary_client.diary import Diary
-from diary_client.entry import content_hash
-from diary_client.protocol import builtin_text
-from diary_client.store import GENESIS, Store, _chain_hash, _row_entry
+from diary_client.cli.participant import main
+from diary_client.core.entry import content_hash
+from diary_client.core.protocol import builtin_text
+from diary_client.device.diary import Diary
+from diary_client.device.store import GENESIS, Store, _chain_hash, _row_entry
 
 START = date(2026, 3, 2)
 

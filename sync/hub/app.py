@@ -13,8 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from diary_client import bounds, clock
-
+from diary_client.core import bounds, clock
 from sync import wire
 from sync.hub.limits import BodyLimit, Limits, RateLimiter
 from sync.hub.store import HubStore
@@ -67,7 +66,7 @@ def _document(app: FastAPI, *models: type[BaseModel]) -> None:
 def _state_the_truth(doc: dict) -> None:
     """What FastAPI's generated schema says and the hub does not do, corrected: every 422 is
     `wire.Invalid` (`detail` one string, then the located problems), never FastAPI's list form;
-    entry ids are UUIDs; an entry's dates lie in diary_client.bounds' window."""
+    entry ids are UUIDs; an entry's dates lie in diary_client.core.bounds' window."""
     invalid = {"description": "The request cannot be read: `detail` says where and why, in one line",
                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Invalid"}}}}
     for operations in doc["paths"].values():

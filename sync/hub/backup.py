@@ -13,8 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from diary_client import private
-
+from diary_client.core import private
 from sync.hub import codes
 from sync.hub.store import HubError
 

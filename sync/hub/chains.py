@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 
-from sync.reconcile import ids_digest
+from sync.client.reconcile import ids_digest
 from sync.hub.database import HubDatabase, iso, write_audit
 
 

@@ -11,11 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from diary_client.answers import format_value
-from diary_client.days import render_prompt
-from diary_client.entry import Value
-from diary_client.protocol import Item, Protocol
-
+from diary_client.core.answers import format_value
+from diary_client.core.days import render_prompt
+from diary_client.core.entry import Value
+from diary_client.core.protocol import Item, Protocol
 from sync.hub.rules import protocol_from
 
 NONE_CODE = 0  # a multi item answered with no option chosen (an answer, not a skipped item)

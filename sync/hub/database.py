@@ -20,8 +20,7 @@ from pathlib import Path
 
 from sqlite_utils import Database, Migrations
 
-from diary_client import bounds, private
-
+from diary_client.core import bounds, private
 from sync.hub import codes
 from sync.hub.errors import HubError
 from sync.hub.rules import Participant
@@ -160,7 +159,7 @@ PARTICIPANTS = (
 
 
 def _day_one(text) -> tuple[date | None, str | None]:
-    """A stored day 1 and, if it cannot be used (not a date, or outside diary_client.bounds, as a
+    """A stored day 1 and, if it cannot be used (not a date, or outside diary_client.core.bounds, as a
     hub before the bounds took from a device), why: the participant then reads as having none,
     so no reader fails on them and status shows the problem."""
     if not text:

@@ -7,9 +7,8 @@ from datetime import date, datetime
 
 from sqlite_utils import Database
 
-from diary_client import bounds
-from diary_client.protocol import Protocol, parse_protocol, update_problem
-
+from diary_client.core import bounds
+from diary_client.core.protocol import Protocol, parse_protocol, update_problem
 from sync.hub import codes
 from sync.hub.database import PARTICIPANTS, HubDatabase, first_participant, get_participant, iso, write_audit
 from sync.hub.errors import CodeError, HubError
@@ -23,7 +22,7 @@ def _refuse_masked(protocol: Protocol, hint: str = "") -> None:
 
 
 def _check_start(start: date | None, at: str) -> None:
-    """Day 1 within the sane window (diary_client.bounds) of the hub's date `at`, or HubError."""
+    """Day 1 within the sane window (diary_client.core.bounds) of the hub's date `at`, or HubError."""
     problem = start and bounds.start_problem(start, date.fromisoformat(at[:10]))
     if problem:
         raise HubError(problem)

@@ -12,8 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from diary_client.entry import latest
-
+from diary_client.core.entry import latest
 from sync.hub import roster
 from sync.hub.codebook import Study, studies
 from sync.hub.export_csv import CsvWriter

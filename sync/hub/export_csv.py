@@ -1,6 +1,6 @@
 """`hub export --csv`: one CSV file per table, streamed; and the codebook CSV every export folder holds.
 
-Cells go through `diary_client.spreadsheet.safe_cell` (no formula runs when a spreadsheet opens
+Cells go through `diary_client.core.spreadsheet.safe_cell` (no formula runs when a spreadsheet opens
 them). An empty cell is an empty value; `answers.status` tells a skipped item from an answer,
 and `answers.code` 0 marks a multi item answered with nothing chosen.
 """
@@ -11,9 +11,8 @@ import csv
 from pathlib import Path
 from typing import IO
 
-from diary_client import private
-from diary_client.spreadsheet import safe_row
-
+from diary_client.core import private
+from diary_client.core.spreadsheet import safe_row
 from sync.hub.codebook import Study, codebook_rows, option_rows
 from sync.hub.export_tables import CODEBOOK, OPTIONS, TABLES, Gathered, TableRows
 

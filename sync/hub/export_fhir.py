@@ -32,10 +32,9 @@ from collections.abc import Set
 from datetime import datetime
 from pathlib import Path
 
-from diary_client import private
-from diary_client.entry import Entry, Value
-from diary_client.protocol import Item, Protocol
-
+from diary_client.core import private
+from diary_client.core.entry import Entry, Value
+from diary_client.core.protocol import Item, Protocol
 from sync.hub.codebook import NONE_CODE, NONE_LABEL, VAS_RANGE, Study, asked_prompt, phases_asked, stamp
 from sync.hub.export_csv import write_codebook
 from sync.hub.export_tables import Gathered, TableRows

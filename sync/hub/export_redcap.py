@@ -22,10 +22,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from diary_client import private
-from diary_client.entry import Value
-from diary_client.protocol import Item
-
+from diary_client.core import private
+from diary_client.core.entry import Value
+from diary_client.core.protocol import Item
 from sync.hub.codebook import NONE_CODE, VAS_RANGE, Study, asked_prompt, phases_asked
 from sync.hub.export_csv import CsvFile, write_codebook
 from sync.hub.export_fhir import fhir_id

@@ -12,9 +12,8 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
-from diary_client import private
-from diary_client.protocol import Item
-
+from diary_client.core import private
+from diary_client.core.protocol import Item
 from sync.hub.codebook import NONE_CODE, NONE_LABEL, SKIPPED, Study, asked_prompt, codebook_rows, option_rows
 from sync.hub.export_tables import ANSWERS, CODEBOOK, ENTRIES, OPTIONS, PARTICIPANTS, PHASES, TABLES, Gathered, Table, TableRows
 

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
-from diary_client import schedule as sch
-from diary_client.entry import Entry
-
+from diary_client.core import schedule as sch
+from diary_client.core.entry import Entry
 from sync.hub.codebook import ANSWERED, CODEBOOK_COLUMNS, Study, answer_cells, stamp
 from sync.hub.rules import Participant, compliance
 

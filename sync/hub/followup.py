@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from diary_client import schedule as sch
-
+from diary_client.core import schedule as sch
 from sync.hub.rules import Participant
 
 STALE_AFTER = timedelta(days=3)

@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from diary_client.entry import parse_entry
-from diary_client.store import Store, StoreError
-
+from diary_client.core.entry import parse_entry
+from diary_client.device.store import Store, StoreError
 from sync.hub import chains
 from sync.hub.rules import valid_zone
 from sync.hub.store import HubError, HubStore

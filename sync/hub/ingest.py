@@ -9,8 +9,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from diary_client.entry import Entry
-
+from diary_client.core.entry import Entry
 from sync.hub.database import HubDatabase, get_participant, iso, write_audit
 from sync.hub.errors import HubError
 from sync.hub.rules import Participant

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import get_args
 
-from diary_client.entry import Entry, Timing, stored_entry
-from diary_client.schedule import FiledDays
-
+from diary_client.core.entry import Entry, Timing, stored_entry
+from diary_client.core.schedule import FiledDays
 from sync.hub.database import PARTICIPANTS, HubDatabase, get_participant, participant_of_row
 from sync.hub.rules import Participant
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from diary_client.entry import Entry
-
+from diary_client.core.entry import Entry
 from sync.hub.database import PARTICIPANTS, participant_of_row
 from sync.hub.rules import Participant, valid_zone
 from sync.hub.store import HubStore

@@ -13,8 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from diary_client import bounds
-
+from diary_client.core import bounds
 from sync import wire
 from sync.hub.app import SafeJSONResponse
 from sync.hub.auth import client_key, device_key, participant_of, store_of, too_many

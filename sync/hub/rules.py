@@ -1,6 +1,6 @@
 """The hub's checks of an uploaded entry against its participant and protocol, and compliance.
 
-Both reuse the device's own rules (diary_client.answers, diary_client.schedule), so a value or a
+Both reuse the device's own rules (diary_client.core.answers, diary_client.core.schedule), so a value or a
 day is judged the same way on the device, on the hub and in the reports.
 """
 
@@ -12,10 +12,10 @@ from datetime import date, datetime
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from diary_client import schedule as sch
-from diary_client.answers import problems
-from diary_client.entry import Entry, filed_timing
-from diary_client.protocol import Protocol, masked, parse_protocol, to_toml
+from diary_client.core import schedule as sch
+from diary_client.core.answers import problems
+from diary_client.core.entry import Entry, filed_timing
+from diary_client.core.protocol import Protocol, masked, parse_protocol, to_toml
 
 MAX_INT = 2**62  # SQLite stores 64-bit integers: larger ones are refused, not crashed on
 

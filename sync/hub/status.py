@@ -1,7 +1,7 @@
 """`hub status` from a few aggregate queries: per participant and phase, days filed by timing and doubted days.
 
 No entry is read or parsed: SQL counts each phase's days with a report (from one covering index)
-and `diary_client.schedule.phase_tally`, the rule the device uses too, turns the counts into the
+and `diary_client.core.schedule.phase_tally`, the rule the device uses too, turns the counts into the
 tally, so a 10,000-participant hub answers in about a second.
 """
 
@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from diary_client import schedule as sch
-
+from diary_client.core import schedule as sch
 from sync.hub.reads import PhaseDates
 from sync.hub.rules import Participant, spans_of
 from sync.hub.store import HubStore

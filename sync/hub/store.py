@@ -11,8 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
-from diary_client.entry import Entry
-
+from diary_client.core.entry import Entry
 from sync.hub.database import HubDatabase, iso, migrations
 from sync.hub.enrolment import DeviceEnrolment, Enrolment
 from sync.hub.errors import CodeError, HubError

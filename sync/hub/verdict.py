@@ -12,9 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from diary_client import bounds
-from diary_client.entry import Entry, canonical
-
+from diary_client.core import bounds
+from diary_client.core.entry import Entry, canonical
 from sync.hub.rules import Participant, entry_problem
 
 UNICODE = "the entry holds text that is not valid Unicode"
@@ -35,7 +34,7 @@ def problems_of(entries: list[Entry], p: Participant | None,
     An entry is checked against the protocol version it was made under: any of the study's
     `versions` (number -> TOML) up to p's current one, so entries a device made before it took
     an update still fit. With `today` (the hub's date where the participant lives), a report
-    for a day to come is refused (diary_client.bounds.future_day_problem); an entry dated outside
+    for a day to come is refused (diary_client.core.bounds.future_day_problem); an entry dated outside
     the window any date may have is refused too.
     """
     if p is None:

@@ -1,0 +1,1 @@
+"""The participant's Textual app: the App, its screens, widgets, themes and styles."""

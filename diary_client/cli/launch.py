@@ -1,0 +1,43 @@
+"""The `diary` console command: with no command it opens the app at once; click and the command
+line (`cli.py`) load only when a command is given, so the home screen comes up sooner."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+APP_NAME = "symptom-diary"
+DATA_DIR_OPTION = "--data-dir"
+
+
+def default_data_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def app_data_dir(args: list[str]) -> Path | None:
+    """The data dir when `args` only open the app (nothing, or `--data-dir DIR`), else None.
+
+    The same choice as the command line's: `--data-dir`, else DIARY_HOME, else the user data dir.
+    """
+    if not args:
+        return Path(os.environ["DIARY_HOME"]) if os.environ.get("DIARY_HOME") else default_data_dir()
+    if len(args) == 2 and args[0] == DATA_DIR_OPTION and args[1] and not args[1].startswith("-"):
+        return Path(args[1])
+    if len(args) == 1 and args[0].startswith(DATA_DIR_OPTION + "=") and args[0] != DATA_DIR_OPTION + "=":
+        return Path(args[0].split("=", 1)[1])
+    return None
+
+
+def run() -> None:  # pragma: no cover - console entry point (tests/test_diary_start.py runs it)
+    data_dir = app_data_dir(sys.argv[1:])
+    if data_dir is None or data_dir.is_file():  # a command, or a file for a folder: the command line says
+        from diary_client.cli.participant import run as command_line
+
+        command_line()
+        return
+    from diary_client.app.main import run_app
+
+    run_app(data_dir)

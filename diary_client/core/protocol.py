@@ -1,0 +1,357 @@
+"""Study protocol: frozen dataclass models, TOML loading (validated by pydantic) and the built-in protocols."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, replace
+from datetime import time
+from functools import cache, cached_property
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from diary_client.core import constraints as c
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
+DEFAULT_PROTOCOL = "ldn-fm"
+# pydantic reads this from each dataclass: a key the model does not know is an error, not ignored.
+_FORBID = {"extra": "forbid"}
+
+Role = Literal["baseline", "placebo", "active", "washout", "other"]
+ROLES: tuple[Role, ...] = ("baseline", "placebo", "active", "washout", "other")
+ItemKind = Literal["vas", "yesno", "choice", "multi", "number", "text"]
+
+
+class ProtocolError(ValueError):
+    """A protocol file that cannot be used; the message names the file, field and problem."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Schedule:
+    __pydantic_config__ = _FORBID
+
+    opens: time = time(18, 0)
+    closes: time = time(23, 59)
+    grace_hours: Annotated[float, c.Ge(0), c.Le(48)] = 12
+    remind: time | list[time] = time(19, 0)  # one time, or several
+
+    @property
+    def reminders(self) -> list[time]:
+        """Every reminder time of the day, in the protocol's order."""
+        return list(self.remind) if isinstance(self.remind, list) else [self.remind]
+
+    def __post_init__(self) -> None:
+        if isinstance(self.remind, list) and not self.remind:
+            raise ValueError("remind: give at least one time (or leave it out for 19:00)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisSettings:
+    __pydantic_config__ = _FORBID
+
+    responder_points: Annotated[float, c.Ge(0), c.Le(100)] = 30
+    trend: bool = False  # the model adds a linear study-day term
+    # By phase role: days at a phase's start the model leaves out (onset, carry-over); a role not
+    # named leaves none out (`first_days_excluded`).
+    exclude_first_days: dict[Role, Annotated[int, c.Ge(0), c.Le(3660)]] = field(default_factory=dict)
+    multiplicity: Literal["holm", "none"] = "holm"
+
+    def __post_init__(self) -> None:
+        unknown = set(self.exclude_first_days) - set(ROLES)
+        if unknown:
+            raise ValueError(f"exclude_first_days: {sorted(unknown)[0]!r} is not a phase role ({', '.join(ROLES)})")
+
+    def first_days_excluded(self, role: str) -> int:
+        return self.exclude_first_days.get(role, 0)  # type: ignore[call-overload]  # any role name may be asked
+
+
+@dataclass(frozen=True, kw_only=True)
+class Phase:
+    __pydantic_config__ = _FORBID
+
+    id: c.Id
+    role: Role
+    days: Annotated[int, c.Ge(1), c.Le(3660)]
+    label: c.Text
+    participant_label: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Item:
+    __pydantic_config__ = _FORBID
+
+    id: c.Id
+    kind: ItemKind
+    prompt: c.Text
+    label: c.Text | None = None  # a short name wherever a person reads (default: the id)
+    min_label: str = ""
+    max_label: str = ""
+    better: Literal["lower", "higher"] = "lower"
+    primary: bool = False
+    optional: bool = False
+    phases: list[str] | None = None
+    options: list[str] | None = None
+    min: float | None = None  # for "number" items
+    max: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind in ("choice", "multi"):
+            if not self.options:
+                raise ValueError(f"a {self.kind} item needs a non-empty 'options' list")
+            if len(set(self.options)) != len(self.options):
+                raise ValueError("'options' has the same option twice")
+            if self.kind == "multi" and any(";" in o for o in self.options):
+                raise ValueError("multi options may not contain ';' (it separates choices)")
+        elif self.options is not None:
+            raise ValueError(f"'options' is only for choice and multi items, not {self.kind}")
+        if self.primary and self.kind not in ("vas", "number"):
+            raise ValueError("the primary item must be a 'vas' or 'number' item")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("'min' is greater than 'max'")
+
+    @property
+    def name(self) -> str:
+        """What a person reads for this item: its label, or its id."""
+        return self.label or self.id
+
+    def asked_in(self, phase_id: str) -> bool:
+        return self.phases is None or phase_id in self.phases
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in ("vas", "number")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Protocol:
+    __pydantic_config__ = _FORBID
+
+    id: c.Id
+    title: c.Text
+    version: Annotated[int, c.Ge(1)] = 1
+    blinding: Literal["open", "single", "double"] = "open"
+    unblind_after_end: bool = True
+    masked: bool = False  # a double-blind device's copy: phase ids, labels and roles withheld (`masked`)
+    schedule: Schedule = field(default_factory=Schedule)
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    phases: Annotated[list[Phase], c.MinLen(1)]
+    items: Annotated[list[Item], c.MinLen(1)]
+
+    def __post_init__(self) -> None:
+        # The messages name the field: pydantic gives a dataclass's own check no location.
+        _no_repeats([p.id for p in self.phases], "phases: phase")
+        _no_repeats([i.id for i in self.items], "items: item")
+        primaries = [i.id for i in self.items if i.primary]
+        if len(primaries) != 1:
+            raise ValueError(f"items: exactly one item must have primary = true (found {len(primaries)})")
+        known = {p.id for p in self.phases}
+        for n, item in enumerate(self.items):
+            for ph in item.phases or []:
+                if ph not in known:
+                    raise ValueError(f"items[{n}] ({item.id}): unknown phase {ph!r} in 'phases'")
+        if any(not p.participant_label for p in self.phases):
+            object.__setattr__(self, "phases", [
+                p if p.participant_label else replace(p, participant_label=f"Period {i}")
+                for i, p in enumerate(self.phases, 1)])
+
+    @property
+    def days_total(self) -> int:
+        return sum(p.days for p in self.phases)
+
+    @property
+    def primary(self) -> Item:
+        return next(i for i in self.items if i.primary)
+
+    def item(self, item_id: str) -> Item:
+        for i in self.items:
+            if i.id == item_id:
+                return i
+        raise KeyError(item_id)
+
+    def phase(self, phase_id: str) -> Phase:
+        for p in self.phases:
+            if p.id == phase_id:
+                return p
+        raise KeyError(phase_id)
+
+    def first_phase(self, role: str) -> Phase | None:
+        return next((p for p in self.phases if p.role == role), None)
+
+    def items_in(self, phase_id: str) -> list[Item]:
+        return self.split_items(phase_id)[0]
+
+    def split_items(self, phase_id: str) -> tuple[list[Item], list[Item]]:
+        """(items asked in the phase, items not asked); precomputed: the hub checks every entry."""
+        return self._items_by_phase[phase_id]
+
+    @cached_property
+    def _items_by_phase(self) -> dict[str, tuple[list[Item], list[Item]]]:
+        return {p.id: ([i for i in self.items if i.asked_in(p.id)], [i for i in self.items if not i.asked_in(p.id)])
+                for p in self.phases}
+
+    @cached_property
+    def item_ids(self) -> frozenset[str]:
+        return frozenset(i.id for i in self.items)
+
+
+def _no_repeats(ids: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            raise ValueError(f"{what} id {i!r} appears twice")
+        seen.add(i)
+
+
+def _where(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+@cache
+def _adapter() -> TypeAdapter[Protocol]:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Protocol)
+
+
+def parse_protocol(text: str, source: str = "protocol") -> Protocol:
+    """Parse and validate protocol TOML text; `source` names it in error messages."""
+    from pydantic import ValidationError
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ProtocolError(f"{source}: not valid TOML: {e}") from None
+    try:
+        return _adapter().validate_python(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        more = f" (and {e.error_count() - 1} more problems)" if e.error_count() > 1 else ""
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "unexpected_keyword_argument":  # what pydantic says of an unknown key of a dataclass
+            msg = "Extra inputs are not permitted"
+        where = f"{_where(err['loc'])}: " if err["loc"] else ""  # a whole-protocol check names its field
+        raise ProtocolError(f"{source}: {where}{msg}{more}") from None
+
+
+def stored_protocol(text: str, source: str = "stored protocol") -> Protocol:
+    """A protocol from TOML text that was validated before it was stored (the device's own copy),
+    built without pydantic: the app's start path reads it, and pydantic is slow to load.
+    A damaged copy is a ProtocolError (`source` names it), not a crash."""
+    try:
+        data = tomllib.loads(text)
+        schedule = {k: _time(v) if k != "remind" else _times(v) for k, v in data.get("schedule", {}).items()}
+        return Protocol(**{
+            **data,
+            "schedule": Schedule(**schedule),
+            "analysis": AnalysisSettings(**data.get("analysis", {})),
+            "phases": [Phase(**p) for p in data["phases"]],
+            "items": [Item(**i) for i in data["items"]],
+        })
+    except (tomllib.TOMLDecodeError, TypeError, ValueError, KeyError, AttributeError) as e:
+        raise ProtocolError(f"{source}: cannot be read ({type(e).__name__}: {e})") from None
+
+
+def _time(v: Any) -> Any:
+    return time.fromisoformat(v) if isinstance(v, str) else v
+
+
+def _times(v: Any) -> Any:
+    return [_time(t) for t in v] if isinstance(v, list) else _time(v)
+
+
+def masked(protocol: Protocol) -> Protocol:
+    """The protocol as a double-blind participant's device holds it until unblinding.
+
+    In double blinding the phase order lives on the hub: the device gets the phases as
+    "period-1", "period-2", ... with their participant labels and no roles, and items limited to
+    some phases name them the same way, so the device asks the same items on the same days
+    without holding anything that tells placebo from drug.
+    """
+    ids = {p.id: f"period-{n}" for n, p in enumerate(protocol.phases, 1)}
+    phases = [replace(p, id=ids[p.id], label=p.participant_label or p.label, role="other") for p in protocol.phases]
+    items = [replace(i, phases=[ids[x] for x in i.phases]) if i.phases else i for i in protocol.items]
+    return replace(protocol, phases=phases, items=items, masked=True)
+
+
+def _plain(value: Any, keep_none: bool) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v, keep_none) for k, v in value.items() if keep_none or v is not None}
+    if isinstance(value, list):
+        return [_plain(v, keep_none) for v in value]
+    if isinstance(value, time):
+        return value.isoformat()
+    return value
+
+
+def as_json(protocol: Protocol) -> dict[str, Any]:
+    """The protocol as JSON values (times as text, every field, None included)."""
+    return _plain(asdict(protocol), keep_none=True)
+
+
+def to_toml(protocol: Protocol) -> str:
+    """Protocol TOML text for a protocol object (a device stores its protocol as text)."""
+    import tomli_w
+
+    return tomli_w.dumps(_plain(asdict(protocol), keep_none=False))
+
+
+def update_problem(old: Protocol, new: Protocol) -> str | None:
+    """Why `new` cannot replace `old` for participants already in the study, or None if it can.
+
+    An update may add items and change prompts, labels, blinding and the schedule's times. It
+    may not change the phases' ids, lengths or roles, which would move participants' phase
+    dates or what their phases are compared as; nor remove an item or change its kind, which
+    would strand the answers given to it, nor its direction or which item is primary, which
+    would change the analysis of the data already collected. The true protocol replaces a
+    device's masked copy at unblinding (same version, true ids and roles).
+    """
+    if new.id != old.id:
+        return f"it is study {new.id!r}, not {old.id!r}"
+    unmasking = old.masked and not new.masked
+    if new.version < old.version or (new.version == old.version and not unmasking):
+        return f"its version {new.version} is not newer than version {old.version}"
+    same = (lambda p: p.days) if old.masked != new.masked else (lambda p: (p.id, p.days, p.role))
+    if [same(p) for p in new.phases] != [same(p) for p in old.phases]:
+        return "it changes the phases' ids, lengths or roles, which would move participants' phases"
+    kept = {i.id: (i.kind, i.better, i.primary) for i in new.items}
+    for item in old.items:
+        if kept.get(item.id) != (item.kind, item.better, item.primary):
+            return (f"it removes item {item.id!r} or changes its kind, direction or primary mark, "
+                    "which would change how the answers already given are read")
+    return None
+
+
+def builtin_text(name: str = DEFAULT_PROTOCOL) -> str:
+    path = resources.files("diary_client.core") / "protocols" / f"{name}.toml"
+    if not path.is_file():
+        raise ProtocolError(f"no built-in protocol called {name!r}")
+    return path.read_text(encoding="utf-8")
+
+
+def load_protocol_text(path: str | Path | None) -> str:
+    """The TOML text of a protocol file, or of the built-in default when `path` is None."""
+    if path is None:
+        return builtin_text()
+    p = Path(path)
+    try:
+        return p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProtocolError(f"{p}: no such protocol file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ProtocolError(f"{p}: cannot read protocol file ({e})") from None
+
+
+def checked_protocol_text(path: str | Path | None) -> str:
+    """`load_protocol_text`, refused with the file's name in the message unless it is a valid protocol."""
+    text = load_protocol_text(path)
+    parse_protocol(text, str(path) if path else DEFAULT_PROTOCOL)
+    return text
+
+
+def load_protocol(path: str | Path | None = None) -> Protocol:
+    return parse_protocol(load_protocol_text(path), str(path) if path else DEFAULT_PROTOCOL)

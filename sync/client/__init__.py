@@ -1,0 +1,1 @@
+"""The device side of sync: enrolment with a hub, upload rounds and reconciliation."""
