@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
+from diary_client.cli.kit import Env, emit_json, pass_env, user_errors
 from diary_client.cli.lazy import LazyGroup
-from diary_client.cli.participant import Env, emit_json, pass_env, user_errors
 from diary_client.core import clock
 from diary_client.core.protocol import checked_protocol_text
 from diary_client.device.diary import participant_id_problem

@@ -17,13 +17,17 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME))
 
 
-def app_data_dir(args: list[str]) -> Path | None:
-    """The data dir when `args` only open the app (nothing, or `--data-dir DIR`), else None.
+def chosen_data_dir(option: Path | None) -> Path:
+    """The one data-dir rule, the app's and every command's: `--data-dir`, else DIARY_HOME, else the user data dir."""
+    if option is not None:
+        return option
+    return Path(os.environ["DIARY_HOME"]) if os.environ.get("DIARY_HOME") else default_data_dir()
 
-    The same choice as the command line's: `--data-dir`, else DIARY_HOME, else the user data dir.
-    """
+
+def app_data_dir(args: list[str]) -> Path | None:
+    """The data dir when `args` only open the app (nothing, or `--data-dir DIR`), else None."""
     if not args:
-        return Path(os.environ["DIARY_HOME"]) if os.environ.get("DIARY_HOME") else default_data_dir()
+        return chosen_data_dir(None)
     if len(args) == 2 and args[0] == DATA_DIR_OPTION and args[1] and not args[1].startswith("-"):
         return Path(args[1])
     if len(args) == 1 and args[0].startswith(DATA_DIR_OPTION + "=") and args[0] != DATA_DIR_OPTION + "=":

@@ -3,78 +3,21 @@
 from __future__ import annotations
 
 import csv
-import functools
-import json
-import sqlite3
 import sys
 from datetime import date, datetime
 from pathlib import Path
 
 import click
 
-from diary_client.cli.launch import default_data_dir
+from diary_client.cli.kit import Env, emit_json, pass_env, user_errors
+from diary_client.cli.launch import chosen_data_dir
 from diary_client.cli.lazy import LazyGroup
-from diary_client.core import clock, private
-from diary_client.core.answers import AnswerError, format_value, parse_answers
+from diary_client.core import private
+from diary_client.core.answers import format_value, parse_answers
 from diary_client.core.days import long_date, plural, relative, short_date
-from diary_client.core.protocol import ProtocolError, checked_protocol_text, load_protocol, parse_protocol
+from diary_client.core.protocol import checked_protocol_text, load_protocol, parse_protocol
 from diary_client.device.diary import AlreadyFiled, Diary, DiaryError
-from diary_client.device.store import DB_NAME, Store, StoreError
-
-USER_ERRORS = (DiaryError, AnswerError, ProtocolError, StoreError, clock.ClockError)
-
-
-class Env:
-    """What every command needs: where the data is, and the clock."""
-
-    def __init__(self, data_dir: Path):
-        self.data_dir = data_dir
-
-    def store(self) -> Store:
-        return Store.in_dir(self.data_dir)
-
-    def diary(self) -> Diary:
-        if not (self.data_dir / DB_NAME).exists():  # nobody enrolled here: say so and create nothing
-            raise DiaryError(f"this device is not enrolled yet (no diary in {self.data_dir}): "
-                             "run `diary enroll --participant ID` first")
-        diary = Diary(self.store())
-        try:
-            diary.store.backup_daily(self.now().date())  # the daily copy, kept for 7 days
-        except (OSError, sqlite3.Error) as e:
-            click.echo(f"warning: daily backup failed ({e})", err=True)
-        return diary
-
-    def now(self):
-        return clock.now()
-
-
-pass_env = click.make_pass_decorator(Env)
-
-
-def user_errors(*extra: type[BaseException]):
-    """Turn the errors a person can fix into one line on stderr and exit 1 (no traceback)."""
-
-    def deco(f):
-        @functools.wraps(f)
-        def wrapper(*args, **kwargs):
-            try:
-                return f(*args, **kwargs)
-            except (*USER_ERRORS, *extra) as e:
-                raise click.ClickException(str(e)) from None
-            except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
-                raise  # a bug, not a file problem: its traceback is wanted
-            except sqlite3.DatabaseError as e:  # a damaged or locked file; the step in flight rolled back
-                raise click.ClickException(
-                    f"the database cannot be used ({e}); the last step was not saved. The file may be "
-                    "damaged: `diary verify` checks a diary, and a diary keeps daily copies in backups/") from None
-
-        return wrapper
-
-    return deco
-
-
-def emit_json(doc) -> None:
-    click.echo(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
+from diary_client.device.store import Store
 
 
 @click.group(
@@ -91,7 +34,6 @@ def emit_json(doc) -> None:
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar="DIARY_HOME",
     help="Where this device keeps its diary (env DIARY_HOME; default: the user data dir).",
 )
 @click.version_option(package_name="symptom-diary")
@@ -101,7 +43,7 @@ def main(ctx: click.Context, data_dir: Path | None) -> None:
 
     With no command, opens the diary app (the enrolment screen on first run).
     """
-    ctx.obj = Env(data_dir or default_data_dir())
+    ctx.obj = Env(chosen_data_dir(data_dir))
     if ctx.invoked_subcommand is None:
         from diary_client.app.main import run_app
 

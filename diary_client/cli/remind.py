@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from diary_client.cli.participant import Env, pass_env, user_errors
+from diary_client.cli.kit import Env, pass_env, user_errors
 
 UNIT = "symptom-diary-reminder"
 SYSTEMCTL = "systemctl"  # tests point this at a fake

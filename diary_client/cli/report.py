@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from analysis.participant import ParticipantData
-from diary_client.cli.participant import Env, emit_json, pass_env, user_errors
+from diary_client.cli.kit import Env, emit_json, pass_env, user_errors
 
 
 class ReportError(Exception):

@@ -11,14 +11,12 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 
-from diary_client.core.answers import AnswerError
-from diary_client.core.clock import ClockError
-from diary_client.core.protocol import ProtocolError
-from diary_client.device.diary import DiaryError
+from diary_client.device import errors
 from diary_client.device.store import StoreError
 
-# Problems a participant can read and act on: shown on screen, never as a traceback.
-USER_ERRORS = (DiaryError, AnswerError, ProtocolError, StoreError, ClockError, sqlite3.DatabaseError, OSError)
+# Problems a participant can read and act on, shown on screen, never as a traceback: the command
+# line's list, and the database and disk problems the app words itself (`human`).
+USER_ERRORS: tuple[type[Exception], ...] = (*errors.USER_ERRORS, sqlite3.DatabaseError, OSError)
 
 
 def human(e: BaseException) -> str:

@@ -1,0 +1,68 @@
+"""What every command shares: the data dir and clock (`Env`), one-line user errors, JSON output."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sqlite3
+from pathlib import Path
+
+import click
+
+from diary_client.core import clock
+from diary_client.device.diary import Diary, DiaryError
+from diary_client.device.errors import USER_ERRORS
+from diary_client.device.store import DB_NAME, Store
+
+
+class Env:
+    """What every command needs: where the data is, and the clock."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+
+    def store(self) -> Store:
+        return Store.in_dir(self.data_dir)
+
+    def diary(self) -> Diary:
+        if not (self.data_dir / DB_NAME).exists():  # nobody enrolled here: say so and create nothing
+            raise DiaryError(f"this device is not enrolled yet (no diary in {self.data_dir}): "
+                             "run `diary enroll --participant ID` first")
+        diary = Diary(self.store())
+        try:
+            diary.store.backup_daily(self.now().date())  # the daily copy, kept for 7 days
+        except (OSError, sqlite3.Error) as e:
+            click.echo(f"warning: daily backup failed ({e})", err=True)
+        return diary
+
+    def now(self):
+        return clock.now()
+
+
+pass_env = click.make_pass_decorator(Env)
+
+
+def user_errors(*extra: type[BaseException]):
+    """Turn the errors a person can fix into one line on stderr and exit 1 (no traceback)."""
+
+    def deco(f):
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            try:
+                return f(*args, **kwargs)
+            except (*USER_ERRORS, *extra) as e:
+                raise click.ClickException(str(e)) from None
+            except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
+                raise  # a bug, not a file problem: its traceback is wanted
+            except sqlite3.DatabaseError as e:  # a damaged or locked file; the step in flight rolled back
+                raise click.ClickException(
+                    f"the database cannot be used ({e}); the last step was not saved. The file may be "
+                    "damaged: `diary verify` checks a diary, and a diary keeps daily copies in backups/") from None
+
+        return wrapper
+
+    return deco
+
+
+def emit_json(doc) -> None:
+    click.echo(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
