@@ -242,6 +242,7 @@ def _summary(columns: CohortColumns, protocol: Protocol, now: datetime,
         covariates=_covariates(columns, primary, covariates),
         mixed_model={primary: _mixed(protocol.primary, protocol, columns, roles)},
         options=options_of(protocol), analysis_version=ANALYSIS_VERSION, caveats=CAVEATS,
+        phases=tuple(protocol.phases),
     )
 
 

@@ -179,16 +179,14 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def _paper_table(rep: CohortSummary, people: Sequence[PageRow]) -> str:
-    labels = _phase_labels(people)
-    baseline = {p.key for p in (people[0].phases if people else ()) if p.role == "baseline"}
-    phase_ids = [p for p in dict.fromkeys(p for c in rep.cohort.values() for p in c.phases) if p not in baseline]
-    head = ["item"] + [escape(labels.get(p, p)) for p in phase_ids] + [
+    columns = rep.paper_columns()
+    head = ["item"] + [escape(ph.label) for ph in columns] + [
         "active − placebo, percentage points", "p active vs baseline", "p active vs placebo"]
     rows = []
     for c in rep.cohort.values():
         cells = []
-        for p in phase_ids:
-            ph = c.phases.get(p)
+        for column in columns:
+            ph = c.phases.get(column.id)
             cells.append("—" if not ph or ph.mean_reduction_pct is None else
                          f"{ph.mean_reduction_pct:+.1f} ± {fmt(ph.sd_reduction_pct)} <span class='dim'>n={ph.n}</span>")
         name = f"<b>{escape(c.label)}</b>" + (" <span class='dim'>(primary)</span>" if c.item.primary else "")

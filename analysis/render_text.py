@@ -112,16 +112,16 @@ def print_cohort(report: CohortSummary, console: Console | None = None) -> None:
                   fmt_ci(m.prediction_interval))
     console.print(t)
     t = Table(title="As in the paper: reduction vs baseline, % (mean ± SD across participants)", title_justify="left")
-    phase_ids = list(dict.fromkeys(p for c in report.cohort.values() for p in c.phases))
+    columns = report.paper_columns()
     t.add_column("item")
-    for p in phase_ids:
-        t.add_column(p, justify="right")
+    for ph in columns:
+        t.add_column(ph.label, justify="right")
     for col in ("vs placebo, percentage points", "p drug vs baseline", "p drug vs placebo"):
         t.add_column(col, justify="right")
     for c in report.cohort.values():
         cells = []
-        for p in phase_ids:
-            s = c.phases.get(p)
+        for ph in columns:
+            s = c.phases.get(ph.id)
             cells.append("—" if not s or s.mean_reduction_pct is None
                          else f"{s.mean_reduction_pct:+.1f} ± {fmt(s.sd_reduction_pct)} (n={s.n})")
         t.add_row(c.label, *cells, fmt(c.vs_placebo_points_mean, "+.1f"), fmt_p(c.p_active_vs_baseline),

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 
-from diary_client.core.protocol import Item
+from diary_client.core.protocol import Item, Phase
 
 COMPARISONS = {"active_vs_baseline": "baseline", "active_vs_placebo": "placebo"}
 
@@ -387,10 +387,17 @@ class CohortSummary:
     options: Options
     analysis_version: str
     caveats: tuple[str, ...]
+    phases: tuple[Phase, ...]  # the study's phases, in protocol order (labels and roles for the tables)
 
     @property
     def n_participants(self) -> int:
         return len(self.participant_ids)
+
+    def paper_columns(self) -> tuple[Phase, ...]:
+        """The paper table's phase columns, for text and HTML alike: every phase some item has a
+        cohort figure for, in protocol order, but the baseline (its reduction from itself is 0 by definition)."""
+        present = {p for c in self.cohort.values() for p in c.phases}
+        return tuple(ph for ph in self.phases if ph.id in present and ph.role != "baseline")
 
     def json_tail(self) -> dict:
         """The document's keys after `participants`, in the contract's order."""

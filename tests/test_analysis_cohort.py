@@ -194,3 +194,29 @@ def test_the_summary_needs_every_report_read_first_and_once():
         next(stream.reports())
     with pytest.raises(ValueError, match="no participants"):
         "".join(CohortStream([], NOW).json_text())
+
+
+def test_the_paper_table_has_the_same_columns_in_text_and_html_from_the_studys_phases():
+    import io
+    import re
+
+    from rich.console import Console
+
+    from analysis.cohort_page import cohort_html, page_row
+    from analysis.render_text import print_cohort
+
+    rng = np.random.default_rng(3)
+    people = [participant(pid, rng, Profile(sd=5, phi=0.3, effects={"active": 0.3, "placebo": 0.05}), items=["severity"])
+              for pid in ("A", "B")]
+    rep = cohort_report(people, NOW, {})
+    # The columns come from the study's phases, baseline left out (its reduction from itself is 0), in order.
+    assert [ph.id for ph in rep.paper_columns()] == ["placebo", "ldn", "washout"]
+    html = cohort_html(rep, [page_row(r) for r in rep.participants], [])
+    paper = html[html.index("<h2>As in the paper"):]
+    head = re.search(r"<thead><tr>(.*?)</tr></thead>", paper).group(1)
+    assert re.findall(r"<th>(.*?)</th>", head)[1:4] == [ph.label for ph in rep.paper_columns()]
+    out = io.StringIO()
+    print_cohort(rep, Console(file=out, width=400))
+    text = out.getvalue()
+    header = next(line for line in text[text.index("As in the paper"):].splitlines() if "item" in line)
+    assert [c.strip() for c in header.strip("┃│ ").split("┃")][1:4] == [ph.label for ph in rep.paper_columns()]
