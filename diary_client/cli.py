@@ -102,6 +102,9 @@ def main(ctx: click.Context, data_dir: Path | None) -> None:
     With no command, opens the diary app (the enrolment screen on first run).
     """
     ctx.obj = Env(data_dir or default_data_dir())
+    notice = clock.override_notice()
+    if notice:
+        click.echo(notice, err=True)
     if ctx.invoked_subcommand is None:
         from .app import run_app
 
