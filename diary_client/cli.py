@@ -145,7 +145,7 @@ def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, yes, a
 
         try:
             diary = enroll_device(store, hub_url, code, participant_id=participant_id,
-                                  start=start.date() if start else None)
+                                  start=start.date() if start else None, today=now.date())
         except SyncError as e:
             raise click.ClickException(str(e)) from None
         start_day = diary.start

@@ -14,6 +14,7 @@ from diary_client import clock
 from diary_client.cli import Env, emit_json, pass_env, user_errors
 from diary_client.diary import participant_id_problem
 from diary_client.lazy import LazyGroup
+from diary_client.printable import printable
 from diary_client.protocol import checked_protocol_text
 
 from .hub.errors import HubError
@@ -55,6 +56,8 @@ def sync_command(env: Env, as_json: bool) -> None:
             click.echo(f"{result.left_on_hub} entries on the hub clash with this device's own and stay on the hub only.")
         if result.protocol_version:
             click.echo(f"The study protocol was updated to version {result.protocol_version}.")
+        if result.start_moved:
+            click.echo(f"Day 1 is now {result.start_moved}, as the coordinator set it.")
     if result.error:
         raise click.ClickException(f"sync did not finish: {result.error}")
 
@@ -219,6 +222,28 @@ def hub_enroll(db_path: Path, participant_id: str, protocol_file, start, tz, as_
         emit_json({"participant_id": participant_id, "code": code})
     else:
         click.echo(f"Enrolment code for {participant_id}: {code}  (works once, for 14 days)")
+
+
+@hub.command("set-start")
+@db_option
+@click.argument("participant_id")
+@click.option("--start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="The participant's day 1.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"participant_id", "start", "was"}.')
+@user_errors(HubError)
+def hub_set_start(db_path: Path, participant_id: str, start, as_json: bool) -> None:
+    """Correct a participant's day 1 while the hub holds none of their entries (audited as set_start).
+
+    Their device takes the new day 1 at its next sync if it holds no entry either.
+    """
+    store = _store(db_path)
+    was = store.reads.participant(participant_id)
+    p = store.enrolment.set_start(participant_id, start.date(), clock.now())
+    before = was.start.isoformat() if was and was.start else None
+    if as_json:
+        emit_json({"participant_id": participant_id, "start": p.start.isoformat() if p.start else None, "was": before})
+    else:
+        click.echo(f"Day 1 of {printable(participant_id)} is now {p.start} (was {before or 'not set'}); "
+                   "their device takes it at its next sync.")
 
 
 @hub.command("protocol")
