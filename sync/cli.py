@@ -326,6 +326,7 @@ def status_report(store, now) -> tuple[list[dict], list]:
     from .hub.followup import follow_up, yesterday
     from .hub.rules import tally_dict
     from .hub.status import statuses
+    from .hub.status_lines import position
 
     people, left_out = roster.participants(store)
     days = {p.participant_id: yesterday(p, now) for p in people}
@@ -348,50 +349,42 @@ def status_report(store, now) -> tuple[list[dict], list]:
                      "problem": p.damaged,  # a hub record that cannot be used as is (a day 1 out of range)
                      "yesterday": f.yesterday, "missed_yesterday": f.missed_yesterday,
                      "days_since_upload": None if f.days_since_upload is None else round(f.days_since_upload, 2),
-                     "stale": f.stale, "collected_by_hand": f.by_hand, "marks": f.marks()})
+                     "stale": f.stale, "collected_by_hand": f.by_hand, "marks": f.marks(), **position(p, now)})
     return rows, left_out
 
 
 @hub.command("status")
 @db_option
+@click.option("--wide", is_flag=True, help="Every count on each participant's line (late, missed, imported, "
+                                            "quarantined, flagged, the last upload's time), as long as it needs.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @user_errors(HubError)
-def hub_status(db_path: Path, as_json: bool) -> None:
-    """Per participant: last upload, entries, compliance, late, missed, quarantined, flagged.
+def hub_status(db_path: Path, wide: bool, as_json: bool) -> None:
+    """Per participant, one line of 80 columns: study day, period, last upload, compliance, marks.
 
     Marked with `!`: yesterday's report missed, and no upload for more than 3 days while the
-    study runs. Participants the hub cannot read (a damaged record) are named on stderr
-    (`left_out` in --json).
+    study runs. --wide adds late, missed, imported, quarantined and flagged counts. Participants
+    the hub cannot read (a damaged record) are named on stderr (`left_out` in --json).
     """
     from .hub.roster import describe
+    from .hub.status_lines import HEADER, short_line, wide_line
 
-    rows, left_out = status_report(_store(db_path), clock.now())
+    now = clock.now()
+    rows, left_out = status_report(_store(db_path), now)
     if as_json:
         emit_json({"participants": rows, "left_out": [x.as_json() for x in left_out]})
     else:
         if not rows and not left_out:
             click.echo("No participants yet: add one with `diary hub enroll --db FILE ID`.")
+        if rows and not wide:
+            click.echo(HEADER)
         for r in rows:
-            click.echo(_status_line(r))
+            click.echo(wide_line(r) if wide else short_line(r, now))
         marked = sum(1 for r in rows if r["marks"])
         if marked:
             click.echo(f"{marked} participant(s) marked ! need a call.")
     if left_out:
         click.echo(describe(left_out), err=True)
-
-
-def _status_line(r: dict) -> str:
-    head = f"{r['participant_id']:<12} {r['study_id']:<10} "
-    if r["start"] is None:
-        return head + (f"DAMAGED: {r['problem']}" if r["problem"] else
-                       "no day 1 yet: waiting for the device to enrol or a collected file")
-    comp = "—" if r["compliance"] is None else f"{r['compliance']:.0%}"
-    marks = "".join(f"  ! {m}" for m in r["marks"])
-    return (head + f"entries {r['entries']:>4}  compliance {comp:>4}  "
-            f"late {r['late']:>3}  missed {r['missed']:>3}  imported {r['imported']:>3}  "
-            f"quarantined {r['quarantined']:>3}  flagged {r['flagged']:>3} ({r['flagged_days']} days)  "
-            f"last {r['last_received_at'] or 'never'}{'  unblinded' if r['unblinded'] else ''}{marks}"
-            + (f"  DAMAGED: {r['problem']}" if r["problem"] else ""))
 
 
 @hub.command("unblind")

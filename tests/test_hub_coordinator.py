@@ -103,3 +103,62 @@ def test_online_enrolment_takes_day_1_from_the_device_and_a_corrected_day_1_reac
         r = cli("sync", now="2026-03-12T00:40")
         assert r.exit_code == 0 and "Day 1 is now 2026-03-11" in r.stdout, r.output
         assert Store.in_dir(data_dir).settings()["start"] == "2026-03-11"
+
+
+# -- 8: hub status at 80 columns --------------------------------------------------------------------
+
+
+@pytest.fixture
+def twenty(tmp_path, monkeypatch):
+    """20 participants: running (some marked), not started, without day 1, finished, a long id."""
+    monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.setenv("DIARY_NOW", NOW)
+    db = tmp_path / "hub.db"
+    hub = HubStore(db)
+    for n in range(20):
+        pid = f"P{n:02d}" if n != 7 else "P07-with-a-much-longer-site-prefix"
+        start = {3: None, 4: date(2026, 6, 1), 5: date(2025, 9, 1)}.get(n, START)
+        hub.enrolment.register(pid, builtin_text(), start, "UTC", at("2026-03-01T09:00"))
+        if start is not None:  # a device enrolled (without one: no day 1 yet)
+            code = hub.enrolment.enroll(pid, builtin_text(), start, "UTC", at("2026-03-01T09:00"))
+            hub.enrolment.redeem(code, "pi", at("2026-03-01T09:05"))
+        if start == START:
+            days = 10 if n % 3 else 4  # every third stopped on day 4: missed yesterday and no upload for days
+            hub.ingest(pid, [make_entry(pid, START, d) for d in range(1, days + 1)],
+                       at("2026-03-12T10:00" if days == 10 else "2026-03-06T08:00"))
+    hub.close()
+    return db
+
+
+def test_status_is_one_line_of_at_most_80_columns_per_participant_for_20(twenty):
+    r = run_hub(twenty, "status")
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("participant") and lines[-1].endswith("need a call.")
+    rows = lines[1:-1]
+    assert len(rows) == 20, r.stdout
+    assert all(len(line) <= 80 for line in lines), [line for line in lines if len(line) > 80]
+    by_id = {line.split()[0]: line for line in rows}
+    assert by_id["P01"].split()[1:5] == ["d", "11/98", "Baseline", "2"] and "2 h ago" in by_id["P01"]
+    assert "100%" in by_id["P01"] and "!" not in by_id["P01"]
+    assert "6 d ago" in by_id["P00"] and "! no upload for 6 days" in by_id["P00"]
+    assert "before" in by_id["P04"] and "from 2026-06-01" in by_id["P04"]
+    assert "ended" in by_id["P05"] and "no day 1 yet" in by_id["P03"]
+    assert "P07-with-a-…" in by_id and "2026-03-12T" not in r.stdout  # no raw ISO times at 80 columns
+
+
+def test_status_wide_and_json_keep_every_count_and_add_study_day_and_period(twenty):
+    wide = run_hub(twenty, "status", "--wide").stdout.splitlines()
+    assert len(wide) == 21 and any("late" in line and "quarantined" in line and "day 11/98 Baseline" in line
+                                     for line in wide)
+    doc = json.loads(run_hub(twenty, "status", "--json").stdout)
+    rows = {row["participant_id"]: row for row in doc["participants"]}
+    p01 = rows["P01"]
+    for key in ("participant_id", "study_id", "start", "entries", "last_received_at", "compliance", "done", "late",
+                "missed", "on_time", "imported", "flagged_days", "quarantined", "unblinded", "phases", "flagged",
+                "problem", "yesterday", "missed_yesterday", "days_since_upload", "stale", "collected_by_hand", "marks"):
+        assert key in p01, key
+    assert (p01["study_day"], p01["days_total"], p01["stage"]) == (11, 98, "running")
+    assert p01["period"] == {"id": "baseline", "label": "Baseline"}
+    assert rows["P04"]["stage"] == "before" and rows["P04"]["study_day"] is None
+    assert rows["P03"]["stage"] == "no_day_1" and rows["P05"]["stage"] == "finished"
