@@ -34,12 +34,13 @@ def test_python_m_diary_client_runs_the_command(tmp_path):
     assert r.returncode == 0 and "Usage: diary" in r.stdout, r.stdout + r.stderr
 
 
-def test_export_to_stdout_and_import_from_stdin(cli, data_dir, tmp_path):
+def test_export_to_stdout_and_import_from_stdin(cli, data_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where a file named `-` would land
     assert cli("enroll", "--participant", "P01", "--start", "2026-03-02", now="2026-03-02T19:00").exit_code == 0
     assert cli(*REPORT, now="2026-03-02T19:30").exit_code == 0
     r = cli("export", "--csv", "-", now="2026-03-04T09:00")
     assert r.exit_code == 0, r.output
-    assert not (data_dir.parent / "-").exists() and not os.path.exists("-")
+    assert not (tmp_path / "-").exists()
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
     assert [(row["date"], row["pain"], row["note"]) for row in rows] == [("2026-03-02", "35", "fine")]
     assert r.stderr == "Wrote 1 entry to stdout\n"
