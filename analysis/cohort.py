@@ -188,6 +188,7 @@ class CohortColumns:
         self._values = array("d")  # len(ids) rows of len(items) × _per_item
         self.ids: list[str] = []
         self.responder_ids: list[str] = []
+        self.not_known = 0  # participants whose verdict is None (no drug or placebo days yet)
 
     def add(self, r: PersonalReport) -> None:
         nan = math.nan
@@ -211,6 +212,8 @@ class CohortColumns:
         self.ids.append(r.participant_id)
         if r.responder:
             self.responder_ids.append(r.participant_id)
+        elif r.responder is None:
+            self.not_known += 1
 
     def phase(self, item_id: str, phase_id: str, name: str) -> np.ndarray:
         """One number of an item in a phase, per participant (NaN: none)."""
@@ -243,6 +246,7 @@ def _summary(columns: CohortColumns, protocol: Protocol, now: datetime,
         mixed_model={primary: _mixed(protocol.primary, protocol, columns, roles)},
         options=options_of(protocol), analysis_version=ANALYSIS_VERSION, caveats=CAVEATS,
         phases=tuple(protocol.phases),
+        responders_not_known=columns.not_known,
     )
 
 

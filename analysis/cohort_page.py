@@ -14,7 +14,7 @@ from datetime import date, datetime
 from html import escape
 
 from analysis.results import CohortSummary, Covariate, PersonalReport, PhaseRow, Series
-from analysis.wording import fmt, fmt_ci, fmt_p, responder_rule
+from analysis.wording import EMPTY_PAPER, fmt, fmt_ci, fmt_p, responder_rule
 from diary_client.core.entry import Entry, filed_timing
 from diary_client.core.protocol import Protocol
 from diary_client.core.schedule import day_statuses
@@ -162,7 +162,9 @@ def _cards(rep: CohortSummary, people: Sequence[PageRow], primary: str | None) -
     meta = c.meta if c else None
     points = people[0].responder_points if people else None
     cards = [("participants", str(len(people))),
-             ("responders", f"{rep.responders} of {len(people)}"),
+             ("responders", "not known yet" if people and rep.responders_not_known == len(people)
+              else f"{rep.responders} of {len(people) - rep.responders_not_known}"
+              + (f" ({rep.responders_not_known} not known yet)" if rep.responders_not_known else "")),
              (f"{c.label if c else 'primary'}: drug − placebo (meta-analysis)",
               "—" if meta is None else f"{meta.effect:+.1f} {fmt_ci(meta.ci95)}"),
              ("p (meta-analysis)", fmt_p(meta.p if meta else None)),
@@ -192,10 +194,11 @@ def _paper_table(rep: CohortSummary, people: Sequence[PageRow]) -> str:
         name = f"<b>{escape(c.label)}</b>" + (" <span class='dim'>(primary)</span>" if c.item.primary else "")
         rows.append([name, *cells, fmt(c.vs_placebo_points_mean, "+.1f") + " " + fmt_ci(c.ci95_vs_placebo_points),
                      fmt_p(c.p_active_vs_baseline), fmt_p(c.p_active_vs_placebo)])
+    empty = all(c.vs_placebo_points_mean is None for c in rep.cohort.values())
     return ("<h2>As in the paper: reduction from baseline, % (mean ± SD across participants)</h2>"
             "<p class='dim'>Positive is better for every item. Tests are paired across participants "
             "(each participant's own reduction counts once); the interval is the 95% CI of the mean.</p>"
-            + _table(head, rows))
+            + (f"<p><b>{escape(EMPTY_PAPER)}</b></p>" if empty else "") + _table(head, rows))
 
 
 def _symbols() -> str:
@@ -344,7 +347,7 @@ def _responders(rep: CohortSummary, people: Sequence[PageRow], item_id: str) -> 
                    f"text-anchor='{'start' if p >= 0 else 'end'}'>{p:+.1f}{' ✓' if yes else ''}</text>")
     out.append("</svg>")
     ids = ", ".join(escape(i) for i in rep.responder_ids) or "none"
-    return (f"<h2>Responders: {rep.responders} of {len(people)}</h2>"
+    return (f"<h2>Responders: {escape(rep.responders_phrase())}</h2>"
             f"<p>Responders ({escape(item_id)}): {ids}.</p>"
             "<p class='dim'>Each participant's active minus placebo reduction (percentage points of her baseline "
             "mean); filled squares with ✓ are responders, open circles are not.</p>" + "".join(out))

@@ -7,7 +7,18 @@ from rich.table import Table
 
 from analysis.results import CohortSummary, PersonalReport
 from analysis.summary import tally_words
-from analysis.wording import fmt, fmt_ci, fmt_p, item_name, model_sentence, responder_rule, responder_verdict, units
+from analysis.wording import (
+    EMPTY_PAPER,
+    EMPTY_PRIMARY,
+    fmt,
+    fmt_ci,
+    fmt_p,
+    item_name,
+    model_sentence,
+    responder_rule,
+    responder_verdict,
+    units,
+)
 
 __all__ = ["fmt", "fmt_ci", "fmt_p", "print_personal", "print_cohort"]
 
@@ -98,7 +109,7 @@ def _model_tables(report: PersonalReport, console: Console) -> None:
 def print_cohort(report: CohortSummary, console: Console | None = None) -> None:
     console = console or Console()
     console.print(f"[bold]{report.study_id}[/] · {report.n_participants} participants · "
-                  f"{report.responders} responders · as of {report.as_of:%Y-%m-%d %H:%M}")
+                  f"{report.responders_phrase()} · as of {report.as_of:%Y-%m-%d %H:%M}")
     t = Table(title="Primary result: random-effects meta-analysis of each participant's model difference "
                     "(drug − placebo, item units)", title_justify="left")
     for col in ("item", "k", "mean effect [95% CI]", "p", "τ", "I²", "95% prediction interval"):
@@ -111,6 +122,8 @@ def print_cohort(report: CohortSummary, console: Console | None = None) -> None:
         t.add_row(c.label, str(m.k), f"{m.effect:+.1f} {fmt_ci(m.ci95)}", fmt_p(m.p), fmt(m.tau), fmt(m.i2, ".0f") + "%",
                   fmt_ci(m.prediction_interval))
     console.print(t)
+    if all(c.meta is None for c in report.cohort.values()):
+        console.print(f"[dim]{EMPTY_PRIMARY}[/]")
     t = Table(title="As in the paper: reduction vs baseline, % (mean ± SD across participants)", title_justify="left")
     columns = report.paper_columns()
     t.add_column("item")
@@ -127,6 +140,8 @@ def print_cohort(report: CohortSummary, console: Console | None = None) -> None:
         t.add_row(c.label, *cells, fmt(c.vs_placebo_points_mean, "+.1f"), fmt_p(c.p_active_vs_baseline),
                   fmt_p(c.p_active_vs_placebo))
     console.print(t)
+    if all(c.vs_placebo_points_mean is None for c in report.cohort.values()):
+        console.print(f"[dim]{EMPTY_PAPER}[/]")
     if report.covariates:
         t = Table(title="Covariates against the primary item's vs_placebo_points", title_justify="left")
         for col in ("covariate", "n", "r", "r²", "p"):

@@ -388,6 +388,7 @@ class CohortSummary:
     analysis_version: str
     caveats: tuple[str, ...]
     phases: tuple[Phase, ...]  # the study's phases, in protocol order (labels and roles for the tables)
+    responders_not_known: int  # participants whose responder verdict cannot be given yet (no drug or placebo days)
 
     @property
     def n_participants(self) -> int:
@@ -399,10 +400,20 @@ class CohortSummary:
         present = {p for c in self.cohort.values() for p in c.phases}
         return tuple(ph for ph in self.phases if ph.id in present and ph.role != "baseline")
 
+    def responders_phrase(self) -> str:
+        """"2 of 4 responders", or how many are not known yet: mid-study, never a bare "0 responders"."""
+        n, unknown = self.n_participants, self.responders_not_known
+        if n and unknown == n:
+            return f"responders not known yet for all {n} (none has both drug and placebo days yet)"
+        if not unknown:
+            return f"{self.responders} responders"
+        return f"{self.responders} responders of {n - unknown} known ({unknown} not known yet)"
+
     def json_tail(self) -> dict:
         """The document's keys after `participants`, in the contract's order."""
         return {
             "cohort": {k: v.as_json() for k, v in self.cohort.items()}, "responders": self.responders,
+            "responders_not_known": self.responders_not_known,
             "covariates": {k: v.as_json() for k, v in self.covariates.items()},
             "mixed_model": {k: v.as_json() for k, v in self.mixed_model.items()},
             "n_participants": self.n_participants, "responder_ids": list(self.responder_ids),

@@ -65,3 +65,10 @@ def model_sentence(report: PersonalReport) -> str | None:
 
 def item_name(rep: ItemResult) -> str:
     return rep.label + (" *" if rep.item.primary else "")
+
+
+# Said under a cohort table whose cells are all "—" (mid-study), so an empty table is never left unexplained.
+EMPTY_PRIMARY = ("All — : not known yet. Each participant's drug − placebo difference needs days in both the drug "
+                 "and the placebo period; the meta-analysis pools them once participants have both.")
+EMPTY_PAPER = ("— in the drug − placebo columns: not known yet. They need participants with days in both "
+               "the drug and the placebo period.")

@@ -27,6 +27,8 @@ class EnrollRequest(_Wire):
     participant_id: str | None = Field(None, max_length=100, description="Refuse the code unless it is this participant's")
     start: date | None = Field(None, description="Day 1, if the coordinator set none")
     timezone: str | None = Field(None, max_length=64, description="IANA zone of the device, e.g. Europe/Berlin")
+    today: date | None = Field(None, description="The device's own date: day 1 when neither the coordinator nor "
+                                                 "`start` set one (the hub's date if the two differ by more than a day)")
 
 
 class EnrollResponse(_Wire):

@@ -21,6 +21,13 @@ def at(text: str, tz=None) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=tz or ZoneInfo("UTC"))
 
 
+@pytest.fixture(autouse=True)
+def _quiet_clock_notice(monkeypatch):
+    """Tests set DIARY_NOW on purpose for almost every command: its stderr notice (clock.override_notice)
+    is silenced as documented, except where a test removes DIARY_NOW_QUIET to check the notice itself."""
+    monkeypatch.setenv("DIARY_NOW_QUIET", "1")
+
+
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
     d = tmp_path / "home"

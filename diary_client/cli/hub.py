@@ -13,6 +13,7 @@ import click
 from diary_client.cli.kit import Env, emit_json, pass_env, user_errors
 from diary_client.cli.lazy import LazyGroup
 from diary_client.core import clock
+from diary_client.core.printable import printable
 from diary_client.core.protocol import checked_protocol_text
 from diary_client.device.diary import participant_id_problem
 from sync.hub.errors import HubError
@@ -54,6 +55,8 @@ def sync_command(env: Env, as_json: bool) -> None:
             click.echo(f"{result.left_on_hub} entries on the hub clash with this device's own and stay on the hub only.")
         if result.protocol_version:
             click.echo(f"The study protocol was updated to version {result.protocol_version}.")
+        if result.start_moved:
+            click.echo(f"Day 1 is now {result.start_moved}, as the coordinator set it.")
     if result.error:
         raise click.ClickException(f"sync did not finish: {result.error}")
 
@@ -220,6 +223,28 @@ def hub_enroll(db_path: Path, participant_id: str, protocol_file, start, tz, as_
         click.echo(f"Enrolment code for {participant_id}: {code}  (works once, for 14 days)")
 
 
+@hub.command("set-start")
+@db_option
+@click.argument("participant_id")
+@click.option("--start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="The participant's day 1.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"participant_id", "start", "was"}.')
+@user_errors(HubError)
+def hub_set_start(db_path: Path, participant_id: str, start, as_json: bool) -> None:
+    """Correct a participant's day 1 while the hub holds none of their entries (audited as set_start).
+
+    Their device takes the new day 1 at its next sync if it holds no entry either.
+    """
+    store = _store(db_path)
+    was = store.reads.participant(participant_id)
+    p = store.enrolment.set_start(participant_id, start.date(), clock.now())
+    before = was.start.isoformat() if was and was.start else None
+    if as_json:
+        emit_json({"participant_id": participant_id, "start": p.start.isoformat() if p.start else None, "was": before})
+    else:
+        click.echo(f"Day 1 of {printable(participant_id)} is now {p.start} (was {before or 'not set'}); "
+                   "their device takes it at its next sync.")
+
+
 @hub.command("protocol")
 @db_option
 @click.argument("protocol_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -300,6 +325,7 @@ def status_report(store, now) -> tuple[list[dict], list]:
     from sync.hub.followup import follow_up, yesterday
     from sync.hub.rules import tally_dict
     from sync.hub.status import statuses
+    from sync.hub.status_lines import position
 
     people, left_out = roster.participants(store)
     days = {p.participant_id: yesterday(p, now) for p in people}
@@ -322,50 +348,42 @@ def status_report(store, now) -> tuple[list[dict], list]:
                      "problem": p.damaged,  # a hub record that cannot be used as is (a day 1 out of range)
                      "yesterday": f.yesterday, "missed_yesterday": f.missed_yesterday,
                      "days_since_upload": None if f.days_since_upload is None else round(f.days_since_upload, 2),
-                     "stale": f.stale, "collected_by_hand": f.by_hand, "marks": f.marks()})
+                     "stale": f.stale, "collected_by_hand": f.by_hand, "marks": f.marks(), **position(p, now)})
     return rows, left_out
 
 
 @hub.command("status")
 @db_option
+@click.option("--wide", is_flag=True, help="Every count on each participant's line (late, missed, imported, "
+                                            "quarantined, flagged, the last upload's time), as long as it needs.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @user_errors(HubError)
-def hub_status(db_path: Path, as_json: bool) -> None:
-    """Per participant: last upload, entries, compliance, late, missed, quarantined, flagged.
+def hub_status(db_path: Path, wide: bool, as_json: bool) -> None:
+    """Per participant, one line of 80 columns: study day, period, last upload, compliance, marks.
 
     Marked with `!`: yesterday's report missed, and no upload for more than 3 days while the
-    study runs. Participants the hub cannot read (a damaged record) are named on stderr
-    (`left_out` in --json).
+    study runs. --wide adds late, missed, imported, quarantined and flagged counts. Participants
+    the hub cannot read (a damaged record) are named on stderr (`left_out` in --json).
     """
     from sync.hub.roster import describe
+    from sync.hub.status_lines import HEADER, short_line, wide_line
 
-    rows, left_out = status_report(_store(db_path), clock.now())
+    now = clock.now()
+    rows, left_out = status_report(_store(db_path), now)
     if as_json:
         emit_json({"participants": rows, "left_out": [x.as_json() for x in left_out]})
     else:
         if not rows and not left_out:
             click.echo("No participants yet: add one with `diary hub enroll --db FILE ID`.")
+        if rows and not wide:
+            click.echo(HEADER)
         for r in rows:
-            click.echo(_status_line(r))
+            click.echo(wide_line(r) if wide else short_line(r, now))
         marked = sum(1 for r in rows if r["marks"])
         if marked:
             click.echo(f"{marked} participant(s) marked ! need a call.")
     if left_out:
         click.echo(describe(left_out), err=True)
-
-
-def _status_line(r: dict) -> str:
-    head = f"{r['participant_id']:<12} {r['study_id']:<10} "
-    if r["start"] is None:
-        return head + (f"DAMAGED: {r['problem']}" if r["problem"] else
-                       "no day 1 yet: waiting for the device to enrol or a collected file")
-    comp = "—" if r["compliance"] is None else f"{r['compliance']:.0%}"
-    marks = "".join(f"  ! {m}" for m in r["marks"])
-    return (head + f"entries {r['entries']:>4}  compliance {comp:>4}  "
-            f"late {r['late']:>3}  missed {r['missed']:>3}  imported {r['imported']:>3}  "
-            f"quarantined {r['quarantined']:>3}  flagged {r['flagged']:>3} ({r['flagged_days']} days)  "
-            f"last {r['last_received_at'] or 'never'}{'  unblinded' if r['unblinded'] else ''}{marks}"
-            + (f"  DAMAGED: {r['problem']}" if r["problem"] else ""))
 
 
 @hub.command("unblind")

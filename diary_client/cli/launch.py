@@ -35,9 +35,13 @@ def app_data_dir(args: list[str]) -> Path | None:
     return None
 
 
+COMPLETE_VAR = "_DIARY_COMPLETE"  # click's shell completion for the program `diary` (bash_source, zsh_source, ...)
+
+
 def run() -> None:  # pragma: no cover - console entry point (tests/test_diary_start.py runs it)
     data_dir = app_data_dir(sys.argv[1:])
-    if data_dir is None or data_dir.is_file():  # a command, or a file for a folder: the command line says
+    if data_dir is None or data_dir.is_file() or os.environ.get(COMPLETE_VAR):
+        # a command, a file for a folder (the command line says), or the shell asking for completions
         from diary_client.cli.participant import run as command_line
 
         command_line()

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import csv
+import io
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
+from typing import IO
 
 import click
 
 from diary_client.cli.kit import Env, emit_json, pass_env, user_errors
 from diary_client.cli.launch import chosen_data_dir
 from diary_client.cli.lazy import LazyGroup
-from diary_client.core import private
+from diary_client.core import clock, private
 from diary_client.core.answers import format_value, parse_answers
 from diary_client.core.days import long_date, plural, relative, short_date
 from diary_client.core.protocol import checked_protocol_text, load_protocol, parse_protocol
@@ -44,6 +48,9 @@ def main(ctx: click.Context, data_dir: Path | None) -> None:
     With no command, opens the diary app (the enrolment screen on first run).
     """
     ctx.obj = Env(chosen_data_dir(data_dir))
+    notice = clock.override_notice()
+    if notice:
+        click.echo(notice, err=True)
     if ctx.invoked_subcommand is None:
         from diary_client.app.main import run_app
 
@@ -84,7 +91,7 @@ def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, yes, a
 
         try:
             diary = enroll_device(store, hub_url, code, participant_id=participant_id,
-                                  start=start.date() if start else None)
+                                  start=start.date() if start else None, today=now.date())
         except SyncError as e:
             raise click.ClickException(str(e)) from None
         start_day = diary.start
@@ -240,13 +247,35 @@ EXPORT_META = ("study_day", "timing", "source", "submitted_at", "entry_id", "sup
 """The columns `diary export` adds after the answers; `diary import` passes over them."""
 
 
-def read_csv_rows(path: Path) -> list[tuple[int, date, dict[str, str]]]:
+STDIO = "-"
+"""A file option given as `-`: standard input or output (click's convention)."""
+
+
+@contextmanager
+def text_stream(path: Path, mode: str) -> Iterator[IO[str]]:
+    """`path` opened for reading ("r") or writing ("w", 0600) as UTF-8 CSV text; `-` is stdin or
+    stdout (left open: only the wrapper around it is let go)."""
+    if str(path) != STDIO:
+        with path.open(newline="", encoding="utf-8-sig") if mode == "r" else private.open_text(path) as f:
+            yield f
+        return
+    raw = (sys.stdin if mode == "r" else sys.stdout).buffer
+    f = io.TextIOWrapper(raw, encoding="utf-8-sig" if mode == "r" else "utf-8", newline="")
     try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
+        yield f
+    finally:
+        f.flush()
+        f.detach()
+
+
+def read_csv_rows(path: Path) -> list[tuple[int, date, dict[str, str]]]:
+    name = "stdin" if str(path) == STDIO else path
+    try:
+        with text_stream(path, "r") as f:
             reader = csv.reader(f)
             header = next(reader, None)
             if not header or header[0].strip() != "date":
-                raise DiaryError(f"{path}: the first column must be 'date' (header: date,<item ids...>)")
+                raise DiaryError(f"{name}: the first column must be 'date' (header: date,<item ids...>)")
             names = [h.strip() for h in header[1:]]
             rows = []
             for row in reader:
@@ -254,25 +283,28 @@ def read_csv_rows(path: Path) -> list[tuple[int, date, dict[str, str]]]:
                 if not any(c.strip() for c in row):
                     continue
                 if len(row) != len(header):
-                    raise DiaryError(f"{path}: line {line}: {len(row)} cells, the header has {len(header)}")
+                    raise DiaryError(f"{name}: line {line}: {len(row)} cells, the header has {len(header)}")
                 try:
                     d = date.fromisoformat(row[0].strip())
                 except ValueError:
-                    raise DiaryError(f"{path}: line {line}: {row[0]!r} is not a date like 2026-03-01") from None
+                    raise DiaryError(f"{name}: line {line}: {row[0]!r} is not a date like 2026-03-01") from None
                 rows.append((line, d, dict(zip(names, row[1:]))))
             return rows
     except FileNotFoundError:
-        raise DiaryError(f"{path}: no such file") from None
+        raise DiaryError(f"{name}: no such file") from None
     except (UnicodeDecodeError, csv.Error) as e:
-        raise DiaryError(f"{path}: not a readable CSV file ({e})") from None
+        raise DiaryError(f"{name}: not a readable CSV file ({e})") from None
 
 
 @main.command(name="import")
-@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("csv_file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @pass_env
 @user_errors()
 def import_(env: Env, csv_file: Path) -> None:
-    """Import legacy or paper diary data from a CSV (header: date,<item ids...>); all rows or none."""
+    """Import legacy or paper diary data from a CSV (header: date,<item ids...>); all rows or none.
+
+    CSV_FILE `-` reads standard input.
+    """
     diary = env.diary()
     ids = diary.protocol.item_ids
     try:
@@ -280,14 +312,15 @@ def import_(env: Env, csv_file: Path) -> None:
                 for line, d, texts in read_csv_rows(csv_file)]
         saved = diary.import_rows(rows, env.now())
     except DiaryError as e:
-        where = "" if str(e).startswith(str(csv_file)) else f"{csv_file}: "
+        name = "stdin" if str(csv_file) == STDIO else str(csv_file)
+        where = "" if str(e).startswith(name) else f"{name}: "
         raise DiaryError(f"{where}{e} — nothing was imported") from None
-    click.echo(f"Imported {plural(len(saved), 'day')} from {csv_file}")
+    click.echo(f"Imported {plural(len(saved), 'day')} from {'stdin' if str(csv_file) == STDIO else csv_file}")
 
 
 @main.command()
-@click.option("--csv", "csv_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the CSV.")
+@click.option("--csv", "csv_file", required=True, type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+              help="Where to write the CSV (`-`: standard output).")
 @click.option("--all", "every", is_flag=True, help="Every entry, superseded ones included.")
 @pass_env
 @user_errors()
@@ -301,7 +334,7 @@ def export(env: Env, csv_file: Path, every: bool) -> None:
     items = diary.protocol.items
     meta = list(EXPORT_META)
     try:
-        with private.open_text(csv_file) as f:
+        with text_stream(csv_file, "w") as f:
             w = csv.writer(f)
             w.writerow(["date", *[i.id for i in items], *meta])
             for e in sorted(entries, key=lambda e: (e.diary_date, e.seq)):
@@ -310,7 +343,8 @@ def export(env: Env, csv_file: Path, every: bool) -> None:
                             e.supersedes or "", e.reason or ""])
     except OSError as e:
         raise DiaryError(f"{csv_file}: cannot write ({e.strerror})") from None
-    click.echo(f"Wrote {plural(len(entries), 'entry')} to {csv_file}")
+    to_stdout = str(csv_file) == STDIO  # the data is stdout: the note goes to stderr
+    click.echo(f"Wrote {plural(len(entries), 'entry')} to {'stdout' if to_stdout else csv_file}", err=to_stdout)
 
 
 @main.command()

@@ -161,7 +161,8 @@ def _heat_tap(participants: Iterator[ParticipantData], db_path: Path, now: datet
               help="CSV with header participant_id,<name>...: each against the primary item's vs_placebo_points.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (the cohort report contract).")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write one self-contained HTML page: table, compliance heat map, daily charts, responders.")
+              help="Write one self-contained HTML page (table, compliance heat map, daily charts, responders) "
+                   "instead of the text report; one line says what was written.")
 @user_errors(ReportError)
 def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, as_json: bool,
                html_file: Path | None) -> None:
@@ -213,12 +214,12 @@ def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, a
         from analysis.cohort_page import page_pieces
 
         _write(html_file, page_pieces(rep, page, heat, covariates, [(x.participant_id, x.reason) for x in left_out]))
-    if not as_json:
+    if html_file:  # the page is what was asked for: one line about it (the text report is `hub report` alone)
+        click.echo(f"Wrote {html_file}: {rep.n_participants} participants, {rep.responders_phrase()}", err=as_json)
+    elif not as_json:
         from analysis.render_text import print_cohort
 
         print_cohort(rep)
-    if html_file:
-        click.echo(f"Wrote {html_file}", err=as_json)
 
 
 def _echo_but_last(pieces: Iterator[str]) -> str | None:

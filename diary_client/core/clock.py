@@ -114,6 +114,25 @@ def local_tz() -> tzinfo:
         return datetime.now().astimezone().tzinfo  # type: ignore[return-value]  # an aware now() always has a zone
 
 
+QUIET = "DIARY_NOW_QUIET"  # set (to anything) by a test suite that sets DIARY_NOW on purpose for every command
+
+
+def override_notice() -> str | None:
+    """The line every `diary` command writes to stderr while DIARY_NOW moves its clock (a value
+    left over in a shell would otherwise shift every day silently); None when the clock is the
+    machine's, DIARY_NOW is not a date-time (the command then says so), or DIARY_NOW_QUIET is set."""
+    fake = os.environ.get("DIARY_NOW")
+    if not fake or os.environ.get(QUIET):
+        return None
+    try:
+        moved = now()
+    except ClockError:
+        return None
+    real = _source.wall().astimezone(moved.tzinfo)
+    return (f"diary: DIARY_NOW={fake} is in force: the clock reads {moved:%Y-%m-%d %H:%M} "
+            f"(the machine's: {real:%Y-%m-%d %H:%M}); unset DIARY_NOW to use the real clock")
+
+
 def now(tz: tzinfo | None = None) -> datetime:
     """Aware local now; DIARY_NOW (ISO-8601 local date-time, or with an offset) overrides it."""
     tz = tz or local_tz()

@@ -64,6 +64,7 @@ class SyncResult:
     fetched: int = 0  # entries the participant filed on another device, taken from the hub (once per device)
     resent: int = 0  # acknowledged entries the hub no longer held (restored from an older copy), uploaded again
     left_on_hub: int = 0  # of those, entries that clash with this device's own and stay on the hub only
+    start_moved: str | None = None  # day 1 as the coordinator corrected it (`hub set-start`), taken by this round
     rejections: list[tuple[str, str]] = field(default_factory=list)  # (entry id, hub's reason)
 
     def as_dict(self) -> dict:
@@ -140,6 +141,7 @@ def enroll_device(
     *,
     participant_id: str | None = None,
     start: date | None = None,
+    today: date | None = None,
     device: str = "diary device",
     transport: httpx.BaseTransport | None = None,
 ) -> Diary:
@@ -147,7 +149,8 @@ def enroll_device(
 
     A `Store` not enrolled yet is enrolled with the hub's participant, protocol and day 1 (the
     code is checked first, so a bad code leaves the device as it was). An enrolled `Diary` is
-    connected to the hub if the code is for its participant. Raises SyncError or DiaryError.
+    connected to the hub if the code is for its participant. `today`, the device's date, is day 1
+    when neither `start` nor the coordinator set one. Raises SyncError or DiaryError.
     """
     store = target.store if isinstance(target, Diary) else target
     enrolled = store.settings().get("participant_id")
@@ -160,7 +163,12 @@ def enroll_device(
         raise SyncError(f"{hub_url!r} is not a hub URL like https://hub.example.org")
     body = {"code": code, "device": device, "device_id": Diary.device_id_of(store), "participant_id": participant_id,
             "start": start.isoformat() if start else None, "timezone": _zone_name()}
+    if today is not None:
+        body["today"] = today.isoformat()
     resp = _post_enrolment(hub_url, body, transport)
+    if resp.status_code == 422 and today is not None and _reason(resp).startswith("today"):
+        del body["today"]  # a hub from before the field: it takes its own date, as it always did
+        resp = _post_enrolment(hub_url, body, transport)
     if resp.status_code != 200:
         raise SyncError(f"the hub refused the enrolment: {_reason(resp)}")
     got = _enrolment_answer(resp)
@@ -311,6 +319,10 @@ class _Round:
         if me.get("unblinded") and not self.store.settings().get("unblinded"):
             changes |= {"unblinded": True, "hub_phases": me.get("phases")}
             self.result.released_now = True
+        hub_start = me.get("start")
+        if hub_start and hub_start != self.diary.start.isoformat() and not self.store.count("entries"):
+            changes["start"] = hub_start  # corrected on the hub (`hub set-start`) before anything was filed
+            self.result.start_moved = hub_start
         self.diary.update_settings(**changes)
         self.store.anchor(self.now, round(offset, 3))  # the clock guard's reading, re-anchored by the hub
         if abs(offset) > CLOCK_TOLERANCE.total_seconds():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
@@ -26,6 +27,14 @@ def _check_start(start: date | None, at: str) -> None:
     problem = start and bounds.start_problem(start, date.fromisoformat(at[:10]))
     if problem:
         raise HubError(problem)
+
+
+def device_day(today: date | None, now: datetime, tz: str) -> date:
+    """Day 1 of a device enrolling without a start of its own or the coordinator's: the device's date
+    (as the participant reads her calendar), unless its clock is more than a day from the hub's
+    date in her zone (a Raspberry Pi without a battery clock), then the hub's date."""
+    hub_day = now.astimezone(ZoneInfo(tz)).date()
+    return today if today is not None and abs((today - hub_day).days) <= 1 else hub_day
 
 
 @dataclass(frozen=True)
@@ -101,7 +110,8 @@ class Enrolment:
         return code
 
     def redeem(self, code: str, device: str, now: datetime, participant_id: str | None = None,
-               start: date | None = None, tz: str | None = None, device_id: str | None = None) -> DeviceEnrolment:
+               start: date | None = None, tz: str | None = None, device_id: str | None = None,
+               today: date | None = None) -> DeviceEnrolment:
         """Exchange a valid code, once, for a new device token. Nothing changes if anything is off.
 
         Once means once per device: the same `device_id` redeeming the same code again within
@@ -122,7 +132,7 @@ class Enrolment:
             if refused:
                 write_audit(db, at, "device", "redeem_refused", None)
             else:
-                result = self._issue(db, row, keyed, device, device_id, start, tz, now, lost)  # type: ignore[arg-type]  # not refused: row and keyed are set
+                result = self._issue(db, row, keyed, device, device_id, start, tz, now, lost, today)  # type: ignore[arg-type]  # not refused: row and keyed are set
         if result is None:
             raise CodeError("this enrolment code is not valid (mistyped, already used, expired, "
                             "or for another participant): ask the coordinator for a new one")
@@ -138,7 +148,8 @@ class Enrolment:
             [code_hash, device_id, iso(now - codes.RETRY_WINDOW)]).fetchone() is not None
 
     def _issue(self, db: Database, row: tuple, keyed: str, device: str, device_id: str | None,
-               start: date | None, tz: str | None, now: datetime, again: bool) -> DeviceEnrolment:
+               start: date | None, tz: str | None, now: datetime, again: bool,
+               today: date | None = None) -> DeviceEnrolment:
         at = iso(now)
         p = get_participant(db, row[1])
         assert p is not None  # codes reference participants
@@ -147,7 +158,7 @@ class Enrolment:
                            "enrol without --start")
         _check_start(start, at)
         if p.start is None or (tz and tz != p.tz):
-            new_start = p.start or start or p.local(now).date()
+            new_start = p.start or start or device_day(today, now, tz or p.tz)
             db.execute("UPDATE participants SET start = ?, tz = ? WHERE participant_id = ?",
                        [new_start.isoformat(), tz or p.tz, p.participant_id])
         if again:
@@ -165,12 +176,22 @@ class Enrolment:
                    **detail) -> Participant:
         """Give a participant day 1 and time zone from a collected diary file (audited): one the
         hub has no day 1 for, or whose day 1 moves while the hub holds none of their entries."""
+        return self._move_start(participant_id, start, tz, now, actor, "take_start", **detail)
+
+    def set_start(self, participant_id: str, start: date, now: datetime) -> Participant:
+        """The coordinator corrects day 1 (`hub set-start`, audited as `set_start`): allowed while the
+        hub holds none of the participant's entries; their device takes it at its next sync."""
+        return self._move_start(participant_id, start, None, now, "coordinator", "set_start")
+
+    def _move_start(self, participant_id: str, start: date, tz: str | None, now: datetime, actor: str,
+                    action: str, **detail) -> Participant:
         at = iso(now)
         _check_start(start, at)
         with self.db.tx() as db:
             p = get_participant(db, participant_id)
             if p is None:
                 raise HubError(f"no participant {participant_id!r} on this hub")
+            tz = tz or p.tz
             if p.start is not None and p.start != start:
                 n = db.execute("SELECT COUNT(*) FROM entries WHERE participant_id = ?", [participant_id]).fetchone()[0]
                 if n:
@@ -178,7 +199,7 @@ class Enrolment:
                                    f"{p.start}: day 1 cannot move to {start}")
             db.execute("UPDATE participants SET start = ?, tz = ? WHERE participant_id = ?",
                        [start.isoformat(), tz, participant_id])
-            write_audit(db, at, actor, "take_start", participant_id, start=start.isoformat(),
+            write_audit(db, at, actor, action, participant_id, start=start.isoformat(),
                         was=p.start.isoformat() if p.start else None, tz=tz, was_tz=p.tz, **detail)
             return get_participant(db, participant_id)  # type: ignore[return-value]  # updated just above in this transaction: it exists
 

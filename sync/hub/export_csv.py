@@ -18,21 +18,20 @@ from sync.hub.export_tables import CODEBOOK, OPTIONS, TABLES, Gathered, TableRow
 
 
 class CsvFile:
-    """One CSV file written row by row with a fixed header; `raw` columns are not neutralised."""
+    """One CSV file written row by row with a fixed header. `guard`: the file is for people, so cells
+    a spreadsheet would run are neutralised; a file another program imports (REDCap) is written
+    without it, every value exactly as typed."""
 
-    def __init__(self, path: Path, header: list[str], raw: frozenset[int] = frozenset()):
-        self.path, self.raw = path, raw
+    def __init__(self, path: Path, header: list[str], guard: bool = True):
+        self.path, self.guard = path, guard
         self.file: IO[str] = private.open_text(path)  # owner only (0600)
         self.writer = csv.writer(self.file)
-        self.writer.writerow(safe_row(header))
+        self.writer.writerow(safe_row(header) if guard else header)
         self.rows = 0
 
     def write(self, rows) -> None:
         for row in rows:
-            safe = safe_row(row)
-            for k in self.raw:  # cells the writer itself fills, read by the program the file is for
-                safe[k] = row[k]
-            self.writer.writerow(safe)
+            self.writer.writerow(safe_row(row) if self.guard else row)
             self.rows += 1
 
     def close(self) -> None:

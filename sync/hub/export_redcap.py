@@ -58,24 +58,26 @@ class Field:
     branching: str = ""
     required: str = ""
     annotation: str = ""
+    identifier: str = ""  # "y": REDCap leaves it out of de-identified exports (dates are identifiers under HIPAA)
 
     def row(self) -> list[str]:
         return [self.name, self.form, "", self.type, self.label, self.choices, self.note, self.validation, self.min,
-                self.max, "", self.branching, self.required, "", "", "", "", self.annotation]
+                self.max, self.identifier, self.branching, self.required, "", "", "", "", self.annotation]
 
 
 PARTICIPANT_FIELDS = [
     Field("record_id", PARTICIPANT_FORM, "text", "Participant ID"),
     Field("study_id", PARTICIPANT_FORM, "text", "Study"),
-    Field("start_date", PARTICIPANT_FORM, "text", "Day 1", validation="date_ymd"),
-    Field("end_date", PARTICIPANT_FORM, "text", "Last study day", validation="date_ymd"),
+    Field("start_date", PARTICIPANT_FORM, "text", "Day 1", validation="date_ymd", identifier="y"),
+    Field("end_date", PARTICIPANT_FORM, "text", "Last study day", validation="date_ymd", identifier="y"),
     Field("time_zone", PARTICIPANT_FORM, "text", "Time zone of the diary windows"),
 ]
 DIARY_AFTER = [
     Field("corrected", DIARY_FORM, "yesno", "The report is a correction of an earlier one"),
     Field("correction_reason", DIARY_FORM, "notes", "Reason given for the correction"),
     Field("entry_id", DIARY_FORM, "text", "Entry id (UUID) on the hub"),
-    Field("submitted_at", DIARY_FORM, "text", "When the device saved the report", note="ISO 8601 with UTC offset"),
+    Field("submitted_at", DIARY_FORM, "text", "When the device saved the report", note="ISO 8601 with UTC offset",
+          identifier="y"),
     Field("flags", DIARY_FORM, "text", "The device's doubts about its clock"),
 ]
 FIXED = {f.name for f in PARTICIPANT_FIELDS + DIARY_AFTER} | {"diary_date", "study_day", "phase", "timing"}
@@ -134,7 +136,7 @@ class StudyFiles:
         self.fields = [
             *PARTICIPANT_FIELDS,
             Field("diary_date", DIARY_FORM, "text", "Diary date (the day the report is about)", validation="date_ymd",
-                  required="y"),
+                  required="y", identifier="y"),
             Field("study_day", DIARY_FORM, "text", "Study day", validation="integer", min="1",
                   max=str(protocol.days_total), required="y"),
             Field("phase", DIARY_FORM, "dropdown", "Study phase", phases, required="y"),
@@ -144,9 +146,9 @@ class StudyFiles:
             *DIARY_AFTER,
         ]
         stem = fhir_id(study.study_id)
-        # Field Annotation holds only the action tag written here (@NONEOFTHEABOVE): kept as REDCap reads it.
-        d = CsvFile(folder / f"{stem}_DataDictionary.csv", DICTIONARY_HEADER,
-                    raw=frozenset({DICTIONARY_HEADER.index("Field Annotation")}))
+        # Both files are for REDCap's importer, not a spreadsheet: values exactly as typed (a note
+        # "-not a number" must not become "'-not a number"); the codebook beside them keeps the guard.
+        d = CsvFile(folder / f"{stem}_DataDictionary.csv", DICTIONARY_HEADER, guard=False)
         d.write(f.row() for f in self.fields)
         d.close()
         self.columns = ["record_id", *REPEAT]
@@ -158,7 +160,7 @@ class StudyFiles:
             if f.name == PARTICIPANT_FIELDS[-1].name:
                 self.columns.append(f"{PARTICIPANT_FORM}_complete")
         self.columns.append(f"{DIARY_FORM}_complete")
-        self.data = CsvFile(folder / f"{stem}_ImportData.csv", self.columns)
+        self.data = CsvFile(folder / f"{stem}_ImportData.csv", self.columns, guard=False)
 
     def _coded(self, name: str) -> list[tuple[int, str]]:
         """A checkbox field's codes: the options of every version of the study."""

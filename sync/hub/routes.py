@@ -46,7 +46,7 @@ def enroll(body: wire.EnrollRequest, request: Request) -> wire.EnrollResponse:
     store = store_of(request)
     try:
         got = store.enrolment.redeem(body.code, body.device, request.app.state.now(), body.participant_id, body.start,
-                                     body.timezone, body.device_id)
+                                     body.timezone, body.device_id, body.today)
     except CodeError as e:
         raise HTTPException(400, str(e)) from None
     except HubError as e:

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # hub_fixture
 
 from hub_fixture import make_entry  # noqa: E402
 
-from diary_client.protocol import builtin_text  # noqa: E402
+from diary_client.core.protocol import builtin_text  # noqa: E402
 from sync.hub.store import HubStore  # noqa: E402
 
 OUT = Path(__file__).with_name("hub-0006.db")
