@@ -14,6 +14,7 @@ from diary_client import clock
 from diary_client.cli import Env, emit_json, pass_env, user_errors
 from diary_client.diary import participant_id_problem
 from diary_client.lazy import LazyGroup
+from diary_client.printable import printable
 from diary_client.protocol import checked_protocol_text
 
 from .hub.errors import HubError
@@ -269,18 +270,19 @@ def hub_import(db_path: Path, files: tuple[Path, ...], force: bool, take_start: 
                    "rejected_by_reason": [{"reason": why, "count": n} for why, n in reasons]})
     else:
         for r in results:
-            click.echo(f"{r.path}: {r.participant_id}{' (new)' if r.registered else ''}: {r.accepted} new, "
-                       f"{r.duplicate} already on the hub, {len(r.rejected)} rejected")
+            pid = printable(r.participant_id)
+            click.echo(f"{printable(r.path)}: {pid}{' (new)' if r.registered else ''}: {r.accepted} new, "
+                       f"{r.duplicate} already on the hub, {r.rejected_total} rejected")
             if r.took_start:
-                click.echo(f"  day 1 of {r.participant_id} is now {r.took_start} ({r.took_tz}), from the file")
+                click.echo(f"  day 1 of {pid} is now {r.took_start} ({printable(str(r.took_tz))}), from the file")
             for entry_id, why in r.rejected[:MAX_LISTED]:
-                click.echo(f"  rejected {entry_id}: {why}")
-            if len(r.rejected) > MAX_LISTED:
-                click.echo(f"  ... and {len(r.rejected) - MAX_LISTED} more (--json lists every one)")
+                click.echo(f"  rejected {printable(entry_id)}: {printable(why)}")
+            if r.rejected_total > MAX_LISTED:
+                click.echo(f"  ... and {r.rejected_total - MAX_LISTED} more (--json lists the first {len(r.rejected)})")
         if reasons:
             click.echo("Rejected entries by reason:")
             for why, n in reasons:
-                click.echo(f"  {n:>5}  {why}")
+                click.echo(f"  {n:>5}  {printable(why)}")
     if rejected:
         raise click.ClickException(f"{rejected} entr{'y was' if rejected == 1 else 'ies were'} rejected and "
                                    "not imported (reasons above); the rest is on the hub")
