@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from diary_client.cli import Env, emit_json, pass_env, user_errors
+from diary_client.printable import printable
 
 from .participant import ParticipantData
 
@@ -207,7 +208,7 @@ def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, a
     if covariates:
         unknown = sorted(set(covariates) - set(rep.participant_ids))
         if unknown:
-            click.echo(f"covariates: no such participant in the study: {', '.join(unknown)}", err=True)
+            click.echo(f"covariates: no such participant in the study: {', '.join(map(printable, unknown))}", err=True)
     if left_out:
         from sync.hub.roster import describe
 

@@ -18,6 +18,7 @@ from .days import long_date, plural, relative, short_date
 from .diary import AlreadyFiled, Diary, DiaryError
 from .launch import default_data_dir
 from .lazy import LazyGroup
+from .printable import printable
 from .protocol import ProtocolError, checked_protocol_text, load_protocol, parse_protocol
 from .store import DB_NAME, Store, StoreError
 
@@ -183,7 +184,7 @@ def _link(env: Env, diary: Diary, participant_id: str, hub_url: str, code: str, 
     if diary.settings.hub_url:
         raise DiaryError(f"this device already syncs with {diary.settings.hub_url}; use another --data-dir")
     if participant_id != diary.participant_id:
-        raise DiaryError(f"this device is enrolled for {diary.participant_id}, not {participant_id}: "
+        raise DiaryError(f"this device is enrolled for {printable(diary.participant_id)}, not {printable(participant_id)}: "
                          f"give --participant {diary.participant_id} to link it to the hub")
     try:
         enroll_device(diary, hub_url, code, participant_id=participant_id, start=diary.start)
@@ -230,7 +231,7 @@ def status(env: Env, as_json: bool) -> None:
     d = date.fromisoformat(s.diary_date)
     started = today >= date.fromisoformat(s.start)
     day = f"Day {s.study_day} of {s.days_total}" if started else f"Day 1 is {long_date(d)} {d.year}"
-    click.echo(f"{s.participant_id} · {s.study_id} · {day} · {s.phase_label or ''}")
+    click.echo(f"{printable(s.participant_id)} · {s.study_id} · {day} · {printable(s.phase_label or '')}")
     window = ""
     if s.today in ("upcoming", "open", "late"):
         opens, closes = datetime.fromisoformat(s.opens), datetime.fromisoformat(s.closes)

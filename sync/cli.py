@@ -45,7 +45,7 @@ def sync_command(env: Env, as_json: bool) -> None:
             click.echo(f"Uploaded {result.accepted} new, {result.duplicate} already on the hub, "
                        f"{result.rejected} rejected; {result.pending} pending")
         for entry_id, why in result.rejections:
-            click.echo(f"  quarantined {entry_id}: {why}")
+            click.echo(f"  quarantined {printable(entry_id)}: {printable(why)}")
         if result.released_now:
             click.echo("The true phase names are released to you from now on.")
         if result.fetched:
@@ -358,9 +358,9 @@ def hub_status(db_path: Path, as_json: bool) -> None:
 
 
 def _status_line(r: dict) -> str:
-    head = f"{r['participant_id']:<12} {r['study_id']:<10} "
+    head = f"{printable(r['participant_id']):<12} {printable(r['study_id']):<10} "
     if r["start"] is None:
-        return head + (f"DAMAGED: {r['problem']}" if r["problem"] else
+        return head + (f"DAMAGED: {printable(r['problem'])}" if r["problem"] else
                        "no day 1 yet: waiting for the device to enrol or a collected file")
     comp = "—" if r["compliance"] is None else f"{r['compliance']:.0%}"
     marks = "".join(f"  ! {m}" for m in r["marks"])
@@ -368,7 +368,7 @@ def _status_line(r: dict) -> str:
             f"late {r['late']:>3}  missed {r['missed']:>3}  imported {r['imported']:>3}  "
             f"quarantined {r['quarantined']:>3}  flagged {r['flagged']:>3} ({r['flagged_days']} days)  "
             f"last {r['last_received_at'] or 'never'}{'  unblinded' if r['unblinded'] else ''}{marks}"
-            + (f"  DAMAGED: {r['problem']}" if r["problem"] else ""))
+            + (f"  DAMAGED: {printable(r['problem'])}" if r["problem"] else ""))
 
 
 @hub.command("unblind")
@@ -381,7 +381,7 @@ def hub_unblind(db_path: Path, participant_ids: tuple[str, ...], everyone: bool)
     if everyone == bool(participant_ids):
         raise click.UsageError("give participant ids or --all (not both)")
     done = _store(db_path).enrolment.unblind(None if everyone else list(participant_ids), clock.now())
-    click.echo(f"Unblinded {len(done)} participant(s): {', '.join(done) or '-'}")
+    click.echo(f"Unblinded {len(done)} participant(s): {', '.join(map(printable, done)) or '-'}")
 
 
 @hub.command("revoke")
@@ -399,8 +399,9 @@ def hub_revoke(db_path: Path, participant_id: str, as_json: bool) -> None:
     if as_json:
         emit_json({"participant_id": participant_id, "revoked": n})
     else:
-        click.echo(f"Revoked {n} device token(s) of {participant_id}; "
-                   f"`diary hub enroll --db {db_path} {participant_id}` gives a code for a new device.")
+        pid = printable(participant_id)
+        click.echo(f"Revoked {n} device token(s) of {pid}; "
+                   f"`diary hub enroll --db {printable(str(db_path))} {pid}` gives a code for a new device.")
 
 
 @hub.command("export")

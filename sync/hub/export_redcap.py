@@ -28,7 +28,7 @@ from diary_client.protocol import Item
 
 from .codebook import NONE_CODE, VAS_RANGE, Study, asked_prompt, phases_asked
 from .export_csv import CsvFile, write_codebook
-from .export_fhir import fhir_id
+from .export_fhir import claim, fhir_id
 from .export_tables import Gathered, TableRows
 
 DICTIONARY_HEADER = [
@@ -209,6 +209,9 @@ class RedcapWriter:
     def __init__(self, folder: Path, studies: dict[str, Study]):
         private.folder(folder)
         write_codebook(folder, studies)
+        stems: dict[str, str] = {}
+        for sid in studies:  # one pair of files per study, never two studies in one
+            claim(stems, fhir_id(sid), sid)
         self.files = {sid: StudyFiles(folder, s) for sid, s in studies.items()}
 
     def add(self, g: Gathered, counting: set[str], rows: TableRows) -> None:
