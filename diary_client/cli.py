@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import os
 import sqlite3
 import sys
 from datetime import date, datetime
@@ -74,8 +75,28 @@ def user_errors(*extra: type[BaseException]):
     return deco
 
 
-def emit_json(doc) -> None:
-    click.echo(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
+def emit_json(doc, done: str | None = None) -> None:
+    """One JSON document on stdout; with `done`, the change it reports stands even if it cannot be printed (`confirm`)."""
+    text = json.dumps(doc, indent=2, ensure_ascii=False, default=str)
+    if done is None:
+        click.echo(text)
+    else:
+        confirm(text, done)
+
+
+def confirm(text: str, done: str) -> None:
+    """Print the line that says a change was made. When stdout cannot take it (a full disk, a
+    closed pipe) the change still stands: say so in one line on stderr, and exit 0 as done."""
+    try:
+        click.echo(text)
+    except OSError as e:
+        try:  # what is still buffered for stdout goes nowhere, so the exit's flush cannot fail again
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
+        click.echo(f"{done}; the line saying so could not be printed ({e.strerror or e})", err=True)
 
 
 @click.group(
@@ -285,14 +306,15 @@ def record(env: Env, values: tuple[str, ...], reason: str | None, as_json: bool)
         texts = {i.id: format_value(i, report.answers[i.id]) for i in report.items if i.id in report.answers} | texts
     answers = parse_answers(diary.protocol, report.phase_id, texts)
     entry = diary.save_report(report, answers, now, "cli", reason)
+    kind = "Correction" if reason else "Report"
+    done = f"{kind} for day {entry.study_day} saved"
     if as_json:
-        emit_json(entry.wire())
+        emit_json(entry.wire(), done)
     else:
-        kind = "Correction" if reason else "Report"
         rel = relative(entry.diary_date, now.date())
         named = f"{short_date(entry.diary_date)}" + (f", {rel.lower()}" if rel else "")
-        click.echo(f"{kind} for day {entry.study_day} ({named}) saved at {now:%H:%M}"
-                   + (" (late)" if entry.timing == "late" else ""))
+        confirm(f"{kind} for day {entry.study_day} ({named}) saved at {now:%H:%M}"
+                + (" (late)" if entry.timing == "late" else ""), done)
 
 
 EXPORT_META = ("study_day", "timing", "source", "submitted_at", "entry_id", "supersedes", "reason")

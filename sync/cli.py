@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from diary_client import clock
-from diary_client.cli import Env, emit_json, pass_env, user_errors
+from diary_client.cli import Env, confirm, emit_json, pass_env, user_errors
 from diary_client.diary import participant_id_problem
 from diary_client.lazy import LazyGroup
 from diary_client.printable import printable
@@ -443,8 +443,10 @@ def hub_backup(db_path: Path, out: Path, as_json: bool) -> None:
     from .hub.backup import backup
 
     got = backup(db_path, out)
+    done = f"Backed up to {printable(str(got.path))}"
     if as_json:
-        emit_json({"path": str(got.path), "entries": got.entries, "participants": got.participants, "size": got.size})
+        emit_json({"path": str(got.path), "entries": got.entries, "participants": got.participants, "size": got.size},
+                  done)
     else:
-        click.echo(f"Backed up {got.participants} participant(s) and {got.entries} entries to {got.path} "
-                   f"({got.size / 1e6:.1f} MB); integrity check ok")
+        confirm(f"Backed up {got.participants} participant(s) and {got.entries} entries to {printable(str(got.path))} "
+                f"({got.size / 1e6:.1f} MB); integrity check ok", done)
