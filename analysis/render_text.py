@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from analysis.results import CohortSummary, PersonalReport
@@ -19,6 +20,7 @@ from analysis.wording import (
     responder_verdict,
     units,
 )
+from diary_client.core.printable import printable
 
 __all__ = ["fmt", "fmt_ci", "fmt_p", "print_personal", "print_cohort"]
 
@@ -26,7 +28,7 @@ __all__ = ["fmt", "fmt_ci", "fmt_p", "print_personal", "print_cohort"]
 def print_personal(report: PersonalReport, console: Console | None = None) -> None:
     console = console or Console()
     state = "blinded: period labels only, no comparisons" if report.blinded else "unblinded"
-    console.print(f"[bold]{report.participant_id}[/] · {report.study_id} · {state} · as of {report.as_of:%Y-%m-%d %H:%M}")
+    console.print(f"[bold]{escape(printable(report.participant_id))}[/] · {report.study_id} · {state} · as of {report.as_of:%Y-%m-%d %H:%M}")
     t = Table(title="Phases", title_justify="left")
     for col in ("phase", "dates", "days filed", "expected", "compliance"):
         t.add_column(col, justify="left" if col in ("phase", "dates") else "right")

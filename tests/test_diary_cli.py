@@ -85,7 +85,7 @@ def test_bad_usage_exits_2(enrolled, tmp_path):
     assert enrolled("record", now="2026-03-02T19:00").exit_code == 2
     assert enrolled("record", "--reason", "nothing to change", now="2026-03-02T19:00").exit_code == 2
     empty = enrolled("--data-dir", str(tmp_path / "new"), "enroll", "--participant", "", now="2026-03-02T19:00")
-    assert_user_error(empty, "1 to 100 characters")
+    assert_user_error(empty, "1 to 64 characters")
     assert enrolled("enroll", now="2026-03-02T19:00").exit_code == 2
     assert enrolled("status", "--frobnicate").exit_code == 2
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from diary_client.cli.kit import Env, emit_json, pass_env, user_errors
 from diary_client.cli.lazy import LazyGroup
+from diary_client.cli.participant import Env, confirm, emit_json, pass_env, user_errors
 from diary_client.core import clock
 from diary_client.core.printable import printable
 from diary_client.core.protocol import checked_protocol_text
@@ -44,7 +44,7 @@ def sync_command(env: Env, as_json: bool) -> None:
             click.echo(f"Uploaded {result.accepted} new, {result.duplicate} already on the hub, "
                        f"{result.rejected} rejected; {result.pending} pending")
         for entry_id, why in result.rejections:
-            click.echo(f"  quarantined {entry_id}: {why}")
+            click.echo(f"  quarantined {printable(entry_id)}: {printable(why)}")
         if result.released_now:
             click.echo("The true phase names are released to you from now on.")
         if result.fetched:
@@ -293,18 +293,19 @@ def hub_import(db_path: Path, files: tuple[Path, ...], force: bool, take_start: 
                    "rejected_by_reason": [{"reason": why, "count": n} for why, n in reasons]})
     else:
         for r in results:
-            click.echo(f"{r.path}: {r.participant_id}{' (new)' if r.registered else ''}: {r.accepted} new, "
-                       f"{r.duplicate} already on the hub, {len(r.rejected)} rejected")
+            pid = printable(r.participant_id)
+            click.echo(f"{printable(r.path)}: {pid}{' (new)' if r.registered else ''}: {r.accepted} new, "
+                       f"{r.duplicate} already on the hub, {r.rejected_total} rejected")
             if r.took_start:
-                click.echo(f"  day 1 of {r.participant_id} is now {r.took_start} ({r.took_tz}), from the file")
+                click.echo(f"  day 1 of {pid} is now {r.took_start} ({printable(str(r.took_tz))}), from the file")
             for entry_id, why in r.rejected[:MAX_LISTED]:
-                click.echo(f"  rejected {entry_id}: {why}")
-            if len(r.rejected) > MAX_LISTED:
-                click.echo(f"  ... and {len(r.rejected) - MAX_LISTED} more (--json lists every one)")
+                click.echo(f"  rejected {printable(entry_id)}: {printable(why)}")
+            if r.rejected_total > MAX_LISTED:
+                click.echo(f"  ... and {r.rejected_total - MAX_LISTED} more (--json lists the first {len(r.rejected)})")
         if reasons:
             click.echo("Rejected entries by reason:")
             for why, n in reasons:
-                click.echo(f"  {n:>5}  {why}")
+                click.echo(f"  {n:>5}  {printable(why)}")
     if rejected:
         raise click.ClickException(f"{rejected} entr{'y was' if rejected == 1 else 'ies were'} rejected and "
                                    "not imported (reasons above); the rest is on the hub")
@@ -396,7 +397,7 @@ def hub_unblind(db_path: Path, participant_ids: tuple[str, ...], everyone: bool)
     if everyone == bool(participant_ids):
         raise click.UsageError("give participant ids or --all (not both)")
     done = _store(db_path).enrolment.unblind(None if everyone else list(participant_ids), clock.now())
-    click.echo(f"Unblinded {len(done)} participant(s): {', '.join(done) or '-'}")
+    click.echo(f"Unblinded {len(done)} participant(s): {', '.join(map(printable, done)) or '-'}")
 
 
 @hub.command("revoke")
@@ -414,8 +415,9 @@ def hub_revoke(db_path: Path, participant_id: str, as_json: bool) -> None:
     if as_json:
         emit_json({"participant_id": participant_id, "revoked": n})
     else:
-        click.echo(f"Revoked {n} device token(s) of {participant_id}; "
-                   f"`diary hub enroll --db {db_path} {participant_id}` gives a code for a new device.")
+        pid = printable(participant_id)
+        click.echo(f"Revoked {n} device token(s) of {pid}; "
+                   f"`diary hub enroll --db {printable(str(db_path))} {pid}` gives a code for a new device.")
 
 
 @hub.command("export")
@@ -457,8 +459,10 @@ def hub_backup(db_path: Path, out: Path, as_json: bool) -> None:
     from sync.hub.backup import backup
 
     got = backup(db_path, out)
+    done = f"Backed up to {printable(str(got.path))}"
     if as_json:
-        emit_json({"path": str(got.path), "entries": got.entries, "participants": got.participants, "size": got.size})
+        emit_json({"path": str(got.path), "entries": got.entries, "participants": got.participants, "size": got.size},
+                  done)
     else:
-        click.echo(f"Backed up {got.participants} participant(s) and {got.entries} entries to {got.path} "
-                   f"({got.size / 1e6:.1f} MB); integrity check ok")
+        confirm(f"Backed up {got.participants} participant(s) and {got.entries} entries to {printable(str(got.path))} "
+                f"({got.size / 1e6:.1f} MB); integrity check ok", done)

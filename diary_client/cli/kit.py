@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sqlite3
+import sys
 from pathlib import Path
 
 import click
@@ -64,5 +66,25 @@ def user_errors(*extra: type[BaseException]):
     return deco
 
 
-def emit_json(doc) -> None:
-    click.echo(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
+def emit_json(doc, done: str | None = None) -> None:
+    """One JSON document on stdout; with `done`, the change it reports stands even if it cannot be printed (`confirm`)."""
+    text = json.dumps(doc, indent=2, ensure_ascii=False, default=str)
+    if done is None:
+        click.echo(text)
+    else:
+        confirm(text, done)
+
+
+def confirm(text: str, done: str) -> None:
+    """Print the line that says a change was made. When stdout cannot take it (a full disk, a
+    closed pipe) the change still stands: say so in one line on stderr, and exit 0 as done."""
+    try:
+        click.echo(text)
+    except OSError as e:
+        try:  # what is still buffered for stdout goes nowhere, so the exit's flush cannot fail again
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
+        click.echo(f"{done}; the line saying so could not be printed ({e.strerror or e})", err=True)

@@ -13,12 +13,13 @@ from typing import IO
 
 import click
 
-from diary_client.cli.kit import Env, emit_json, pass_env, user_errors
+from diary_client.cli.kit import Env, confirm, emit_json, pass_env, user_errors
 from diary_client.cli.launch import chosen_data_dir
 from diary_client.cli.lazy import LazyGroup
 from diary_client.core import clock, private
 from diary_client.core.answers import format_value, parse_answers
 from diary_client.core.days import long_date, plural, relative, short_date
+from diary_client.core.printable import printable
 from diary_client.core.protocol import checked_protocol_text, load_protocol, parse_protocol
 from diary_client.device.diary import AlreadyFiled, Diary, DiaryError
 from diary_client.device.store import Store
@@ -132,7 +133,7 @@ def _link(env: Env, diary: Diary, participant_id: str, hub_url: str, code: str, 
     if diary.settings.hub_url:
         raise DiaryError(f"this device already syncs with {diary.settings.hub_url}; use another --data-dir")
     if participant_id != diary.participant_id:
-        raise DiaryError(f"this device is enrolled for {diary.participant_id}, not {participant_id}: "
+        raise DiaryError(f"this device is enrolled for {printable(diary.participant_id)}, not {printable(participant_id)}: "
                          f"give --participant {diary.participant_id} to link it to the hub")
     try:
         enroll_device(diary, hub_url, code, participant_id=participant_id, start=diary.start)
@@ -179,7 +180,7 @@ def status(env: Env, as_json: bool) -> None:
     d = date.fromisoformat(s.diary_date)
     started = today >= date.fromisoformat(s.start)
     day = f"Day {s.study_day} of {s.days_total}" if started else f"Day 1 is {long_date(d)} {d.year}"
-    click.echo(f"{s.participant_id} · {s.study_id} · {day} · {s.phase_label or ''}")
+    click.echo(f"{printable(s.participant_id)} · {s.study_id} · {day} · {printable(s.phase_label or '')}")
     window = ""
     if s.today in ("upcoming", "open", "late"):
         opens, closes = datetime.fromisoformat(s.opens), datetime.fromisoformat(s.closes)
@@ -233,14 +234,15 @@ def record(env: Env, values: tuple[str, ...], reason: str | None, as_json: bool)
         texts = {i.id: format_value(i, report.answers[i.id]) for i in report.items if i.id in report.answers} | texts
     answers = parse_answers(diary.protocol, report.phase_id, texts)
     entry = diary.save_report(report, answers, now, "cli", reason)
+    kind = "Correction" if reason else "Report"
+    done = f"{kind} for day {entry.study_day} saved"
     if as_json:
-        emit_json(entry.wire())
+        emit_json(entry.wire(), done)
     else:
-        kind = "Correction" if reason else "Report"
         rel = relative(entry.diary_date, now.date())
         named = f"{short_date(entry.diary_date)}" + (f", {rel.lower()}" if rel else "")
-        click.echo(f"{kind} for day {entry.study_day} ({named}) saved at {now:%H:%M}"
-                   + (" (late)" if entry.timing == "late" else ""))
+        confirm(f"{kind} for day {entry.study_day} ({named}) saved at {now:%H:%M}"
+                + (" (late)" if entry.timing == "late" else ""), done)
 
 
 EXPORT_META = ("study_day", "timing", "source", "submitted_at", "entry_id", "supersedes", "reason")

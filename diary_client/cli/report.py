@@ -12,6 +12,7 @@ import click
 
 from analysis.participant import ParticipantData
 from diary_client.cli.kit import Env, emit_json, pass_env, user_errors
+from diary_client.core.printable import printable
 
 
 class ReportError(Exception):
@@ -205,7 +206,7 @@ def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, a
     if covariates:
         unknown = sorted(set(covariates) - set(rep.participant_ids))
         if unknown:
-            click.echo(f"covariates: no such participant in the study: {', '.join(unknown)}", err=True)
+            click.echo(f"covariates: no such participant in the study: {', '.join(map(printable, unknown))}", err=True)
     if left_out:
         from sync.hub.roster import describe
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from datetime import time
@@ -16,6 +17,11 @@ if TYPE_CHECKING:
     from pydantic import TypeAdapter
 
 DEFAULT_PROTOCOL = "ldn-fm"
+# A protocol file is small and shallow (the built-in ones: 4 KiB, 4 levels); anything far beyond
+# is refused before it can exhaust the parser, a database column or the device.
+MAX_BYTES = 256 * 1024
+MAX_DEPTH = 8
+MAX_INT = 2**31 - 1
 # pydantic reads this from each dataclass: a key the model does not know is an error, not ignored.
 _FORBID = {"extra": "forbid"}
 
@@ -130,7 +136,7 @@ class Protocol:
 
     id: c.Id
     title: c.Text
-    version: Annotated[int, c.Ge(1)] = 1
+    version: Annotated[int, c.Ge(1), c.Le(MAX_INT)] = 1
     blinding: Literal["open", "single", "double"] = "open"
     unblind_after_end: bool = True
     masked: bool = False  # a double-blind device's copy: phase ids, labels and roles withheld (`masked`)
@@ -222,10 +228,17 @@ def parse_protocol(text: str, source: str = "protocol") -> Protocol:
     """Parse and validate protocol TOML text; `source` names it in error messages."""
     from pydantic import ValidationError
 
+    if len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise ProtocolError(f"{source}: larger than a protocol can be ({MAX_BYTES // 1024} KiB at most)")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ProtocolError(f"{source}: not valid TOML: {e}") from None
+    except RecursionError:
+        raise ProtocolError(f"{source}: nested deeper than a protocol can be ({MAX_DEPTH} levels at most)") from None
+    problem = _bounds_problem(data)
+    if problem:
+        raise ProtocolError(f"{source}: {problem}")
     try:
         return _adapter().validate_python(data)
     except ValidationError as e:
@@ -236,6 +249,27 @@ def parse_protocol(text: str, source: str = "protocol") -> Protocol:
             msg = "Extra inputs are not permitted"
         where = f"{_where(err['loc'])}: " if err["loc"] else ""  # a whole-protocol check names its field
         raise ProtocolError(f"{source}: {where}{msg}{more}") from None
+
+
+def _bounds_problem(data: dict) -> str | None:
+    """Where the parsed TOML is deeper than MAX_DEPTH, or holds an integer beyond ±MAX_INT or a
+    float that is not finite (no field of a protocol needs one), or None. Walked without recursion."""
+    todo: list[tuple[tuple, Any]] = [((), data)]
+    while todo:
+        loc, value = todo.pop()
+        if len(loc) > MAX_DEPTH:
+            return f"{_where(loc[:MAX_DEPTH])}: nested deeper than a protocol can be ({MAX_DEPTH} levels at most)"
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int) and abs(value) > MAX_INT:
+            return f"{_where(loc)}: {value} is out of range (at most {MAX_INT})"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{_where(loc)}: {value} is not a finite number"
+        if isinstance(value, dict):
+            todo += [((*loc, k), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            todo += [((*loc, i), v) for i, v in enumerate(value)]
+    return None
 
 
 def stored_protocol(text: str, source: str = "stored protocol") -> Protocol:
@@ -339,7 +373,11 @@ def load_protocol_text(path: str | Path | None) -> str:
         return builtin_text()
     p = Path(path)
     try:
-        return p.read_text(encoding="utf-8")
+        with p.open("rb") as f:
+            raw = f.read(MAX_BYTES + 1)  # a larger file is refused without reading it all
+        if len(raw) > MAX_BYTES:
+            raise ProtocolError(f"{p}: larger than a protocol can be ({MAX_BYTES // 1024} KiB at most)")
+        return raw.decode("utf-8")
     except FileNotFoundError:
         raise ProtocolError(f"{p}: no such protocol file") from None
     except (OSError, UnicodeDecodeError) as e:

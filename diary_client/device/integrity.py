@@ -55,7 +55,7 @@ def check(store: Store) -> list[str]:
         for r in db.query("SELECT * FROM entries ORDER BY rowid"):
             try:
                 h = content_hash(_row_entry(r))
-            except (ValueError, TypeError) as e:
+            except (ValueError, TypeError, RecursionError) as e:
                 problems.append(f"entry {r['id']}: unreadable ({e})")
                 continue
             if r["id"] not in audited:
@@ -80,7 +80,7 @@ def check(store: Store) -> list[str]:
 def _json(text: str | None):
     try:
         return None if text is None else json.loads(text)
-    except ValueError:
+    except (ValueError, TypeError, RecursionError):
         return None
 
 

@@ -155,6 +155,8 @@ def _row_entry(row: dict) -> Entry:
     """An Entry from its own row (trusted: no pydantic on the device's read path)."""
     doc = {k: row[k] for k in _ENTRY_FIELDS}
     doc["answers"] = json.loads(row["answers"])
+    if not isinstance(doc["answers"], dict):  # a file changed behind the app's back (verify, a collected file)
+        raise ValueError("answers is not a JSON object")
     return from_wire(doc)
 
 
@@ -196,6 +198,14 @@ class Store:
             return True
         done = {r[0] for r in self.conn.execute(f"SELECT name FROM {table} WHERE migration_set = ?", [MIGRATION_SET])}
         return any(name not in done for name, _ in _MIGRATIONS)
+
+    @classmethod
+    def over(cls, conn: sqlite3.Connection, path: Path) -> Store:
+        """A Store over a connection opened elsewhere, only to read it (the hub's read-only,
+        immutable view of a collected file): no pragmas, no migrations."""
+        store = cls.__new__(cls)
+        store.path, store.conn = Path(path), conn
+        return store
 
     @classmethod
     def in_dir(cls, data_dir: str | Path, create: bool = True) -> Store:

@@ -3,7 +3,8 @@
 The copy is one snapshot of the database as of one committed transaction: the backup reads
 under one read transaction, which in WAL mode does not block the hub's writers. It is written
 to a private (0600) file beside OUT, checked (`PRAGMA integrity_check`), switched out of WAL so
-it is one self-contained file, and only then renamed to OUT, so OUT is never a half-written copy.
+it is one self-contained file, synced, and only then renamed to OUT (after the key, OUT.key), so
+OUT is never a half-written copy and never stands without its key.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from diary_client.core import private
 from sync.hub import codes
 from sync.hub.store import HubError
 
@@ -31,39 +31,64 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def backup(db_path: Path, out: Path) -> BackupResult:
-    """Copy the hub database at `db_path` to `out` (replacing an older backup there)."""
+    """Copy the hub database at `db_path` to `out` and its key to `OUT.key` (replacing an older pair).
+
+    Both are written aside under names of this process and synced; only then is the key renamed
+    into place, and the database after it. A failure before the renames (a full disk, a folder
+    that refuses writes) leaves the older pair as it was and no partial file; the key is the hub's
+    own, the same in every backup of it, so a new key beside an older database is still its key.
+    """
     if not db_path.is_file():
         raise HubError(f"{db_path}: no hub database there (check --db)")
+    key_out = codes.key_path(out)
     for own in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm"), codes.key_path(db_path)):
-        if _same_file(own, out) or out.resolve() == own.resolve():
+        if any(_same_file(own, x) or x.resolve() == own.resolve() for x in (out, key_out)):
             raise HubError(f"{out}: that is the hub's own database; give another file for the backup")
     if out.is_dir():
         raise HubError(f"{out}: is a folder; give a file name for the backup")
     if not out.parent.is_dir():
         raise HubError(f"{out.parent}: no such folder")
-    partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    partial, key_partial = (p.with_name(f".{p.name}.partial-{os.getpid()}") for p in (out, key_out))
     try:
-        os.close(os.open(partial, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600))
-        os.chmod(partial, 0o600)  # whatever the umask: the backup holds every participant's data
-    except OSError as e:
-        raise HubError(f"{out}: cannot write there ({e.strerror})") from None
-    try:
-        counts = _copy(db_path, partial)
-        os.replace(partial, out)
-        _copy_key(db_path, out)
-        _sync_dir(out.parent)
-    except BaseException:
+        try:
+            key = codes.key_path(db_path).read_bytes() if codes.key_path(db_path).is_file() else None
+            if key is not None:
+                _write_synced(key_partial, key)
+            _write_synced(partial, b"")
+            counts = _copy(db_path, partial)
+            _fsync(partial)
+            if key is not None:
+                os.replace(key_partial, key_out)  # the key first: a database in place always has its key
+            os.replace(partial, out)
+            _sync_dir(out.parent)
+        except OSError as e:
+            raise HubError(f"{out}: the backup could not be written ({e.strerror or e}); "
+                           "no partial file is left and an older backup there is as it was") from None
+    finally:
         partial.unlink(missing_ok=True)
-        raise
+        key_partial.unlink(missing_ok=True)
     return BackupResult(out, counts[0], counts[1], out.stat().st_size)
 
 
-def _copy_key(db_path: Path, out: Path) -> None:
-    """The hub's hashing key goes beside the copy (`OUT.key`, 0600): a hub restored without it
-    would recognise no device token and no enrolment code."""
-    key = codes.key_path(db_path)
-    if key.is_file():
-        private.write(codes.key_path(out), key.read_bytes())
+def _write_synced(path: Path, data: bytes) -> None:
+    """`data` into a new private (0600, whatever the umask) file, on disk when this returns."""
+    fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # the backup holds every participant's data; the key opens every token
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _copy(db_path: Path, dst_path: Path) -> tuple[int, int]:

@@ -10,7 +10,7 @@ of their ids, so a device notices entries the hub lost (a hub restored from an o
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sync.client.reconcile import ids_digest
@@ -79,7 +79,7 @@ def devices_of(db: HubDatabase, participant_id: str) -> set[str]:
     return heads | made | tokens
 
 
-def file_problem(db: HubDatabase, participant_id: str, device_id: str, chain: list[str]) -> str | None:
+def file_problem(db: HubDatabase, participant_id: str, device_id: str, chain: Sequence[str]) -> str | None:
     """Why a collected file's audit chain disagrees with the head the hub holds for its device, or None."""
     held_head = head_of(db, participant_id, device_id)
     if held_head is None:
@@ -94,7 +94,7 @@ def file_problem(db: HubDatabase, participant_id: str, device_id: str, chain: li
     return None
 
 
-def import_problems(db: HubDatabase, participant_id: str, device_id: str | None, chain: list[str]) -> list[str]:
+def import_problems(db: HubDatabase, participant_id: str, device_id: str | None, chain: Sequence[str]) -> list[str]:
     """Why the hub should not trust a collected file's claims: its device is not one of the
     participant's (unless the participant has none yet: enrolled at a lab visit), or its chain
     disagrees with the head the hub holds for that device."""

@@ -34,8 +34,18 @@ from pathlib import Path
 
 from diary_client.core import private
 from diary_client.core.entry import Entry, Value
+from diary_client.core.printable import printable
 from diary_client.core.protocol import Item, Protocol
-from sync.hub.codebook import NONE_CODE, NONE_LABEL, VAS_RANGE, Study, asked_prompt, phases_asked, stamp
+from sync.hub.codebook import (
+    NONE_CODE,
+    NONE_LABEL,
+    VAS_RANGE,
+    Study,
+    asked_prompt,
+    phases_asked,
+    stamp,
+)
+from sync.hub.errors import HubError
 from sync.hub.export_csv import write_codebook
 from sync.hub.export_tables import Gathered, TableRows
 
@@ -58,12 +68,26 @@ def _control(code: str) -> dict:
             "valueCodeableConcept": {"coding": [{"system": ITEM_CONTROL, "code": code}]}}
 
 
+_HASHED = re.compile(r"-[0-9a-f]{8}")
+
+
 def fhir_id(text: str) -> str:
-    """A FHIR resource id ([A-Za-z0-9-.], at most 64) for a study or participant id."""
+    """A FHIR resource id ([A-Za-z0-9-.], at most 64) for a study or participant id: the id as it
+    is when it is one, else cleaned with a hash of the id appended. An id that already ends like
+    a hashed one is hashed too, so `x/y` and `x-y-bd3c9047` never meet in one name."""
     clean = re.sub(r"[^A-Za-z0-9.-]", "-", text)
-    if clean != text or len(clean) > 64:
+    if clean != text or len(clean) > 64 or _HASHED.fullmatch(clean[-9:]):
         clean = clean[:55] + "-" + hashlib.sha256(text.encode()).hexdigest()[:8]
     return clean
+
+
+def claim(used: dict[str, str], name: str, owner: str) -> str:
+    """`name` for `owner`'s file, refused if another's file in this export already has it (a
+    file is never silently replaced; with `fhir_id` that takes a collision of SHA-256 prefixes)."""
+    if used.setdefault(name, owner) != owner:
+        raise HubError(f"{printable(used[name])} and {printable(owner)} would both be written to {name}: "
+                       "export stopped before one replaced the other")
+    return name
 
 
 # Study and item ids ([A-Za-z][A-Za-z0-9_-]*) are safe in a URL path as they are.
@@ -209,6 +233,7 @@ class FhirWriter:
     def __init__(self, folder: Path, studies: dict[str, Study], now: datetime,
                  reused: Set[tuple[str, str]] = frozenset()):
         self.folder, self.now, self.reused = folder, now, reused  # reused: Reads.reused_ids()
+        self.names: dict[str, str] = {}  # file name -> the participant it holds
         private.folder(folder)
         write_codebook(folder, studies)
         for study in studies.values():
@@ -216,7 +241,9 @@ class FhirWriter:
                 _write(folder / f"Questionnaire-{fhir_id(f'{p.id}-v{p.version}')}.json", questionnaire(study, p))
 
     def add(self, g: Gathered, counting: set[str], rows: TableRows) -> None:
-        _write(self.folder / f"Bundle-{fhir_id(g.participant.participant_id)}.json", bundle(g, counting, self.now, self.reused))
+        pid = g.participant.participant_id
+        name = claim(self.names, f"Bundle-{fhir_id(pid)}.json", pid)
+        _write(self.folder / name, bundle(g, counting, self.now, self.reused))
 
     def finish(self) -> None:
         pass

@@ -27,7 +27,7 @@ from diary_client.core.entry import Value
 from diary_client.core.protocol import Item
 from sync.hub.codebook import NONE_CODE, VAS_RANGE, Study, asked_prompt, phases_asked
 from sync.hub.export_csv import CsvFile, write_codebook
-from sync.hub.export_fhir import fhir_id
+from sync.hub.export_fhir import claim, fhir_id
 from sync.hub.export_tables import Gathered, TableRows
 
 DICTIONARY_HEADER = [
@@ -210,6 +210,9 @@ class RedcapWriter:
     def __init__(self, folder: Path, studies: dict[str, Study]):
         private.folder(folder)
         write_codebook(folder, studies)
+        stems: dict[str, str] = {}
+        for sid in studies:  # one pair of files per study, never two studies in one
+            claim(stems, fhir_id(sid), sid)
         self.files = {sid: StudyFiles(folder, s) for sid, s in studies.items()}
 
     def add(self, g: Gathered, counting: set[str], rows: TableRows) -> None:

@@ -1,7 +1,7 @@
 """`diary hub import`: merge a participant's diary file, collected by hand, into the hub.
 
-The file is never written to: it is copied with SQLite's backup API (which also reads its WAL)
-and the copy is opened with the device's own Store, so its audit chain is verified the same way.
+The file is never written to, nor anything beside it: collected.py opens it read-only and checks
+its shape, and the device's own checks (`diary verify`) run over that view of it.
 A participant the hub knows without a day 1 (pre-enrolled, the device enrolled offline) takes the
 file's day 1 and time zone; a file whose day 1 disagrees with the hub's is refused.
 """
@@ -9,18 +9,18 @@ file's day 1 and time zone; a file whose day 1 disagrees with the hub's is refus
 from __future__ import annotations
 
 import re
-import sqlite3
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from diary_client.core.entry import parse_entry
-from diary_client.device.store import Store, StoreError
-from sync.hub import chains
+from diary_client.core.printable import printable
+from diary_client.device.diary import participant_id_problem
+from sync.hub import chains, collected
 from sync.hub.rules import valid_zone
 from sync.hub.store import HubError, HubStore
+
+KEPT = 1000  # rejected entries listed per file; every one is counted, by reason
 
 
 @dataclass
@@ -30,45 +30,32 @@ class ImportResult:
     registered: bool
     accepted: int = 0
     duplicate: int = 0
-    rejected: list[tuple[str, str]] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # the first KEPT: (entry id, why)
     problems: list[str] = field(default_factory=list)  # audit-chain problems (imported with --force)
     took_start: str | None = None  # the file's day 1, taken by a participant the hub had none for
     took_tz: str | None = None
+    rejected_total: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)  # reason kind -> count
 
-
-def read_diary_file(path: Path) -> tuple[dict, list, list[str], list[tuple[str, str, str]], list[str]]:
-    """(settings, entries, verify problems, flags, audit chain hashes) of a device's diary.db, without touching it."""
-    if not path.is_file():
-        raise HubError(f"{path}: no such file")
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "diary.db"
-        try:
-            src = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
-            try:
-                with sqlite3.connect(copy) as dst:
-                    src.backup(dst)
-                dst.close()
-            finally:
-                src.close()
-            store = Store(copy)
-        except (sqlite3.DatabaseError, StoreError) as e:
-            raise HubError(f"{path}: not a readable diary database ({e})") from None
-        try:
-            flags = [(f["entry_id"], f["flag"], f["detail"] or "") for f in store.flags()]
-            # A file from outside: its entries are validated as an upload's are, not trusted as a device trusts its own.
-            entries = [parse_entry(e.wire()) for e in store.entries()]
-            return store.settings(), entries, store.verify(), flags, store.chain()
-        except (sqlite3.DatabaseError, ValueError, StoreError) as e:
-            raise HubError(f"{path}: not a readable diary database ({e})") from None
-        finally:
-            store.close()
+    def reject(self, rejected: list[tuple[str, str]]) -> None:
+        self.rejected.extend(rejected[:max(0, KEPT - len(self.rejected))])
+        self.rejected_total += len(rejected)
+        for _, why in rejected:
+            kind = reason_kind(why)
+            self.by_reason[kind] = self.by_reason.get(kind, 0) + 1
 
 
 def _file_start(path: Path, settings: dict) -> date:
     try:
         return date.fromisoformat(settings["start"])
     except (KeyError, TypeError, ValueError):
-        raise HubError(f"{path}: the file holds no readable day 1 (start = {settings.get('start')!r})") from None
+        raise HubError(f"{printable(str(path))}: the file holds no readable day 1 "
+                       f"(start = {printable(repr(settings.get('start')))[:80]})") from None
+
+
+def _text(settings: dict, key: str) -> str | None:
+    value = settings.get(key)
+    return value if isinstance(value, str) else None
 
 
 def import_diary(hub: HubStore, path: Path, now: datetime, tz: str, force: bool = False,
@@ -77,43 +64,65 @@ def import_diary(hub: HubStore, path: Path, now: datetime, tz: str, force: bool 
 
     `tz` is the zone for a file that does not name its own (older devices); `take_start` lets
     the file's day 1 replace the hub's while the hub holds none of the participant's entries.
+    The file is read by collected.py (read-only, its shape checked) and ingested a chunk at a time.
     """
-    settings, entries, problems, flags, chain = read_diary_file(path)
-    pid = settings.get("participant_id")
-    if not pid or "protocol_toml" not in settings:
-        raise HubError(f"{path}: this diary was never enrolled (no participant in it)")
+    with collected.opened(path) as file:
+        return _import(hub, file, now, tz, force, take_start)
+
+
+def _import(hub: HubStore, file: collected.CollectedFile, now: datetime, tz: str, force: bool,
+            take_start: bool) -> ImportResult:
+    path, settings = file.path, file.settings()
+    name = printable(str(path))
+    pid, protocol_toml = _text(settings, "participant_id"), _text(settings, "protocol_toml")
+    if not pid or not protocol_toml:
+        raise HubError(f"{name}: this diary was never enrolled (no participant in it)")
+    have = hub.reads.participant(pid)
+    problem = participant_id_problem(pid)
+    if have is None and problem:  # a participant new to the hub takes today's rule for ids
+        raise HubError(f"{name}: its participant id {printable(repr(pid))} cannot be registered: {problem}")
+    pid_shown = printable(pid)
+    problems = file.problems()
     if problems and not force:
-        raise HubError(f"{path}: the file fails verification ({problems[0]}; {len(problems)} problem(s)): "
+        raise HubError(f"{name}: the file fails verification ({printable(problems[0])}; {len(problems)} problem(s)): "
                        "not imported; use --force to import it anyway")
     start = _file_start(path, settings)
-    distrust = chains.import_problems(hub.db, pid, settings.get("device_id"), chain)
-    file_tz = settings.get("timezone") if valid_zone(str(settings.get("timezone"))) else None
-    have = hub.reads.participant(pid)
+    device_id = _text(settings, "device_id")
+    chain = file.chain()
+    distrust = [printable(d) for d in chains.import_problems(hub.db, pid, device_id, chain)]
+    zone = _text(settings, "timezone")
+    file_tz = zone if zone and valid_zone(zone) else None
     if have is not None and have.start is not None and have.start != start and not take_start:
         raise HubError(
-            f"{path}: {pid}'s day 1 is {start} in this file but {have.start} on the hub: nothing imported. "
+            f"{name}: {pid_shown}'s day 1 is {start} in this file but {have.start} on the hub: nothing imported. "
             f"If the file's date is the right one, import again with --take-start (allowed while the hub "
-            f"holds none of {pid}'s entries); if the hub's is, this file is not {pid}'s or its device was "
+            f"holds none of {pid_shown}'s entries); if the hub's is, this file is not {pid_shown}'s or its device was "
             "enrolled with the wrong day 1: check with the participant before importing")
     retiming = have is not None and have.start != start  # take_start's own refusal comes first
     if distrust and not force and not retiming:
-        raise HubError(f"{path}: {distrust[0]}: not imported; use --force to import it anyway")
+        raise HubError(f"{name}: {distrust[0]}: not imported; use --force to import it anyway")
     # A known participant's study and version are checked first (start None: no date check yet).
-    hub.enrolment.register(pid, settings["protocol_toml"], None if have else start, file_tz or tz, now, actor="import")
+    hub.enrolment.register(pid, protocol_toml, None if have else start, file_tz or tz, now, actor="import")
     took = None
     if have is not None and have.start != start:
         took = hub.enrolment.take_start(pid, start, file_tz or have.tz, now, actor="import", file=path.name)
     if distrust and not force:
-        raise HubError(f"{path}: {distrust[0]}: not imported; use --force to import it anyway")
-    got = hub.ingest(pid, entries, now, via="import", flags=flags)
+        raise HubError(f"{name}: {distrust[0]}: not imported; use --force to import it anyway")
+    result = ImportResult(str(path), pid, have is None, problems=problems,
+                          took_start=took.start.isoformat() if took and took.start else None,
+                          took_tz=took.tz if took else None)
+    for batch in file.batches():  # one transaction per chunk: memory stays flat, a re-import finishes the rest
+        got = hub.ingest(pid, batch.entries, now, via="import", flags=batch.flags)
+        result.accepted += len(got.accepted)
+        result.duplicate += len(got.duplicate)
+        result.reject(batch.unreadable + got.rejected)
     if distrust:
         hub.audit("coordinator", "import_forced", now, pid, file=path.name, reasons=distrust)
-    elif chain and not problems:  # the file's head: a later copy of this device's file must extend it
-        chains.keep_head(hub.db, pid, settings["device_id"], len(chain), chain[-1], now, "import")
-    hub.audit("coordinator", "import_file", now, pid, file=path.name, accepted=len(got.accepted),
-              duplicate=len(got.duplicate), rejected=len(got.rejected), problems=len(problems))
-    return ImportResult(str(path), pid, have is None, len(got.accepted), len(got.duplicate), got.rejected, problems,
-                        took.start.isoformat() if took and took.start else None, took.tz if took else None)
+    elif len(chain) and not problems and device_id:  # the file's head: a later copy of this device's file must extend it
+        chains.keep_head(hub.db, pid, device_id, len(chain), chain[-1], now, "import")
+    hub.audit("coordinator", "import_file", now, pid, file=path.name, accepted=result.accepted,
+              duplicate=result.duplicate, rejected=result.rejected_total, problems=len(problems))
+    return result
 
 
 _SPECIFICS = [
@@ -133,5 +142,7 @@ def reason_kind(reason: str) -> str:
 
 def rejected_by_reason(results: list[ImportResult]) -> list[tuple[str, int]]:
     """(reason kind, count), most frequent first, over every file's rejected entries."""
-    counts = Counter(reason_kind(why) for r in results for _, why in r.rejected)
+    counts: Counter[str] = Counter()
+    for r in results:
+        counts.update(r.by_reason)
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
