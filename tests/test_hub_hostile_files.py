@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from hub_fixture import make_entry
 
-from diary_client.device.diary import Diary
 from diary_client.core.protocol import builtin_text
+from diary_client.device.diary import Diary
 from diary_client.device.store import Store
 from sync.hub.store import HubStore
 

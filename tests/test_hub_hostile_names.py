@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from hub_fixture import make_entry
 
 from diary_client.cli.participant import main
-from diary_client.device.diary import Diary
 from diary_client.core.protocol import builtin_text
+from diary_client.device.diary import Diary
 from diary_client.device.store import Store
 from sync.hub.store import HubStore
 

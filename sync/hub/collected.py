@@ -24,7 +24,6 @@ from typing import overload
 from diary_client.core.entry import Entry, parse_entry
 from diary_client.core.printable import printable
 from diary_client.device.store import CLOCK_FLAGS, Store
-
 from sync.hub.errors import HubError
 
 CHUNK = 1000  # entries judged and stored per transaction
