@@ -15,6 +15,8 @@ from analysis import posterior
 from analysis.results import Estimate
 from analysis.stats import Fit
 
+BASE_TAIL = 0.001  # the baseline level across 0: a 95% ratio interval needs it below 0.025 (Fieller)
+
 
 class Batch:
     """Posterior questions from many fits, answered in three vectorised calls."""
@@ -71,6 +73,7 @@ class SeriesModel:
     vs_placebo_points: Estimate | None
     comparisons: dict[str, tuple[float, float, tuple[float, float] | None, float | None] | None]  # diff, sd, ci, p
     responder_probability: float | None
+    baseline_unclear: bool = False  # percent-of-baseline intervals and the responder probability withheld
 
 
 def _unit(q: int, *pairs: tuple[int, float]) -> np.ndarray:
@@ -102,7 +105,7 @@ class FitPlan:
         self.comparisons: dict[str, tuple[int, int, slice, slice, list]] = {}
         self.reductions: dict[str, tuple[int, slice, slice]] = {}
         self.vs_placebo: tuple[slice, slice | None] | None = None
-        self.base_ok = [False] * len(self.flip)
+        self.base_at: slice | None = None
         if not compare:
             return
         a, b, pl = roles.active, roles.baseline, roles.placebo
@@ -114,10 +117,15 @@ class FitPlan:
                 self.comparisons[name] = (a, o, batch.p(R), batch.interval(R), posterior.sd(R).tolist())  # type: ignore[assignment]  # the comparison tuple's last item is a list of floats
         if b is None:
             return
-        mu_b = fit.beta[:, b]
+        # the paper's denominator: the baseline phase's own level (with a trend, not its level at the mean day)
+        den = fit.own_level(b)
+        mu_b = fit.beta @ den
+        self.level = mu_b.tolist()
         self.sign = np.where(mu_b < 0, -1.0, 1.0)
-        sd_b = np.sqrt(np.einsum("kg,kg->k", fit.node_w, fit.node_cov[:, :, b, b]))
-        self.base_ok = (np.abs(mu_b) > 4 * sd_b).tolist()  # the baseline mean clearly away from 0: a ratio has an interval
+        # a ratio has an interval when the baseline level is clearly away from 0: its posterior tail
+        # across 0 is below a normal's beyond 4 SDs (a posterior SD would be infinite: as φ → 1 any
+        # level's variance grows without bound, and the posterior reaches φ = 1)
+        self.base_at = batch.below(posterior.rows(fit, den), np.zeros(len(mu_b)))
         others = [k for k in keys if cols[k] != b]
         nums = [_unit(q, (b, 100.0), (cols[k], -100.0)) for k in others]
         with_vs = a is not None and pl is not None
@@ -125,7 +133,7 @@ class FitPlan:
             nums.append(_unit(q, (pl, 100.0), (a, -100.0)))  # type: ignore[arg-type]  # with_vs checked both columns are present
         if not nums:
             return
-        ratios = [_oriented(R, self.sign) for R in posterior.rows_many(fit, np.stack(nums), _unit(q, (b, 1.0)))]
+        ratios = [_oriented(R, self.sign) for R in posterior.rows_many(fit, np.stack(nums), den)]
         vs_base = posterior.rows_many(fit, np.stack([_unit(q, (cols[k], 1.0), (b, -1.0)) for k in others])) if others else []
         for k, R, D in zip(others, ratios, vs_base):
             self.reductions[k] = (cols[k], batch.interval(R), batch.p(D))
@@ -133,8 +141,14 @@ class FitPlan:
             ask = None if responder_points is None else batch.below(ratios[-1], self.flip * responder_points)
             self.vs_placebo = (batch.interval(ratios[-1]), ask)  # P(flip·Q < flip·R): responder_probability
 
+    def _base_ok(self, g: int) -> bool:
+        if self.base_at is None:
+            return False
+        below = self.batch.get("below", self.base_at, g)
+        return min(below, 1.0 - below) < BASE_TAIL
+
     def _ratio_ci(self, where: slice, g: int) -> tuple[float, float] | None:
-        if not self.base_ok[g]:
+        if not self._base_ok(g):
             return None
         f = self.flip[g]
         lo, hi = self.batch.get("ratio", where, g)
@@ -155,7 +169,7 @@ class FitPlan:
         vs_placebo, prob = None, None
         b = self.roles.baseline
         if self.comparisons or self.reductions:
-            mu_b = abs(beta[b]) if b is not None else 0.0
+            mu_b = abs(self.level[g]) if b is not None else 0.0
             f = float(self.flip[g])
             for k, (col, red_ci, red_p) in self.reductions.items():
                 value = f * 100.0 * (beta[b] - beta[col]) / mu_b if mu_b else None
@@ -168,7 +182,8 @@ class FitPlan:
                 value = f * 100.0 * (beta[pl] - beta[act]) / mu_b
                 p = comparisons.get("active_vs_placebo")
                 vs_placebo = Estimate(float(value), self._ratio_ci(self.vs_placebo[0], g), None if p is None else p[3])
-                if self.vs_placebo[1] is not None and self.base_ok[g]:
+                if self.vs_placebo[1] is not None and self._base_ok(g):
                     below = batch.get("below", self.vs_placebo[1], g)
                     prob = 1.0 - below if f > 0 else below
-        return SeriesModel(means, reductions, vs_placebo, comparisons, prob)
+        unclear = bool(self.reductions or self.vs_placebo) and not self._base_ok(g)
+        return SeriesModel(means, reductions, vs_placebo, comparisons, prob, unclear)

@@ -30,13 +30,13 @@ from analysis.results import (
     Series,
 )
 from analysis.stats import CHUNK, METHOD, Fit, Job, ar1_fits
-from analysis.summary import difference, phase_table, reduction_pct, tally_answers
+from analysis.summary import difference, is_responder, phase_table, reduction_pct, tally_answers
 from diary_client.core.entry import Entry, filed_timing, latest
 from diary_client.core.protocol import Item, Protocol, as_json
 from diary_client.core.schedule import PhaseSpan, phase_spans, tally_by_phase
 
 # Bump when any reported number could change for the same data, so old reports stay explainable.
-ANALYSIS_VERSION = "2.0"
+ANALYSIS_VERSION = "2.1"
 MIN_RESIDUAL_DF = 3  # fewer model days than model columns + 3: no model, no p-values
 RESPONDER_PRIOR = ("posterior probability that the model's active − placebo reduction reaches responder_points, "
                    "under flat priors on the phase means (and trend) and log σ and Jeffreys' prior on φ")
@@ -50,6 +50,11 @@ CAVEATS = (
     "Percent reductions are against the whole baseline mean; endpoint values use a phase's last 3 "
     "days with an entry. Only the latest correction of a day counts; missing days are left out.",
 )
+BASELINE_UNCLEAR = ("{items}: the model's percent-of-baseline intervals and the responder probability are "
+                    "withheld, because the model's baseline level (the baseline phase's own level, the "
+                    "denominator) is not clearly away from zero (within 4 posterior SDs of it), as when "
+                    "the values are near 0 or the day-to-day autocorrelation is near 1 (a random walk "
+                    "has no settled level).")
 
 
 def options_of(protocol: Protocol) -> Options:
@@ -259,11 +264,14 @@ def _fit_jobs(M: np.ndarray, valid: np.ndarray, day: np.ndarray, phase: np.ndarr
 
 def _report(d: _Draft, plans: list[tuple[_FitJob, Fit, FitPlan]]) -> PersonalReport:
     model: dict[int, tuple] = {}
+    unclear: list[str] = []
     for job, fit, plan in plans:
         n_eff = fit.n_eff_phase.tolist()
         for g, j in enumerate(job.items):
             model[j] = (float(fit.phi[g]), float(fit.n_eff[g]), {k: n_eff[g][c] for k, c in job.cols.items()},
                         plan.series(g))
+            if model[j][3].baseline_unclear:
+                unclear.append(d.items[j].label or d.items[j].id)
     primary = next((i.id for i in d.items if i.primary), None)
     p_adj = {name: adjust({it.id: _p(model.get(j), name) for j, it in enumerate(d.items)}, primary,
                           d.options.multiplicity) for name in COMPARISONS}
@@ -287,9 +295,10 @@ def _report(d: _Draft, plans: list[tuple[_FitJob, Fit, FitPlan]]) -> PersonalRep
                                     d.series[j])
     points = d.protocol.analysis.responder_points
     vp = items[primary].vs_placebo_points if primary in items else None
-    responder = None if d.blinded or vp is None else bool(vp >= points)
+    responder = None if d.blinded else is_responder(vp, points)
     return PersonalReport(d.participant_id, d.protocol.id, d.blinded, d.as_of, d.phases, items, d.other, responder,
-                          points, d.data_hash, d.options, ANALYSIS_VERSION, CAVEATS)
+                          points, d.data_hash, d.options, ANALYSIS_VERSION,
+                          CAVEATS + ((BASELINE_UNCLEAR.format(items=", ".join(unclear)),) if unclear else ()))
 
 
 def _p(fitted: tuple | None, name: str) -> float | None:

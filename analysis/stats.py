@@ -4,8 +4,15 @@ The model for one participant and one item: y_t = μ_phase(t) [+ β·(t − t̄)
 AR(1) errors, e_t = φ e_{t-1} + u_t, observed on study days t (missing days leave gaps). Whitening
 is exact for gaps: e_i given e_{i-1} g days earlier has mean φ^g e_{i-1} and variance σ²(1 − φ^{2g}),
 so the precision matrix is tridiagonal and every quantity below costs O(days).
-φ maximises the restricted (REML) likelihood on a grid refined by a parabola (what
-`nlme::gls(correlation = corAR1(form = ~ day), method = "REML")` fits; the tests pin it).
+Two days g apart correlate φ^g for any φ in (−1, 1): exactly
+`nlme::gls(correlation = corAR1(form = ~ day), method = "REML")`, which nlme turns into
+corARMA(p = 1, q = 0) on the day lags when days are missing (corCAR1 is the same model for φ > 0
+only; tests/data/edges.R). φ maximises the restricted
+(REML) likelihood on [−0.999, 0.999], edges included: a grid in θ = arcsin φ, a zoom on the best
+point's bracket and a parabola. As |φ| → 1 the model becomes a random walk: the restricted
+likelihood tends to a finite limit, so its maximum can lie at the edge (reported as ±0.999); the
+differences between phases stay estimable, but the marginal variance σ² and the uncertainty of
+any level by itself (a phase mean, a percent of the baseline) grow without bound.
 Inference on any contrast c'β uses Kenward & Roger (1997): the plug-in covariance Φ = σ²(X'R⁻¹X)⁻¹
 is inflated by 2Λ for the uncertainty of (σ², φ) — the Taylor terms with the REML expected
 information, including the second-derivative term R_ij since R(φ) is not linear in φ — and the t
@@ -22,11 +29,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PHI_GRID = np.round(np.arange(-0.90, 0.981, 0.02), 4)
-PHI_MIN, PHI_MAX = float(PHI_GRID[0]), float(PHI_GRID[-1])
-PRIOR_EXP = -0.5  # Jeffreys' prior for φ: (1 − φ²)^(−1/2)
-NODES, SPAN = 12, 6.0  # Gauss-Legendre nodes for φ's posterior over its mean ± 6 SD, cut to the grid's range
-METHOD = ("GLS with AR(1) errors: REML estimates; intervals and p-values from the posterior integrated over phi "
+# φ = sin θ: Jeffreys' prior for φ, (1 − φ²)^(−1/2) dφ, is dθ, flat on θ ∈ (−π/2, π/2), and the restricted
+# likelihood stays finite as |φ| → 1, so the posterior is integrated over the whole stationary range in θ.
+GRID = 96
+THETA_GRID = ((np.arange(GRID) + 0.5) / GRID - 0.5) * np.pi
+PHI_GRID = np.sin(THETA_GRID)
+PHI_EDGE = 0.999  # the REML estimate is sought on [−0.999, 0.999] and reported as ±0.999 when it lies beyond
+THETA_EDGE = float(np.arcsin(PHI_EDGE))
+THETA_POST = np.pi / 2
+PHI_LIMIT = 1.0 - 1e-6  # a posterior node closer to ±1 is evaluated there (the whitening divides by 1 − φ²)
+ZOOM_ROUNDS, ZOOM_POINTS = 4, 9  # each round keeps 2 of 8 intervals: the grid's two steps / 4⁴ ≈ 3e-4 in θ
+# Gauss-Legendre nodes for θ's posterior: NODES over its mean ± SPAN SDs, TAIL_NODES on each side from there to ±π/2
+NODES, SPAN, TAIL_NODES = 16, 5.0, 4
+METHOD = ("GLS with AR(1) errors on the study day (two days g apart correlate phi^g; nlme::gls(correlation = "
+          "corAR1(form = ~ day), method = 'REML')): REML estimates, phi sought on [-0.999, 0.999]; intervals and "
+          "p-values from the posterior integrated over phi on the whole stationary range (-1, 1) "
           "(Zellner & Tiao 1964; Jeffreys' prior on phi)")
 
 
@@ -74,6 +91,7 @@ class Fit:
     lam: np.ndarray | None = None  # (k, q, q) Kenward-Roger's Λ: Φ_A = σ²M⁻¹ + 2Λ (with kr=True)
     g_phi: np.ndarray | None = None  # (k, q, q) ∂Φ/∂φ = −σ² M⁻¹ Ṁ M⁻¹ ... as ΦP_φΦ
     wcov: np.ndarray | None = None  # (k, 2, 2) inverse REML information of (σ², φ)
+    day_offset: np.ndarray | None = None  # (p,) mean model day of each phase minus the mean of all (with trend)
 
     @property
     def q(self) -> int:
@@ -83,6 +101,18 @@ class Fit:
     def n_eff(self) -> np.ndarray:
         """(k,) effective n of the series: the sum of its phases' effective n."""
         return self.n_eff_phase.sum(axis=1)
+
+    def own_level(self, col: int) -> np.ndarray:
+        """(q,) c with c'β the phase's own level: its fitted values averaged over its model days.
+
+        Without a trend that is the phase's column; with one, column `col` is the level at the mean
+        model day, and the phase's own level adds the trend times its days' offset from that day.
+        """
+        c = np.zeros(self.q)
+        c[col] = 1.0
+        if self.trend and self.day_offset is not None:
+            c[self.p] = self.day_offset[col]
+        return c
 
     @property
     def df(self) -> int:
@@ -248,7 +278,7 @@ def _fit_batch(designs: list[tuple], phases: list[np.ndarray], p: int, trend: bo
     _, _, rss = _solve(XtX, XtY, YtY)
     with np.errstate(divide="ignore"):
         reml = -0.5 * (logdet_v[..., None] + logdet_x[..., None] + (n - q)[:, None, None] * np.log(rss))  # (B, G, k)
-    phi = _polish(_polish(_refine(reml), sums, q, n, 0.004), sums, q, n, 0.0005)  # (B, k)
+    phi = _reml_phi(reml, sums, q, n)  # (B, k)
     XtX, XtY, YtY, _ = _moments(phi, sums, q)
     inv, Bt, rss = _solve(XtX, XtY, YtY)
     rss = np.diagonal(rss, axis1=1, axis2=2)
@@ -259,10 +289,12 @@ def _fit_batch(designs: list[tuple], phases: list[np.ndarray], p: int, trend: bo
     node_beta, node_cov, node_w = _posterior_nodes(reml, sums, q, n)
     kr = _kenward_roger(phi, sums, q, XtX, inv, sigma2) if with_kr else (None, None, None)
     n_eff = _effective_n_batch([d for d, _, _ in designs], phi, phases, p)
+    offsets = [np.array([d[ph == c].mean() - d.mean() if (ph == c).any() else 0.0 for c in range(p)])
+               for (d, _, _), ph in zip(designs, phases)]
     return [Fit(phi=phi[b], beta=beta[b], cov_unscaled=inv[b], sigma2=sigma2[b], n_eff_phase=n_eff[b],
                 n=int(n[b]), p=p, trend=trend, node_beta=node_beta[b], node_cov=node_cov[b], node_w=node_w[b],
                 lam=None if kr[0] is None else kr[0][b], g_phi=None if kr[1] is None else kr[1][b],
-                wcov=None if kr[2] is None else kr[2][b])
+                wcov=None if kr[2] is None else kr[2][b], day_offset=offsets[b] if trend else None)
             for b in range(len(designs))]
 
 
@@ -277,45 +309,66 @@ def _reml_at(phis: np.ndarray, sums: tuple, q: int, n: np.ndarray) -> np.ndarray
                        + (n - q)[:, None, None] * np.log(rss))
 
 
-def _polish(phi: np.ndarray, sums: tuple, q: int, n: np.ndarray, h: float) -> np.ndarray:
-    """φ moved to the vertex of the parabola through φ − h, φ, φ + h (the grid's step was 0.02)."""
-    pts = np.clip(phi[..., None] + np.array([-h, 0.0, h]), PHI_MIN, PHI_MAX)
-    y0, y1, y2 = np.moveaxis(_reml_at(pts, sums, q, n), -1, 0)
-    with np.errstate(invalid="ignore"):
+def _reml_phi(reml: np.ndarray, sums: tuple, q: int, n: np.ndarray) -> np.ndarray:
+    """Per design and series, the φ in [−PHI_EDGE, PHI_EDGE] that maximises the restricted likelihood.
+
+    From the grid's best point, the bracket between its neighbours (cut to the edges) is searched on
+    ZOOM_POINTS points a round, each round keeping the best point's two intervals; then the vertex
+    of the parabola through the best point and its neighbours. A maximum at an edge is found like
+    any other (no parabola there). A series whose likelihood is nowhere finite (constant values) gets 0.
+    """
+    ll = np.where(np.isfinite(reml), reml, -np.inf)  # (B, G, k)
+    i = np.argmax(ll, axis=1)
+    lo = np.clip(THETA_GRID[np.maximum(i - 1, 0)], -THETA_EDGE, THETA_EDGE)
+    hi = np.clip(THETA_GRID[np.minimum(i + 1, GRID - 1)], -THETA_EDGE, THETA_EDGE)
+    steps = np.linspace(0.0, 1.0, ZOOM_POINTS)
+    for _ in range(ZOOM_ROUNDS):
+        pts = lo[..., None] + (hi - lo)[..., None] * steps  # (B, k, m)
+        y = np.nan_to_num(_reml_at(np.sin(pts), sums, q, n), nan=-np.inf)
+        j = np.argmax(y, axis=-1)[..., None]
+        lo = np.take_along_axis(pts, np.maximum(j - 1, 0), axis=-1)[..., 0]
+        hi = np.take_along_axis(pts, np.minimum(j + 1, ZOOM_POINTS - 1), axis=-1)[..., 0]
+    best = np.take_along_axis(pts, j, axis=-1)[..., 0]
+    y0, y1, y2 = (np.take_along_axis(y, np.clip(j + d, 0, ZOOM_POINTS - 1), axis=-1)[..., 0] for d in (-1, 0, 1))
+    with np.errstate(invalid="ignore", over="ignore"):
         den = y0 - 2 * y1 + y2
         shift = np.where(np.isfinite(den) & (den < 0), 0.5 * (y0 - y2) / den, 0.0)
-    inner = (phi > PHI_MIN + h) & (phi < PHI_MAX - h)
-    return np.where(inner, np.clip(phi + np.clip(shift, -1, 1) * h, PHI_MIN, PHI_MAX), phi)
-
-
-def _log_prior(phi: np.ndarray) -> np.ndarray:
-    """Jeffreys' prior for a stationary AR(1) coefficient, ∝ (1 − φ²)^(−1/2)."""
-    return PRIOR_EXP * np.log1p(-phi * phi)
+    inner = (j[..., 0] > 0) & (j[..., 0] < ZOOM_POINTS - 1)
+    best = np.where(inner, best + np.clip(shift, -1.0, 1.0) * (hi - lo) / 2, best)
+    return np.where(np.isfinite(ll).any(axis=1), np.sin(best), 0.0)
 
 
 def _posterior_nodes(reml: np.ndarray, sums: tuple, q: int, n: np.ndarray):
-    """φ's posterior (restricted likelihood × prior) integrated by Gauss-Legendre on NODES points.
+    """φ's posterior (restricted likelihood × Jeffreys' prior) on the whole stationary range, by Gauss-Legendre.
 
-    The grid's weights give φ's posterior mean and SD; the nodes span mean ± SPAN SDs cut to
-    [PHI_MIN, PHI_MAX], so a posterior piled against φ = 0.98 still integrates smoothly up to its
-    edge. Against 120 nodes over the whole range, 12 nodes change p-values below 0.01 by < 0.1%
-    (tests/test_analysis_stats.py), and keep a cohort's intervals cheap. Returns, per design and
-    series, β̂(φ) (B, k, K, q), σ̂²(φ)M(φ)⁻¹ (B, k, K, q, q) and the nodes' weights (B, k, K).
+    In θ = arcsin φ the prior is flat, so the grid's likelihoods are θ's posterior weights; they give
+    θ's posterior mean and SD. NODES nodes span mean ± SPAN SDs and TAIL_NODES more cover each side
+    from there to θ = ±π/2 (|φ| = 1): the restricted likelihood tends to a finite limit as φ → 1,
+    so a shoulder towards the edge can hold enough mass to move a small p. Nodes closer to ±1 than
+    1e-6 are evaluated at 1 − 1e-6. Against 200 + 2 × 60 nodes, these 24 change p-values in
+    [0.001, 0.01) by less than 0.1% (relative) and any p by less than 2e-4
+    (tests/test_analysis_edges.py). Returns, per design and series, β̂(φ) (B, k, K, q), σ̂²(φ)M(φ)⁻¹
+    (B, k, K, q, q) and the nodes' weights (B, k, K).
     """
-    lp = reml + _log_prior(PHI_GRID)[None, :, None]  # (B, G, k)
-    lp = np.where(np.isfinite(lp), lp, -np.inf)
+    lp = np.where(np.isfinite(reml), reml, -np.inf)  # (B, G, k)
     top = np.max(lp, axis=1, keepdims=True)
     with np.errstate(invalid="ignore"):
         w = np.exp(lp - np.where(np.isfinite(top), top, 0.0))
     w = np.where(np.isfinite(w), w, 0.0)
     w /= np.maximum(w.sum(axis=1, keepdims=True), 1e-300)
-    mean = np.einsum("bgk,g->bk", w, PHI_GRID)
-    sd = np.sqrt(np.maximum(np.einsum("bgk,g->bk", w, PHI_GRID**2) - mean**2, 0.0))
+    mean = np.einsum("bgk,g->bk", w, THETA_GRID)
+    sd = np.sqrt(np.maximum(np.einsum("bgk,g->bk", w, THETA_GRID**2) - mean**2, 0.0))
     sd = np.maximum(sd, 0.005)
-    lo = np.maximum(mean - SPAN * sd, PHI_MIN)[..., None]
-    hi = np.minimum(mean + SPAN * sd, PHI_MAX)[..., None]
+    lo = np.maximum(mean - SPAN * sd, -THETA_POST)[..., None]
+    hi = np.minimum(mean + SPAN * sd, THETA_POST)[..., None]
     x, gw = np.polynomial.legendre.leggauss(NODES)
-    nodes = lo + (hi - lo) * (x + 1.0) / 2.0  # (B, k, K)
+    xt, gt = np.polynomial.legendre.leggauss(TAIL_NODES)
+    # the centre, then the shoulders out to ±π/2 (the likelihood flattens towards |φ| = 1, not to 0)
+    parts = [(lo, hi, x, gw), (np.full_like(lo, -THETA_POST), lo, xt, gt), (hi, np.full_like(hi, THETA_POST), xt, gt)]
+    theta = np.concatenate([a + (b - a) * (u + 1.0) / 2.0 for a, b, u, _ in parts], axis=-1)
+    with np.errstate(divide="ignore"):
+        logw = np.concatenate([np.log((b - a) / 2.0 * g) for a, b, _, g in parts], axis=-1)  # (B, k, K)
+    nodes = np.clip(np.sin(theta), -PHI_LIMIT, PHI_LIMIT)  # (B, k, K) in φ
     B, k, K = nodes.shape
     XtX, XtY, YtY, logdet_v = _moments(nodes.reshape(B, k * K), sums, q)
     inv, Bt, rss = _solve(XtX, XtY, YtY)
@@ -325,8 +378,9 @@ def _posterior_nodes(reml: np.ndarray, sums: tuple, q: int, n: np.ndarray):
     beta = Bt.reshape(B, k, K, q, -1)[:, take, :, :, take].transpose(1, 0, 2, 3)
     with np.errstate(divide="ignore"):
         lp = -0.5 * (logdet_v.reshape(B, k, K) + logdet_x.reshape(B, k, K)
-                     + (n - q)[:, None, None] * np.log(rss)) + _log_prior(nodes)
-    lp = np.where(np.isfinite(lp), lp + np.log(gw), -np.inf)
+                     + (n - q)[:, None, None] * np.log(rss))
+    with np.errstate(invalid="ignore"):
+        lp = np.where(np.isfinite(lp), lp + logw, -np.inf)
     top = np.max(lp, axis=2, keepdims=True)
     nw = np.where(np.isfinite(top), np.exp(lp - np.where(np.isfinite(top), top, 0.0)), 0.0)
     total = nw.sum(axis=2, keepdims=True)
@@ -367,7 +421,7 @@ def _kenward_roger(phi: np.ndarray, sums: tuple, q: int, M: np.ndarray, Minv: np
                              + np.einsum("...ij,...ji->...", MiMd, MiMd))
     with np.errstate(invalid="ignore"):
         det = info[..., 0, 0] * info[..., 1, 1] - info[..., 0, 1] ** 2
-    good = np.isfinite(det) & (det > 0) & (sigma2 > 0) & (phi > PHI_MIN) & (phi < PHI_MAX)
+    good = np.isfinite(det) & (det > 0) & (sigma2 > 0) & (np.abs(phi) < PHI_EDGE)
     wcov = np.zeros_like(info)
     safe = np.where(good, det, 1.0)
     wcov[..., 0, 0] = np.where(good, info[..., 1, 1] / safe, 0.0)
@@ -404,19 +458,6 @@ def _s_term(phi: np.ndarray, X: np.ndarray, gaps: np.ndarray, n: np.ndarray) -> 
     for i in range(N - 1, 0, -1):  # solve A'z = U, A unit lower bidiagonal with −a below
         z[..., i - 1, :] = U[..., i - 1, :] + a[..., i, None] * z[..., i, :]
     return np.einsum("bkn,bknq,bknr->bkqr", 1.0 - a * a, z, z)
-
-
-def _refine(ll: np.ndarray) -> np.ndarray:
-    """Per design and column, the grid's best φ moved to the vertex of the parabola through it and its neighbours."""
-    ll = np.where(np.isfinite(ll), ll, -np.inf)  # (B, G, k)
-    i = np.argmax(ll, axis=1)
-    j = np.clip(i, 1, len(PHI_GRID) - 2)
-    y0, y1, y2 = (np.take_along_axis(ll, (j + d)[:, None], axis=1)[:, 0] for d in (-1, 0, 1))
-    with np.errstate(invalid="ignore"):
-        den = y0 - 2 * y1 + y2
-        shift = np.where((i == j) & np.isfinite(den) & (den < 0), 0.5 * (y0 - y2) / den, 0.0)
-    step = float(PHI_GRID[1] - PHI_GRID[0])
-    return np.clip(PHI_GRID[i] + np.clip(shift, -1, 1) * step, PHI_MIN, PHI_MAX)
 
 
 def effective_n(days: np.ndarray, phi: np.ndarray | float, groups: np.ndarray | None = None):

@@ -50,6 +50,18 @@ def reduction_pct(baseline_mean: float | None, value: float | None, better: str)
     return (change if better == "lower" else -change) + 0.0  # + 0.0: no "-0.0" for the baseline
 
 
+# vs_placebo_points is compared with the threshold after rounding to 6 decimals: the float rounding of
+# an exact 30.0 (30 − 7e-15) still counts, and no difference a report could show (0.1) is affected.
+RESPONDER_DECIMALS = 6
+
+
+def is_responder(vs_placebo_points: float | None, responder_points: float) -> bool | None:
+    """The paper's responder rule: active − placebo reduction ≥ responder_points percentage points."""
+    if vs_placebo_points is None:
+        return None
+    return round(vs_placebo_points, RESPONDER_DECIMALS) >= responder_points
+
+
 def difference(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 

@@ -112,18 +112,6 @@ def test_intervals_invert_the_tail_probability_and_ratios_are_fieller_like():
     np.testing.assert_allclose(posterior.below(ratio, np.array([rhi, 0.0]))[0], 0.975, atol=2e-6)
 
 
-def test_twelve_nodes_integrate_like_a_hundred_and_twenty(monkeypatch):
-    import analysis.stats as S
-
-    days, phase, Y = _data(7, n_missing=30)
-    c = np.array([0, -1, 1, 0.0])
-    p12 = posterior.two_sided(posterior.rows(ar1_fit(days, phase, Y, 4), c))
-    monkeypatch.setattr(S, "NODES", 120)
-    monkeypatch.setattr(S, "SPAN", 100.0)
-    p120 = posterior.two_sided(posterior.rows(ar1_fit(days, phase, Y, 4), c))
-    np.testing.assert_allclose(p12, p120, rtol=1e-3, atol=1e-5)
-
-
 def test_effective_n_matches_the_double_sum_with_gaps_and_negative_phi():
     days = np.array([1, 2, 3, 5, 8, 9, 20])
     for phi in (0.0, 0.6, -0.4):

@@ -17,7 +17,7 @@ for (s in unique(gls_data$series)) {
   d$dayc <- d$day - mean(d$day)
   for (trend in c(FALSE, TRUE)) {
     f <- if (trend) y ~ 0 + phase + dayc else y ~ 0 + phase
-    m <- gls(f, data = d, correlation = corCAR1(form = ~ day), method = "REML")
+    m <- gls(f, data = d, correlation = corAR1(form = ~ day), method = "REML")
     phi <- coef(m$modelStruct$corStruct, unconstrained = FALSE)
     series <- c(series, sprintf(
       '"%s%s": {"phi": %s, "beta": %s, "se": %s, "sigma": %s, "logLik": %s}',
