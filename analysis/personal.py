@@ -32,7 +32,7 @@ from analysis.results import (
 from analysis.stats import CHUNK, METHOD, Fit, Job, ar1_fits
 from analysis.summary import difference, is_responder, phase_table, reduction_pct, tally_answers
 from diary_client.core.entry import Entry, filed_timing, latest
-from diary_client.core.protocol import Item, Protocol, as_json
+from diary_client.core.protocol import Item, Protocol, hash_view
 from diary_client.core.schedule import PhaseSpan, phase_spans, tally_by_phase
 
 # Bump when any reported number could change for the same data, so old reports stay explainable.
@@ -71,7 +71,7 @@ def _canonical(doc) -> str:
 
 def protocol_text(protocol: Protocol) -> str:
     """The protocol as canonical JSON, the part of the data hash that a study's participants share."""
-    return _canonical(as_json(protocol))
+    return _canonical(hash_view(protocol))
 
 
 def data_hash(protocol: Protocol | str, start: date, days: dict[date, Entry]) -> str:

@@ -22,6 +22,7 @@ DEFAULT_PROTOCOL = "ldn-fm"
 MAX_BYTES = 256 * 1024
 MAX_DEPTH = 8
 MAX_INT = 2**31 - 1
+ENDPOINT_DAYS = 3  # both papers: the mean of the final 3 days of each condition
 # pydantic reads this from each dataclass: a key the model does not know is an error, not ignored.
 _FORBID = {"extra": "forbid"}
 
@@ -54,6 +55,30 @@ class Schedule:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ItemPoints:
+    """One part of a multi-item responder rule: this item's `vs_placebo_points` ≥ `points`."""
+
+    __pydantic_config__ = _FORBID
+
+    item: c.Id
+    points: Annotated[float, c.Ge(0), c.Le(100)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResponderRule:
+    """`responder = { all = [...], any = [...] }`: every `all` part holds and, if `any` is given, at least one of it."""
+
+    __pydantic_config__ = _FORBID
+
+    all: list[ItemPoints] = field(default_factory=list)
+    any: list[ItemPoints] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.all and not self.any:
+            raise ValueError("responder: give at least one item in 'all' or 'any'")
+
+
+@dataclass(frozen=True, kw_only=True)
 class AnalysisSettings:
     __pydantic_config__ = _FORBID
 
@@ -63,6 +88,8 @@ class AnalysisSettings:
     # named leaves none out (`first_days_excluded`).
     exclude_first_days: dict[Role, Annotated[int, c.Ge(0), c.Le(3660)]] = field(default_factory=dict)
     multiplicity: Literal["holm", "none"] = "holm"
+    endpoint_days: Annotated[int, c.Ge(1), c.Le(365)] = ENDPOINT_DAYS  # the endpoint mean's last N days with an entry
+    responder: ResponderRule | None = None  # a multi-item rule beside `responder_points` (the 2013 trial's)
 
     def __post_init__(self) -> None:
         unknown = set(self.exclude_first_days) - set(ROLES)
@@ -82,6 +109,67 @@ class Phase:
     days: Annotated[int, c.Ge(1), c.Le(3660)]
     label: c.Text
     participant_label: str | None = None
+    # In a participant's expanded schedule (`design.expand`) each period is a Phase whose id is the
+    # period's ("ldn-2") and `phase` the protocol phase it is an occurrence of; None: the phase itself.
+    phase: str | None = None
+
+    @property
+    def base(self) -> str:
+        """The protocol phase this phase (or period) is an occurrence of."""
+        return self.phase or self.id
+
+
+DesignMethod = Literal["fixed", "counterbalanced", "randomized_pairs"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Allocation:
+    """`[allocation]`: how each participant's sequence of periods is chosen (docs/designs.md).
+
+    fixed: the phases in file order (the 2009 design); counterbalanced: one of `sequences`, balanced
+    in permuted blocks of `block_size`; randomized_pairs: `lead_in`, then `cycles` cycles each holding
+    the two phases of `pair` in random order, `between` (if given) between any two treatment periods."""
+
+    __pydantic_config__ = _FORBID
+
+    method: DesignMethod = "fixed"
+    sequences: list[list[c.Id]] | None = None
+    block_size: Annotated[int, c.Ge(1), c.Le(1000)] | None = None
+    lead_in: list[c.Id] = field(default_factory=list)
+    pair: list[c.Id] | None = None
+    cycles: Annotated[int, c.Ge(1), c.Le(50)] | None = None
+    between: c.Id | None = None
+
+    def __post_init__(self) -> None:
+        m = self.method
+        if m == "counterbalanced":
+            if not self.sequences or len(self.sequences) < 2:
+                raise ValueError("sequences: a counterbalanced design needs at least two sequences of phase ids")
+            if any(not seq for seq in self.sequences):
+                raise ValueError("sequences: a sequence is empty")
+            if len({tuple(seq) for seq in self.sequences}) != len(self.sequences):
+                raise ValueError("sequences: the same sequence appears twice")
+            if self.block_size is not None and self.block_size % len(self.sequences):
+                raise ValueError(f"block_size: {self.block_size} is not a multiple of the {len(self.sequences)} sequences")
+        elif self.sequences is not None:
+            raise ValueError(f"sequences: only a counterbalanced design lists sequences, not {m}")
+        if m == "randomized_pairs":
+            if not self.pair or len(self.pair) != 2 or self.pair[0] == self.pair[1]:
+                raise ValueError("pair: a randomized_pairs design needs two different phase ids")
+            if self.cycles is None:
+                raise ValueError("cycles: a randomized_pairs design needs cycles = 1 or more")
+        else:
+            for name in ("pair", "cycles", "between"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"{name}: only a randomized_pairs design has {name}, not {m}")
+            if self.lead_in:
+                raise ValueError(f"lead_in: only a randomized_pairs design has a lead_in, not {m}")
+        if m != "counterbalanced" and self.block_size is not None:
+            raise ValueError(f"block_size: only a counterbalanced design has blocks, not {m}")
+
+    @property
+    def randomized(self) -> bool:
+        return self.method != "fixed"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,6 +230,7 @@ class Protocol:
     masked: bool = False  # a double-blind device's copy: phase ids, labels and roles withheld (`masked`)
     schedule: Schedule = field(default_factory=Schedule)
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    allocation: Allocation = field(default_factory=Allocation)
     phases: Annotated[list[Phase], c.MinLen(1)]
     items: Annotated[list[Item], c.MinLen(1)]
 
@@ -157,10 +246,43 @@ class Protocol:
             for ph in item.phases or []:
                 if ph not in known:
                     raise ValueError(f"items[{n}] ({item.id}): unknown phase {ph!r} in 'phases'")
+        self._check_design({p.base for p in self.phases})
+        self._check_responder()
         if any(not p.participant_label for p in self.phases):
             object.__setattr__(self, "phases", [
                 p if p.participant_label else replace(p, participant_label=f"Period {i}")
                 for i, p in enumerate(self.phases, 1)])
+
+    def _check_design(self, known: set[str]) -> None:
+        """The allocation names only this protocol's phases, and a randomized pair compares two roles."""
+        a = self.allocation
+        named: list[tuple[str, str]] = []
+        for n, seq in enumerate(a.sequences or []):
+            named += [(f"allocation.sequences[{n}][{k}]", ph) for k, ph in enumerate(seq)]
+        named += [(f"allocation.lead_in[{k}]", ph) for k, ph in enumerate(a.lead_in)]
+        named += [(f"allocation.pair[{k}]", ph) for k, ph in enumerate(a.pair or [])]
+        named += [("allocation.between", a.between)] if a.between else []
+        for where, ph in named:
+            if ph not in known:
+                raise ValueError(f"{where}: unknown phase {ph!r} (phases: {', '.join(sorted(known))})")
+        if a.pair:
+            roles = [next(p.role for p in self.phases if p.base == ph) for ph in a.pair]
+            if roles[0] == roles[1]:
+                raise ValueError(f"allocation.pair: both phases have the role {roles[0]!r}; a pair compares two "
+                                 "roles (one 'active' and one 'placebo')")
+            if set(roles) != {"active", "placebo"}:
+                raise ValueError(f"allocation.pair: a pair holds one 'active' and one 'placebo' phase "
+                                 f"(found {roles[0]!r} and {roles[1]!r})")
+
+    def _check_responder(self) -> None:
+        rule = self.analysis.responder
+        if rule is None:
+            return
+        numeric = {i.id for i in self.items if i.numeric}
+        for part, parts in (("all", rule.all), ("any", rule.any)):
+            for n, ip in enumerate(parts):
+                if ip.item not in numeric:
+                    raise ValueError(f"analysis.responder.{part}[{n}].item: {ip.item!r} is not a vas or number item")
 
     @property
     def days_total(self) -> int:
@@ -282,12 +404,20 @@ def stored_protocol(text: str, source: str = "stored protocol") -> Protocol:
         return Protocol(**{
             **data,
             "schedule": Schedule(**schedule),
-            "analysis": AnalysisSettings(**data.get("analysis", {})),
+            "analysis": _analysis(data.get("analysis", {})),
+            "allocation": Allocation(**data.get("allocation", {})),
             "phases": [Phase(**p) for p in data["phases"]],
             "items": [Item(**i) for i in data["items"]],
         })
     except (tomllib.TOMLDecodeError, TypeError, ValueError, KeyError, AttributeError) as e:
         raise ProtocolError(f"{source}: cannot be read ({type(e).__name__}: {e})") from None
+
+
+def _analysis(data: dict) -> AnalysisSettings:
+    rule = data.get("responder")
+    if rule is not None:
+        rule = ResponderRule(**{k: [ItemPoints(**p) for p in v] for k, v in rule.items()})
+    return AnalysisSettings(**{**data, "responder": rule})
 
 
 def _time(v: Any) -> Any:
@@ -325,6 +455,32 @@ def _plain(value: Any, keep_none: bool) -> Any:
 def as_json(protocol: Protocol) -> dict[str, Any]:
     """The protocol as JSON values (times as text, every field, None included)."""
     return _plain(asdict(protocol), keep_none=True)
+
+
+# Fields added after reports began to hash the protocol, with the value that means "as before": left
+# out of the hash view at that value, so a protocol that does not use them keeps its data hash.
+_LATER_DEFAULTS: dict[tuple[str, ...], Any] = {
+    ("analysis", "endpoint_days"): ENDPOINT_DAYS,
+    ("analysis", "responder"): None,
+}
+
+
+def hash_view(protocol: Protocol) -> dict[str, Any]:
+    """`as_json` without the later fields at their "as before" values (the data hash's protocol part)."""
+    doc = as_json(protocol)
+    if protocol.allocation == Allocation():  # the fixed design: no [allocation]
+        doc.pop("allocation")
+    for path, default in _LATER_DEFAULTS.items():
+        *parents, key = path
+        node = doc
+        for part in parents:
+            node = node.get(part, {})
+        if key in node and node[key] == default:
+            node.pop(key)
+    for ph in doc["phases"]:
+        if ph.get("phase") is None:
+            ph.pop("phase", None)
+    return doc
 
 
 def to_toml(protocol: Protocol) -> str:
