@@ -1,7 +1,7 @@
 """One participant's phase report: the paper's numbers per item and phase, the model's beside them, blinding.
 
 Pure: protocol, start date, entries and `now` come in; nothing reads a clock or a file. Importing
-this module costs numpy only (scipy is loaded when a p-value is first computed).
+this module, and making a report, costs numpy only (the t distribution is `analysis.tdist`'s, not scipy's).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from analysis import tdist
 from analysis.stats import Fit
 
 FIELDS = ("en", "ed", "vnn", "vnd", "vdd", "w", "df")
@@ -84,12 +85,7 @@ def stack(parts: list[Rows]) -> Rows:
 
 @lru_cache(maxsize=64)
 def _table(df: float) -> np.ndarray:
-    from scipy.special import stdtr
-
-    u = np.linspace(-1.0, 1.0, TABLE)
-    with np.errstate(divide="ignore"):
-        z = u * np.sqrt(df) / np.sqrt(np.maximum(1.0 - u * u, 0.0))
-    out = stdtr(df, z)
+    out = tdist.cdf_of_u(np.linspace(-1.0, 1.0, TABLE), df)
     out[0], out[-1] = 0.0, 1.0
     return out
 
@@ -117,9 +113,8 @@ def _t_cdf(z: np.ndarray, df: np.ndarray, tables: tuple[np.ndarray, np.ndarray])
 
 
 def _t_logc(df: np.ndarray) -> np.ndarray:
-    from scipy.special import gammaln
-
-    return gammaln((df + 1) / 2) - gammaln(df / 2) - 0.5 * np.log(df * np.pi)
+    levels, which = np.unique(df, return_inverse=True)
+    return tdist.log_c(levels)[which]
 
 
 def _t_pdf(z: np.ndarray, df: np.ndarray, logc: np.ndarray) -> np.ndarray:
@@ -171,15 +166,13 @@ def quantile(R: Rows, prob: np.ndarray | float) -> np.ndarray:
     if n == 0:
         return np.zeros(0)
     # start from the weighted mean of each node's own quantile (exact when the nodes agree)
-    from scipy.special import stdtrit
-
     ed = np.where(R.ed != 0, R.ed, 1.0)
     ratio = R.en / ed
     centre = (R.w * ratio).sum(axis=1)
     spread = np.sqrt((R.w * (R.vnn / ed**2 + (ratio - centre[:, None]) ** 2)).sum(axis=1))
     spread = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
     levels, which = np.unique(np.stack([R.df, target]), axis=1, return_inverse=True)
-    tq = stdtrit(levels[0], levels[1])[np.ravel(which)]
+    tq = tdist.ppf(levels[0], levels[1])[np.ravel(which)]
     x = (R.w * (R.en + tq[:, None] * np.sqrt(R.vnn)) / ed).sum(axis=1)
     x = np.where(np.isfinite(x), x, centre)
     lo, hi = centre - 60 * spread, centre + 60 * spread

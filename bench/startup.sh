@@ -19,7 +19,7 @@ history() {  # history DIR DAYS [PROTOCOL_FILE]
     "$PY" - "$@" <<'EOF'
 import sys
 from datetime import date, datetime, timedelta
-from diary_client import clock
+from diary_client.core import clock
 from diary_client.device.diary import Diary
 from diary_client.core.protocol import builtin_text, load_protocol_text, parse_protocol
 from diary_client.core.schedule import span_on
@@ -42,6 +42,8 @@ diary.store.save_all(entries)
 EOF
 }
 
+# An install runs from byte code: compile it here, or with PYTHONDONTWRITEBYTECODE each start compiles it.
+"$PY" -m compileall -q "$HERE/../diary_client" "$HERE/../sync" "$HERE/../analysis" >/dev/null
 export DIARY_NOW=2026-06-07T19:00
 # ldn-fm stretched to three years: 100 days baseline, 100 placebo, 795 drug, 100 washout.
 "$PY" - "$DATA/long.toml" <<'EOF'

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from diary_client.core.entry import Entry
+from sync import MAX_RECONCILE_IDS
 
 MAX_BATCH = 1000
 CODE_PATTERN = r"^[ \t-]*(?:[A-HJKMNPQRT-Ya-hjkmnpqrt-y346-9][ \t-]*){8}$"
@@ -119,7 +120,6 @@ class Health(_Wire):
 
 
 HASH = r"^[0-9a-f]{64}$"
-MAX_RECONCILE_IDS = 5000
 
 
 class ChainHead(_Wire):

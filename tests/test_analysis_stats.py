@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 from scipy.optimize import minimize_scalar
 
-from analysis import posterior
+from analysis import posterior, tdist
 from analysis.multiplicity import adjust, holm
 from analysis.stats import ar1_fit, design_matrix, effective_n
 
@@ -142,3 +142,21 @@ def test_the_primary_item_keeps_its_p_and_the_secondary_ones_are_adjusted_among_
     np.testing.assert_allclose([got[k] for k in ("pain", "fatigue", "mood")],
                                multipletests([0.01, 0.04, 0.2], method="holm")[1])
     assert adjust(p, "severity", "none") == p
+
+
+@pytest.mark.parametrize("df", [1.0, 2.0, 3.0, 7.0, 30.0, 94.0, 1094.0, 2.5])
+def test_t_distribution_in_numpy_matches_scipy(df):
+    """The reports' t CDF (both tails), quantile and density constant agree with scipy.special."""
+    from scipy.special import gammaln, stdtr, stdtrit
+
+    u = np.linspace(-1.0, 1.0, 4097)[1:-1]
+    z = u * np.sqrt(df) / np.sqrt(1.0 - u * u)
+    want = stdtr(df, z)
+    np.testing.assert_allclose(tdist.cdf_of_u(u, df), want, rtol=5e-12, atol=1e-300)  # but subnormals
+    np.testing.assert_allclose(tdist.cdf(z, df), want, rtol=5e-12, atol=1e-300)
+    assert tdist.cdf(np.array([-np.inf, np.inf]), df).tolist() == [0.0, 1.0]
+    p = np.array([1e-6, 0.005, 0.025, 0.5, 0.975, 0.995])
+    np.testing.assert_allclose(tdist.ppf(np.full(p.shape, df), p), stdtrit(df, p), rtol=1e-12, atol=1e-14)
+    assert tdist.ppf(np.array([df, df]), np.array([0.0, 1.0])).tolist() == [-np.inf, np.inf]
+    want_c = gammaln((df + 1) / 2) - gammaln(df / 2) - 0.5 * np.log(df * np.pi)
+    assert tdist.log_c(np.array([df]))[0] == pytest.approx(want_c, rel=1e-12, abs=1e-12)

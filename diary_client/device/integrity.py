@@ -22,9 +22,9 @@ def check(store: Store) -> list[str]:
     from diary_client.core.entry import content_hash
     from diary_client.device.store import GENESIS, _chain_hash, _row_entry
 
-    db, problems = store.db, []
+    problems: list[str] = []
     try:
-        ok = [r[0] for r in db.execute("PRAGMA integrity_check").fetchall()]
+        ok = [r[0] for r in store.conn.execute("PRAGMA integrity_check").fetchall()]
         if ok != ["ok"]:
             problems += [f"integrity_check: {m}" for m in ok]
         prev = GENESIS
@@ -33,7 +33,7 @@ def check(store: Store) -> list[str]:
         from_hub: set[str] = set()
         receipts: set[str] = set()
         settings: dict = {}
-        for r in db.query("SELECT * FROM audit ORDER BY seq"):
+        for r in store.rows("SELECT * FROM audit ORDER BY seq"):
             if r["prev_hash"] != prev:
                 problems.append(f"audit record {r['seq']}: chain broken (prev_hash does not match)")
             want = _chain_hash(r["prev_hash"], r["at"], r["action"], r["entry_id"], r["entry_hash"], r["detail"])
@@ -52,7 +52,7 @@ def check(store: Store) -> list[str]:
             elif r["action"] == "settings" and isinstance(detail, dict):
                 settings.update(detail)
         own: dict[str, list[int]] = {}
-        for r in db.query("SELECT * FROM entries ORDER BY rowid"):
+        for r in store.rows("SELECT * FROM entries ORDER BY rowid"):
             try:
                 h = content_hash(_row_entry(r))
             except (ValueError, TypeError, RecursionError) as e:
@@ -71,7 +71,7 @@ def check(store: Store) -> list[str]:
             if gaps:
                 problems.append(f"device {device}: its entries {', '.join(map(str, gaps[:5]))} are missing "
                                 "(numbered entries deleted together with their audit records)")
-        problems += _flags(db, flags) + _settings(db, settings) + _receipts(db, receipts | from_hub)
+        problems += _flags(store, flags) + _settings(store, settings) + _receipts(store, receipts | from_hub)
     except sqlite3.DatabaseError as e:
         problems.append(f"database unreadable: {e}")
     return problems
@@ -84,9 +84,9 @@ def _json(text: str | None):
         return None
 
 
-def _flags(db, audited: dict) -> list[str]:
+def _flags(store: Store, audited: dict) -> list[str]:
     out, have = [], {}
-    for r in db.query("SELECT entry_id, flag, detail FROM flags"):
+    for r in store.rows("SELECT entry_id, flag, detail FROM flags"):
         have[(r["entry_id"], r["flag"])] = r["detail"]
     for key in audited.keys() - have.keys():
         out.append(f"flag {key[1]} of entry {key[0]}: in the audit log but missing from flags (deleted)")
@@ -98,10 +98,10 @@ def _flags(db, audited: dict) -> list[str]:
     return sorted(out)
 
 
-def _settings(db, audited: dict) -> list[str]:
+def _settings(store: Store, audited: dict) -> list[str]:
     """The settings table must be what the audited writes left; masked values (tokens) are not compared."""
     out = []
-    have = {r["key"]: r["value"] for r in db.query("SELECT key, value FROM settings")}
+    have = {r["key"]: r["value"] for r in store.rows("SELECT key, value FROM settings")}
     for key in sorted(have.keys() | audited.keys()):
         if key not in audited:
             out.append(f"setting {key}: has no audit record (added behind the app's back)")
@@ -112,6 +112,6 @@ def _settings(db, audited: dict) -> list[str]:
     return out
 
 
-def _receipts(db, audited: set[str]) -> list[str]:
+def _receipts(store: Store, audited: set[str]) -> list[str]:
     return [f"receipt of entry {r[0]}: has no audit record (added behind the app's back)"
-            for r in db.execute("SELECT entry_id FROM receipts ORDER BY entry_id") if r[0] not in audited]
+            for r in store.conn.execute("SELECT entry_id FROM receipts ORDER BY entry_id") if r[0] not in audited]

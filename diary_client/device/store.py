@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime
@@ -177,6 +177,8 @@ class Store:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.execute("PRAGMA foreign_keys=ON")
+            # REPLACE's deletes fire the append-only triggers (sqlite-utils' setting, kept without it)
+            self.conn.execute("PRAGMA recursive_triggers=ON")
             if self._migrations_due():
                 _migrate(self.db)
         except sqlite3.DatabaseError as e:
@@ -186,8 +188,8 @@ class Store:
 
     @cached_property
     def db(self) -> Database:
-        """sqlite-utils over the same connection, loaded on first use (the reads that the home screen
-        makes use `conn` directly, so the app draws its first screen without it)."""
+        """sqlite-utils over the same connection, loaded only for a migration: every read and write
+        here uses `conn` (the stdlib), so `diary record`, `sync` and the app's start never import it."""
         from sqlite_utils import Database
 
         return Database(self.conn)
@@ -220,25 +222,25 @@ class Store:
     def _tx(self) -> Iterator[None]:
         """An IMMEDIATE transaction: the write lock is taken up front, so seq cannot race."""
         try:
-            self.db.execute("BEGIN IMMEDIATE")
+            self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield
             except BaseException:
-                self.db.conn.rollback()
+                self.conn.rollback()
                 raise
-            self.db.execute("COMMIT")
+            self.conn.execute("COMMIT")
         except sqlite3.IntegrityError as e:
             raise StoreError(f"not saved: {_clash(e)}") from None
         except sqlite3.OperationalError as e:
             raise StoreError(f"not saved: {self.path}: {e}") from None
 
     def _audit(self, action: str, entry_id=None, entry_hash=None, detail=None) -> None:
-        row = self.db.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        row = self.conn.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         prev = row[0] if row else GENESIS
         at = _utcnow()
         detail_s = None if detail is None else json.dumps(detail, sort_keys=True)
         h = _chain_hash(prev, at, action, entry_id, entry_hash, detail_s)
-        self.db.execute(
+        self.conn.execute(
             "INSERT INTO audit (at, action, entry_id, entry_hash, detail, prev_hash, hash)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             [at, action, entry_id, entry_hash, detail_s, prev, h],
@@ -246,7 +248,7 @@ class Store:
 
     def _last_clock(self) -> dict:
         """The clock guard's latest record (a save or a sync), {} before the first."""
-        row = self.db.execute("SELECT detail FROM audit WHERE action = 'clock' ORDER BY seq DESC LIMIT 1").fetchone()
+        row = self.conn.execute("SELECT detail FROM audit WHERE action = 'clock' ORDER BY seq DESC LIMIT 1").fetchone()
         try:
             return json.loads(row[0]) if row and row[0] else {}
         except ValueError:
@@ -271,16 +273,16 @@ class Store:
     def _insert(self, entry: Entry, from_hub: bool = False, guard: _Guard | None = None) -> Entry:
         last = None
         if not from_hub:  # an entry made here: its seq is the next of this device's
-            (seq,) = self.db.execute(
+            (seq,) = self.conn.execute(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM entries WHERE device_id = ?", [entry.device_id]
             ).fetchone()
             entry = replace(entry, seq=seq)
-            (last,) = self.db.execute(  # this device's clock against itself, not another device's
+            (last,) = self.conn.execute(  # this device's clock against itself, not another device's
                 "SELECT submitted_at FROM entries WHERE device_id = ? AND source != 'import' ORDER BY seq DESC LIMIT 1",
                 [entry.device_id]).fetchone() or (None,)
         h = content_hash(entry)
         row = entry.wire() | {"answers": json.dumps(entry.answers), "content_hash": h}
-        self.db.execute(
+        self.conn.execute(
             f"INSERT INTO entries ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
         )
         self._audit("entry", entry.id, h, {"from_hub": True} if from_hub else None)
@@ -303,7 +305,7 @@ class Store:
             guard.high = entry.submitted_at.isoformat()
 
     def _flag(self, entry_id: str, flag: str, detail: str) -> None:
-        self.db.execute("INSERT OR IGNORE INTO flags VALUES (?, ?, ?)", [entry_id, flag, detail])
+        self.conn.execute("INSERT OR IGNORE INTO flags VALUES (?, ?, ?)", [entry_id, flag, detail])
         self._audit("flag", entry_id, detail={"flag": flag, "detail": detail})
 
     def save(self, entry: Entry, drop_draft: bool = False) -> Entry:
@@ -319,7 +321,7 @@ class Store:
             saved = [self._insert(e, guard=guard) for e in entries]
             self._clock_record(guard)
             if drop_draft:
-                self.db.execute("DELETE FROM drafts")
+                self.conn.execute("DELETE FROM drafts")
             return saved
 
     def anchor(self, now: datetime, offset_s: float) -> None:
@@ -340,30 +342,30 @@ class Store:
         out) stays on the hub only. Returns (how many were stored, the ids left out)."""
         stored, left_out = 0, []
         with self._tx():
-            have = {r[0] for r in self.db.execute("SELECT id FROM entries")}
+            have = {r[0] for r in self.conn.execute("SELECT id FROM entries")}
             for entry, received_at, h in received:
                 if entry.id in have:
                     continue
                 if content_hash(entry) != h:
                     left_out.append(entry.id)  # not what the hub says it holds
                     continue
-                self.db.execute("SAVEPOINT adopt")
+                self.conn.execute("SAVEPOINT adopt")
                 try:
                     self._insert(entry, from_hub=True)  # the unique indexes judge the clashes
-                    self.db.execute("INSERT INTO receipts VALUES (?, ?, ?)", [entry.id, received_at, h])
+                    self.conn.execute("INSERT INTO receipts VALUES (?, ?, ?)", [entry.id, received_at, h])
                 except sqlite3.IntegrityError:
-                    self.db.execute("ROLLBACK TO adopt")
+                    self.conn.execute("ROLLBACK TO adopt")
                     left_out.append(entry.id)
                 else:
                     have.add(entry.id)
                     stored += 1
-                self.db.execute("RELEASE adopt")
+                self.conn.execute("RELEASE adopt")
         return stored, left_out
 
     def set_settings(self, **values) -> None:
         with self._tx():
             for k, v in values.items():
-                self.db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [k, json.dumps(v)])
+                self.conn.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [k, json.dumps(v)])
             self._audit("settings", detail={k: ("***" if "token" in k else v) for k, v in values.items()})
 
     def flag(self, entry_id: str, flag: str, detail: str) -> None:
@@ -374,15 +376,15 @@ class Store:
         """(entry_id, received_at, content_hash) for entries the hub acknowledged."""
         with self._tx():
             for entry_id, at, h in receipts:
-                self.db.execute("INSERT OR IGNORE INTO receipts VALUES (?, ?, ?)", [entry_id, at, h])
-                self.db.execute("DELETE FROM quarantine WHERE entry_id = ?", [entry_id])
+                self.conn.execute("INSERT OR IGNORE INTO receipts VALUES (?, ?, ?)", [entry_id, at, h])
+                self.conn.execute("DELETE FROM quarantine WHERE entry_id = ?", [entry_id])
                 self._audit("receipt", entry_id, h, {"received_at": at})
 
     def quarantine(self, rejected: Iterable[tuple[str, str]]) -> None:
         """(entry_id, error) for entries the hub refused: kept, shown, never dropped."""
         with self._tx():
             for entry_id, error in rejected:
-                self.db.execute("INSERT OR REPLACE INTO quarantine VALUES (?, ?, ?)", [entry_id, error, _utcnow()])
+                self.conn.execute("INSERT OR REPLACE INTO quarantine VALUES (?, ?, ?)", [entry_id, error, _utcnow()])
                 self._audit("quarantine", entry_id, detail={"error": error})
 
     # -- the draft of the report in progress (not an entry) -------------------------------------
@@ -390,8 +392,8 @@ class Store:
     def put_draft(self, diary_date: date, corrects: str | None, answers: dict, position: int) -> None:
         """Keep the report being filled in (replacing any other draft), durably."""
         with self._tx():
-            self.db.execute("DELETE FROM drafts")
-            self.db.execute("INSERT INTO drafts VALUES (?, ?, ?, ?, ?)",
+            self.conn.execute("DELETE FROM drafts")
+            self.conn.execute("INSERT INTO drafts VALUES (?, ?, ?, ?, ?)",
                             [diary_date.isoformat(), corrects, json.dumps(answers), position, _utcnow()])
 
     def draft(self) -> dict | None:
@@ -404,9 +406,15 @@ class Store:
 
     def drop_draft(self) -> None:
         with self._tx():
-            self.db.execute("DELETE FROM drafts")
+            self.conn.execute("DELETE FROM drafts")
 
     # -- reading -------------------------------------------------------------------------------
+
+    def rows(self, sql: str, params: Sequence = ()) -> list[dict]:
+        """A read's rows as dicts by column name (what sqlite-utils' `query` gives, from the stdlib)."""
+        cur = self.conn.execute(sql, params)
+        names = [c[0] for c in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur]
 
     def settings(self) -> dict:
         out = {}
@@ -421,7 +429,7 @@ class Store:
     def entries(self) -> list[Entry]:
         # In the order they were stored (seq orders only one device's entries; a device may hold
         # another's, fetched from the hub): a correction always comes after what it corrects.
-        return [_row_entry(r) for r in self.db.query("SELECT * FROM entries ORDER BY rowid")]
+        return [_row_entry(r) for r in self.rows("SELECT * FROM entries ORDER BY rowid")]
 
     def pending(self) -> list[Entry]:
         """Entries not yet acknowledged by the hub and not in quarantine, oldest first."""
@@ -429,7 +437,7 @@ class Store:
             "SELECT * FROM entries WHERE id NOT IN (SELECT entry_id FROM receipts)"
             " AND id NOT IN (SELECT entry_id FROM quarantine) ORDER BY rowid"
         )
-        return [_row_entry(r) for r in self.db.query(sql)]
+        return [_row_entry(r) for r in self.rows(sql)]
 
     def acknowledged(self) -> dict[str, list[str]]:
         """Per device id, the ids of entries the hub acknowledged (receipts), as reconciliation asks."""
@@ -460,19 +468,18 @@ class Store:
 
     def report_for(self, d: date) -> Entry | None:
         """The entry that counts for diary date `d` (its last correction), reading only that date's rows."""
-        cur = self.conn.execute("SELECT * FROM entries WHERE diary_date = ? ORDER BY rowid", [d.isoformat()])
-        names = [c[0] for c in cur.description]
-        return latest(_row_entry(dict(zip(names, r, strict=True))) for r in cur).get(d)
+        rows = self.rows("SELECT * FROM entries WHERE diary_date = ? ORDER BY rowid", [d.isoformat()])
+        return latest(_row_entry(r) for r in rows).get(d)
 
     def quarantined(self) -> list[dict]:
         cur = self.conn.execute("SELECT entry_id, error, at FROM quarantine ORDER BY at")
         return [{"entry_id": i, "error": e, "at": at} for i, e, at in cur]
 
     def flags(self) -> list[dict]:
-        return list(self.db.query("SELECT entry_id, flag, detail FROM flags"))
+        return self.rows("SELECT entry_id, flag, detail FROM flags")
 
     def count(self, table: str) -> int:
-        return self.db.execute(f"SELECT COUNT(*) FROM [{table}]").fetchone()[0]
+        return self.conn.execute(f"SELECT COUNT(*) FROM [{table}]").fetchone()[0]
 
     # -- checking and copying ------------------------------------------------------------------
 
@@ -484,12 +491,12 @@ class Store:
 
     def head(self) -> tuple[int, str]:
         """The audit chain's head: (how many records, the last one's hash); (0, GENESIS) when empty."""
-        n, h = self.db.execute("SELECT COUNT(*), (SELECT hash FROM audit ORDER BY seq DESC LIMIT 1) FROM audit").fetchone()
+        n, h = self.conn.execute("SELECT COUNT(*), (SELECT hash FROM audit ORDER BY seq DESC LIMIT 1) FROM audit").fetchone()
         return n, h or GENESIS
 
     def chain(self) -> list[str]:
         """Every audit record's hash, in order (the chain's head after 1, 2, ... records)."""
-        return [r[0] for r in self.db.execute("SELECT hash FROM audit ORDER BY seq")]
+        return [r[0] for r in self.conn.execute("SELECT hash FROM audit ORDER BY seq")]
 
     def backup_daily(self, day: date, keep: int = BACKUP_KEEP) -> Path | None:
         """Copy the database once per day (SQLite backup API) into backups/, keeping the last `keep`."""
