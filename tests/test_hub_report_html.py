@@ -111,12 +111,12 @@ def test_the_page_keeps_a_row_of_each_participant_not_her_report(hub_db):
 
     now = datetime(2026, 5, 20, 12, tzinfo=UTC)
     rows: list = []
-    stream = CohortStream(load_cohort(hub_db, None, now)[0], now, on_report=lambda r: rows.append(page_row(r)), daily=True)
+    stream = CohortStream(load_cohort(hub_db, None).data(now), now, on_report=lambda r: rows.append(page_row(r)), daily=True)
     assert [r.participant_id for r in stream.reports()] == ["H0", "H1", "H2", "H3"]
     gc.collect()
     assert not [o for o in gc.get_objects() if isinstance(o, PersonalReport)]
     assert [r.participant_id for r in rows] == ["H0", "H1", "H2", "H3"]
-    full = cohort_report(load_cohort(hub_db, None, now)[0], now, daily=True)
+    full = cohort_report(load_cohort(hub_db, None).data(now), now, daily=True)
     page = cohort_html(stream.summary(), rows, [])
     assert page == cohort_html(full, [page_row(r) for r in full.participants], [])
     assert "H3" in page and f"{full.responders} of 4" in page

@@ -17,7 +17,9 @@ from diary_client.core.answers import MAX_TEXT
 from diary_client.core.entry import Entry, new_id
 from diary_client.core.protocol import builtin_text, parse_protocol
 from diary_client.device.store import Store
-from sync.client.upload import BATCH_BYTES, RetryPolicy, batches, enroll_device, sync_diary, upload_body
+from sync import BATCH_BYTES
+from sync.client.round import batches, upload_body
+from sync.client.upload import RetryPolicy, enroll_device, sync_diary
 from sync.hub.limits import Limits
 
 MiB = 1024 * 1024

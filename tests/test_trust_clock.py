@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from click.testing import CliRunner
 from hub_fixture import make_entry, running_hub
 
-from diary_client.cli.hub import status_rows
+from diary_client.cli.hub import status_report
 from diary_client.cli.participant import main
 from diary_client.core import clock
 from diary_client.core.protocol import builtin_text
@@ -64,7 +64,7 @@ def flags_by_day(store: Store) -> dict[str, list[str]]:
 
 
 def hub_row(h, pid="P01") -> dict:
-    return next(r for r in status_rows(h.store, clock.now()) if r["participant_id"] == pid)
+    return next(r for r in status_report(h.store, clock.now())[0] if r["participant_id"] == pid)
 
 
 def test_backfill_by_diary_now_is_flagged_on_device_and_hub(tmp_path, data_dir, monkeypatch):

@@ -70,9 +70,22 @@ db_option = click.option("--db", "db_path", required=True, type=click.Path(dir_o
 def _store(db_path: Path, create: bool = False):
     from sync.hub.store import HubStore
 
-    if not create and not db_path.is_file():
-        raise HubError(f"{db_path}: no hub database there (check --db; `hub enroll` or `hub serve` creates one)")
+    if not create:
+        _store_problem(db_path)
     return HubStore(db_path)
+
+
+def _readonly(db_path: Path):
+    """The hub for a command that only reads: not migrated, no key file made (HubStore.open_readonly)."""
+    from sync.hub.store import HubStore
+
+    _store_problem(db_path)
+    return HubStore.open_readonly(db_path)
+
+
+def _store_problem(db_path: Path) -> None:
+    if not db_path.is_file():
+        raise HubError(f"{db_path}: no hub database there (check --db; `hub enroll` or `hub serve` creates one)")
 
 
 def _zone() -> str:
@@ -314,11 +327,6 @@ def hub_import(db_path: Path, files: tuple[Path, ...], force: bool, take_start: 
 MAX_LISTED = 20  # rejected entries listed one per line per file; the summary counts them all
 
 
-def status_rows(store, now) -> list[dict]:
-    """One row per participant the hub can read (`hub status --json`'s "participants")."""
-    return status_report(store, now)[0]
-
-
 def status_report(store, now) -> tuple[list[dict], list]:
     """One row per participant, counted in SQL (hub/status.py) with the follow-up marks
     (hub/followup.py), and those left out with why (a damaged record: hub/roster.py)."""
@@ -328,7 +336,8 @@ def status_report(store, now) -> tuple[list[dict], list]:
     from sync.hub.status import statuses
     from sync.hub.status_lines import position
 
-    people, left_out = roster.participants(store)
+    everyone = roster.read(store)
+    people, left_out = everyone.people, everyone.left_out
     days = {p.participant_id: yesterday(p, now) for p in people}
     filed = store.reads.filed_on([(pid, d) for pid, d in days.items() if d is not None])
     syncing = store.reads.syncing()
@@ -370,7 +379,7 @@ def hub_status(db_path: Path, wide: bool, as_json: bool) -> None:
     from sync.hub.status_lines import HEADER, short_line, wide_line
 
     now = clock.now()
-    rows, left_out = status_report(_store(db_path), now)
+    rows, left_out = status_report(_readonly(db_path), now)
     if as_json:
         emit_json({"participants": rows, "left_out": [x.as_json() for x in left_out]})
     else:
@@ -437,7 +446,7 @@ def hub_export(db_path: Path, sqlite_out: Path | None, csv_dir: Path | None, fhi
     from sync.hub.roster import describe
 
     left_out: list = []
-    counts = export(_store(db_path), clock.now(), sqlite_out, csv_dir, fhir_dir, redcap_dir, left_out)
+    counts = export(_readonly(db_path), clock.now(), sqlite_out, csv_dir, fhir_dir, redcap_dir, left_out)
     where = " and ".join(str(p) for p in outs if p)
     click.echo(f"Wrote {', '.join(f'{n} {name}' for name, n in counts.items())} to {where}")
     if left_out:

@@ -147,3 +147,6 @@ def now(tz: tzinfo | None = None) -> datetime:
     if problem:
         raise ClockError(f"DIARY_NOW={fake!r}: {problem}")
     return t.replace(tzinfo=tz) if t.tzinfo is None else t.astimezone(tz)
+
+CLOCK_FLAGS = ("clock_override", "clock_jump", "clock_off", "clock_backwards")
+"""The clock guard's doubts about an entry: the flags a device raises and a hub counts."""

@@ -7,30 +7,27 @@ WAL with synchronous=FULL: when `save` returns, the entry is on disk.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from diary_client.core import clock, private
-from diary_client.core.entry import Entry, content_hash, from_wire, latest
+from diary_client.core.entry import Entry, content_hash, latest, row_entry
+from diary_client.device.chain import GENESIS, chain_hash
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
 DB_NAME = "diary.db"
 BACKUP_KEEP = 7
-GENESIS = "0" * 64
 MIGRATION_SET = "diary"
-CLOCK_FLAGS = ("clock_override", "clock_jump", "clock_off", "clock_backwards")
-"""The clock guard's doubts about an entry (the only flags there are)."""
 
 # The schema steps, in order. sqlite-utils' Migrations applies them, loaded only when one is due:
 # importing sqlite-utils imports numpy (installed for the analysis), too slow for the app's start.
@@ -143,23 +140,6 @@ def _utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def _chain_hash(prev: str, at: str, action: str, entry_id, entry_hash, detail) -> str:
-    body = json.dumps([prev, at, action, entry_id, entry_hash, detail], separators=(",", ":"))
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
-_ENTRY_FIELDS = [f.name for f in fields(Entry)]
-
-
-def _row_entry(row: dict) -> Entry:
-    """An Entry from its own row (trusted: no pydantic on the device's read path)."""
-    doc = {k: row[k] for k in _ENTRY_FIELDS}
-    doc["answers"] = json.loads(row["answers"])
-    if not isinstance(doc["answers"], dict):  # a file changed behind the app's back (verify, a collected file)
-        raise ValueError("answers is not a JSON object")
-    return from_wire(doc)
-
-
 class Store:
     """One participant's diary file."""
 
@@ -239,7 +219,7 @@ class Store:
         prev = row[0] if row else GENESIS
         at = _utcnow()
         detail_s = None if detail is None else json.dumps(detail, sort_keys=True)
-        h = _chain_hash(prev, at, action, entry_id, entry_hash, detail_s)
+        h = chain_hash(prev, at, action, entry_id, entry_hash, detail_s)
         self.conn.execute(
             "INSERT INTO audit (at, action, entry_id, entry_hash, detail, prev_hash, hash)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -429,7 +409,7 @@ class Store:
     def entries(self) -> list[Entry]:
         # In the order they were stored (seq orders only one device's entries; a device may hold
         # another's, fetched from the hub): a correction always comes after what it corrects.
-        return [_row_entry(r) for r in self.rows("SELECT * FROM entries ORDER BY rowid")]
+        return [row_entry(r) for r in self.rows("SELECT * FROM entries ORDER BY rowid")]
 
     def pending(self) -> list[Entry]:
         """Entries not yet acknowledged by the hub and not in quarantine, oldest first."""
@@ -437,7 +417,7 @@ class Store:
             "SELECT * FROM entries WHERE id NOT IN (SELECT entry_id FROM receipts)"
             " AND id NOT IN (SELECT entry_id FROM quarantine) ORDER BY rowid"
         )
-        return [_row_entry(r) for r in self.rows(sql)]
+        return [row_entry(r) for r in self.rows(sql)]
 
     def acknowledged(self) -> dict[str, list[str]]:
         """Per device id, the ids of entries the hub acknowledged (receipts), as reconciliation asks."""
@@ -469,7 +449,7 @@ class Store:
     def report_for(self, d: date) -> Entry | None:
         """The entry that counts for diary date `d` (its last correction), reading only that date's rows."""
         rows = self.rows("SELECT * FROM entries WHERE diary_date = ? ORDER BY rowid", [d.isoformat()])
-        return latest(_row_entry(r) for r in rows).get(d)
+        return latest(row_entry(r) for r in rows).get(d)
 
     def quarantined(self) -> list[dict]:
         cur = self.conn.execute("SELECT entry_id, error, at FROM quarantine ORDER BY at")

@@ -13,7 +13,7 @@ from diary_client.core.entry import Entry
 from sync.hub.database import HubDatabase, get_participant, iso, write_audit
 from sync.hub.errors import HubError
 from sync.hub.rules import Participant
-from sync.hub.verdict import Ledger, Stored, hashed, problems_of
+from sync.hub.verdict import Accepted, Duplicate, Ledger, Stored, hashed, problems_of
 
 
 @dataclass
@@ -59,19 +59,20 @@ def ingest(hub: HubDatabase, participant_id: str, entries: Iterable[Entry], now:
         ledger = _ledger(db, p.participant_id, entries)
         stored, refused = [], []
         for e, (body, h), problem in zip(entries, bodies, problems):
-            verdict, detail = ledger.judge(e, h, problem)
-            out.verdicts.append(verdict)
-            if verdict == "accepted":
-                ledger.add(e, h, at)  # type: ignore[arg-type]  # judge() gives a str detail for every verdict
-                stored.append((e.id, participant_id, e.diary_date.isoformat(), e.supersedes, h, body, at, via, e.timing))
+            verdict = ledger.judge(e, h, problem)
+            out.verdicts.append(verdict.kind)
+            if isinstance(verdict, Accepted):
+                ledger.add(e, verdict.content_hash, at)
+                stored.append((e.id, participant_id, e.diary_date.isoformat(), e.supersedes, verdict.content_hash, body,
+                               at, via, e.timing))
                 out.accepted.append(e.id)
-                out.receipts.append((e.id, at, h))  # type: ignore[arg-type]  # judge() gives a str detail for every verdict
-            elif verdict == "duplicate":
+                out.receipts.append((e.id, at, verdict.content_hash))
+            elif isinstance(verdict, Duplicate):
                 out.duplicate.append(e.id)
-                out.receipts.append((e.id, detail, h))  # type: ignore[arg-type]  # a duplicate's detail is its receipt time (a str)
+                out.receipts.append((e.id, verdict.received_at, verdict.content_hash))
             else:
-                out.rejected.append((e.id, detail))  # type: ignore[arg-type]  # a rejection's detail is its reason (a str)
-                refused.append((e.id, participant_id, h, detail, at, via))
+                out.rejected.append((e.id, verdict.reason))
+                refused.append((e.id, participant_id, h, verdict.reason, at, via))
         db.conn.executemany(INSERT_ENTRY, stored)
         db.conn.executemany("INSERT INTO rejections VALUES (?, ?, ?, ?, ?, ?)", refused)
         held = {*out.accepted, *out.duplicate}

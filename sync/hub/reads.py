@@ -1,4 +1,4 @@
-"""Reads of the hub: participants, their entries and receipts, summaries, flags, rejections and the audit log."""
+"""Reads of the hub: participants, their entries and receipts, summaries, flags and rejections."""
 
 from __future__ import annotations
 
@@ -212,6 +212,3 @@ class Reads:
         with self.db.read() as db:
             return list(db.query("SELECT * FROM rejections ORDER BY at"))
 
-    def audit_log(self) -> list[dict]:
-        with self.db.read() as db:
-            return list(db.query("SELECT * FROM audit ORDER BY seq"))
