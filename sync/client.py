@@ -406,11 +406,13 @@ class _Round:
         self.store.record_receipts(receipts)
         self.result.accepted += len([i for i in answer.get("accepted", []) if i in ours])
         self.result.duplicate += len([i for i in answer.get("duplicate", []) if i in ours])
-        self.reject([(r["id"], r["error"]) for r in answer.get("rejected", []) if r["id"] in ours] + mismatched)
+        refused = [r for r in answer.get("rejected", []) if r["id"] in ours]
+        self.reject([(r["id"], r["error"]) for r in refused] + mismatched,
+                    retry=[r["id"] for r in refused if r.get("retry") is True])
 
-    def reject(self, rejected: list[tuple[str, str]]) -> None:
+    def reject(self, rejected: list[tuple[str, str]], retry: list[str] | None = None) -> None:
         if rejected:
-            self.store.quarantine(rejected)
+            self.store.quarantine(rejected, retry or ())
             self.result.rejected += len(rejected)
             self.result.rejections += rejected
 
@@ -441,7 +443,8 @@ async def sync_diary(
                 await rnd.fetch_history()
             except _Failed as e:  # the uploads matter more; the next round fetches again
                 rnd.result.error = f"earlier entries not fetched yet: {e}"
-            for batch in batches(store.pending(), store.flags()):
+            # Entries refused for a reason time may cure (the hub's clock behind) go again, first (they are older).
+            for batch in batches(store.retryable() + store.pending(), store.flags()):
                 await rnd.upload(batch)
             try:
                 await reconcile(rnd)  # entries the hub lost since it acknowledged them (a restore) go again
