@@ -303,6 +303,10 @@ class Diary:
             if t.state == "upcoming":
                 when = t.window.opens.strftime("%H:%M") if t.diary_date == now.date() else t.window.opens.strftime("%Y-%m-%d %H:%M")
                 raise DiaryError(f"day {t.study_day}'s report opens at {when}")
+            upto = self.closed_upto(now)
+            if upto is not None and t.diary_date <= upto:
+                raise DiaryError(f"no report can be filed now: day {t.study_day} ({t.diary_date}) is missed, its grace "
+                                 f"period over in your study's time zone ({self.settings.timezone})")
             raise DiaryError(f"no report can be filed now: day {t.study_day} ({t.diary_date}) is {t.state}")
         return d
 
