@@ -58,6 +58,8 @@ class EntriesRequest(_Wire):
 class Rejection(_Wire):
     id: str
     error: str
+    retry: bool = Field(False, description="Time may cure the refusal (a day to come on the hub's clock): "
+                                           "the device sends the entry again at later syncs")
 
 
 class Receipt(_Wire):

@@ -84,8 +84,10 @@ def test_protocol_updates_need_a_newer_version_and_the_same_phases(hub_cli, tmp_
     assert r.exit_code == 1 and "publish version 3" in r.output
 
 
-def test_import_is_idempotent_and_status_reports_compliance(hub_cli, tmp_path):
+def test_import_is_idempotent_and_status_reports_compliance(hub_cli, tmp_path, monkeypatch):
+    monkeypatch.delenv("DIARY_NOW")  # filed on the device's own clock: no doubt (a doubted day came too late to count)
     f = device_file(tmp_path)
+    monkeypatch.setenv("DIARY_NOW", "2026-03-10T12:00")
     before = f.read_bytes()
     r = hub_cli("import", str(f))
     assert r.exit_code == 0 and "P07 (new): 3 new" in r.output, r.output
@@ -139,7 +141,7 @@ def test_unblind_and_export(hub_cli, tmp_path):
     hub_cli("import", str(device_file(tmp_path, "P08", days=2)))
     assert hub_cli("unblind").exit_code == 2
     assert hub_cli("unblind", "P99").exit_code == 1
-    assert "P07" in hub_cli("unblind", "P07").output
+    assert "P07" in hub_cli("unblind", "P07", "--reason", "a serious adverse event", "--yes").output
     out, folder = tmp_path / "out.db", tmp_path / "csv"
     r = hub_cli("export", "--sqlite", str(out), "--csv", str(folder))
     assert r.exit_code == 0, r.output

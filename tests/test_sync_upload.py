@@ -5,7 +5,7 @@ Real uvicorn hubs on 127.0.0.1."""
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import httpx
 from fault_proxy import proxy_thread
@@ -40,7 +40,8 @@ def entries(pid: str, device: str, notes: list[str]) -> list[Entry]:
     return [Entry(id=new_id(), participant_id=pid, study_id=LONG.id, protocol_version=LONG.version,
                   diary_date=START + timedelta(days=k), study_day=k + 1,
                   answers=base | {"note": n or None, "note2": n or None, "note3": n or None},
-                  submitted_at=datetime.now(UTC), timing="on_time", source="app", device_id=device, seq=k + 1)
+                  submitted_at=datetime.combine(START + timedelta(days=k), time(19), UTC), timing="on_time",
+                  source="app", device_id=device, seq=k + 1)  # in its day's window: the hub refuses a day past its grace
             for k, n in enumerate(notes)]
 
 

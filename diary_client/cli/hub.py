@@ -399,14 +399,50 @@ def hub_status(db_path: Path, wide: bool, as_json: bool) -> None:
 @hub.command("unblind")
 @db_option
 @click.argument("participant_ids", nargs=-1)
-@click.option("--all", "everyone", is_flag=True, help="Every participant on the hub.")
+@click.option("--all", "everyone", is_flag=True, help="Every participant whose study is over (with "
+              "--include-ongoing, those still in their study too).")
+@click.option("--include-ongoing", is_flag=True, help="With --all: those still in their study too (needs --reason).")
+@click.option("--reason", help="Why participants still in their study are unblinded (kept in the hub's audit).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @user_errors(HubError)
-def hub_unblind(db_path: Path, participant_ids: tuple[str, ...], everyone: bool) -> None:
-    """Release true phase names to these participants (their devices learn it at the next sync)."""
+def hub_unblind(db_path: Path, participant_ids: tuple[str, ...], everyone: bool, include_ongoing: bool,
+                reason: str | None, yes: bool) -> None:
+    """Release true phase names to these participants (their devices learn it at the next sync).
+
+    Unblinding someone still in her study is a decision: it needs --reason and a confirmation
+    (or --yes), and the hub's audit keeps who (the OS user), when and why. `--all` leaves out
+    those still in their study unless --include-ongoing is given.
+    """
+    import getpass
+
+    from sync.hub.enrolment import in_study
+
     if everyone == bool(participant_ids):
         raise click.UsageError("give participant ids or --all (not both)")
-    done = _store(db_path).enrolment.unblind(None if everyone else list(participant_ids), clock.now())
+    if include_ongoing and not everyone:
+        raise click.UsageError("--include-ongoing goes with --all")
+    store, now = _store(db_path), clock.now()
+    people = {p.participant_id: p for p in store.reads.participants()}
+    missing = [i for i in participant_ids if i not in people]
+    if missing:
+        raise HubError(f"no participant {missing[0]!r} on this hub")
+    chosen = sorted(people) if everyone else list(dict.fromkeys(participant_ids))
+    ongoing = [i for i in chosen if in_study(people[i], now)]
+    left_out = ongoing if everyone and not include_ongoing else []
+    chosen = [i for i in chosen if i not in left_out]
+    ongoing = [i for i in ongoing if i in chosen]
+    if reason is not None and not reason.strip():
+        raise click.UsageError("--reason needs a text saying why")
+    if ongoing and reason is None:
+        raise click.ClickException(f"{', '.join(map(printable, ongoing))} {'is' if len(ongoing) == 1 else 'are'} still in "
+                                   "the study: unblinding now needs --reason TEXT (kept in the hub's audit)")
+    if ongoing and not yes:
+        click.confirm(f"Unblind {len(ongoing)} participant(s) still in their study ({', '.join(map(printable, ongoing))})? "
+                      "Their devices will show the true phase names", abort=True)
+    done = store.enrolment.unblind(chosen, now, getpass.getuser(), reason.strip() if reason else None)
     click.echo(f"Unblinded {len(done)} participant(s): {', '.join(map(printable, done)) or '-'}")
+    if left_out:
+        click.echo(f"Left out {len(left_out)} still in their study (add --include-ongoing and --reason to include them).")
 
 
 @hub.command("revoke")

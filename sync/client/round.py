@@ -293,10 +293,11 @@ class Round:
         self.store.record_receipts(receipts)
         self.result.accepted += len([i for i in answer.accepted if i in ours])
         self.result.duplicate += len([i for i in answer.duplicate if i in ours])
-        self.reject([(r.id, r.error) for r in answer.rejected if r.id in ours] + mismatched)
+        refused = [r for r in answer.rejected if r.id in ours]
+        self.reject([(r.id, r.error) for r in refused] + mismatched, retry=[r.id for r in refused if r.retry])
 
-    def reject(self, rejected: list[tuple[str, str]]) -> None:
+    def reject(self, rejected: list[tuple[str, str]], retry: list[str] | None = None) -> None:
         if rejected:
-            self.store.quarantine(rejected)
+            self.store.quarantine(rejected, retry or ())
             self.result.rejected += len(rejected)
             self.result.rejections += rejected

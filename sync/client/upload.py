@@ -186,7 +186,8 @@ async def sync_diary(
                 await rnd.fetch_history()
             except RoundFailed as e:  # the uploads matter more; the next round fetches again
                 rnd.result.error = f"earlier entries not fetched yet: {e}"
-            for batch in batches(store.pending(), store.flags()):
+            # Entries refused for a reason time may cure (the hub's clock behind) go again, first (they are older).
+            for batch in batches(store.retryable() + store.pending(), store.flags()):
                 await rnd.upload(batch)
             try:
                 await reconcile(rnd)  # entries the hub lost since it acknowledged them (a restore) go again

@@ -9,10 +9,11 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from diary_client.core.clock import ZONE_FLAG
 from diary_client.core.entry import Entry
 from sync.hub.database import HubDatabase, get_participant, iso, write_audit
 from sync.hub.errors import HubError
-from sync.hub.rules import Participant
+from sync.hub.rules import Participant, zone_doubt
 from sync.hub.verdict import Accepted, Duplicate, Ledger, Stored, hashed, problems_of
 
 
@@ -49,13 +50,14 @@ def ingest(hub: HubDatabase, participant_id: str, entries: Iterable[Entry], now:
     bodies = [hashed(e) for e in entries]
     with hub.read() as db:
         versions = _versions(db, before, entries)
-    problems = problems_of(entries, before, versions, before.local(now).date() if before else None)
+    uploaded = via == "api"  # a device's own upload, not a file the coordinator collected
+    problems = problems_of(entries, before, versions, before.local(now).date() if before else None, uploaded)
     with hub.tx() as db:
         p = get_participant(db, participant_id)
         if p is None:
             raise HubError(f"no participant {participant_id!r} on this hub")
         if p != before:  # changed in between (day 1 set by an enrolment, an update): check again
-            problems = problems_of(entries, p, _versions(db, p, entries), p.local(now).date())
+            problems = problems_of(entries, p, _versions(db, p, entries), p.local(now).date(), uploaded)
         ledger = _ledger(db, p.participant_id, entries)
         stored, refused = [], []
         for e, (body, h), problem in zip(entries, bodies, problems):
@@ -76,8 +78,9 @@ def ingest(hub: HubDatabase, participant_id: str, entries: Iterable[Entry], now:
         db.conn.executemany(INSERT_ENTRY, stored)
         db.conn.executemany("INSERT INTO rejections VALUES (?, ?, ?, ?, ?, ?)", refused)
         held = {*out.accepted, *out.duplicate}
+        doubts = [(e.id, ZONE_FLAG, why) for e in entries if e.id in held and (why := zone_doubt(e, p))]
         db.conn.executemany("INSERT OR IGNORE INTO flags VALUES (?, ?, ?, ?, ?, ?)",
-                            [(participant_id, i, f, d, at, via) for i, f, d in flags if i in held])
+                            [(participant_id, i, f, d, at, via) for i, f, d in [*flags, *doubts] if i in held])
         write_audit(db, at, via, "ingest", participant_id, accepted=len(out.accepted),
                     duplicate=len(out.duplicate), rejected=[r[0] for r in out.rejected])
     return out

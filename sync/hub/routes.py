@@ -98,7 +98,7 @@ def upload(request: Request, key: str = Depends(device_key),
     # be validated again by FastAPI, on another trip to the thread pool.
     return SafeJSONResponse({
         "accepted": got.accepted, "duplicate": got.duplicate,
-        "rejected": [{"id": i, "error": e} for i, e in got.rejected],
+        "rejected": [{"id": i, "error": e} | ({"retry": True} if bounds.time_cures(e) else {}) for i, e in got.rejected],
         "receipts": [{"id": i, "received_at": t, "content_hash": h} for i, t, h in got.receipts],
     })
 

@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from diary_client.core import bounds
 from diary_client.core.entry import Entry, canonical
-from sync.hub.rules import Participant, entry_problem
+from sync.hub.rules import Participant, entry_problem, timing_problem
 
 UNICODE = "the entry holds text that is not valid Unicode"
 
@@ -29,7 +29,8 @@ def hashed(e: Entry) -> tuple[str | None, str | None]:
 
 
 def problems_of(entries: list[Entry], p: Participant | None,
-                versions: Mapping[int, str] | None = None, today: date | None = None) -> list[str | None]:
+                versions: Mapping[int, str] | None = None, today: date | None = None,
+                uploaded: bool = True) -> list[str | None]:
     """Per entry, why its content does not fit p's protocol (only p's own entries need asking).
 
     An entry is checked against the protocol version it was made under: any of the study's
@@ -45,7 +46,8 @@ def problems_of(entries: list[Entry], p: Participant | None,
     as_of[p.protocol_version] = p
     return [(bounds.entry_problem(e.diary_date, e.submitted_at)
              or (today and bounds.future_day_problem(e.diary_date, today))
-             or entry_problem(e, as_of.get(e.protocol_version, p)))
+             or entry_problem(e, as_of.get(e.protocol_version, p))
+             or timing_problem(e, p, uploaded))
             if e.participant_id == p.participant_id else None
             for e in entries]
 
