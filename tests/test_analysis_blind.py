@@ -11,7 +11,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from analysis.simulate import Profile, as_entries, simulate
-from diary_client.cli.participant import main
+from diary_client.cli.tree import main
 from diary_client.core.protocol import builtin_text, parse_protocol
 from diary_client.device.diary import Diary
 from diary_client.device.store import Store

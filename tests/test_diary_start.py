@@ -47,7 +47,8 @@ def test_the_path_to_home_loads_no_heavy_library(tmp_path, monkeypatch):
 
 
 def test_only_opening_the_app_skips_the_command_line(tmp_path, monkeypatch):
-    from diary_client.cli.launch import app_data_dir, default_data_dir
+    from diary_client.cli.datadir import default_data_dir
+    from diary_client.cli.launch import app_data_dir
 
     monkeypatch.delenv("DIARY_HOME", raising=False)
     assert app_data_dir([]) == default_data_dir()

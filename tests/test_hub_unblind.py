@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from click.testing import CliRunner
 
-from diary_client.cli.participant import main
+from diary_client.cli.tree import main
 from diary_client.core.protocol import builtin_text
 from sync.hub.store import HubStore
 

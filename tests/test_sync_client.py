@@ -190,7 +190,7 @@ async def test_a_clash_with_the_hubs_history_stays_on_the_hub_and_does_not_stop_
 async def test_a_replacement_devices_file_imports_with_its_corrections(hub, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from diary_client.cli.participant import main
+    from diary_client.cli.tree import main
     from sync.client.upload import enroll_device
 
     monkeypatch.setenv("DIARY_NOW", NOW)
@@ -226,7 +226,7 @@ def test_hub_import_then_network_sync_leaves_no_duplicate(cli, hub, data_dir, tm
     assert cli("record", "--reason", "typo", "severity=55", now="2026-03-02T20:00").exit_code == 0
     from click.testing import CliRunner
 
-    from diary_client.cli.participant import main
+    from diary_client.cli.tree import main
 
     r = CliRunner().invoke(main, ["hub", "import", "--db", str(hub.db_path), str(data_dir / "diary.db")])
     assert r.exit_code == 0 and "2 new" in r.output, r.output
@@ -259,7 +259,7 @@ def test_a_protocol_update_reaches_the_device_and_old_entries_keep_their_version
 def test_a_revoked_device_is_refused_and_a_new_one_enrols(cli, hub, data_dir, tmp_path):
     from click.testing import CliRunner
 
-    from diary_client.cli.participant import main
+    from diary_client.cli.tree import main
 
     enrolled(cli, hub)
     assert cli("record", *REPORT, now=NOW).exit_code == 0

@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 from hub_fixture import running_hub
 
-from diary_client.cli.hub import status_rows
-from diary_client.cli.participant import main
+from diary_client.cli.hub import status_report
+from diary_client.cli.tree import main
 from diary_client.core.protocol import builtin_text
 from diary_client.device.store import Store
 
@@ -47,7 +47,7 @@ def run(*args: str):
 
 
 def hub_row(h, now: datetime) -> dict:
-    return next(r for r in status_rows(h.store, now) if r["participant_id"] == "P01")
+    return next(r for r in status_report(h.store, now)[0] if r["participant_id"] == "P01")
 
 
 def figures(row: dict) -> tuple:
@@ -105,7 +105,7 @@ def test_the_hub_refuses_an_import_marked_as_filed_and_a_device_import_the_proto
     assert "does not let a device import" in got.rejected[1][1]
     collected = hub.ingest("P01", [honest], now, via="import")  # the coordinator's collected file: counted apart
     assert collected.accepted == [honest.id]
-    [row] = status_rows(hub, now)
+    [row] = status_report(hub, now)[0]
     assert (row["done"], row["imported"], row["missed"]) == (0, 1, 8)
 
 
@@ -120,7 +120,7 @@ def diary_proc(home: Path, *args: str, faketime: str | None = None, tz: str = "U
     if faketime:  # the wall clock set back; the boot clock left running, as a participant would
         env |= {"LD_PRELOAD": str(FAKETIME), "FAKETIME": faketime, "FAKETIME_DONT_FAKE_MONOTONIC": "1",
                 "FAKETIME_NO_CACHE": "1"}
-    return subprocess.run([sys.executable, "-m", "diary_client.cli.participant", *args], env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "diary_client", *args], env=env, capture_output=True,
                           text=True, timeout=120)
 
 

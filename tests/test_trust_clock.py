@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from hub_fixture import make_entry, running_hub
 
 from diary_client.cli.hub import status_report
-from diary_client.cli.participant import main
+from diary_client.cli.tree import main
 from diary_client.core import clock
 from diary_client.core.protocol import builtin_text
 from diary_client.device.diary import Diary

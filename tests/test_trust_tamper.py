@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from hub_fixture import audit_rows, make_entry
 
-from diary_client.cli.participant import main
+from diary_client.cli.tree import main
 from diary_client.core.entry import content_hash, row_entry
 from diary_client.core.protocol import builtin_text
 from diary_client.device.chain import GENESIS, chain_hash

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import ipaddress
 import socket
 from pathlib import Path
 
 import click
 
-from diary_client.cli.lazy import LazyGroup
-from diary_client.cli.participant import Env, confirm, emit_json, pass_env, user_errors
+from diary_client.cli.kit import Env, confirm, emit_json, pass_env, user_errors
 from diary_client.core import clock
+from diary_client.core.ids import participant_id_problem
 from diary_client.core.printable import printable
 from diary_client.core.protocol import checked_protocol_text
-from diary_client.device.diary import participant_id_problem
 from sync.hub.errors import HubError
 
 # -- device --------------------------------------------------------------------------------------
@@ -92,15 +90,6 @@ def _zone() -> str:
     return getattr(clock.local_tz(), "key", None) or "UTC"
 
 
-@click.group(cls=LazyGroup, lazy={"report": "diary_client.cli.report:hub_report"})
-def hub() -> None:
-    """The coordinator's hub: serve it, enrol participants, import diary files, status, unblind, export."""
-    missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
-    if missing:  # a participant's plain install: the hub is the coordinator's extra
-        raise click.ClickException(f"the hub is not installed here ({', '.join(missing)} missing): "
-                                   "pip install 'symptom-diary[hub]'")
-
-
 def _loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -110,7 +99,7 @@ def _loopback(host: str) -> bool:
         return False
 
 
-@hub.command()
+@click.command()
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
@@ -206,7 +195,7 @@ def _listen_problem(host: str, port: int) -> str | None:
     return None
 
 
-@hub.command("enroll")
+@click.command("enroll")
 @db_option
 @click.argument("participant_id")
 @click.option("--protocol", "protocol_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -236,7 +225,7 @@ def hub_enroll(db_path: Path, participant_id: str, protocol_file, start, tz, as_
         click.echo(f"Enrolment code for {participant_id}: {code}  (works once, for 14 days)")
 
 
-@hub.command("set-start")
+@click.command("set-start")
 @db_option
 @click.argument("participant_id")
 @click.option("--start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="The participant's day 1.")
@@ -258,7 +247,7 @@ def hub_set_start(db_path: Path, participant_id: str, start, as_json: bool) -> N
                    "their device takes it at its next sync.")
 
 
-@hub.command("protocol")
+@click.command("protocol")
 @db_option
 @click.argument("protocol_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help='Print {"study_id", "version", "participants"}.')
@@ -279,7 +268,7 @@ def hub_protocol(db_path: Path, protocol_file: Path, as_json: bool) -> None:
                    "devices take it at their next sync.")
 
 
-@hub.command("import")
+@click.command("import")
 @db_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Import a file even if its audit chain does not verify, disagrees with the head the hub holds for its device, or its device is not one of its participant's (audited).")
@@ -362,7 +351,7 @@ def status_report(store, now) -> tuple[list[dict], list]:
     return rows, left_out
 
 
-@hub.command("status")
+@click.command("status")
 @db_option
 @click.option("--wide", is_flag=True, help="Every count on each participant's line (late, missed, imported, "
                                             "quarantined, flagged, the last upload's time), as long as it needs.")
@@ -396,7 +385,7 @@ def hub_status(db_path: Path, wide: bool, as_json: bool) -> None:
         click.echo(describe(left_out), err=True)
 
 
-@hub.command("unblind")
+@click.command("unblind")
 @db_option
 @click.argument("participant_ids", nargs=-1)
 @click.option("--all", "everyone", is_flag=True, help="Every participant whose study is over (with "
@@ -445,7 +434,7 @@ def hub_unblind(db_path: Path, participant_ids: tuple[str, ...], everyone: bool,
         click.echo(f"Left out {len(left_out)} still in their study (add --include-ongoing and --reason to include them).")
 
 
-@hub.command("revoke")
+@click.command("revoke")
 @db_option
 @click.argument("participant_id")
 @click.option("--json", "as_json", is_flag=True, help='Print {"participant_id", "revoked"}.')
@@ -465,7 +454,7 @@ def hub_revoke(db_path: Path, participant_id: str, as_json: bool) -> None:
                    f"`diary hub enroll --db {printable(str(db_path))} {pid}` gives a code for a new device.")
 
 
-@hub.command("export")
+@click.command("export")
 @db_option
 @click.option("--sqlite", "sqlite_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a SQLite file (opens in Datasette) and its Datasette metadata beside it.")
 @click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), help="Write one CSV per table into this folder.")
@@ -489,7 +478,7 @@ def hub_export(db_path: Path, sqlite_out: Path | None, csv_dir: Path | None, fhi
         click.echo(describe(left_out), err=True)
 
 
-@hub.command("backup")
+@click.command("backup")
 @db_option
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help='Print {"path", "entries", "participants", "size"}.')

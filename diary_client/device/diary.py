@@ -5,7 +5,6 @@ The command line and the app both file reports through `Diary.file`, so the rule
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, tzinfo
 
@@ -13,26 +12,14 @@ from diary_client.core import answers as ans
 from diary_client.core import bounds, clock, days
 from diary_client.core import schedule as sch
 from diary_client.core.entry import Entry, Source, Timing, Value, latest, new_id
+from diary_client.core.ids import participant_id_problem
 from diary_client.core.protocol import Item, Protocol, parse_protocol, stored_protocol
 from diary_client.device.settings import DeviceSettings
 from diary_client.device.store import Store
 
-PARTICIPANT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-
 
 class DiaryError(Exception):
     """A rule of the diary says no (no back-filling, not enrolled, ...); the message says why."""
-
-
-def participant_id_problem(participant_id: str) -> str | None:
-    """Why this cannot be a new participant id (device and hub use the same rule), or None.
-
-    Ids are shown on terminals, in file names and in other systems' fields: a new one is plain
-    ASCII (ids stored before this rule stay readable, and are shown escaped: printable.py)."""
-    if not PARTICIPANT_ID.fullmatch(participant_id):
-        return ("a participant id is 1 to 64 characters: letters A-Z or a-z, digits, '.', '_' or '-', "
-                "starting with a letter or digit")
-    return None
 
 
 @dataclass(frozen=True)
