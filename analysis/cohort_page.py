@@ -101,13 +101,6 @@ def heat_row(participant_id: str, protocol: Protocol, start: date, entries: list
                    frozenset(k for k in doubted if 0 <= k < len(statuses) and statuses[k] in ("on_time", "late")))
 
 
-def cohort_html(rep: CohortSummary, people: Sequence[PageRow], heat: Sequence[HeatRow],
-                covariates: Mapping[str, Mapping[str, float]] | None = None,
-                left_out: Sequence[tuple[str, str]] = ()) -> str:
-    """The whole page as text, from the cohort-wide results and each participant's `PageRow`."""
-    return "".join(page_pieces(rep, people, heat, covariates, left_out))
-
-
 def page_pieces(rep: CohortSummary, people: Sequence[PageRow], heat: Sequence[HeatRow],
                 covariates: Mapping[str, Mapping[str, float]] | None = None,
                 left_out: Sequence[tuple[str, str]] = ()) -> Iterator[str]:

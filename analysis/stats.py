@@ -60,13 +60,12 @@ class Job:
 
 @dataclass(frozen=True)
 class Contrasts:
-    """Kenward-Roger, per series: estimate c'β, its standard error, df, two-sided p, 95% CI half-width."""
+    """Kenward-Roger, per series: estimate c'β, its standard error, df and two-sided p."""
 
     est: np.ndarray
     se: np.ndarray
     df: np.ndarray
     p: np.ndarray
-    halfwidth: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -119,12 +118,12 @@ class Fit:
         """Residual degrees of freedom of the conditional t given φ."""
         return max(self.n - self.q, 1)
 
-    def kr(self, c: np.ndarray, level: float = 0.95) -> Contrasts:
+    def kr(self, c: np.ndarray) -> Contrasts:
         """c'β with Kenward & Roger's covariance and df (fits made with kr=True); `c` is (q,) or (k, q).
 
         Not what the reports use: the bench compares its calibration with the posterior's.
         """
-        from scipy.special import stdtr, stdtrit
+        from scipy.special import stdtr
 
         assert self.lam is not None and self.g_phi is not None and self.wcov is not None, "fit with kr=True"
         c = np.broadcast_to(np.asarray(c, dtype=float), self.beta.shape)
@@ -140,8 +139,7 @@ class Fit:
             se = np.sqrt(np.maximum(var, 0.0))
             ok = (se > 0) & (self.n - self.q >= 2)
             p = np.where(ok, 2 * stdtr(df, -np.abs(est) / np.where(ok, se, 1.0)), np.nan)
-            hw = np.where(ok, stdtrit(df, 0.5 + level / 2) * se, np.nan)
-        return Contrasts(est, se, df, p, hw)
+        return Contrasts(est, se, df, p)
 
 
 # designs per batched call: keeps the (designs × grid × q²) moment arrays near 16 MB
@@ -494,10 +492,3 @@ def _effective_n_batch(days: list[np.ndarray], phis: np.ndarray, codes: list[np.
     total = n[:, None, :] + 2.0 * (phis[..., None] ** lags) @ lag_counts.transpose(0, 2, 1)  # (B, k, p)
     n = n[:, None, :]
     return np.where(total > 0, n * n / np.where(total > 0, total, 1.0), n)
-
-
-def welch_p(a: np.ndarray, b: np.ndarray) -> float:
-    """The naive Welch t-test p-value that treats every daily value as independent (for contrast only)."""
-    from scipy.stats import ttest_ind
-
-    return float(ttest_ind(a, b, equal_var=False).pvalue)

@@ -202,7 +202,10 @@ def test_the_paper_table_has_the_same_columns_in_text_and_html_from_the_studys_p
 
     from rich.console import Console
 
-    from analysis.cohort_page import cohort_html, page_row
+    from analysis.cohort_page import page_pieces, page_row
+
+    def page_html(*args):
+        return "".join(page_pieces(*args))
     from analysis.render_text import print_cohort
 
     rng = np.random.default_rng(3)
@@ -211,7 +214,7 @@ def test_the_paper_table_has_the_same_columns_in_text_and_html_from_the_studys_p
     rep = cohort_report(people, NOW, {})
     # The columns come from the study's phases, baseline left out (its reduction from itself is 0), in order.
     assert [ph.id for ph in rep.paper_columns()] == ["placebo", "ldn", "washout"]
-    html = cohort_html(rep, [page_row(r) for r in rep.participants], [])
+    html = page_html(rep, [page_row(r) for r in rep.participants], [])
     paper = html[html.index("<h2>As in the paper"):]
     head = re.search(r"<thead><tr>(.*?)</tr></thead>", paper).group(1)
     assert re.findall(r"<th>(.*?)</th>", head)[1:4] == [ph.label for ph in rep.paper_columns()]

@@ -11,7 +11,7 @@ import pytest
 from hub_fixture import make_entry
 from pydantic import ValidationError
 
-from diary_client.core.entry import Entry, content_hash, from_wire, parse_entry, parse_entry_json
+from diary_client.core.entry import Entry, content_hash, from_wire, parse_entry
 
 START = date(2026, 3, 2)
 
@@ -46,6 +46,6 @@ def test_outside_input_is_validated_field_by_field():
 def test_every_way_in_gives_the_same_entry_and_hash():
     e = make_entry("P01", START, 3, answers={"severity": 40, "side_effects": ["nausea"], "note": None})
     body = json.dumps(e.wire())
-    for other in (parse_entry(e.wire()), parse_entry_json(body), from_wire(e.wire())):
+    for other in (parse_entry(e.wire()), parse_entry(json.loads(body)), from_wire(e.wire())):
         assert other == e and content_hash(other) == content_hash(e) and other.wire() == e.wire()
     assert isinstance(e, Entry) and dataclasses.replace(e, seq=9).seq == 9

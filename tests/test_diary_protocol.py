@@ -67,7 +67,7 @@ def test_new_fields_labels_trend_exclusions_multiplicity_and_several_reminders()
     p = load_protocol()
     assert p.item("severity").name == "Overall severity" and all(i.label for i in p.items)  # ldn-fm labels every item
     assert p.analysis.trend is False and p.analysis.multiplicity == "holm"
-    assert p.analysis.exclude_first_days == {} and p.analysis.first_days_excluded("active") == 0
+    assert p.analysis.exclude_first_days == {} and p.analysis.exclude_first_days.get("active", 0) == 0
     assert [f"{t:%H:%M}" for t in p.schedule.reminders] == ["19:00"]
     text = _broken('remind = "19:00"', 'remind = ["19:00", "22:00", "08:00"]').replace(
         "responder_points = 30", 'responder_points = 30\ntrend = true\nexclude_first_days = { active = 7 }\nmultiplicity = "none"', 1
@@ -75,7 +75,7 @@ def test_new_fields_labels_trend_exclusions_multiplicity_and_several_reminders()
     q = parse_protocol(text)
     assert [f"{t:%H:%M}" for t in q.schedule.reminders] == ["19:00", "22:00", "08:00"]
     assert q.analysis.trend and q.analysis.multiplicity == "none"
-    assert q.analysis.first_days_excluded("active") == 7 and q.analysis.first_days_excluded("washout") == 0
+    assert q.analysis.exclude_first_days.get("active", 0) == 7 and q.analysis.exclude_first_days.get("washout", 0) == 0
     assert q.item("pain").name == "Pain level"
     for bad, where in [('multiplicity = "none"', 'multiplicity = "bonferroni"'),
                        ("{ active = 7 }", "{ drug = 7 }"), ("{ active = 7 }", "{ active = -1 }")]:

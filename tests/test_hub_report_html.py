@@ -105,7 +105,10 @@ def test_the_page_keeps_a_row_of_each_participant_not_her_report(hub_db):
     import gc
 
     from analysis.cohort import CohortStream, cohort_report
-    from analysis.cohort_page import cohort_html, page_row
+    from analysis.cohort_page import page_pieces, page_row
+
+    def page_html(*args):
+        return "".join(page_pieces(*args))
     from analysis.results import PersonalReport
     from diary_client.cli.report import load_cohort
 
@@ -117,8 +120,8 @@ def test_the_page_keeps_a_row_of_each_participant_not_her_report(hub_db):
     assert not [o for o in gc.get_objects() if isinstance(o, PersonalReport)]
     assert [r.participant_id for r in rows] == ["H0", "H1", "H2", "H3"]
     full = cohort_report(load_cohort(hub_db, None).data(now), now, daily=True)
-    page = cohort_html(stream.summary(), rows, [])
-    assert page == cohort_html(full, [page_row(r) for r in full.participants], [])
+    page = page_html(stream.summary(), rows, [])
+    assert page == page_html(full, [page_row(r) for r in full.participants], [])
     assert "H3" in page and f"{full.responders} of 4" in page
     assert all(r.series is not None and len(r.series.days) >= 70 for r in rows)  # what the dots are drawn from
 

@@ -125,10 +125,6 @@ def parse_entry(data: Any) -> Entry:
     return _adapter().validate_python(data)
 
 
-def parse_entry_json(raw: str | bytes) -> Entry:
-    """`parse_entry` straight from JSON text (faster than decoding it first)."""
-    return _adapter().validate_json(raw)
-
 
 _CANON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 

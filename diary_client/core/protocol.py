@@ -88,7 +88,7 @@ class AnalysisSettings:
     responder_points: Annotated[float, c.Ge(0), c.Le(100)] = 30
     trend: bool = False  # the model adds a linear study-day term
     # By phase role: days at a phase's start the model leaves out (onset, carry-over); a role not
-    # named leaves none out (`first_days_excluded`).
+    # named leaves none out.
     exclude_first_days: dict[Role, Annotated[int, c.Ge(0), c.Le(3660)]] = field(default_factory=dict)
     multiplicity: Literal["holm", "none"] = "holm"
     endpoint_days: Annotated[int, c.Ge(1), c.Le(365)] = ENDPOINT_DAYS  # the endpoint mean's last N days with an entry
@@ -99,8 +99,6 @@ class AnalysisSettings:
         if unknown:
             raise ValueError(f"exclude_first_days: {sorted(unknown)[0]!r} is not a phase role ({', '.join(ROLES)})")
 
-    def first_days_excluded(self, role: str) -> int:
-        return self.exclude_first_days.get(role, 0)  # type: ignore[call-overload]  # any role name may be asked
 
 
 @dataclass(frozen=True, kw_only=True)
