@@ -146,6 +146,13 @@ class CohortStream:
             self._conduct.add(p, p.local(self._now))
             yield p
 
+    @property
+    def protocol(self) -> Protocol:
+        """The study's protocol (the first participant's), once a report has been read."""
+        if not self._protocols:
+            raise ValueError("no participants to report on")
+        return self._protocols[0]
+
     def summary(self) -> CohortSummary:
         """The cohort-wide results, once `reports()` has been read to its end."""
         if not self._read:

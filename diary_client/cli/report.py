@@ -164,9 +164,12 @@ def _heat_tap(participants: Iterator[ParticipantData], db_path: Path, now: datet
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write one self-contained HTML page (table, compliance heat map, daily charts, responders) "
                    "instead of the text report; one line says what was written.")
+@click.option("--cent", "cent_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write one self-contained HTML page laid out by the CENT 2015 checklist (design, blinding, "
+                   "flow per period, effects, harms per period); one line says what was written.")
 @user_errors(ReportError)
 def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, as_json: bool,
-               html_file: Path | None) -> None:
+               html_file: Path | None, cent_file: Path | None) -> None:
     """The cohort report, the paper's table: reductions, paired tests, responders, covariates, mixed model."""
     from analysis.cohort import CohortStream
     from diary_client.core import clock
@@ -176,15 +179,14 @@ def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, a
     now = clock.now()
     heat: list = []
     page: list = []  # --html: each participant's row of the page (`PageRow`), not her report
+    cent: list = []  # --cent: each participant's row of the CENT page (`CentRow`)
     last: str | None = None  # the JSON's closing piece, held back for "left_out"
     try:
         ready, left_out = load_cohort(db_path, study, now)
         if html_file:
-            from analysis.cohort_page import page_row
-
             ready = _heat_tap(ready, db_path, now, heat)
         # each participant's report is written (or passed over) as soon as it is made, then dropped
-        stream = CohortStream(ready, now, covariates, (lambda r: page.append(page_row(r))) if html_file else None,
+        stream = CohortStream(ready, now, covariates, _rows_of(page if html_file else None, cent if cent_file else None),
                               daily=bool(html_file))  # the page's small multiples draw each day's value
         if as_json:
             last = _echo_but_last(stream.json_text())
@@ -215,12 +217,34 @@ def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, a
         from analysis.cohort_page import page_pieces
 
         _write(html_file, page_pieces(rep, page, heat, covariates, [(x.participant_id, x.reason) for x in left_out]))
+    if cent_file:
+        from analysis.cent_page import cent_html
+
+        _write(cent_file, cent_html(rep, stream.protocol, cent))
     if html_file:  # the page is what was asked for: one line about it (the text report is `hub report` alone)
         click.echo(f"Wrote {html_file}: {rep.n_participants} participants, {rep.responders_phrase()}", err=as_json)
-    elif not as_json:
+    if cent_file:
+        click.echo(f"Wrote {cent_file}: the CENT 2015 items for {rep.n_participants} participants", err=as_json)
+    if not (as_json or html_file or cent_file):
         from analysis.render_text import print_cohort
 
         print_cohort(rep)
+
+
+def _rows_of(page: list | None, cent: list | None):
+    """What `CohortStream` hands each report to: the HTML page's row and the CENT page's, as asked."""
+    if page is None and cent is None:
+        return None
+    from analysis.cent_page import cent_row
+    from analysis.cohort_page import page_row
+
+    def keep(r) -> None:
+        if page is not None:
+            page.append(page_row(r))
+        if cent is not None:
+            cent.append(cent_row(r))
+
+    return keep
 
 
 def _echo_but_last(pieces: Iterator[str]) -> str | None:
