@@ -18,6 +18,7 @@ import numpy as np
 
 from analysis import meta as meta_analysis
 from analysis import mixed
+from analysis.conduct import Conduct
 from analysis.participant import ParticipantData
 from analysis.personal import ANALYSIS_VERSION, iter_reports, options_of
 from analysis.results import (
@@ -117,6 +118,7 @@ class CohortStream:
         self._covariates = covariates or {}
         self._protocols: list[Protocol] = []
         self._columns: CohortColumns | None = None
+        self._conduct: Conduct | None = None
         self._started = self._read = False
 
     def reports(self) -> Iterator[PersonalReport]:
@@ -126,7 +128,7 @@ class CohortStream:
         self._started = True
         now = self._now
         people = ((p.protocol, p.start, p.entries, p.local(now), p.participant_id)
-                  for p in _one_study(iter(self._participants), self._protocols))
+                  for p in self._counted(_one_study(iter(self._participants), self._protocols)))
         for r in iter_reports(people, blinded=False, series=self._daily):
             if self._columns is None:
                 self._columns = CohortColumns(self._protocols[0], r.responder_points)
@@ -136,13 +138,28 @@ class CohortStream:
             yield r
         self._read = True
 
+    def _counted(self, people: Iterator[ParticipantData]) -> Iterator[ParticipantData]:
+        """Each participant, counted into the trial's conduct (blinding, harms, flow) as she passes."""
+        for p in people:
+            if self._conduct is None:
+                self._conduct = Conduct(p.protocol)
+            self._conduct.add(p, p.local(self._now))
+            yield p
+
+    @property
+    def protocol(self) -> Protocol:
+        """The study's protocol (the first participant's), once a report has been read."""
+        if not self._protocols:
+            raise ValueError("no participants to report on")
+        return self._protocols[0]
+
     def summary(self) -> CohortSummary:
         """The cohort-wide results, once `reports()` has been read to its end."""
         if not self._read:
             raise RuntimeError("the cohort summary needs every participant's report read first")
-        if self._columns is None:
+        if self._columns is None or self._conduct is None:
             raise ValueError("no participants to report on")
-        return _summary(self._columns, self._protocols[0], self._now, self._covariates)
+        return _summary(self._columns, self._protocols[0], self._now, self._covariates, self._conduct)
 
     def json_text(self) -> Iterator[str]:
         """The cohort report's JSON document in pieces, each participant's written as soon as it is made."""
@@ -234,7 +251,7 @@ def _given(values: np.ndarray) -> list[float]:
 
 
 def _summary(columns: CohortColumns, protocol: Protocol, now: datetime,
-             covariates: dict[str, dict[str, float]]) -> CohortSummary:
+             covariates: dict[str, dict[str, float]], conduct: Conduct) -> CohortSummary:
     roles = {r: protocol.first_phase(r) for r in ("baseline", "placebo", "active")}
     numeric = [item for item in protocol.items if item.numeric]
     cohort = {item.id: _cohort_item(item, protocol, columns, roles) for item in numeric}
@@ -247,6 +264,8 @@ def _summary(columns: CohortColumns, protocol: Protocol, now: datetime,
         options=options_of(protocol), analysis_version=ANALYSIS_VERSION, caveats=CAVEATS,
         phases=tuple(protocol.phases),
         responders_not_known=columns.not_known,
+        blinding=conduct.blinding(), harms=conduct.harms(), harms_by_period=conduct.harms_by_period(),
+        flow=conduct.flow(analysed=cohort[primary].n_active_vs_placebo),
     )
 
 

@@ -1,13 +1,29 @@
-"""`ParticipantData`: what analysis receives of one participant (id, protocol, day 1, entries, time zone)."""
+"""`ParticipantData`: what analysis receives of one participant (id, protocol, day 1, entries, time zone, adverse events)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
+from typing import Literal
 
 from diary_client.core.entry import Entry
 from diary_client.core.protocol import Protocol
+
+Severity = Literal["mild", "moderate", "severe"]
+SEVERITIES: tuple[Severity, ...] = ("mild", "moderate", "severe")
+
+
+@dataclass(frozen=True)
+class AdverseEvent:
+    """An adverse event as the harms table counts it (the current version of a corrected event)."""
+
+    event_id: str
+    started: date  # its period is the one this date falls in
+    severity: Severity
+    serious: bool = False
+    resolved: date | None = None
+    what: str = ""
 
 
 @dataclass(frozen=True)
@@ -19,6 +35,8 @@ class ParticipantData:
     start: date  # day 1
     entries: Sequence[Entry]  # every stored entry, corrections and superseded ones included
     tz: tzinfo | None = None  # the participant's zone (diary windows are local times); None: `now` as given
+    adverse_events: tuple[AdverseEvent, ...] = ()  # her current adverse events (a correction replaces its original)
+    withdrawn: date | None = None  # the day she withdrew: no day from it on counts as taken part
 
     def local(self, now: datetime) -> datetime:
         """`now` as the participant's clock shows it."""

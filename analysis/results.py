@@ -377,6 +377,104 @@ class MixedResult:
 
 
 @dataclass(frozen=True, slots=True)
+class BlindingIndex:
+    """One blinding index over `n` guesses, with its SE and 95% interval; None, with `reason`, when it cannot be given."""
+
+    index: float | None
+    ci95: tuple[float, float] | None
+    n: int
+    se: float | None = None
+    reason: str | None = None  # why the index or its interval is not a plain estimate
+
+    def as_json(self) -> dict:
+        return {"index": num(self.index), "ci95": pair(self.ci95), "n": self.n, "se": num(self.se),
+                "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class BlindingResult:
+    """The blinding check's guesses and indices (`analysis.blinding`)."""
+
+    asked: bool  # the protocol asks the blinding check
+    bang: Mapping[str, BlindingIndex]  # role ("active", "placebo") -> Bang's index of the guesses made on it
+    james: BlindingIndex
+    counts: Mapping[str, Mapping[str, int]]  # role -> answer ("drug", "placebo", "don't know") -> guesses
+    method: str
+    meaning: tuple[str, ...]  # one sentence per index: what it means
+
+    def as_json(self) -> dict:
+        return {"asked": self.asked, "bang": {r: b.as_json() for r, b in self.bang.items()},
+                "james": self.james.as_json(), "counts": {r: dict(c) for r, c in self.counts.items()},
+                "method": self.method, "meaning": list(self.meaning)}
+
+
+@dataclass(frozen=True, slots=True)
+class Harms:
+    """Adverse events counted over some periods: participants with one, events, serious ones, by severity."""
+
+    participants: int
+    events: int
+    serious: int
+    by_severity: Mapping[str, int]  # "mild", "moderate", "severe" -> events
+
+    def as_json(self) -> dict:
+        return {"participants": self.participants, "events": self.events, "serious": self.serious,
+                "by_severity": dict(self.by_severity)}
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodHarms:
+    period: str  # the period's id (with today's fixed design, its phase id)
+    phase: str
+    role: str
+    harms: Harms
+
+    def as_json(self) -> dict:
+        return {"period": self.period, "phase": self.phase, "role": self.role} | self.harms.as_json()
+
+
+@dataclass(frozen=True, slots=True)
+class FlowPeriod:
+    """One period of the participant flow: how many started it, completed it, and filed a report in it."""
+
+    period: str
+    phase: str
+    role: str
+    started: int  # its first day came before she withdrew
+    completed: int  # its last day's grace is over and she had not withdrawn
+    reported: int  # she filed at least one report in it
+
+    def as_json(self) -> dict:
+        return {"period": self.period, "phase": self.phase, "role": self.role, "started": self.started,
+                "completed": self.completed, "reported": self.reported}
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """The participant flow (CENT 13a-b, 14a, 16): from enrolment to analysis."""
+
+    enrolled: int  # participants the report received (a day 1 and readable data)
+    allocated: Mapping[str, int]  # sequence (phase ids joined by '>') -> participants
+    periods: tuple[FlowPeriod, ...]
+    withdrawn: int
+    analysed: int  # participants in the primary comparison (the primary item's vs_placebo_points)
+    first_start: date | None  # recruitment: the first and last day 1, and the last day of follow-up
+    last_start: date | None
+    last_end: date | None
+
+    def as_json(self) -> dict:
+        return {"enrolled": self.enrolled, "allocated": dict(self.allocated),
+                "periods": [p.as_json() for p in self.periods], "withdrawn": self.withdrawn,
+                "analysed": self.analysed,
+                "recruitment": {"first_start": _day(self.first_start), "last_start": _day(self.last_start),
+                                "last_end": _day(self.last_end)}}
+
+
+def _day(d: date | None) -> str | None:
+    return None if d is None else d.isoformat()
+
+
+@dataclass(frozen=True, slots=True)
 class CohortSummary:
     """The cohort-wide results (what `print_cohort` reads), made from the participants' columns
     (`cohort.CohortColumns`), not from their reports: `cohort.CohortStream` writes those out as it goes."""
@@ -394,6 +492,10 @@ class CohortSummary:
     caveats: tuple[str, ...]
     phases: tuple[Phase, ...]  # the study's phases, in protocol order (labels and roles for the tables)
     responders_not_known: int  # participants whose responder verdict cannot be given yet (no drug or placebo days)
+    blinding: BlindingResult
+    harms: Mapping[str, Harms]  # period role -> its periods' adverse events ("outside": none of the study's days)
+    harms_by_period: tuple[PeriodHarms, ...]
+    flow: Flow
 
     @property
     def n_participants(self) -> int:
@@ -424,6 +526,8 @@ class CohortSummary:
             "n_participants": self.n_participants, "responder_ids": list(self.responder_ids),
             "as_of": self.as_of.isoformat(), "analysis_version": self.analysis_version,
             "analysis_options": self.options.as_json(), "exploratory": True, "caveats": list(self.caveats),
+            "blinding": self.blinding.as_json(), "harms": {k: v.as_json() for k, v in self.harms.items()},
+            "harms_by_period": [h.as_json() for h in self.harms_by_period], "flow": self.flow.as_json(),
         }
 
 

@@ -197,7 +197,7 @@ def record(env: Env, values: tuple[str, ...], reason: str | None, as_json: bool)
                          "values with --reason") from None
     if report.corrects is not None:  # the given values replace those of the saved report
         texts = {i.id: format_value(i, report.answers[i.id]) for i in report.items if i.id in report.answers} | texts
-    answers = parse_answers(diary.protocol, report.phase_id, texts)
+    answers = parse_answers(diary.protocol, report.phase_id, texts, report.last_of_phase)
     entry = diary.save_report(report, answers, now, "cli", reason)
     kind = "Correction" if reason else "Report"
     done = f"{kind} for day {entry.study_day} saved"
@@ -298,7 +298,7 @@ def export(env: Env, csv_file: Path, every: bool) -> None:
 
     diary = env.diary()
     entries = diary.entries() if every else list(latest(diary.entries()).values())
-    items = diary.protocol.items
+    items = diary.protocol.all_items  # the blinding check's answers too
     meta = list(EXPORT_META)
     try:
         with text_stream(csv_file, "w") as f:

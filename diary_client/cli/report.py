@@ -19,6 +19,7 @@ from diary_client.core.printable import printable
 if TYPE_CHECKING:  # the hub's modules load only for `hub report`, never for the participant's `diary report`
     from analysis.cohort_page import HeatRow, PageRow
     from analysis.results import CohortSummary
+    from diary_client.core.protocol import Protocol
     from sync.hub.roster import LeftOut
     from sync.hub.rules import Participant
     from sync.hub.store import HubStore
@@ -170,19 +171,22 @@ class CohortRead:
     page: list[PageRow]  # --html: each participant's row of the page, not her report
     heat: list[HeatRow]  # --html: each participant's compliance heat-map row
     json_tail: str | None  # --json: the document's closing piece, held back for "left_out"
+    cent: list  # --cent: each participant's row of the CENT page (`CentRow`)
+    protocol: Protocol  # the study's protocol, as the stream read it (the CENT page's design)
 
 
 def read_cohort(cohort: Cohort, now: datetime, covariates: dict[str, dict[str, float]] | None, html: bool,
-                json_out: Callable[[str], object] | None = None) -> CohortRead:
+                json_out: Callable[[str], object] | None = None, cent: bool = False) -> CohortRead:
     """One pass over the cohort: each participant read, reported on, written (`json_out`: her part
     of the JSON document, as soon as it is made) and dropped, keeping what the page needs of her."""
     from analysis.cohort import CohortStream
-    from analysis.cohort_page import heat_row, page_row
+    from analysis.cohort_page import heat_row
     from sync.hub.roster import LeftOut
 
     left_out = list(cohort.left_out)
     page: list[PageRow] = []
     heat: list[HeatRow] = []
+    cent_rows: list = []
 
     def ready() -> Iterator[ParticipantData]:
         for p in cohort.data(now):
@@ -195,7 +199,7 @@ def read_cohort(cohort: Cohort, now: datetime, covariates: dict[str, dict[str, f
             yield p
 
     # each participant's report is written (or passed over) as soon as it is made, then dropped
-    stream = CohortStream(ready(), now, covariates, (lambda r: page.append(page_row(r))) if html else None,
+    stream = CohortStream(ready(), now, covariates, _rows_of(page if html else None, cent_rows if cent else None),
                           daily=html)  # the page's small multiples draw each day's value
     tail = None
     try:
@@ -212,7 +216,8 @@ def read_cohort(cohort: Cohort, now: datetime, covariates: dict[str, dict[str, f
         from sync.hub.roster import describe
 
         raise ReportError(f"{e}: {describe(left_out)}" if left_out else str(e)) from None
-    return CohortRead(summary, sorted(left_out, key=lambda x: x.participant_id), page, heat, tail)
+    return CohortRead(summary, sorted(left_out, key=lambda x: x.participant_id), page, heat, tail, cent_rows,
+                      stream.protocol)
 
 
 @click.command("report")
@@ -225,9 +230,12 @@ def read_cohort(cohort: Cohort, now: datetime, covariates: dict[str, dict[str, f
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write one self-contained HTML page (table, compliance heat map, daily charts, responders) "
                    "instead of the text report; one line says what was written.")
+@click.option("--cent", "cent_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write one self-contained HTML page laid out by the CENT 2015 checklist (design, blinding, "
+                   "flow per period, effects, harms per period); one line says what was written.")
 @user_errors(ReportError)
 def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, as_json: bool,
-               html_file: Path | None) -> None:
+               html_file: Path | None, cent_file: Path | None) -> None:
     """The cohort report, the paper's table: reductions, paired tests, responders, covariates, mixed model."""
     from diary_client.core import clock
     from sync.hub.errors import HubError
@@ -236,7 +244,7 @@ def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, a
     covariates = read_covariates(covariates_file) if covariates_file else None
     now = clock.now()
     try:
-        got = read_cohort(load_cohort(db_path, study), now, covariates, html=bool(html_file),
+        got = read_cohort(load_cohort(db_path, study), now, covariates, html=bool(html_file), cent=bool(cent_file),
                           json_out=(lambda piece: click.echo(piece, nl=False)) if as_json else None)
     except HubError as e:
         raise ReportError(str(e)) from None
@@ -256,13 +264,36 @@ def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, a
 
         _write(html_file, page_pieces(got.summary, got.page, got.heat, covariates,
                                       [(x.participant_id, x.reason) for x in got.left_out]))
+    if cent_file:
+        from analysis.cent_page import cent_html
+
+        _write(cent_file, cent_html(got.summary, got.protocol, got.cent))
     if html_file:  # the page is what was asked for: one line about it (the text report is `hub report` alone)
         click.echo(f"Wrote {html_file}: {got.summary.n_participants} participants, {got.summary.responders_phrase()}",
                    err=as_json)
-    elif not as_json:
+    if cent_file:
+        click.echo(f"Wrote {cent_file}: the CENT 2015 items for {got.summary.n_participants} participants", err=as_json)
+    if not (as_json or html_file or cent_file):
         from analysis.render_text import print_cohort
 
         print_cohort(got.summary)
+
+
+def _rows_of(page: list | None, cent: list | None):
+    """What `CohortStream` hands each report to: the HTML page's row and the CENT page's, as asked."""
+    if page is None and cent is None:
+        return None
+    from analysis.cohort_page import page_row
+
+    def keep(r) -> None:
+        if page is not None:
+            page.append(page_row(r))
+        if cent is not None:
+            from analysis.cent_page import cent_row
+
+            cent.append(cent_row(r))
+
+    return keep
 
 
 def _echo_but_last(pieces: Iterator[str]) -> str | None:

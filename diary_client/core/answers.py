@@ -85,10 +85,11 @@ def value_problem(item: Item, v: Value) -> str | None:
     return None
 
 
-def problems(protocol: Protocol, phase_id: str, answers: dict[str, Value]) -> list[str]:
-    """Every reason the answers are not a valid report for a day in `phase_id` (empty if valid)."""
+def problems(protocol: Protocol, phase_id: str, answers: dict[str, Value], last_day: bool = False) -> list[str]:
+    """Every reason the answers are not a valid report for a day in `phase_id` (empty if valid);
+    `last_day`: the day is the phase's last (`Protocol.split_items`)."""
     out = []
-    asked, not_asked = protocol.split_items(phase_id)
+    asked, not_asked = protocol.split_items(phase_id, last_day)
     for key in answers.keys() - protocol.item_ids:
         out.append(f"{key}: no such item in study {protocol.id}")
     for item in not_asked:
@@ -107,9 +108,9 @@ def problems(protocol: Protocol, phase_id: str, answers: dict[str, Value]) -> li
     return out
 
 
-def check(protocol: Protocol, phase_id: str, answers: dict[str, Value]) -> None:
+def check(protocol: Protocol, phase_id: str, answers: dict[str, Value], last_day: bool = False) -> None:
     """AnswerError naming a bad value before the missing ones, and every missing item."""
-    found = problems(protocol, phase_id, answers)
+    found = problems(protocol, phase_id, answers, last_day)
     if not found:
         return
     missing = [p.removesuffix(": is required") for p in found if p.endswith(": is required")]
@@ -132,21 +133,22 @@ def format_value(item: Item, v: Value) -> str:
     return str(v)
 
 
-def parse_answers(protocol: Protocol, phase_id: str, texts: dict[str, str]) -> dict[str, Value]:
-    """Typed ITEM -> text pairs for a day in `phase_id` -> checked answers (AnswerError if not).
+def parse_answers(protocol: Protocol, phase_id: str, texts: dict[str, str], last_day: bool = False) -> dict[str, Value]:
+    """Typed ITEM -> text pairs for a day in `phase_id` -> checked answers (AnswerError if not);
+    `last_day`: the day is the phase's last (`Protocol.split_items`).
 
-    An empty text is "not asked" for an item outside its phases and "skipped" for an optional one.
+    An empty text is "not asked" for an item not asked that day and "skipped" for an optional one.
     """
-    known = {i.id: i for i in protocol.items}
+    asked = {i.id: i for i in protocol.items_on(phase_id, last_day)}
     answers: dict[str, Value] = {}
     for key, text in texts.items():
-        item = known.get(key)
+        item = asked.get(key)
         if item is None:
-            raise AnswerError(f"{key}: no such item in study {protocol.id}")
-        if not item.asked_in(phase_id):
+            if key not in protocol.item_ids:
+                raise AnswerError(f"{key}: no such item in study {protocol.id}")
             if text.strip():
                 raise AnswerError(f"{key}: is not asked in this period")
             continue
         answers[key] = parse_text(item, text)
-    check(protocol, phase_id, answers)
+    check(protocol, phase_id, answers, last_day)
     return answers

@@ -219,6 +219,36 @@ class Item:
         return self.kind in ("vas", "number")
 
 
+BLIND_GUESS = "blind_guess"
+BLIND_SURE = "blind_sure"
+BLIND_OPTIONS = ("drug", "placebo", "don't know")
+CHECKED_ROLES = ("active", "placebo")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BlindingCheck:
+    """`[blinding_check]`: on the last day of each treatment phase the day's report also asks
+    which treatment the participant thinks she was taking, and how sure she is."""
+
+    __pydantic_config__ = _FORBID
+
+    ask: Literal["period_end"] = "period_end"
+    # The phases whose last day asks; None: every active and placebo phase. A double-blind
+    # device's copy names them (`masked`), as it holds no roles.
+    phases: list[str] | None = None
+
+
+def blinding_items() -> tuple[Item, ...]:
+    """The two questions of the blinding check, asked as items of that day's report."""
+    return (
+        Item(id=BLIND_GUESS, kind="choice", label="Blinding guess",
+             prompt="Which do you think you were taking in this period?", options=list(BLIND_OPTIONS)),
+        Item(id=BLIND_SURE, kind="vas", label="Blinding guess: how sure",
+             prompt="How sure are you of that answer?", min_label="Not sure at all", max_label="Completely sure",
+             optional=True),
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class Protocol:
     __pydantic_config__ = _FORBID
@@ -234,6 +264,7 @@ class Protocol:
     allocation: Allocation = field(default_factory=Allocation)
     phases: Annotated[list[Phase], c.MinLen(1)]
     items: Annotated[list[Item], c.MinLen(1)]
+    blinding_check: BlindingCheck | None = None
 
     def __post_init__(self) -> None:
         # The messages name the field: pydantic gives a dataclass's own check no location.
@@ -249,6 +280,14 @@ class Protocol:
                     raise ValueError(f"items[{n}] ({item.id}): unknown phase {ph!r} in 'phases'")
         self._check_design({p.base for p in self.phases})
         self._check_responder()
+        if self.blinding_check is not None:
+            for ph in self.blinding_check.phases or []:
+                if ph not in known:
+                    raise ValueError(f"blinding_check.phases: unknown phase {ph!r}")
+            for i in self.items:
+                if i.id in (BLIND_GUESS, BLIND_SURE):
+                    raise ValueError(f"items: {i.id!r} is the blinding check's own item; "
+                                     "give your item another id")
         if any(not p.participant_label for p in self.phases):
             object.__setattr__(self, "phases", [
                 p if p.participant_label else replace(p, participant_label=f"Period {i}")
@@ -309,20 +348,53 @@ class Protocol:
         return next((p for p in self.phases if p.role == role), None)
 
     def items_in(self, phase_id: str) -> list[Item]:
+        """The protocol's own items asked on the days of a phase (the blinding check's aside)."""
         return self.split_items(phase_id)[0]
 
-    def split_items(self, phase_id: str) -> tuple[list[Item], list[Item]]:
-        """(items asked in the phase, items not asked); precomputed: the hub checks every entry."""
-        return self._items_by_phase[phase_id]
+    def items_on(self, phase_id: str, last_day: bool) -> list[Item]:
+        """Every item a day's report asks: `last_day` is whether the day is its phase's last."""
+        return self.split_items(phase_id, last_day)[0]
+
+    def split_items(self, phase_id: str, last_day: bool = False) -> tuple[list[Item], list[Item]]:
+        """(items asked on a day of the phase, items not asked): the one rule of what a day asks,
+        which the device, the command line and the hub all use. The blinding check's items are
+        asked on the last day of a phase it covers (`last_day`); precomputed: the hub checks every entry."""
+        return self._items_by_day[phase_id, last_day and self.checks_blinding(phase_id)]
+
+    def checks_blinding(self, phase_id: str) -> bool:
+        """Whether the last day of this phase asks the blinding check."""
+        check = self.blinding_check
+        if check is None:
+            return False
+        if check.phases is not None:
+            return phase_id in check.phases
+        return self.phase(phase_id).role in CHECKED_ROLES
 
     @cached_property
-    def _items_by_phase(self) -> dict[str, tuple[list[Item], list[Item]]]:
-        return {p.id: ([i for i in self.items if i.asked_in(p.id)], [i for i in self.items if not i.asked_in(p.id)])
-                for p in self.phases}
+    def check_items(self) -> tuple[Item, ...]:
+        """The blinding check's items, or none without `[blinding_check]`."""
+        return () if self.blinding_check is None else blinding_items()
+
+    @cached_property
+    def all_items(self) -> list[Item]:
+        """The protocol's items and the blinding check's: every item an answer may be given to."""
+        return [*self.items, *self.check_items]
+
+    @cached_property
+    def _items_by_day(self) -> dict[tuple[str, bool], tuple[list[Item], list[Item]]]:
+        """(phase id, whether the day asks the blinding check) -> (asked, not asked)."""
+        out = {}
+        for p in self.phases:
+            asked = [i for i in self.items if i.asked_in(p.id)]
+            not_asked = [i for i in self.items if not i.asked_in(p.id)]
+            out[p.id, False] = (asked, not_asked + list(self.check_items))
+            out[p.id, True] = (asked + list(self.check_items), not_asked)
+        return out
 
     @cached_property
     def item_ids(self) -> frozenset[str]:
-        return frozenset(i.id for i in self.items)
+        """Every item id an answer may be given to (the blinding check's included)."""
+        return frozenset(i.id for i in self.all_items)
 
 
 def _no_repeats(ids: list[str], what: str) -> None:
@@ -409,6 +481,7 @@ def stored_protocol(text: str, source: str = "stored protocol") -> Protocol:
             "allocation": Allocation(**data.get("allocation", {})),
             "phases": [Phase(**p) for p in data["phases"]],
             "items": [Item(**i) for i in data["items"]],
+            **({"blinding_check": BlindingCheck(**data["blinding_check"])} if "blinding_check" in data else {}),
         })
     except (tomllib.TOMLDecodeError, TypeError, ValueError, KeyError, AttributeError) as e:
         raise ProtocolError(f"{source}: cannot be read ({type(e).__name__}: {e})") from None
@@ -440,7 +513,10 @@ def masked(protocol: Protocol) -> Protocol:
     ids = {p.id: f"period-{n}" for n, p in enumerate(protocol.phases, 1)}
     phases = [replace(p, id=ids[p.id], label=p.participant_label or p.label, role="other") for p in protocol.phases]
     items = [replace(i, phases=[ids[x] for x in i.phases]) if i.phases else i for i in protocol.items]
-    return replace(protocol, phases=phases, items=items, masked=True)
+    check = protocol.blinding_check
+    if check is not None:  # named by period: the masked phases have no roles to find them by
+        check = replace(check, phases=[ids[p.id] for p in protocol.phases if protocol.checks_blinding(p.id)])
+    return replace(protocol, phases=phases, items=items, masked=True, blinding_check=check)
 
 
 def _plain(value: Any, keep_none: bool) -> Any:
@@ -453,6 +529,8 @@ def _plain(value: Any, keep_none: bool) -> Any:
     return value
 
 
+# Fields added after reports began to hash `as_json(protocol)` (`analysis.personal.data_hash`):
+# left out while unset, so a protocol without them keeps the hash it had.
 def as_json(protocol: Protocol) -> dict[str, Any]:
     """The protocol as JSON values (times as text, every field, None included)."""
     return _plain(asdict(protocol), keep_none=True)
@@ -463,6 +541,8 @@ def as_json(protocol: Protocol) -> dict[str, Any]:
 _LATER_DEFAULTS: dict[tuple[str, ...], Any] = {
     ("analysis", "endpoint_days"): ENDPOINT_DAYS,
     ("analysis", "responder"): None,
+    ("schedule", "device_import"): False,
+    ("blinding_check",): None,
 }
 
 

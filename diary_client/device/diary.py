@@ -88,6 +88,7 @@ class Report:
     today: date
     corrects: Entry | None = None
     position: int = 0  # the item shown first (a resumed draft goes on where it was)
+    last_of_phase: bool = False  # the phase's last day: it may ask more (`Protocol.split_items`)
 
     @property
     def is_today(self) -> bool:
@@ -333,7 +334,7 @@ class Diary:
         span = sch.span_on(self.protocol, self.start, d)
         if span is None:
             raise DiaryError(f"{d} is not a day of the study")
-        ans.check(self.protocol, span.phase.id, answers)
+        ans.check(self.protocol, span.phase.id, answers, d == span.end)
         old = self._saved(d, correcting=reason is not None)
         if reason is not None and not reason.strip():
             raise DiaryError("a correction needs a reason")
@@ -373,12 +374,13 @@ class Diary:
         day = sch.study_day(self.start, d)
         span = sch.span_on(self.protocol, self.start, d)
         assert span is not None  # fileable() only gives days of the study
-        items = tuple(self.protocol.items_in(span.phase.id))
+        last = d == span.end
+        items = tuple(self.protocol.items_on(span.phase.id, last))
         if old is not None:
             answers = {k: v for k, v in old.answers.items() if k in {i.id for i in items}}
         else:  # a multi item's "none chosen" is a real answer: it starts empty rather than absent
             answers = {i.id: [] for i in items if i.kind == "multi"}
-        return Report(d, day, span.phase.id, items, answers, now.date(), old)
+        return Report(d, day, span.phase.id, items, answers, now.date(), old, last_of_phase=last)
 
     def save_report(self, report: Report, answers: dict[str, Value], now: datetime, source: Source = "app",
                     reason: str | None = None) -> Entry:
@@ -469,7 +471,7 @@ class Diary:
                 raise DiaryError(f"{where}: {d} appears twice (also line {seen[d]})")
             seen[d] = line
             try:
-                answers = ans.parse_answers(self.protocol, span.phase.id, texts)
+                answers = ans.parse_answers(self.protocol, span.phase.id, texts, d == span.end)
             except ans.AnswerError as e:
                 raise DiaryError(f"{where}: {e}") from None
             out.append(self.entry(d, answers, now, "import", "import"))

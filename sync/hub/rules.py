@@ -144,7 +144,7 @@ def entry_problem(entry: Entry, p: Participant) -> str | None:
     if entry.study_day != day:
         return f"study_day {entry.study_day} does not match {entry.diary_date} (day {day})"
     try:
-        found = problems(protocol, span.phase.id, entry.answers)
+        found = problems(protocol, span.phase.id, entry.answers, entry.diary_date == span.end)
     except (ArithmeticError, ValueError, TypeError):  # e.g. an integer too large for a float
         found = ["answers: a value is not a usable number"]
     if found:
