@@ -69,9 +69,15 @@ def _canonical(doc) -> str:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+ADDED_LATER = ("contact",)
+"""Protocol fields added after the data hash was defined: left out of it while unset, so a
+protocol without them keeps the hash (and the report) it always had."""
+
+
 def protocol_text(protocol: Protocol) -> str:
     """The protocol as canonical JSON, the part of the data hash that a study's participants share."""
-    return _canonical(as_json(protocol))
+    doc = as_json(protocol)
+    return _canonical({k: v for k, v in doc.items() if not (k in ADDED_LATER and v is None)})
 
 
 def data_hash(protocol: Protocol | str, start: date, days: dict[date, Entry]) -> str:

@@ -34,6 +34,8 @@ from diary_client.device.store import Store
         "report": "diary_client.cli.report:report",
         "remind": "diary_client.cli.remind:remind",
         "demo": "diary_client.cli.demo:demo",
+        "event": "diary_client.cli.events:event",
+        "events": "diary_client.cli.events:events",
     },
 )
 @click.option(
@@ -361,7 +363,8 @@ def verify(env: Env) -> None:
         for p in problems:
             click.echo(p, err=True)
         raise click.ClickException(f"{path}: {len(problems)} problem(s) found")
-    click.echo(f"ok: {plural(store.count('entries'), 'entry')}, {plural(store.count('audit'), 'audit record')}, "
+    events = f"{plural(store.count('events'), 'event')}, " if store.db["events"].exists() else ""
+    click.echo(f"ok: {plural(store.count('entries'), 'entry')}, {events}{plural(store.count('audit'), 'audit record')}, "
                f"chain intact ({path})")
 
 
