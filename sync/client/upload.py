@@ -24,8 +24,10 @@ from diary_client.core import clock, private
 from diary_client.core.entry import Entry, content_hash, parse_entry
 from diary_client.core.protocol import ProtocolError, parse_protocol, update_problem
 from diary_client.device.diary import Diary, DiaryError
+from diary_client.device.event_store import EventStore
 from diary_client.device.store import Store, StoreError
 from sync import BATCH_BYTES  # the hub takes bodies up to 4 MiB: long notes fill a batch by size first
+from sync.client.events import upload_events
 from sync.client.reconcile import reconcile
 
 TOKEN_FILE = "hub_token"
@@ -65,7 +67,10 @@ class SyncResult:
     resent: int = 0  # acknowledged entries the hub no longer held (restored from an older copy), uploaded again
     left_on_hub: int = 0  # of those, entries that clash with this device's own and stay on the hub only
     start_moved: str | None = None  # day 1 as the coordinator corrected it (`hub set-start`), taken by this round
-    rejections: list[tuple[str, str]] = field(default_factory=list)  # (entry id, hub's reason)
+    rejections: list[tuple[str, str]] = field(default_factory=list)  # (entry or event id, hub's reason)
+    events_sent: int = 0  # events (adverse events, medications, dose changes) the hub acknowledged this round
+    events_rejected: int = 0
+    events_pending: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -454,6 +459,7 @@ async def sync_diary(
                 rnd.result.error = f"earlier entries not fetched yet: {e}"
             for batch in batches(store.pending(), store.flags()):
                 await rnd.upload(batch)
+            await upload_events(rnd)  # after the entries; a serious adverse event's round starts at once
             try:
                 await reconcile(rnd)  # entries the hub lost since it acknowledged them (a restore) go again
             except _Failed as e:  # like the history: it must not hold back the rest; the next round asks again
@@ -469,6 +475,7 @@ async def sync_diary(
             diary.update_settings(last_error=f"{now:%Y-%m-%d %H:%M}: {e}")
     result = rnd.result
     result.pending = len(store.pending())
+    result.events_pending = EventStore(store).pending_count()
     result.unblinded = result.unblinded or bool(store.settings().get("unblinded"))
     diary.reload()  # the Diary caches settings and the protocol; the screens read them
     return result

@@ -95,7 +95,7 @@ def hub_now() -> datetime:
 def create_app(db_path: str | Path, *, limits: Limits = Limits(),
                now: Callable[[], datetime] = hub_now) -> FastAPI:
     """The hub app over one SQLite file (created and migrated here, not at import)."""
-    from sync.hub import routes, routes_reconcile
+    from sync.hub import routes, routes_events, routes_reconcile
 
     app = FastAPI(
         title="Symptom diary hub",
@@ -112,6 +112,7 @@ def create_app(db_path: str | Path, *, limits: Limits = Limits(),
     app.state.known_tokens = OrderedDict()  # token hashes seen valid, least recently used first (auth.device_key)
     app.include_router(routes.router)
     app.include_router(routes_reconcile.router)
-    _document(app, wire.EntriesRequest, wire.Invalid)
+    app.include_router(routes_events.router)
+    _document(app, wire.EntriesRequest, wire.EventsRequest, wire.Invalid)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body, seconds=limits.body_seconds, max_head=limits.max_head)
     return app
