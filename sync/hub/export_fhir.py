@@ -16,6 +16,9 @@
   valid FHIR id) instead, and a `urn:uuid:` made from participant and id for its `fullUrl` and
   identifier (`entry_urn`): ids and urns stay unique across the bundles, the first holder keeps its own.
 
+- Each participant's events follow in the same Bundle (export_events_fhir.py): an `AdverseEvent`
+  per adverse event and a `MedicationStatement` per medication and per dose change.
+
 The project's own extensions (not registered with HL7) live under `NS`: `diary-date` (valueDate:
 the day the report is about), `study-day` (valueInteger), `timing` (valueCode: on_time, late,
 import), `counts` (valueBoolean: the response that counts for its day after corrections) and
@@ -213,13 +216,17 @@ def response(study: Study, g: Gathered, e: Entry, counts: bool,
 
 
 def bundle(g: Gathered, counting: set[str], now: datetime, reused: Set[tuple[str, str]] = frozenset()) -> dict:
-    """The participant's responses; `reused`: (participant id, entry id) whose resource id is qualified."""
+    """The participant's responses, then their events (AdverseEvent, MedicationStatement);
+    `reused`: (participant id, entry id) whose resource id is qualified."""
     pid = g.participant.participant_id
     entries = []
     for e in g.entries:
         r = response(g.study, g, e, e.id in counting, reused)
         if r is not None:
             entries.append({"fullUrl": entry_urn(pid, e.id, reused), "resource": r})
+    from sync.hub.export_events_fhir import event_resources  # it builds on this module's extensions
+
+    entries += [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in event_resources(g)]
     doc = {"resourceType": "Bundle", "id": fhir_id(f"participant-{pid}"), "type": "collection",
            "identifier": {"system": f"{NS}/participant", "value": pid}, "timestamp": stamp(now)}
     return doc | ({"entry": entries} if entries else {})  # FHIR JSON has no empty arrays
