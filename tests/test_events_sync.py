@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from datetime import date
 
 import httpx
@@ -105,14 +106,14 @@ def test_the_hub_answers_events_as_it_answers_entries(cli, hub, data_dir, monkey
     assert again["duplicate"] == [a.id] and again["receipts"] == first["receipts"]
     other = post(hub, data_dir, [a.wire() | {"severity": "severe"}]).json()
     assert other["rejected"] == [{"id": a.id, "error": "an event with this id and other content is already on the hub"}]
-    future = a.wire() | {"id": ev.uuid.uuid4().hex, "started": "2026-03-09"}
+    future = a.wire() | {"id": uuid.uuid4().hex, "started": "2026-03-09"}
     assert "has not come yet" in post(hub, data_dir, [future]).json()["rejected"][0]["error"]
-    wrong = a.wire() | {"id": str(ev.uuid.uuid4()), "supersedes": a.id, "reason": "x", "kind": "dose",
+    wrong = a.wire() | {"id": str(uuid.uuid4()), "supersedes": a.id, "reason": "x", "kind": "dose",
                         "amount": "3 mg", "from_date": "2026-03-05"}
     for k in ("what", "started", "severity", "serious", "resolved"):
         wrong.pop(k)
     assert "which is an adverse event, not a dose change" in post(hub, data_dir, [wrong]).json()["rejected"][0]["error"]
-    stranger = a.wire() | {"id": str(ev.uuid.uuid4()), "participant_id": "P99"}
+    stranger = a.wire() | {"id": str(uuid.uuid4()), "participant_id": "P99"}
     assert post(hub, data_dir, [stranger]).status_code == 403
     bad = post(hub, data_dir, [a.wire() | {"severity": "awful"}])
     assert bad.status_code == 422 and "severity" in bad.json()["detail"]

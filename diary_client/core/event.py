@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from diary_client.core import bounds
 from diary_client.core import constraints as c
-from diary_client.core.entry import _CANON_UUID, _iso
+from diary_client.core.entry import _iso, check_record
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
@@ -56,16 +55,7 @@ class _Common:
     reason: Annotated[str, c.MaxLen(2000)] | None = None
 
     def __post_init__(self) -> None:
-        if not _CANON_UUID.fullmatch(self.id):
-            object.__setattr__(self, "id", str(uuid.UUID(self.id)))
-        if self.supersedes is not None and not _CANON_UUID.fullmatch(self.supersedes):
-            object.__setattr__(self, "supersedes", str(uuid.UUID(self.supersedes)))
-        if self.submitted_at.tzinfo is None or self.submitted_at.utcoffset() is None:
-            raise ValueError("submitted_at needs a UTC offset")
-        if self.supersedes and not (self.reason and self.reason.strip()):
-            raise ValueError("a correction (supersedes) needs a reason")
-        if self.supersedes == self.id:
-            raise ValueError("an event cannot supersede itself")
+        check_record(self, "an event")
 
     def wire(self) -> dict[str, Any]:
         """The event as JSON values (the content hash is taken over these)."""

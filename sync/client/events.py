@@ -48,15 +48,10 @@ async def upload_events(rnd: _Round) -> None:
 
 
 def _apply(rnd: _Round, store: EventStore, batch: list[Event], answer: dict) -> None:
-    ours = {e.id: e for e in batch}
-    receipts, refused = [], []
-    for r in answer.get("receipts", []):
-        if r["id"] not in ours:
-            continue
-        if r["content_hash"] == content_hash(ours[r["id"]]):
-            receipts.append((r["id"], r["received_at"], r["content_hash"]))
-        else:
-            refused.append((r["id"], "the hub holds other content under this event's id"))
+    from sync.client.upload import checked_receipts
+
+    ours = {e.id: content_hash(e) for e in batch}
+    receipts, refused = checked_receipts(answer, ours, "event")
     refused += [(r["id"], r["error"]) for r in answer.get("rejected", []) if r["id"] in ours]
     if receipts:
         store.record_receipts(receipts)

@@ -411,14 +411,7 @@ class _Round:
 
     def apply(self, batch: list[Entry], answer: dict) -> None:
         ours = {e.id: e for e in batch}  # read from the store by pending(): the device's own copy
-        receipts, mismatched = [], []
-        for r in answer.get("receipts", []):
-            if r["id"] not in ours:
-                continue
-            if r["content_hash"] == content_hash(ours[r["id"]]):
-                receipts.append((r["id"], r["received_at"], r["content_hash"]))
-            else:
-                mismatched.append((r["id"], "the hub holds other content under this entry's id"))
+        receipts, mismatched = checked_receipts(answer, {i: content_hash(e) for i, e in ours.items()}, "entry")
         self.store.record_receipts(receipts)
         self.result.accepted += len([i for i in answer.get("accepted", []) if i in ours])
         self.result.duplicate += len([i for i in answer.get("duplicate", []) if i in ours])
@@ -429,6 +422,20 @@ class _Round:
             self.store.quarantine(rejected)
             self.result.rejected += len(rejected)
             self.result.rejections += rejected
+
+
+def checked_receipts(answer: dict, hashes: dict[str, str], what: str) -> tuple[list, list]:
+    """(receipts to keep, (id, why) of those refused) from the hub's answer to a batch whose ids
+    and content hashes are `hashes`: a receipt counts only for the content this device holds."""
+    receipts, mismatched = [], []
+    for r in answer.get("receipts", []):
+        if r["id"] not in hashes:
+            continue
+        if r["content_hash"] == hashes[r["id"]]:
+            receipts.append((r["id"], r["received_at"], r["content_hash"]))
+        else:
+            mismatched.append((r["id"], f"the hub holds other content under this {what}'s id"))
+    return receipts, mismatched
 
 
 async def sync_diary(

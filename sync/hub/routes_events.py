@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from sync import wire
-from sync.hub.app import SafeJSONResponse
 from sync.hub.auth import device_key, participant_of, store_of
+from sync.hub.routes import json_body, verdicts
 
 log = logging.getLogger("sync.hub")
 router = APIRouter()
@@ -19,13 +17,7 @@ router = APIRouter()
 
 async def events_body(request: Request) -> wire.EventsRequest:
     """The batch validated by pydantic straight from the raw bytes (as the entries' upload is)."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/json" and not kind.endswith("+json"):
-        raise HTTPException(415, "send the events as JSON (Content-Type: application/json)")
-    try:
-        return wire.EventsRequest.model_validate_json(await request.body())
-    except ValidationError as e:
-        raise RequestValidationError([{**err, "loc": ("body", *err["loc"])} for err in e.errors()]) from None
+    return await json_body(request, wire.EventsRequest, "events")
 
 
 EVENTS_BODY = {"requestBody": {"required": True, "content": {
@@ -47,8 +39,4 @@ def upload_events(request: Request, key: str = Depends(device_key),
     got = store.ingest_events(who.participant_id, body.events, now)
     log.info("events %s: %d accepted, %d duplicate, %d rejected", who.participant_id,
              len(got.accepted), len(got.duplicate), len(got.rejected))
-    return SafeJSONResponse({
-        "accepted": got.accepted, "duplicate": got.duplicate,
-        "rejected": [{"id": i, "error": e} for i, e in got.rejected],
-        "receipts": [{"id": i, "received_at": t, "content_hash": h} for i, t, h in got.receipts],
-    })
+    return verdicts(got)
