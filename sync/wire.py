@@ -6,10 +6,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import date
+from typing import Annotated, TypeAlias
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from diary_client.core.entry import Entry
+from diary_client.core.event import AdverseEvent, Dose, Medication
 from sync import MAX_RECONCILE_IDS
 
 MAX_BATCH = 1000
@@ -163,3 +165,20 @@ class ReconcileResponse(_Wire):
     differ: list[str] = Field(description="Device ids whose count or digest is not the hub's")
     missing: list[str] = Field(description="Of the ids sent, those the hub does not hold")
     head: ChainHead | None = Field(description="The head the hub holds for this device now")
+
+
+EventBody: TypeAlias = Annotated[AdverseEvent | Medication | Dose, Field(discriminator="kind")]
+
+
+class EventsRequest(_Wire):
+    events: list[EventBody] = Field(max_length=MAX_BATCH, description="Adverse events, medications and dose "
+                                    "changes (`kind`), as diary_client/core/event.py defines them")
+
+
+class EventsResponse(_Wire):
+    """As for entries: same id and content is a duplicate, same id and other content is rejected."""
+
+    accepted: list[str]
+    duplicate: list[str]
+    rejected: list[Rejection]
+    receipts: list[Receipt] = Field(description="For every accepted and duplicate event")

@@ -44,5 +44,5 @@ def test_redcap_dictionary_marks_dates_as_identifiers(tmp_path):
     with open(tmp_path / "redcap" / "ldn-fm_DataDictionary.csv", newline="", encoding="utf-8") as f:
         fields = {r["Variable / Field Name"]: r for r in csv.DictReader(f)}
     dates = {name for name, r in fields.items() if r["Text Validation Type OR Show Slider Number"] == "date_ymd"}
-    assert dates == {"start_date", "end_date", "diary_date"}
-    assert {name for name, r in fields.items() if r["Identifier?"] == "y"} == dates | {"submitted_at"}
+    assert dates == {"start_date", "end_date", "diary_date", "ae_started", "ae_resolved", "dose_from"}  # events' too
+    assert {name for name, r in fields.items() if r["Identifier?"] == "y"} == dates | {"submitted_at", "med_taken"}

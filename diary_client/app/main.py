@@ -152,6 +152,10 @@ class DiaryApp(App):
     def on_report_saved(self, message) -> None:
         self.sync()
 
+    def on_event_saved(self, message) -> None:
+        """An event goes up at once (a serious adverse event must not wait for the timed round)."""
+        self.sync()
+
     def timed_sync(self) -> None:
         """Sync, unless a report is being filled in: a protocol update taken now would change the
         questions under the participant's hands (saving the report syncs anyway)."""

@@ -1,4 +1,4 @@
-"""`diary sync` and the coordinator's `diary hub ...` commands (serve, enroll, protocol, import, status, unblind, revoke, export, backup)."""
+"""`diary sync` and the coordinator's `diary hub ...` commands (serve, enroll, protocol, import, status, ack-event, unblind, revoke, export, backup)."""
 
 from __future__ import annotations
 
@@ -296,8 +296,10 @@ def hub_import(db_path: Path, files: tuple[Path, ...], force: bool, take_start: 
     else:
         for r in results:
             pid = printable(r.participant_id)
+            events = (f"; events: {r.events_accepted} new, {r.events_duplicate} already on the hub"
+                      if r.events_accepted or r.events_duplicate else "")
             click.echo(f"{printable(r.path)}: {pid}{' (new)' if r.registered else ''}: {r.accepted} new, "
-                       f"{r.duplicate} already on the hub, {r.rejected_total} rejected")
+                       f"{r.duplicate} already on the hub, {r.rejected_total} rejected{events}")
             if r.took_start:
                 click.echo(f"  day 1 of {pid} is now {r.took_start} ({printable(str(r.took_tz))}), from the file")
             for entry_id, why in r.rejected[:MAX_LISTED]:
@@ -320,6 +322,7 @@ def status_report(store, now) -> tuple[list[dict], list]:
     """One row per participant, counted in SQL (hub/status.py) with the follow-up marks
     (hub/followup.py), and those left out with why (a damaged record: hub/roster.py)."""
     from sync.hub import roster
+    from sync.hub.events import SERIOUS_MARK, serious_unacknowledged
     from sync.hub.followup import follow_up, yesterday
     from sync.hub.rules import tally_dict
     from sync.hub.status import statuses
@@ -330,6 +333,7 @@ def status_report(store, now) -> tuple[list[dict], list]:
     days = {p.participant_id: yesterday(p, now) for p in people}
     filed = store.reads.filed_on([(pid, d) for pid, d in days.items() if d is not None])
     syncing = store.reads.syncing()
+    serious = serious_unacknowledged(store.db)
     rows = []
     for st in statuses(store, now, people):
         p, overall = st.participant, tally_dict(st.overall) if st.overall else {}
@@ -347,7 +351,9 @@ def status_report(store, now) -> tuple[list[dict], list]:
                      "problem": p.damaged,  # a hub record that cannot be used as is (a day 1 out of range)
                      "yesterday": f.yesterday, "missed_yesterday": f.missed_yesterday,
                      "days_since_upload": None if f.days_since_upload is None else round(f.days_since_upload, 2),
-                     "stale": f.stale, "collected_by_hand": f.by_hand, "marks": f.marks(), **position(p, now)})
+                     "stale": f.stale, "collected_by_hand": f.by_hand,
+                     "serious_unacknowledged": serious.get(p.participant_id, 0),
+                     "marks": [SERIOUS_MARK] * bool(serious.get(p.participant_id)) + f.marks(), **position(p, now)})
     return rows, left_out
 
 
@@ -360,8 +366,8 @@ def status_report(store, now) -> tuple[list[dict], list]:
 def hub_status(db_path: Path, wide: bool, as_json: bool) -> None:
     """Per participant, one line of 80 columns: study day, period, last upload, compliance, marks.
 
-    Marked with `!`: yesterday's report missed, and no upload for more than 3 days while the
-    study runs. --wide adds late, missed, imported, quarantined and flagged counts. Participants
+    Marked with `!`: a serious adverse event not yet acknowledged (`hub ack-event`), yesterday's
+    report missed, and no upload for more than 3 days while the study runs. --wide adds late, missed, imported, quarantined and flagged counts. Participants
     the hub cannot read (a damaged record) are named on stderr (`left_out` in --json).
     """
     from sync.hub.roster import describe
@@ -383,6 +389,29 @@ def hub_status(db_path: Path, wide: bool, as_json: bool) -> None:
             click.echo(f"{marked} participant(s) marked ! need a call.")
     if left_out:
         click.echo(describe(left_out), err=True)
+
+
+@click.command("ack-event")
+@db_option
+@click.argument("event_id")
+@click.option("--reason", required=True, help="What was done (e.g. 'called her, GP informed'); kept in the audit log.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"participant_id", "event_id", "acknowledged_at", "new"}.')
+@user_errors(HubError)
+def hub_ack_event(db_path: Path, event_id: str, reason: str, as_json: bool) -> None:
+    """Acknowledge a serious adverse event (audited as ack_event): its participant's
+    `! serious adverse event` mark in `hub status` goes once each of theirs is acknowledged."""
+    from sync.hub.events import acknowledge
+
+    got = acknowledge(_store(db_path).db, event_id, reason, clock.now())
+    done = f"Acknowledged event {printable(event_id)}"
+    if as_json:
+        emit_json({"participant_id": got.participant_id, "event_id": got.event_id, "acknowledged_at": got.at,
+                   "new": got.new}, done)
+    elif got.new:
+        confirm(f"{done} of {printable(got.participant_id)} (audited).", done)
+    else:
+        click.echo(f"Event {printable(event_id)} of {printable(got.participant_id)} was acknowledged already "
+                   f"at {got.at}: {printable(got.reason)}")
 
 
 @click.command("unblind")

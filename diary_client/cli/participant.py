@@ -326,5 +326,6 @@ def verify(env: Env) -> None:
         for p in problems:
             click.echo(p, err=True)
         raise click.ClickException(f"{path}: {len(problems)} problem(s) found")
-    click.echo(f"ok: {plural(store.count('entries'), 'entry')}, {plural(store.count('audit'), 'audit record')}, "
+    events = f"{plural(store.count('events'), 'event')}, " if store.db["events"].exists() else ""
+    click.echo(f"ok: {plural(store.count('entries'), 'entry')}, {events}{plural(store.count('audit'), 'audit record')}, "
                f"chain intact ({path})")

@@ -27,6 +27,8 @@ COMMANDS = {
     "report": "diary_client.cli.report:report",
     "remind": "diary_client.cli.remind:remind",
     "demo": "diary_client.cli.demo:demo",
+    "event": "diary_client.cli.events:event",
+    "events": "diary_client.cli.events:events",
     "hub": "diary_client.cli.tree:hub",
 }
 
@@ -39,6 +41,7 @@ HUB_COMMANDS = {
     "import": "diary_client.cli.hub:hub_import",
     "status": "diary_client.cli.hub:hub_status",
     "unblind": "diary_client.cli.hub:hub_unblind",
+    "ack-event": "diary_client.cli.hub:hub_ack_event",
     "revoke": "diary_client.cli.hub:hub_revoke",
     "export": "diary_client.cli.hub:hub_export",
     "backup": "diary_client.cli.hub:hub_backup",

@@ -51,17 +51,7 @@ class Entry:
     reason: Annotated[str, c.MaxLen(2000)] | None = None
 
     def __post_init__(self) -> None:
-        # Canonical UUID text: the usual case is already canonical, and the hub checks thousands.
-        if not _CANON_UUID.fullmatch(self.id):
-            object.__setattr__(self, "id", str(uuid.UUID(self.id)))
-        if self.supersedes is not None and not _CANON_UUID.fullmatch(self.supersedes):
-            object.__setattr__(self, "supersedes", str(uuid.UUID(self.supersedes)))
-        if self.submitted_at.tzinfo is None or self.submitted_at.utcoffset() is None:
-            raise ValueError("submitted_at needs a UTC offset")
-        if self.supersedes and not (self.reason and self.reason.strip()):
-            raise ValueError("a correction (supersedes) needs a reason")
-        if self.supersedes == self.id:
-            raise ValueError("an entry cannot supersede itself")
+        check_record(self, "an entry")
 
     def wire(self) -> dict:
         """The entry as JSON values, exactly as pydantic's `mode="json"` wrote them (the content
@@ -74,6 +64,22 @@ class Entry:
             "submitted_at": _iso(self.submitted_at), "timing": self.timing, "source": self.source,
             "device_id": self.device_id, "seq": self.seq, "supersedes": self.supersedes, "reason": self.reason,
         }
+
+
+def check_record(record: Any, what: str) -> None:
+    """What an entry and an event (core/event.py) both check of themselves: ids as canonical UUID
+    text, `submitted_at` with its offset, a correction with its reason and not of itself."""
+    # Canonical UUID text: the usual case is already canonical, and the hub checks thousands.
+    if not _CANON_UUID.fullmatch(record.id):
+        object.__setattr__(record, "id", str(uuid.UUID(record.id)))
+    if record.supersedes is not None and not _CANON_UUID.fullmatch(record.supersedes):
+        object.__setattr__(record, "supersedes", str(uuid.UUID(record.supersedes)))
+    if record.submitted_at.tzinfo is None or record.submitted_at.utcoffset() is None:
+        raise ValueError("submitted_at needs a UTC offset")
+    if record.supersedes and not (record.reason and record.reason.strip()):
+        raise ValueError("a correction (supersedes) needs a reason")
+    if record.supersedes == record.id:
+        raise ValueError(f"{what} cannot supersede itself")
 
 
 def _iso(t: datetime) -> str:

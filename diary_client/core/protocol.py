@@ -102,6 +102,21 @@ class AnalysisSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Contact:
+    """`[contact]`: whom a participant calls besides filing a serious adverse event."""
+
+    __pydantic_config__ = _FORBID
+
+    study_team: Annotated[str, c.MinLen(1), c.MaxLen(200)] | None = None  # e.g. "the LDN study nurse"
+    phone: Annotated[str, c.MinLen(1), c.MaxLen(50)] | None = None
+
+    def words(self) -> str:
+        """Whom to call, in words: the study team (its name) at the phone, as much as the protocol says."""
+        who = f"the study team ({self.study_team})" if self.study_team else "the study team"
+        return who + (f" at {self.phone}" if self.phone else "")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Phase:
     __pydantic_config__ = _FORBID
 
@@ -262,6 +277,7 @@ class Protocol:
     schedule: Schedule = field(default_factory=Schedule)
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     allocation: Allocation = field(default_factory=Allocation)
+    contact: Contact | None = None  # `[contact]`: the study team's phone (a serious adverse event)
     phases: Annotated[list[Phase], c.MinLen(1)]
     items: Annotated[list[Item], c.MinLen(1)]
     blinding_check: BlindingCheck | None = None
@@ -479,6 +495,7 @@ def stored_protocol(text: str, source: str = "stored protocol") -> Protocol:
             "schedule": Schedule(**schedule),
             "analysis": _analysis(data.get("analysis", {})),
             "allocation": Allocation(**data.get("allocation", {})),
+            "contact": Contact(**data["contact"]) if "contact" in data else None,
             "phases": [Phase(**p) for p in data["phases"]],
             "items": [Item(**i) for i in data["items"]],
             **({"blinding_check": BlindingCheck(**data["blinding_check"])} if "blinding_check" in data else {}),
@@ -543,6 +560,7 @@ _LATER_DEFAULTS: dict[tuple[str, ...], Any] = {
     ("analysis", "responder"): None,
     ("schedule", "device_import"): False,
     ("blinding_check",): None,
+    ("contact",): None,
 }
 
 

@@ -10,10 +10,12 @@ from datetime import date, datetime, tzinfo
 
 from diary_client.core import answers as ans
 from diary_client.core import bounds, clock, days
+from diary_client.core import event as ev
 from diary_client.core import schedule as sch
 from diary_client.core.entry import Entry, Source, Timing, Value, latest, new_id
 from diary_client.core.ids import participant_id_problem
 from diary_client.core.protocol import Item, Protocol, parse_protocol, stored_protocol
+from diary_client.device.event_store import EventStore
 from diary_client.device.settings import DeviceSettings
 from diary_client.device.store import Store
 
@@ -48,6 +50,8 @@ class Status:
     blinded: bool
     last_upload: str | None
     last_error: str | None
+    events_pending: int = 0  # events (adverse events, medications, dose changes) not yet on the hub
+    events_quarantined: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -279,6 +283,8 @@ class Diary:
             blinded=not self.unblinded(now),
             last_upload=self.settings.last_upload,
             last_error=self.settings.last_error,
+            events_pending=self.events.pending_count(),
+            events_quarantined=len(self.events.quarantined()),
         )
 
     def report_for(self, d: date, entries: list[Entry] | None = None) -> Entry | None:
@@ -477,3 +483,66 @@ class Diary:
             out.append(self.entry(d, answers, now, "import", "import"))
         return self.store.save_all(out)
 
+
+    # -- events: adverse events, medications, dose changes (diary_client/core/event.py) ----------
+
+    @property
+    def events(self) -> EventStore:
+        return EventStore(self.store)
+
+    def file_event(self, kind: ev.Kind, details: dict, now: datetime, supersedes: str | None = None,
+                   reason: str | None = None) -> ev.Event:
+        """Check and durably save an event, at any time of day from day 1 to the end of the study's
+        follow-up (`event.FOLLOW_UP`). A correction names the event it `supersedes` with a `reason`;
+        the details it does not give are the old event's. Raises DiaryError saying what is wrong."""
+        end = ev.last_day(self.protocol, self.start)
+        if now.date() < self.start:
+            raise DiaryError(f"the study begins on {self.start}: events are reported from day 1 on")
+        if now.date() > end:
+            raise DiaryError(f"the study's follow-up ended on {end}: please tell the study team directly")
+        old = None
+        if supersedes is not None:
+            old = self.events.get(supersedes)
+            if old is None:
+                raise DiaryError(f"there is no event {supersedes} on this device to correct (`diary events` lists them)")
+            if not (reason and reason.strip()):
+                raise DiaryError("a correction needs a reason")
+            if old.kind != kind:
+                raise DiaryError(f"event {old.id} is {ev.A_KIND[old.kind]}, not {ev.A_KIND[kind]}: correct it as one")
+            details = {k: v for k, v in old.wire().items() if k not in COMMON} | details
+        elif reason is not None:
+            raise DiaryError("a reason is for a correction: name the event it corrects")
+        doc = {k: v.strip() if isinstance(v, str) else v for k, v in details.items()} | {
+            "id": new_id(), "kind": kind, "participant_id": self.participant_id, "study_id": self.protocol.id,
+            "submitted_at": now, "device_id": self.device_id, "seq": 0, "supersedes": supersedes,
+            "reason": reason.strip() if reason else None}
+        event = _parse_event(doc)
+        problem = ev.event_problem(event, self.protocol, self.start, now.date())
+        if old is not None:
+            problem = problem or ev.correction_problem(event, old, self.events.corrected_by(old.id))
+            if problem is None and _details(event) == _details(old):
+                raise NothingChanged("nothing changed: the correction holds what the event said already, so none was saved")
+        if problem:
+            raise DiaryError(problem)
+        return self.events.save(event)
+
+
+COMMON = ("id", "participant_id", "study_id", "submitted_at", "device_id", "seq", "supersedes", "reason")
+"""The fields every event holds; the rest are its kind's details."""
+
+
+def _details(e: ev.Event) -> dict:
+    return {k: v for k, v in e.wire().items() if k not in COMMON}
+
+
+def _parse_event(doc: dict) -> ev.Event:
+    """An event from what a participant typed, checked by pydantic; its first problem as a DiaryError."""
+    from pydantic import ValidationError
+
+    try:
+        return ev.parse_event(doc)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = str(err["loc"][-1]) if err["loc"] else doc.get("kind", "event")
+        where = "from" if where == "from_date" else where
+        raise DiaryError(f"{where}: {err['msg'].removeprefix('Value error, ')}") from None

@@ -1,5 +1,5 @@
 """`diary verify`'s checks: the file, its audit hash chain, and every table the diary relies on
-(entries, flags, settings, receipts) against what the chain says was written.
+(entries, events, flags, settings, receipts) against what the chain says was written.
 
 What a file alone cannot show (README, security): a chain cut short at its end (the last entries
 deleted with their audit records) or extended by a forged entry with a correctly chained record,
@@ -37,6 +37,8 @@ def check(store: ReadableDiary) -> list[str]:
         flags: dict[tuple[str, str | None], str | None] = {}  # (entry id, flag) -> detail, as audited
         from_hub: set[str] = set()
         receipts: set[str] = set()
+        events: dict[str, str] = {}  # event id -> its content hash, as audited
+        event_receipts: set[str] = set()
         settings: dict = {}
         for r in store.rows("SELECT * FROM audit ORDER BY seq"):
             if r["prev_hash"] != prev:
@@ -54,6 +56,10 @@ def check(store: ReadableDiary) -> list[str]:
                 flags.setdefault((r["entry_id"], detail.get("flag")), detail.get("detail"))
             elif r["action"] == "receipt":
                 receipts.add(r["entry_id"])
+            elif r["action"] == "event":
+                events[r["entry_id"]] = r["entry_hash"]
+            elif r["action"] == "event_receipt":
+                event_receipts.add(r["entry_id"])
             elif r["action"] == "settings" and isinstance(detail, dict):
                 settings.update(detail)
         own: dict[str, list[int]] = {}
@@ -77,6 +83,7 @@ def check(store: ReadableDiary) -> list[str]:
                 problems.append(f"device {device}: its entries {', '.join(map(str, gaps[:5]))} are missing "
                                 "(numbered entries deleted together with their audit records)")
         problems += _flags(store, flags) + _settings(store, settings) + _receipts(store, receipts | from_hub)
+        problems += _events(store, events, event_receipts)
     except sqlite3.DatabaseError as e:
         problems.append(f"database unreadable: {e}")
     return problems
@@ -120,3 +127,38 @@ def _settings(store: ReadableDiary, audited: dict) -> list[str]:
 def _receipts(store: ReadableDiary, audited: set[str]) -> list[str]:
     return [f"receipt of entry {r[0]}: has no audit record (added behind the app's back)"
             for r in store.conn.execute("SELECT entry_id FROM receipts ORDER BY entry_id") if r[0] not in audited]
+
+
+def _events(store: ReadableDiary, audited: dict[str, str], receipts: set[str]) -> list[str]:
+    """Events (and their receipts) against their audit records, as entries are checked: each one
+    audited with its content, none missing, the device's numbering without gaps."""
+    from diary_client.core.event import content_hash, from_wire
+
+    tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "events" not in tables:  # a file from before events (a collected one is not migrated)
+        return [f"event {i}: in the audit log but the file has no events table (deleted)" for i in audited]
+    out: list[str] = []
+    own: dict[str, list[int]] = {}
+    for r in store.rows("SELECT * FROM events ORDER BY rowid"):
+        try:
+            e = from_wire(json.loads(r["body"]))
+            h = content_hash(e)
+        except (ValueError, TypeError, KeyError, RecursionError) as x:
+            out.append(f"event {r['id']}: unreadable ({x})")
+            continue
+        if r["id"] not in audited:
+            out.append(f"event {r['id']}: has no audit record (added behind the app's back)")
+            continue
+        columns = (r["id"], r["kind"], r["supersedes"], r["device_id"], r["seq"])
+        if audited.pop(r["id"]) != h or r["content_hash"] != h or columns != (e.id, e.kind, e.supersedes, e.device_id, e.seq):
+            out.append(f"event {r['id']} ({r['kind']}): altered after it was saved")
+        own.setdefault(r["device_id"], []).append(r["seq"])
+    out += [f"event {i}: in the audit log but missing from events (deleted)" for i in audited]
+    for device, seqs in own.items():
+        gaps = sorted(set(range(1, max(seqs) + 1)) - set(seqs))
+        if gaps:
+            out.append(f"device {device}: its events {', '.join(map(str, gaps[:5]))} are missing "
+                       "(numbered events deleted together with their audit records)")
+    out += [f"receipt of event {i}: has no audit record (added behind the app's back)"
+            for (i,) in store.conn.execute("SELECT event_id FROM event_receipts ORDER BY event_id") if i not in receipts]
+    return out

@@ -116,6 +116,30 @@ def _m0004(db: Database) -> None:
     db.execute("ALTER TABLE quarantine ADD COLUMN retry INTEGER NOT NULL DEFAULT 0")
 
 
+@migration("0005_create_events")
+def _m0005(db: Database) -> None:
+    # Adverse events, medications and dose changes (diary_client/core/event.py): append-only like
+    # entries, each with its audit record; the body is the event's canonical JSON. A device numbers
+    # its own events 1, 2, 3, ... apart from its entries. Receipts and quarantine as for entries.
+    db.execute(
+        """CREATE TABLE events (
+            id TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL, submitted_at TEXT NOT NULL,
+            device_id TEXT NOT NULL, seq INTEGER NOT NULL, supersedes TEXT REFERENCES events(id),
+            content_hash TEXT NOT NULL)"""
+    )
+    db.execute("CREATE UNIQUE INDEX events_one_correction ON events(supersedes) WHERE supersedes IS NOT NULL")
+    db.execute("CREATE UNIQUE INDEX events_seq ON events(device_id, seq)")
+    _append_only(db, "events")
+    db.execute(
+        "CREATE TABLE event_receipts (event_id TEXT PRIMARY KEY REFERENCES events(id),"
+        " received_at TEXT NOT NULL, content_hash TEXT NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE event_quarantine (event_id TEXT PRIMARY KEY REFERENCES events(id),"
+        " error TEXT NOT NULL, at TEXT NOT NULL)"
+    )
+
+
 def _clash(e: sqlite3.IntegrityError) -> str:
     """An entry refused by a unique index, in words (two diary programs saving at the same time)."""
     text = str(e)

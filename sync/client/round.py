@@ -90,13 +90,16 @@ class SyncResult:
     resent: int = 0  # acknowledged entries the hub no longer held (restored from an older copy), uploaded again
     left_on_hub: int = 0  # of those, entries that clash with this device's own and stay on the hub only
     start_moved: str | None = None  # day 1 as the coordinator corrected it (`hub set-start`), taken by this round
-    rejections: list[tuple[str, str]] = field(default_factory=list)  # (entry id, hub's reason)
+    rejections: list[tuple[str, str]] = field(default_factory=list)  # (entry or event id, hub's reason)
+    events_sent: int = 0  # events (adverse events, medications, dose changes) the hub acknowledged this round
+    events_rejected: int = 0
+    events_pending: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def _json(doc) -> bytes:
+def json_body(doc) -> bytes:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8", "surrogatepass")
 
 
@@ -105,7 +108,7 @@ def upload_body(batch: list[Entry], flags: list[dict]) -> bytes:
     doc: dict = {"entries": [e.wire() for e in batch]}
     if flags:
         doc["flags"] = flags
-    return _json(doc)
+    return json_body(doc)
 
 
 def batches(pending: list[Entry], flags: list[dict], max_count: int = BATCH,
@@ -114,12 +117,12 @@ def batches(pending: list[Entry], flags: list[dict], max_count: int = BATCH,
     entry bigger than that on its own, `max_bytes` of body (each entry's flags counted with it)."""
     size_of_flags: dict[str, int] = {}
     for f in flags:
-        size_of_flags[f["entry_id"]] = size_of_flags.get(f["entry_id"], 0) + len(_json(f)) + 1
+        size_of_flags[f["entry_id"]] = size_of_flags.get(f["entry_id"], 0) + len(json_body(f)) + 1
     out: list[list[Entry]] = []
     room = 0
-    envelope = len(_json({"entries": [], "flags": []}))
+    envelope = len(json_body({"entries": [], "flags": []}))
     for e in pending:
-        size = len(_json(e.wire())) + 1 + size_of_flags.get(e.id, 0)
+        size = len(json_body(e.wire())) + 1 + size_of_flags.get(e.id, 0)
         if not out or len(out[-1]) >= max_count or size > room:
             out.append([])
             room = max_bytes - envelope
@@ -282,14 +285,7 @@ class Round:
 
     def apply(self, batch: list[Entry], answer: wire.EntriesResponse) -> None:
         ours = {e.id: e for e in batch}  # read from the store by pending(): the device's own copy
-        receipts, mismatched = [], []
-        for r in answer.receipts:
-            if r.id not in ours:
-                continue
-            if r.content_hash == content_hash(ours[r.id]):
-                receipts.append((r.id, r.received_at, r.content_hash))
-            else:
-                mismatched.append((r.id, "the hub holds other content under this entry's id"))
+        receipts, mismatched = checked_receipts(answer.receipts, {i: content_hash(e) for i, e in ours.items()}, "entry")
         self.store.record_receipts(receipts)
         self.result.accepted += len([i for i in answer.accepted if i in ours])
         self.result.duplicate += len([i for i in answer.duplicate if i in ours])
@@ -301,3 +297,17 @@ class Round:
             self.store.quarantine(rejected, retry or ())
             self.result.rejected += len(rejected)
             self.result.rejections += rejected
+
+
+def checked_receipts(got: list[wire.Receipt], hashes: dict[str, str], what: str) -> tuple[list, list]:
+    """(receipts to keep, (id, why) of those refused) from the hub's receipts for a batch whose ids
+    and content hashes are `hashes`: a receipt counts only for the content this device holds."""
+    receipts, mismatched = [], []
+    for r in got:
+        if r.id not in hashes:
+            continue
+        if r.content_hash == hashes[r.id]:
+            receipts.append((r.id, r.received_at, r.content_hash))
+        else:
+            mismatched.append((r.id, f"the hub holds other content under this {what}'s id"))
+    return receipts, mismatched

@@ -19,8 +19,10 @@ import httpx
 
 from diary_client.core import clock, private
 from diary_client.device.diary import Diary, DiaryError
+from diary_client.device.event_store import EventStore
 from diary_client.device.store import Store
 from sync import wire
+from sync.client.events import upload_events
 from sync.client.reconcile import reconcile
 from sync.client.round import NotUnderstood, RetryPolicy, Round, RoundFailed, SyncError, SyncResult, batches, read_answer, reason
 
@@ -189,6 +191,7 @@ async def sync_diary(
             # Entries refused for a reason time may cure (the hub's clock behind) go again, first (they are older).
             for batch in batches(store.retryable() + store.pending(), store.flags()):
                 await rnd.upload(batch)
+            await upload_events(rnd)  # after the entries; a serious adverse event's round starts at once
             try:
                 await reconcile(rnd)  # entries the hub lost since it acknowledged them (a restore) go again
             except RoundFailed as e:  # like the history: it must not hold back the rest; the next round asks again
@@ -201,6 +204,7 @@ async def sync_diary(
             diary.update_settings(last_error=f"{now:%Y-%m-%d %H:%M}: {e}")
     result = rnd.result
     result.pending = len(store.pending())
+    result.events_pending = EventStore(store).pending_count()
     diary.reload()  # the Diary caches settings and the protocol; the screens read them
     result.unblinded = result.unblinded or diary.settings.unblinded
     return result

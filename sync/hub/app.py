@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from diary_client.core import bounds, clock
 from sync import wire
-from sync.hub import routes, routes_reconcile
+from sync.hub import routes, routes_events, routes_reconcile
 from sync.hub.limits import BodyLimit, Limits, RateLimiter
 from sync.hub.state import HubState, SafeJSONResponse
 from sync.hub.store import HubStore
@@ -103,6 +103,7 @@ def create_app(db_path: str | Path, *, limits: Limits = Limits(),
     )
     app.include_router(routes.router)
     app.include_router(routes_reconcile.router)
-    _document(app, wire.EntriesRequest, wire.Invalid)
+    app.include_router(routes_events.router)
+    _document(app, wire.EntriesRequest, wire.EventsRequest, wire.Invalid)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body, seconds=limits.body_seconds, max_head=limits.max_head)
     return app

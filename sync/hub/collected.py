@@ -23,6 +23,7 @@ from typing import overload
 
 from diary_client.core.clock import CLOCK_FLAGS
 from diary_client.core.entry import Entry, parse_entry
+from diary_client.core.event import Event, parse_event
 from diary_client.core.printable import printable
 from diary_client.device.store import Store
 from sync.hub.errors import HubError
@@ -41,7 +42,9 @@ SHAPE = {
     "flags": {"entry_id", "flag", "detail"},
     "receipts": {"entry_id", "received_at", "content_hash"},
 }
-TRIGGERS = {f"{t}_no_{op}" for t in ("entries", "audit") for op in ("update", "delete")}  # the append-only guards
+# Tables a newer device makes, read when the file has them (a file from before them is still a diary).
+OPTIONAL_SHAPE = {"events": {"id", "kind", "body", "submitted_at", "device_id", "seq", "supersedes", "content_hash"}}
+TRIGGERS = {f"{t}_no_{op}" for t in ("entries", "audit", "events") for op in ("update", "delete")}  # the append-only guards
 
 
 class Chain(Sequence[str]):
@@ -84,6 +87,7 @@ class CollectedFile:
 
     def __init__(self, path: Path, conn: sqlite3.Connection, deadline: float):
         self.path, self.conn, self.deadline = path, conn, deadline
+        self.has_events = False  # set by check_shape
 
     def fail(self, why: str) -> HubError:
         return HubError(f"{printable(str(self.path))}: {why}: not imported")
@@ -117,11 +121,22 @@ class CollectedFile:
             if columns - have:
                 raise self.fail(f"`{table}` lacks the column(s) {', '.join(sorted(columns - have))}: "
                                 "not a diary file of this program")
+        for table, columns in OPTIONAL_SHAPE.items():
+            kind = kinds.get(table)
+            if kind is None:
+                continue
+            have = {r[1] for r in self.conn.execute(f"PRAGMA table_info([{table}])")} if kind == "table" else set()
+            if kind != "table" or columns - have:
+                raise self.fail(f"`{table}` is not a diary's table (a {kind} lacking the columns a diary writes): "
+                                "a crafted file")
         if self.count("settings") > MAX_SETTINGS:
             raise self.fail(f"it holds more than {MAX_SETTINGS} settings: a crafted file")
         n = self.count("entries")
         if n > MAX_ENTRIES:
             raise self.fail(f"it holds {n} entries, more than any diary (at most {MAX_ENTRIES})")
+        self.has_events = kinds.get("events") == "table"
+        if self.has_events and self.count("events") > MAX_ENTRIES:
+            raise self.fail(f"it holds more than {MAX_ENTRIES} events: a crafted file")
 
     def count(self, table: str) -> int:
         with self.reading():
@@ -169,6 +184,29 @@ class CollectedFile:
                     "SELECT entry_id, flag, detail FROM flags WHERE entry_id IN (SELECT value FROM json_each(?))"
                     f" AND flag IN ({', '.join('?' * len(CLOCK_FLAGS))})", [ids, *CLOCK_FLAGS])]
             yield batch
+
+
+    def events(self, size: int = CHUNK) -> Iterator[tuple[list[Event], list[tuple[str, str]]]]:
+        """The file's events in the order they were stored, `size` at a time: (those that parse as an
+        upload's would, (id, why) of those that do not). None from a file made before events."""
+        if not self.has_events:
+            return
+        with self.reading():
+            cur = self.conn.execute("SELECT id, body FROM events ORDER BY rowid")
+        while True:
+            with self.reading():
+                rows = cur.fetchmany(size)
+            if not rows:
+                return
+            good, bad = [], []
+            for event_id, body in rows:
+                try:
+                    if not isinstance(body, str):
+                        raise ValueError("body is not JSON text")
+                    good.append(parse_event(json.loads(body)))
+                except (ValueError, TypeError, RecursionError) as e:
+                    bad.append((printable(str(event_id)), f"unreadable event ({printable(_why(e))})"))
+            yield good, bad
 
 
 def _parse(doc: dict) -> Entry:

@@ -148,6 +148,27 @@ def _m0008(db: Database) -> None:
                     "server stopped: sqlite3 HUB.db VACUUM", e)
 
 
+@migrations(name="0009_create_events")
+def _m0009(db: Database) -> None:
+    # Adverse events, medications and dose changes (diary_client/core/event.py), unique per
+    # participant like entries; `event_date` is the date that ties the event to a period and
+    # `serious` marks a serious adverse event for `hub status` until a coordinator acknowledges it.
+    for sql in (
+        """CREATE TABLE events (id TEXT NOT NULL, participant_id TEXT NOT NULL REFERENCES participants(participant_id),
+            kind TEXT NOT NULL, event_date TEXT NOT NULL, supersedes TEXT, serious INTEGER NOT NULL,
+            content_hash TEXT NOT NULL, body TEXT NOT NULL, received_at TEXT NOT NULL, via TEXT NOT NULL)""",
+        "CREATE UNIQUE INDEX events_by_participant ON events(participant_id, id)",
+        "CREATE UNIQUE INDEX events_one_correction ON events(participant_id, supersedes) WHERE supersedes IS NOT NULL",
+        "CREATE INDEX events_serious ON events(participant_id) WHERE serious = 1",
+        """CREATE TABLE event_rejections (event_id TEXT NOT NULL, participant_id TEXT NOT NULL,
+            content_hash TEXT, error TEXT NOT NULL, at TEXT NOT NULL, via TEXT NOT NULL)""",
+        """CREATE TABLE event_acks (participant_id TEXT NOT NULL, event_id TEXT NOT NULL, at TEXT NOT NULL,
+            reason TEXT NOT NULL, PRIMARY KEY (participant_id, event_id),
+            FOREIGN KEY (participant_id, event_id) REFERENCES events(participant_id, id))""",
+    ):
+        db.execute(sql)
+
+
 def iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat(timespec="microseconds")
 

@@ -15,6 +15,7 @@ from typing import Protocol
 from diary_client.core.entry import latest
 from sync.hub import roster
 from sync.hub.codebook import Study, studies
+from sync.hub.events import received_events
 from sync.hub.export_csv import CsvWriter
 from sync.hub.export_sqlite import SqliteWriter
 from sync.hub.export_tables import Gathered, TableRows, table_rows
@@ -42,7 +43,8 @@ def gather(hub: HubStore, known: dict[str, Study], left_out: list[roster.LeftOut
             continue
         pid = m.participant.participant_id
         yield Gathered(m.participant, known[m.participant.study_id], m.received, hub.reads.flags(pid),
-                       hub.reads.summary(pid).get(pid, {}), entry_no)
+                       hub.reads.summary(pid).get(pid, {}), entry_no,
+                       received_events(hub.db, pid))
         entry_no += len(m.received)
     if left_out is not None:
         left_out += sorted(passed_over, key=lambda x: x.participant_id)
@@ -57,6 +59,7 @@ def export(hub: HubStore, now: datetime, sqlite_out: Path | None = None, csv_dir
         if out is not None and out.resolve() == hub.path.resolve():
             raise HubError(f"{out} is the hub's own database: write the export to another place")
     counts = {"participants": 0, "entries": 0, "answers": 0}
+    events = 0
     writers: list[Writer] = []
     try:
         with hub.reads.snapshot():
@@ -81,6 +84,7 @@ def export(hub: HubStore, now: datetime, sqlite_out: Path | None = None, csv_dir
                 counts["participants"] += 1
                 counts["entries"] += len(rows.entries)
                 counts["answers"] += len(rows.answers)
+                events += len(rows.adverse_events) + len(rows.medications) + len(rows.doses)
             for w in writers:
                 w.finish()
             writers = []
@@ -90,6 +94,8 @@ def export(hub: HubStore, now: datetime, sqlite_out: Path | None = None, csv_dir
         for w in writers:
             w.abort()
     counts["items"] = sum(len(s.items()) for s in known.values())
+    if events:  # said only when there are some: a study without events reads as it always did
+        counts["events"] = events
     hub.audit("coordinator", "export", now, None, **{k: str(v) for k, v in
               (("sqlite", sqlite_out), ("csv", csv_dir), ("fhir", fhir_dir), ("redcap", redcap_dir)) if v})
     return counts

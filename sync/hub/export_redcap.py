@@ -1,4 +1,5 @@
-"""`hub export --redcap`: per study, a REDCap data dictionary and an import file (repeating `daily_diary`).
+"""`hub export --redcap`: per study, a REDCap data dictionary and an import file (repeating `daily_diary`,
+`adverse_event`, `medication` and `dose_change`).
 
 Written to REDCap's import formats (the data dictionary's 18 columns; the import CSV's
 `record_id`, `redcap_repeat_instrument`, `redcap_repeat_instance`, checkbox columns
@@ -22,13 +23,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from diary_client.core import event as ev
 from diary_client.core import private
 from diary_client.core.entry import Value
 from diary_client.core.protocol import Item
-from sync.hub.codebook import NONE_CODE, VAS_RANGE, Study, asked_prompt, phases_asked
+from sync.hub.codebook import NONE_CODE, VAS_RANGE, Study, asked_prompt, phases_asked, stamp
 from sync.hub.export_csv import CsvFile, write_codebook
 from sync.hub.export_fhir import claim, fhir_id
-from sync.hub.export_tables import Gathered, TableRows
+from sync.hub.export_tables import Gathered, TableRows, event_span
 
 DICTIONARY_HEADER = [
     "Variable / Field Name", "Form Name", "Section Header", "Field Type", "Field Label",
@@ -80,7 +82,48 @@ DIARY_AFTER = [
           identifier="y"),
     Field("flags", DIARY_FORM, "text", "The device's doubts about its clock"),
 ]
-FIXED = {f.name for f in PARTICIPANT_FIELDS + DIARY_AFTER} | {"diary_date", "study_day", "phase", "timing"}
+# Repeating instruments of the participant's events: each version that stands (corrections applied),
+# numbered 1, 2, ... per participant in the order of their dates.
+AE_FORM, MED_FORM, DOSE_FORM = "adverse_event", "medication", "dose_change"
+SEVERITY_CODES = {"mild": 1, "moderate": 2, "severe": 3}
+PURPOSE_CODES = {"rescue": 1, "regular": 2}
+
+
+def _event_fields(form: str, prefix: str) -> list[Field]:
+    """What every event form ends with: its period, whether it is a correction (and why), its id."""
+    return [
+        Field(f"{prefix}_period", form, "text", "The period (phase id) its date falls in; empty in the follow-up"),
+        Field(f"{prefix}_corrected", form, "yesno", "The event as corrected by the participant"),
+        Field(f"{prefix}_reason", form, "notes", "Reason given for the correction"),
+        Field(f"{prefix}_event_id", form, "text", "Event id (UUID) on the hub"),
+    ]
+
+
+def _choices_of(codes: dict[str, int]) -> str:
+    return " | ".join(f"{code}, {label}" for label, code in codes.items())
+
+
+EVENT_FIELDS = [
+    Field("ae_what", AE_FORM, "text", "What happened", required="y"),
+    Field("ae_started", AE_FORM, "text", "The day it started", validation="date_ymd", required="y", identifier="y"),
+    Field("ae_severity", AE_FORM, "radio", "Severity", _choices_of(SEVERITY_CODES), required="y"),
+    Field("ae_serious", AE_FORM, "yesno", "Serious adverse event", required="y"),
+    Field("ae_resolved", AE_FORM, "text", "The day it ended (empty: ongoing)", validation="date_ymd", identifier="y"),
+    Field("ae_acknowledged", AE_FORM, "text", "When a coordinator acknowledged it (serious events)",
+          note="ISO 8601 with UTC offset"),
+    *_event_fields(AE_FORM, "ae"),
+    Field("med_name", MED_FORM, "text", "Medicine", required="y"),
+    Field("med_dose", MED_FORM, "text", "Dose"),
+    Field("med_taken", MED_FORM, "text", "When it was taken (the participant's local time)", validation="datetime_ymd",
+          required="y", identifier="y"),
+    Field("med_purpose", MED_FORM, "radio", "Why it was taken", _choices_of(PURPOSE_CODES), required="y"),
+    *_event_fields(MED_FORM, "med"),
+    Field("dose_amount", DOSE_FORM, "text", "The study drug's new dose", required="y"),
+    Field("dose_from", DOSE_FORM, "text", "Its first day", validation="date_ymd", required="y", identifier="y"),
+    *_event_fields(DOSE_FORM, "dose"),
+]
+FIXED = ({f.name for f in PARTICIPANT_FIELDS + DIARY_AFTER + EVENT_FIELDS}
+         | {"diary_date", "study_day", "phase", "timing"})
 
 
 def variable(item_id: str, taken: set[str]) -> str:
@@ -144,6 +187,7 @@ class StudyFiles:
                   _choices((c, t.replace("_", " ")) for t, c in TIMING_CODES.items()), required="y"),
             *(item_field(study, item, self.names[item.id]) for item in study.items()),
             *DIARY_AFTER,
+            *EVENT_FIELDS,
         ]
         stem = fhir_id(study.study_id)
         # Both files are for REDCap's importer, not a spreadsheet: values exactly as typed (a note
@@ -152,14 +196,13 @@ class StudyFiles:
         d.write(f.row() for f in self.fields)
         d.close()
         self.columns = ["record_id", *REPEAT]
-        for f in self.fields[1:]:
+        for f, after in zip(self.fields[1:], [*self.fields[2:], None]):
             if f.type == "checkbox":
                 self.columns += [f"{f.name}___{code}" for code, _ in self._coded(f.name)]
             else:
                 self.columns.append(f.name)
-            if f.name == PARTICIPANT_FIELDS[-1].name:
-                self.columns.append(f"{PARTICIPANT_FORM}_complete")
-        self.columns.append(f"{DIARY_FORM}_complete")
+            if after is None or after.form != f.form:  # each form's status after its last field
+                self.columns.append(f"{f.form}_complete")
         self.data = CsvFile(folder / f"{stem}_ImportData.csv", self.columns, guard=False)
 
     def _coded(self, name: str) -> list[tuple[int, str]]:
@@ -188,7 +231,36 @@ class StudyFiles:
             for item in study.version(e.protocol_version).items_in(span.phase.id):
                 self._answer(row, item, e.answers.get(item.id))
             rows.append(row)
+        rows += self._event_rows(g)
         self.data.write([r[c] for c in self.columns] for r in rows)
+
+    def _event_rows(self, g: Gathered) -> list[dict[str, object]]:
+        """The participant's events as they stand, one repeating instance each, by form then date."""
+        standing = ev.current(r["event"] for r in g.events)
+        acked = {r["event"].id: r["acknowledged_at"] for r in g.events}
+        instance: dict[str, int] = {}
+        out = []
+        for e in sorted(standing, key=lambda e: (e.kind, e.day, e.submitted_at)):
+            span = event_span(g, e)
+            form, prefix = {"adverse_event": (AE_FORM, "ae"), "medication": (MED_FORM, "med"),
+                            "dose": (DOSE_FORM, "dose")}[e.kind]
+            instance[form] = instance.get(form, 0) + 1
+            row: dict[str, object] = dict.fromkeys(self.columns, "")
+            row.update({"record_id": e.participant_id, "redcap_repeat_instrument": form,
+                        "redcap_repeat_instance": instance[form], f"{prefix}_period": span.phase.id if span else "",
+                        f"{prefix}_corrected": int(e.supersedes is not None), f"{prefix}_reason": e.reason or "",
+                        f"{prefix}_event_id": e.id, f"{form}_complete": COMPLETE})
+            if isinstance(e, ev.AdverseEvent):
+                row.update(ae_what=e.what, ae_started=e.started.isoformat(), ae_severity=SEVERITY_CODES[e.severity],
+                           ae_serious=int(e.serious), ae_resolved=e.resolved.isoformat() if e.resolved else "",
+                           ae_acknowledged=stamp(acked.get(e.id)) or "")
+            elif isinstance(e, ev.Medication):
+                row.update(med_name=e.name, med_dose=e.dose or "", med_taken=f"{e.taken:%Y-%m-%d %H:%M}",
+                           med_purpose=PURPOSE_CODES[e.purpose])
+            else:
+                row.update(dose_amount=e.amount, dose_from=e.from_date.isoformat())
+            out.append(row)
+        return out
 
     def _answer(self, row: dict[str, object], item: Item, v: Value) -> None:
         name = self.names[item.id]

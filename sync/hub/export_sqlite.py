@@ -15,7 +15,19 @@ from urllib.parse import quote
 from diary_client.core import private
 from diary_client.core.protocol import Item
 from sync.hub.codebook import NONE_CODE, NONE_LABEL, SKIPPED, Study, asked_prompt, codebook_rows, option_rows
-from sync.hub.export_tables import ANSWERS, CODEBOOK, ENTRIES, OPTIONS, PARTICIPANTS, PHASES, TABLES, Gathered, Table, TableRows
+from sync.hub.export_tables import (
+    ANSWERS,
+    CODEBOOK,
+    ENTRIES,
+    EVENT_TABLES,
+    OPTIONS,
+    PARTICIPANTS,
+    PHASES,
+    TABLES,
+    Gathered,
+    Table,
+    TableRows,
+)
 
 INDEXES = (  # built once the rows are in: far cheaper than keeping them up to date row by row
     "CREATE INDEX entries_by_id ON entries(id)",  # unique per participant (the hub's key), not across them
@@ -94,11 +106,11 @@ class SqliteWriter:
         for study in studies.values():
             self.db.executemany(insert_sql(CODEBOOK), codebook_rows(study))
             self.db.executemany(insert_sql(OPTIONS), option_rows(study))
-        self._insert = {t.name: insert_sql(t) for t in (PARTICIPANTS, PHASES, ENTRIES, ANSWERS)}
+        self._insert = {t.name: insert_sql(t) for t in (PARTICIPANTS, PHASES, ENTRIES, ANSWERS, *EVENT_TABLES.values())}
 
     def add(self, g: Gathered, counting: set[str], rows: TableRows) -> None:
-        for name in ("participants", "phases", "entries", "answers"):
-            self.db.executemany(self._insert[name], getattr(rows, name))
+        for name, sql in self._insert.items():
+            self.db.executemany(sql, getattr(rows, name))
 
     def finish(self) -> None:
         for sql in INDEXES:
@@ -150,6 +162,8 @@ def metadata(database: str, studies: dict[str, Study]) -> dict:
     # keep their rowid order, Datasette's default.
     tables["participants"]["sort"] = "participant_id"
     tables["entries"]["sort"] = tables["answers"]["sort"] = "entry_no"  # numbered by participant, then date
+    for t in EVENT_TABLES.values():
+        tables[t.name]["sort"] = "participant_id"
     daily = {name: _daily_description(item) for name, _id, item in daily_columns(studies)}
     tables["daily"] = {
         "description": "One row per participant and diary day (the report that counts after corrections),"

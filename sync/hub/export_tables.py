@@ -6,10 +6,11 @@ written in one pass over the hub, holding one participant at a time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
+from diary_client.core import event as ev
 from diary_client.core import schedule as sch
 from diary_client.core.entry import Entry
 from sync.hub.codebook import ANSWERED, CODEBOOK_COLUMNS, Study, answer_cells, stamp
@@ -148,7 +149,51 @@ ANSWERS = Table("answers", "Long form: one row per item asked in each entry.", _
     ("counts", "INTEGER", "1 if the entry counts for its day"),
 ), f"PRIMARY KEY (entry_no, item_id), {PARTICIPANT_FK}", without_rowid=True)
 
-TABLES = (PARTICIPANTS, PHASES, CODEBOOK, OPTIONS, ENTRIES, ANSWERS)
+_EVENT_HEAD = (("participant_id", "TEXT NOT NULL", "Participant"),
+               ("event_id", "TEXT NOT NULL", "Event id (UUID, made by the device; unique within a participant's events)"))
+_EVENT_TAIL = (
+    ("study_day", "INTEGER", "Study day of the event's date (1 = day 1; past the last day: follow-up)"),
+    ("period", "TEXT", "The period the event's date falls in (its phase id); empty in the follow-up after the last day"),
+    ("phase", "TEXT", "Phase id of that period"),
+    ("phase_label", "TEXT", "True label of that phase"),
+    ("role", "TEXT", "Role of that phase: baseline, placebo, active, washout or other"),
+    ("current", "INTEGER", "1 for the event as it stands (no later correction replaces it)"),
+    ("supersedes", "TEXT", "Id of the event this correction replaces"),
+    ("reason", "TEXT", "Why the correction was made"),
+    ("submitted_at", "TEXT", "When the device saved the event (ISO 8601 with the device's UTC offset)"),
+    ("received_at", "TEXT", "When the hub stored it (ISO 8601, UTC)"),
+    ("via", "TEXT", "How it reached the hub: api or import"),
+    ("device_id", "TEXT", "Device that made the event"),
+    ("seq", "INTEGER", "The device's sequence number of its events"),
+    ("content_hash", "TEXT", "SHA-256 of the event's canonical JSON"),
+)
+ADVERSE_EVENTS = Table("adverse_events", "Adverse events the participants reported, corrections included.", _cols(
+    *_EVENT_HEAD,
+    ("what", "TEXT", "What happened, in the participant's words"),
+    ("started", "TEXT", "The day it started (YYYY-MM-DD): the date that ties it to a period"),
+    ("severity", "TEXT", "mild, moderate or severe (at its worst)"),
+    ("serious", "INTEGER", "1 for a serious adverse event (hospital, life-threatening, disabling)"),
+    ("resolved", "TEXT", "The day it ended (YYYY-MM-DD); empty while ongoing"),
+    ("acknowledged_at", "TEXT", "When a coordinator acknowledged this serious event (`hub ack-event`; ISO 8601, UTC)"),
+    *_EVENT_TAIL,
+), PARTICIPANT_FK)
+MEDICATIONS = Table("medications", "Medicines taken besides the study drug, corrections included.", _cols(
+    *_EVENT_HEAD,
+    ("name", "TEXT", "The medicine, in the participant's words"),
+    ("dose", "TEXT", "How much, in the participant's words"),
+    ("taken_at", "TEXT", "When it was taken (ISO 8601 with the participant's UTC offset); its date ties it to a period"),
+    ("purpose", "TEXT", "rescue (for a flare of symptoms) or regular (on a schedule)"),
+    *_EVENT_TAIL,
+), PARTICIPANT_FK)
+DOSES = Table("doses", "Changes of the study drug's dose (titration), corrections included.", _cols(
+    *_EVENT_HEAD,
+    ("amount", "TEXT", "The new dose, in the participant's words"),
+    ("from_date", "TEXT", "Its first day (YYYY-MM-DD): the date that ties it to a period"),
+    *_EVENT_TAIL,
+), PARTICIPANT_FK)
+EVENT_TABLES = {"adverse_event": ADVERSE_EVENTS, "medication": MEDICATIONS, "dose": DOSES}
+
+TABLES = (PARTICIPANTS, PHASES, CODEBOOK, OPTIONS, ENTRIES, ANSWERS, ADVERSE_EVENTS, MEDICATIONS, DOSES)
 
 
 @dataclass(frozen=True)
@@ -161,6 +206,7 @@ class Gathered:
     flags: dict[str, list[str]]
     summary: dict
     first_entry_no: int
+    events: list[dict] = field(default_factory=list)  # sync.hub.events.received_events: {"event", "received_at", ...}
 
     @cached_property  # each format asks, for every entry
     def entries(self) -> list[Entry]:
@@ -182,6 +228,37 @@ class TableRows:
     phases: list[tuple]
     entries: list[tuple]
     answers: list[tuple]
+    adverse_events: list[tuple] = field(default_factory=list)
+    medications: list[tuple] = field(default_factory=list)
+    doses: list[tuple] = field(default_factory=list)
+
+
+def event_span(g: Gathered, e: ev.Event) -> sch.PhaseSpan | None:
+    """The period an event's date falls in (`event.period_of` over the participant's spans)."""
+    return next((s for s in g.spans if e.day in s), None)
+
+
+def event_rows(g: Gathered) -> dict[str, list[tuple]]:
+    """The participant's rows of adverse_events, medications and doses (every version of each event)."""
+    out: dict[str, list[tuple]] = {t.name: [] for t in EVENT_TABLES.values()}
+    standing = {e.id for e in ev.current(r["event"] for r in g.events)}
+    start = g.participant.start
+    for r in g.events:
+        e: ev.Event = r["event"]
+        span = event_span(g, e)
+        tail = (sch.study_day(start, e.day) if start else None, span.phase.id if span else None,
+                span.phase.id if span else None, span.phase.label if span else None, span.phase.role if span else None,
+                int(e.id in standing), e.supersedes, e.reason, stamp(e.submitted_at), stamp(r["received_at"]), r["via"],
+                e.device_id, e.seq, r["content_hash"])
+        if isinstance(e, ev.AdverseEvent):
+            own: tuple = (e.what, e.started.isoformat(), e.severity, int(e.serious),
+                          e.resolved.isoformat() if e.resolved else None, stamp(r["acknowledged_at"]))
+        elif isinstance(e, ev.Medication):
+            own = (e.name, e.dose, stamp(e.taken), e.purpose)
+        else:
+            own = (e.amount, e.from_date.isoformat())
+        out[EVENT_TABLES[e.kind].name].append((e.participant_id, e.id, *own, *tail))
+    return out
 
 
 def table_rows(g: Gathered, counting: set[str], now: datetime) -> TableRows:
@@ -220,4 +297,4 @@ def table_rows(g: Gathered, counting: set[str], now: datetime) -> TableRows:
                 answers.append((*head, item.id, "vas", ANSWERED, str(v), None, v, counts))
             else:
                 answers.append((*head, item.id, item.kind, *answer_cells(g.study, item, v), counts))
-    return TableRows([participant], phases, entries, answers)
+    return TableRows([participant], phases, entries, answers, **event_rows(g))

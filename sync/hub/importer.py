@@ -36,6 +36,8 @@ class ImportResult:
     took_tz: str | None = None
     rejected_total: int = 0
     by_reason: dict[str, int] = field(default_factory=dict)  # reason kind -> count
+    events_accepted: int = 0  # adverse events, medications, dose changes (their rejections are in `rejected`)
+    events_duplicate: int = 0
 
     def reject(self, rejected: list[tuple[str, str]]) -> None:
         self.rejected.extend(rejected[:max(0, KEPT - len(self.rejected))])
@@ -116,12 +118,18 @@ def _import(hub: HubStore, file: collected.CollectedFile, now: datetime, tz: str
         result.accepted += len(got.accepted)
         result.duplicate += len(got.duplicate)
         result.reject(batch.unreadable + got.rejected)
+    for events, unreadable in file.events():
+        got = hub.ingest_events(pid, events, now, via="import")
+        result.events_accepted += len(got.accepted)
+        result.events_duplicate += len(got.duplicate)
+        result.reject(unreadable + got.rejected)
     if distrust:
         hub.audit("coordinator", "import_forced", now, pid, file=path.name, reasons=distrust)
     elif len(chain) and not problems and device_id:  # the file's head: a later copy of this device's file must extend it
         chains.keep_head(hub.db, pid, device_id, len(chain), chain[-1], now, "import")
     hub.audit("coordinator", "import_file", now, pid, file=path.name, accepted=result.accepted,
-              duplicate=result.duplicate, rejected=result.rejected_total, problems=len(problems))
+              duplicate=result.duplicate, rejected=result.rejected_total, problems=len(problems),
+              events_accepted=result.events_accepted, events_duplicate=result.events_duplicate)
     return result
 
 

@@ -6,22 +6,23 @@ Plain `def` handlers: the store's SQLite calls block, so FastAPI runs them on it
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from diary_client.core import bounds
 from sync import wire
 from sync.hub.auth import client_key, device_key, participant_of, store_of, too_many
 from sync.hub.rules import device_protocol, phase_dates, released, valid_zone
 from sync.hub.state import SafeJSONResponse, hub_state
-from sync.hub.store import CodeError, HubError
+from sync.hub.store import CodeError, HubError, IngestResult
 
 log = logging.getLogger("sync.hub")
 router = APIRouter()
+M = TypeVar("M", bound=BaseModel)
 
 _AUTH: dict[int | str, dict[str, Any]] = {401: {"model": wire.Problem}, 429: {"model": wire.Problem}}
 
@@ -65,11 +66,17 @@ async def entries_body(request: Request) -> wire.EntriesRequest:
     objects and then validate those, which takes most of the hub's time for a 100-entry batch;
     the schema still comes from the model (`ENTRIES_BODY`), and errors keep FastAPI's 422 form.
     """
+    return await json_body(request, wire.EntriesRequest, "entries")
+
+
+async def json_body(request: Request, model: type[M], what: str) -> M:
+    """A JSON body validated by `model` from the raw bytes; 415 for another content type, and
+    FastAPI's 422 form for what pydantic refuses."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/json" and not kind.endswith("+json"):
-        raise HTTPException(415, "send the entries as JSON (Content-Type: application/json)")
+        raise HTTPException(415, f"send the {what} as JSON (Content-Type: application/json)")
     try:
-        return wire.EntriesRequest.model_validate_json(await request.body())
+        return model.model_validate_json(await request.body())
     except ValidationError as e:
         raise RequestValidationError([{**err, "loc": ("body", *err["loc"])} for err in e.errors()]) from None
 
@@ -94,8 +101,12 @@ def upload(request: Request, key: str = Depends(device_key),
                        flags=[(f.entry_id, f.flag, f.detail) for f in body.flags])
     log.info("ingest %s: %d accepted, %d duplicate, %d rejected", who.participant_id,
              len(got.accepted), len(got.duplicate), len(got.rejected))
-    # Rendered here, as wire.EntriesResponse (a test holds it to that model): a returned model would
-    # be validated again by FastAPI, on another trip to the thread pool.
+    return verdicts(got)
+
+
+def verdicts(got: IngestResult) -> Response:
+    """A batch's verdicts and receipts (wire.EntriesResponse, wire.EventsResponse), rendered here: a
+    returned model would be validated again by FastAPI, on another trip to the thread pool."""
     return SafeJSONResponse({
         "accepted": got.accepted, "duplicate": got.duplicate,
         "rejected": [{"id": i, "error": e} | ({"retry": True} if bounds.time_cures(e) else {}) for i, e in got.rejected],

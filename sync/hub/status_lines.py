@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from diary_client.core.printable import printable
+from sync.hub.events import SERIOUS_MARK
 from sync.hub.rules import Participant, spans_of
 
 WIDTH = 80
@@ -71,8 +72,10 @@ def short_line(r: dict, now: datetime) -> str:
 def short_marks(r: dict) -> list[str]:
     """The marks for the short line: no upload for days already says yesterday's report is not here."""
     marks = [m for m in r["marks"] if not (r["stale"] and r["missed_yesterday"] and m == "missed yesterday")]
-    # "unblinded" first: short, and a lifted blind is what a coordinator must not miss mid-study.
-    return ((["unblinded"] if r["unblinded"] else []) + marks
+    # A serious adverse event first, then "unblinded" (short, and a lifted blind is what a coordinator
+    # must not miss mid-study), then the rest.
+    first = [m for m in marks if m == SERIOUS_MARK]
+    return (first + (["unblinded"] if r["unblinded"] else []) + [m for m in marks if m != SERIOUS_MARK]
             + ([f"DAMAGED: {printable(r['problem'])}"] if r["problem"] else []))
 
 

@@ -12,9 +12,11 @@ from datetime import datetime
 from pathlib import Path
 
 from diary_client.core.entry import Entry
+from diary_client.core.event import Event
 from sync.hub.database import HubDatabase, iso, migrations
 from sync.hub.enrolment import DeviceEnrolment, Enrolment
 from sync.hub.errors import CodeError, HubError
+from sync.hub.events import ingest_events
 from sync.hub.ingest import IngestResult, ingest
 from sync.hub.reads import Reads
 from sync.hub.rules import Participant
@@ -41,6 +43,10 @@ class HubStore:
                seen: Participant | None = None, flags: Iterable[tuple[str, str, str]] = ()) -> IngestResult:
         """Judge and store one participant's batch in one transaction (ingest.py says how)."""
         return ingest(self.db, participant_id, entries, now, via, seen, flags)
+
+    def ingest_events(self, participant_id: str, events: Iterable[Event], now: datetime, via: str = "api") -> IngestResult:
+        """Judge and store one participant's events in one transaction (events.py says how)."""
+        return ingest_events(self.db, participant_id, events, now, via)
 
     def audit(self, actor: str, action: str, now: datetime, participant_id=None, **detail) -> None:
         self.db.audit(actor, action, now, participant_id, **detail)

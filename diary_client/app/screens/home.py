@@ -1,4 +1,4 @@
-"""Home: Day N of M, the period, today's state in words, recent days, compliance and sync."""
+"""Home: Day N of M, the period, today's state in words, recent days, compliance and sync; E reports an event."""
 
 from __future__ import annotations
 
@@ -74,6 +74,7 @@ class HomeScreen(Screen):
     BINDINGS = [
         Binding("enter,r", "report", "Report"),
         Binding("c", "correct", "Correct"),
+        Binding("e", "event", "Event"),
         Binding("p", "progress", "Progress"),
         Binding("s", "settings", "Settings"),
         Binding("q", "app.quit", "Quit"),
@@ -142,8 +143,11 @@ class HomeScreen(Screen):
     def _sync_line(self, s, now: datetime) -> str:
         if not self.diary.settings.hub_url:
             n = s.pending_upload
-            return f"Sync: no hub set — {plural(n, 'entry')} kept on this device"
+            events = f" and {plural(s.events_pending, 'event')}" if s.events_pending else ""
+            return f"Sync: no hub set — {plural(n, 'entry')}{events} kept on this device"
         parts = [f"Sync: {s.pending_upload} pending"]
+        if s.events_pending:
+            parts.append(f"{plural(s.events_pending, 'event')} to send")
         parts.append(f"last upload {_hm(s.last_upload, now)}" if s.last_upload else "no upload yet")
         if s.quarantined:
             parts.append(f"{s.quarantined} refused by the hub (kept here)")
@@ -193,6 +197,17 @@ class HomeScreen(Screen):
 
         self.say("")
         self.app.push_screen(ProgressScreen(self.diary, self.now_fn))
+
+    def action_event(self) -> None:
+        """Report an event (an adverse event, a medicine, a dose change) at any time of day."""
+        from diary_client.app.screens.event import EventScreen, KindScreen
+
+        def chosen(kind: str | None) -> None:
+            if kind:
+                self.app.push_screen(EventScreen(self.diary, kind, self.now_fn))  # type: ignore[arg-type]  # one of KindScreen's values
+
+        self.say("")
+        self.app.push_screen(KindScreen(), callback=chosen)
 
     def action_settings(self) -> None:
         from diary_client.app.screens.settings import SettingsScreen
