@@ -79,9 +79,10 @@ def _zone() -> str:
     return getattr(clock.local_tz(), "key", None) or "UTC"
 
 
-@click.group(cls=LazyGroup, lazy={"report": "diary_client.cli.report:hub_report"})
+@click.group(cls=LazyGroup, lazy={"report": "diary_client.cli.report:hub_report",
+                                  "allocation": "diary_client.cli.allocation:hub_allocation"})
 def hub() -> None:
-    """The coordinator's hub: serve it, enrol participants, import diary files, status, unblind, export."""
+    """The coordinator's hub: serve it, enrol participants, import diary files, status, allocation, unblind, export."""
     missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
     if missing:  # a participant's plain install: the hub is the coordinator's extra
         raise click.ClickException(f"the hub is not installed here ({', '.join(missing)} missing): "
