@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from diary_client.cli.hub import _store, db_option
-from diary_client.cli.kit import emit_json, user_errors
+from diary_client.cli.kit import check_reveal, emit_json, user_errors
 from diary_client.core import clock
 from diary_client.core.design import sequence_key
 from diary_client.core.printable import printable
@@ -30,10 +30,7 @@ def hub_allocation(db_path: Path, study_id: str | None, reveal: bool, reason: st
     """
     from sync.hub import allocation as al
 
-    if reason is not None and not reveal:
-        raise click.UsageError("--reason goes with --reveal")
-    if reveal and not (reason or "").strip():
-        raise click.UsageError("--reveal needs --reason TEXT: why the sequences are shown (it is audited)")
+    check_reveal(reveal, reason)
     store = _store(db_path)
     study = al.chosen_study(store, study_id)
     got = al.allocation(store, study)

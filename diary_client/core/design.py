@@ -220,3 +220,16 @@ def allocation_hash(study_id: str, seed: bytes, sequences: Sequence[tuple[str, S
     Anyone later shown the seed and the sequences can recompute it (docs/designs.md)."""
     lines = [study_id, seed_digest(seed)] + [f"{pid}\t{sequence_key(s) if s else ''}" for pid, s in sequences]
     return hashlib.sha256(("\n".join(lines) + "\n").encode()).hexdigest()
+
+
+def shown(protocol: Protocol, sequence: Sequence[str] | None, revealed: bool) -> Protocol:
+    """Her schedule as a coordinator's export shows it: her true periods once her sequence may be
+    shown (`revealed`), else as her double-blind device would hold it (concealed, masked)."""
+    if revealed or not protocol.allocation.randomized:
+        return expand(protocol, sequence)
+    return masked(concealed(protocol, sequence or fixed_sequence(protocol)))
+
+
+def longest(protocol: Protocol) -> int:
+    """The most study days any sequence of the design gives a participant."""
+    return max(expand(protocol, s).days_total for s in _representatives(protocol))

@@ -15,7 +15,19 @@ from urllib.parse import quote
 from diary_client.core import private
 from diary_client.core.protocol import Item
 from sync.hub.codebook import NONE_CODE, NONE_LABEL, SKIPPED, Study, asked_prompt, codebook_rows, option_rows
-from sync.hub.export_tables import ANSWERS, CODEBOOK, ENTRIES, OPTIONS, PARTICIPANTS, PHASES, TABLES, Gathered, Table, TableRows
+from sync.hub.export_tables import (
+    ANSWERS,
+    CODEBOOK,
+    ENTRIES,
+    OPTIONS,
+    PARTICIPANTS,
+    PERIODS,
+    PHASES,
+    TABLES,
+    Gathered,
+    Table,
+    TableRows,
+)
 
 INDEXES = (  # built once the rows are in: far cheaper than keeping them up to date row by row
     "CREATE INDEX entries_by_id ON entries(id)",  # unique per participant (the hub's key), not across them
@@ -94,10 +106,10 @@ class SqliteWriter:
         for study in studies.values():
             self.db.executemany(insert_sql(CODEBOOK), codebook_rows(study))
             self.db.executemany(insert_sql(OPTIONS), option_rows(study))
-        self._insert = {t.name: insert_sql(t) for t in (PARTICIPANTS, PHASES, ENTRIES, ANSWERS)}
+        self._insert = {t.name: insert_sql(t) for t in (PARTICIPANTS, PHASES, ENTRIES, ANSWERS, PERIODS)}
 
     def add(self, g: Gathered, counting: set[str], rows: TableRows) -> None:
-        for name in ("participants", "phases", "entries", "answers"):
+        for name in ("participants", "phases", "entries", "answers", "periods"):
             self.db.executemany(self._insert[name], getattr(rows, name))
 
     def finish(self) -> None:
