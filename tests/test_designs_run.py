@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -216,3 +217,25 @@ def test_nof1_devices_show_neutral_periods_of_equal_length(tmp_path, run):
         assert [ph.participant_label for ph in treat] == [f"Period {n}" for n in range(2, 8)]
         status = json.loads(_ok(run("--data-dir", str(tmp_path / "n"), "status", "--json")))
         assert status["phase_label"] == "Period 2"  # day 19: the first 2-week period (days 8-21) after the run-in
+
+
+async def test_the_app_shows_weeks_not_periods_where_their_lengths_would_tell(tmp_path):
+    from app_helpers import make_app, text_of
+
+    from diary_client.app.screens.progress import ProgressScreen
+    from diary_client.core.protocol import to_toml
+
+    single = parse_protocol(builtin_text("ldn-fm-2013").replace('blinding = "double"', 'blinding = "single"'))
+    view = design.device_view(single, design.admissible(single)[1], released=False)  # placebo first: 4 weeks
+    diary = Diary.enroll(Store.in_dir(tmp_path), "P01", to_toml(view), date(2026, 3, 2), hub_url="http://127.0.0.1:9")
+    assert diary.protocol.conceal_periods
+    app, _ = make_app(tmp_path, "2026-03-20T19:00")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "Week 3 of 22" in text_of(app, "#phase")
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, ProgressScreen)
+        shown = text_of(app, "#chart-periods") + text_of(app, "#calendar") + text_of(app, "#weeks-periods")
+        assert "Period" not in shown and "Run-in" not in shown and "Follow-up" not in shown, shown
+        assert app.screen.bands() == [(1, 154, "")]
