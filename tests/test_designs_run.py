@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from diary_client.cli.participant import main
+from diary_client.cli.tree import main
 from diary_client.core import design
 from diary_client.core.protocol import builtin_text, load_protocol, parse_protocol, stored_protocol
 from diary_client.device.diary import Diary
@@ -37,6 +37,15 @@ def run(monkeypatch):
         return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
     return invoke
+
+
+def _audit(db: Path) -> list[dict]:
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in con.execute("SELECT * FROM audit ORDER BY seq")]
+    finally:
+        con.close()
 
 
 def _ok(result) -> str:
@@ -114,7 +123,7 @@ def test_a_2013_study_runs_end_to_end_concealed_until_revealed(tmp_path, run):
         shown = json.loads(_ok(run("hub", "allocation", "--db", str(db), "--reveal", "--reason", "DSMB review", "--json")))
         assert shown["allocation_hash"] == alloc["allocation_hash"]
         assert {design.sequence_key(p["sequence"]) for p in shown["participants"]} == SEQUENCES
-        audit = [a for a in hub.store.reads.audit_log() if a["action"] == "reveal_allocation"]
+        audit = [a for a in _audit(db) if a["action"] == "reveal_allocation"]
         assert len(audit) == 1 and json.loads(audit[0]["detail"])["reason"] == "DSMB review"
         assert json.loads(audit[0]["detail"])["user"] and audit[0]["at"]
         seq = {p["participant_id"]: p["sequence"] for p in shown["participants"]}
@@ -125,7 +134,7 @@ def test_a_2013_study_runs_end_to_end_concealed_until_revealed(tmp_path, run):
         assert [list(design.allocate(load_protocol("ldn-fm-2013"), seed, i)) for i in range(8)] == [seq[p] for p in codes]
 
         # Exports: no periods and no true phases of blinded participants until unblinded or revealed.
-        _ok(run("hub", "unblind", "--db", str(db), "P01"))
+        _ok(run("hub", "unblind", "--db", str(db), "P01", "--reason", "adverse event", "--yes"))
         _ok(run("hub", "export", "--db", str(db), "--sqlite", str(tmp_path / "x.db"), "--fhir", str(tmp_path / "fhir")))
         out = sqlite3.connect(tmp_path / "x.db")
         periods = out.execute("SELECT participant_id, period, phase FROM periods ORDER BY participant_id, period").fetchall()
@@ -135,7 +144,7 @@ def test_a_2013_study_runs_end_to_end_concealed_until_revealed(tmp_path, run):
         _ok(run("hub", "export", "--db", str(db), "--csv", str(tmp_path / "csv"), "--reveal", "--reason", "final analysis"))
         rows = (tmp_path / "csv" / "periods.csv").read_text().splitlines()
         assert len(rows) == 1 + 8 * 4
-        assert [a["action"] for a in hub.store.reads.audit_log()].count("reveal_export") == 1
+        assert [a["action"] for a in _audit(db)].count("reveal_export") == 1
 
         # After unblinding, her true schedule reaches her device.
         _ok(run("--data-dir", str(devices["P01"]), "sync"))

@@ -131,7 +131,7 @@ def test_made_up_tokens_are_limited_by_address_and_get_no_bucket(tmp_path):
                    for i in range(30)]
         assert made_up[:4] == [401] * 4 and set(made_up[5:]) == {429}
         assert good.get("/api/v1/me").status_code == 200  # the real device, known already, goes on
-        assert len(h.app.state.token_limit) == 1  # no bucket per made-up token
+        assert len(h.app.state.hub.token_limit) == 1  # no bucket per made-up token
 
 
 def test_buckets_expire_one_by_one():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from diary_client.cli.hub import _store, db_option
+from diary_client.cli.hub import _readonly, _store, db_option
 from diary_client.cli.kit import check_reveal, emit_json, user_errors
 from diary_client.core import clock
 from diary_client.core.design import sequence_key
@@ -31,11 +31,11 @@ def hub_allocation(db_path: Path, study_id: str | None, reveal: bool, reason: st
     from sync.hub import allocation as al
 
     check_reveal(reveal, reason)
-    store = _store(db_path)
+    store = _readonly(db_path)
     study = al.chosen_study(store, study_id)
     got = al.allocation(store, study)
     if reveal:
-        al.reveal(store, study, reason, clock.now())  # type: ignore[arg-type]  # checked above: a reason is given
+        al.reveal(_store(db_path), study, reason, clock.now())  # type: ignore[arg-type]  # checked above: a reason is given
     if as_json:
         emit_json(got.as_json(reveal))
         return
