@@ -81,7 +81,7 @@ def test_hub_import_shows_a_known_hostile_id_escaped(tmp_path, run):
 
 def test_unblind_and_revoke_show_stored_ids_escaped(tmp_path, run):
     db = _hub_with(tmp_path, HOSTILE)
-    for args in (("unblind", "--db", db, HOSTILE), ("revoke", "--db", db, HOSTILE)):
+    for args in (("unblind", "--db", db, "--reason", "test", "--yes", HOSTILE), ("revoke", "--db", db, HOSTILE)):
         r = run("hub", *args)
         assert r.exit_code == 0, r.output
         _clean(r.output)
