@@ -121,7 +121,7 @@ def test_an_upload_writes_as_many_pages_on_a_big_hub_as_on_an_empty_one(tmp_path
     body = json.dumps({"answers": {"severity": 50}, "pad": "x" * 500})
     with big.db.tx() as db:
         row = db.execute("SELECT * FROM participants").fetchone()
-        db.conn.executemany("INSERT INTO participants VALUES (?, ?, ?, ?, ?, ?, ?)",
+        db.conn.executemany(f"INSERT INTO participants VALUES ({', '.join('?' * len(row))})",
                             [(f"F{k:04d}", *row[1:]) for k in range(1, 400)])
         db.conn.executemany(
             "INSERT INTO entries (id, participant_id, diary_date, supersedes, content_hash, body, received_at, via,"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from diary_client.cli.kit import Env, confirm, emit_json, pass_env, user_errors
+from diary_client.cli.kit import Env, check_reveal, confirm, emit_json, pass_env, user_errors
 from diary_client.core import clock
 from diary_client.core.ids import participant_id_problem
 from diary_client.core.printable import printable
@@ -199,7 +199,7 @@ def _listen_problem(host: str, port: int) -> str | None:
 @db_option
 @click.argument("participant_id")
 @click.option("--protocol", "protocol_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Study protocol TOML (default: the built-in ldn-fm study).")
+              help="Study protocol: a TOML file or a built-in name (ldn-fm, ldn-fm-2013, nof1-abab; default ldn-fm).")
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="Day 1 (default: the day the device enrols).")
 @click.option("--tz", default=None, help="The participant's IANA time zone (default: the hub's).")
 @click.option("--json", "as_json", is_flag=True, help='Print {"participant_id", "code"}.')
@@ -249,7 +249,7 @@ def hub_set_start(db_path: Path, participant_id: str, start, as_json: bool) -> N
 
 @click.command("protocol")
 @db_option
-@click.argument("protocol_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("protocol_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help='Print {"study_id", "version", "participants"}.')
 @user_errors(HubError)
 def hub_protocol(db_path: Path, protocol_file: Path, as_json: bool) -> None:
@@ -489,18 +489,31 @@ def hub_revoke(db_path: Path, participant_id: str, as_json: bool) -> None:
 @click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), help="Write one CSV per table into this folder.")
 @click.option("--fhir", "fhir_dir", type=click.Path(file_okay=False, path_type=Path), help="Write HL7 FHIR R4B JSON: Questionnaires and a Bundle per participant.")
 @click.option("--redcap", "redcap_dir", type=click.Path(file_okay=False, path_type=Path), help="Write a REDCap data dictionary and import CSV per study.")
+@click.option("--reveal", is_flag=True, help="Show every participant's sequence of a randomized design, blinded or "
+                                            "not (audited: who, when, why).")
+@click.option("--reason", help="Why the sequences are shown (required with --reveal; kept in the hub's audit).")
 @user_errors(HubError)
 def hub_export(db_path: Path, sqlite_out: Path | None, csv_dir: Path | None, fhir_dir: Path | None,
-               redcap_dir: Path | None) -> None:
-    """Analysis-ready tables (participants, phases, codebook, entries, answers, daily view), FHIR, REDCap."""
+               redcap_dir: Path | None, reveal: bool, reason: str | None) -> None:
+    """Analysis-ready tables (participants, phases, periods, codebook, entries, answers, daily view), FHIR, REDCap.
+
+    A randomized design's participants still blinded are exported as their devices see them (no
+    sequence, no true phases) unless --reveal --reason TEXT is given (docs/designs.md).
+    """
     outs = (sqlite_out, csv_dir, fhir_dir, redcap_dir)
     if not any(outs):
         raise click.UsageError("give --sqlite OUT, --csv DIR, --fhir DIR or --redcap DIR")
+    check_reveal(reveal, reason)
     from sync.hub.export import export
     from sync.hub.roster import describe
 
     left_out: list = []
-    counts = export(_readonly(db_path), clock.now(), sqlite_out, csv_dir, fhir_dir, redcap_dir, left_out)
+    now = clock.now()
+    if reveal:
+        from sync.hub.allocation import reveal as audit_reveal
+
+        audit_reveal(_store(db_path), "*", reason, now, "export")  # type: ignore[arg-type]  # checked above: a reason is given
+    counts = export(_readonly(db_path), now, sqlite_out, csv_dir, fhir_dir, redcap_dir, left_out, reveal)
     where = " and ".join(str(p) for p in outs if p)
     click.echo(f"Wrote {', '.join(f'{n} {name}' for name, n in counts.items())} to {where}")
     if left_out:

@@ -88,3 +88,11 @@ def confirm(text: str, done: str) -> None:
         except (OSError, ValueError):
             pass
         click.echo(f"{done}; the line saying so could not be printed ({e.strerror or e})", err=True)
+
+
+def check_reveal(reveal: bool, reason: str | None) -> None:
+    """`--reveal` and `--reason` go together: a reveal is audited with why (docs/designs.md)."""
+    if reason is not None and not reveal:
+        raise click.UsageError("--reason goes with --reveal")
+    if reveal and not (reason or "").strip():
+        raise click.UsageError("--reveal needs --reason TEXT: why the sequences are shown (it is audited)")

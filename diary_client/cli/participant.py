@@ -26,7 +26,7 @@ from diary_client.device.store import Store
 @click.command()
 @click.option("--participant", "participant_id", required=True, help="The participant's study id.")
 @click.option("--protocol", "protocol_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Study protocol TOML file (default: the built-in ldn-fm study).")
+              help="Study protocol: a TOML file or a built-in name (ldn-fm, ldn-fm-2013, nof1-abab; default ldn-fm).")
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="Day 1 of the study (default: today).")
 @click.option("--hub", "hub_url", help="The coordinator's hub URL (with --code); on a device enrolled "
               "without a hub, links it and uploads what it holds.")

@@ -46,6 +46,7 @@ HUB_COMMANDS = {
     "export": "diary_client.cli.hub:hub_export",
     "backup": "diary_client.cli.hub:hub_backup",
     "report": "diary_client.cli.report:hub_report",
+    "allocation": "diary_client.cli.allocation:hub_allocation",
 }
 
 
@@ -76,7 +77,7 @@ def main(ctx: click.Context, data_dir: Path | None) -> None:
 
 @click.group(cls=LazyGroup, lazy=HUB_COMMANDS)
 def hub() -> None:
-    """The coordinator's hub: serve it, enrol participants, import diary files, status, unblind, export."""
+    """The coordinator's hub: serve it, enrol participants, import diary files, status, allocation, unblind, export."""
     missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
     if missing:  # a participant's plain install: the hub is the coordinator's extra
         raise click.ClickException(f"the hub is not installed here ({', '.join(missing)} missing): "

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from itertools import product
 
-from diary_client.core.protocol import Protocol
+from diary_client.core.protocol import Allocation, Protocol, masked
 
 SEPARATOR = ">"  # a sequence written as text: phase ids joined by '>' ("baseline>ldn>washout>placebo")
 
@@ -127,3 +127,109 @@ def expand(protocol: Protocol, sequence: Sequence[str] | None) -> Protocol:
     items = [replace(i, phases=[pid for ph in i.phases for pid in by_phase.get(ph, [])]) if i.phases else i
              for i in protocol.items]
     return replace(protocol, phases=periods, items=items)
+
+
+# -- what a blinded participant's device may hold (docs/designs.md) -------------------------------
+
+CONCEALED_LABEL = "Treatment periods"  # the merged span of a concealed schedule, as a person reads it
+
+
+def _representatives(protocol: Protocol) -> list[tuple[str, ...]]:
+    """Sequences enough to see where the admissible ones differ: all of a counterbalanced design's;
+    for randomized pairs the two with every cycle the same way round (2^cycles would be too many:
+    any two orders differ from the first treatment period on, exactly where these two do)."""
+    a = protocol.allocation
+    if a.method == "randomized_pairs":
+        assert a.pair is not None and a.cycles is not None
+        first, second = a.pair
+        return [_pairs_sequence(protocol, [(first, second)] * a.cycles),
+                _pairs_sequence(protocol, [(second, first)] * a.cycles)]
+    return admissible(protocol)
+
+
+def _shown(protocol: Protocol, sequence: Sequence[str]) -> list[tuple]:
+    """Per period, what a blinded participant's device shows or asks: its length, its label and
+    the items asked in it (never its id or role)."""
+    e = expand(protocol, sequence)
+    return [(p.days, p.participant_label, frozenset(i.id for i in e.items_in(p.id))) for p in e.phases]
+
+
+def order_shows(protocol: Protocol) -> bool:
+    """Would a blinded device's periods tell the participant her sequence? True for a blinded
+    randomized design whose admissible sequences give periods of different lengths, labels or
+    items at some place (the 2013 design: 12 weeks of one, 4 of the other)."""
+    if not protocol.allocation.randomized or protocol.blinding == "open":
+        return False
+    return len({tuple(_shown(protocol, s)) for s in _representatives(protocol)}) > 1
+
+
+def _common_ends(protocol: Protocol) -> tuple[int, int]:
+    """How many periods at the start and at the end every admissible sequence shows alike."""
+    shown = [_shown(protocol, s) for s in _representatives(protocol)]
+    shortest = min(len(s) for s in shown)
+    head = 0
+    while head < shortest and len({s[head] for s in shown}) == 1:
+        head += 1
+    tail = 0
+    while tail < shortest - head and len({s[-1 - tail] for s in shown}) == 1:
+        tail += 1
+    return head, tail
+
+
+def concealed(protocol: Protocol, sequence: Sequence[str]) -> Protocol:
+    """Her expanded schedule with the periods whose place differs between admissible sequences
+    merged into one span (`CONCEALED_LABEL`, role "other"), where the order shows; an item asked in
+    any merged period is asked throughout the span. What a double-blind device holds, masked."""
+    e = expand(protocol, sequence)
+    if not order_shows(protocol):
+        return e
+    head, tail = _common_ends(protocol)
+    inner = e.phases[head:len(e.phases) - tail]
+    if len(inner) < 2:
+        return e
+    merged_ids = {p.id for p in inner}
+    span = replace(inner[0], role="other", days=sum(p.days for p in inner), label=CONCEALED_LABEL,
+                   participant_label=CONCEALED_LABEL, phase=None)
+    phases = [*e.phases[:head], span, *e.phases[len(e.phases) - tail:]]
+    items = [replace(i, phases=[x for x in i.phases if x not in merged_ids]
+                     + ([span.id] if merged_ids & set(i.phases) else [])) if i.phases else i for i in e.items]
+    return replace(e, phases=phases, items=items, allocation=Allocation())  # the merged span names no phase
+
+
+def device_view(protocol: Protocol, sequence: Sequence[str] | None, released: bool) -> Protocol:
+    """The participant's protocol as the hub serves it to her device: her expanded schedule; while
+    a blind holds in a randomized design, with `conceal_periods` where the order would show, and in
+    double blinding concealed and masked (no phase id, role, design or order on the device)."""
+    e = expand(protocol, sequence)
+    if released or not protocol.allocation.randomized or protocol.blinding == "open":
+        return e
+    shows = order_shows(protocol)
+    if protocol.blinding == "single":
+        return replace(e, conceal_periods=shows)
+    return replace(masked(concealed(protocol, sequence or fixed_sequence(protocol))), conceal_periods=shows)
+
+
+def seed_digest(seed: bytes) -> str:
+    return hashlib.sha256(seed).hexdigest()
+
+
+def allocation_hash(study_id: str, seed: bytes, sequences: Sequence[tuple[str, Sequence[str] | None]]) -> str:
+    """SHA-256 (hex) committing to a study's allocation without showing it: over the UTF-8 text
+    `study_id`, a newline, the seed's SHA-256 in hex, a newline, then per participant in enrolment
+    order `participant_id`, a tab, her sequence's phase ids joined by '>' (empty for none) and a newline.
+    Anyone later shown the seed and the sequences can recompute it (docs/designs.md)."""
+    lines = [study_id, seed_digest(seed)] + [f"{pid}\t{sequence_key(s) if s else ''}" for pid, s in sequences]
+    return hashlib.sha256(("\n".join(lines) + "\n").encode()).hexdigest()
+
+
+def shown(protocol: Protocol, sequence: Sequence[str] | None, revealed: bool) -> Protocol:
+    """Her schedule as a coordinator's export shows it: her true periods once her sequence may be
+    shown (`revealed`), else as her double-blind device would hold it (concealed, masked)."""
+    if revealed or not protocol.allocation.randomized:
+        return expand(protocol, sequence)
+    return masked(concealed(protocol, sequence or fixed_sequence(protocol)))
+
+
+def longest(protocol: Protocol) -> int:
+    """The most study days any sequence of the design gives a participant."""
+    return max(expand(protocol, s).days_total for s in _representatives(protocol))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from datetime import time
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from pydantic import TypeAdapter
 
 DEFAULT_PROTOCOL = "ldn-fm"
+_BUILTIN_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")  # a bare name, never a path
 # A protocol file is small and shallow (the built-in ones: 4 KiB, 4 levels); anything far beyond
 # is refused before it can exhaust the parser, a database column or the device.
 MAX_BYTES = 256 * 1024
@@ -274,6 +276,9 @@ class Protocol:
     blinding: Literal["open", "single", "double"] = "open"
     unblind_after_end: bool = True
     masked: bool = False  # a double-blind device's copy: phase ids, labels and roles withheld (`masked`)
+    # While blinded, show "Week 7 of 22" instead of period names and boundaries: set by the hub on a
+    # randomized design's device copy where the periods' lengths would tell the order (docs/designs.md).
+    conceal_periods: bool = False
     schedule: Schedule = field(default_factory=Schedule)
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     allocation: Allocation = field(default_factory=Allocation)
@@ -528,12 +533,14 @@ def masked(protocol: Protocol) -> Protocol:
     without holding anything that tells placebo from drug.
     """
     ids = {p.id: f"period-{n}" for n, p in enumerate(protocol.phases, 1)}
-    phases = [replace(p, id=ids[p.id], label=p.participant_label or p.label, role="other") for p in protocol.phases]
+    phases = [replace(p, id=ids[p.id], label=p.participant_label or p.label, role="other", phase=None)
+              for p in protocol.phases]
     items = [replace(i, phases=[ids[x] for x in i.phases]) if i.phases else i for i in protocol.items]
     check = protocol.blinding_check
     if check is not None:  # named by period: the masked phases have no roles to find them by
         check = replace(check, phases=[ids[p.id] for p in protocol.phases if protocol.checks_blinding(p.id)])
-    return replace(protocol, phases=phases, items=items, masked=True, blinding_check=check)
+    return replace(protocol, phases=phases, items=items, masked=True, blinding_check=check,
+                   allocation=Allocation())  # the design's sequences name phases and orders: none of it here
 
 
 def _plain(value: Any, keep_none: bool) -> Any:
@@ -561,6 +568,7 @@ _LATER_DEFAULTS: dict[tuple[str, ...], Any] = {
     ("schedule", "device_import"): False,
     ("blinding_check",): None,
     ("contact",): None,
+    ("conceal_periods",): False,
 }
 
 
@@ -604,9 +612,13 @@ def update_problem(old: Protocol, new: Protocol) -> str | None:
     unmasking = old.masked and not new.masked
     if new.version < old.version or (new.version == old.version and not unmasking):
         return f"its version {new.version} is not newer than version {old.version}"
-    same = (lambda p: p.days) if old.masked != new.masked else (lambda p: (p.id, p.days, p.role))
-    if [same(p) for p in new.phases] != [same(p) for p in old.phases]:
+    if old.masked != new.masked:
+        if not _same_days(old, new):
+            return "it changes the phases' ids, lengths or roles, which would move participants' phases"
+    elif [(p.id, p.days, p.role) for p in new.phases] != [(p.id, p.days, p.role) for p in old.phases]:
         return "it changes the phases' ids, lengths or roles, which would move participants' phases"
+    elif new.allocation != old.allocation:
+        return "it changes the allocation, which would change the sequences participants were given"
     kept = {i.id: (i.kind, i.better, i.primary) for i in new.items}
     for item in old.items:
         if kept.get(item.id) != (item.kind, item.better, item.primary):
@@ -615,18 +627,42 @@ def update_problem(old: Protocol, new: Protocol) -> str | None:
     return None
 
 
+def _same_days(old: Protocol, new: Protocol) -> bool:
+    """A masked copy and the true protocol (either way round) cover the same days, and every boundary
+    of the masked one is a boundary of the true one (a masked copy may merge periods whose order it
+    conceals: docs/designs.md)."""
+    def cuts(p: Protocol) -> set[int]:
+        out, day = set(), 0
+        for ph in p.phases:
+            day += ph.days
+            out.add(day)
+        return out
+
+    m, t = (old, new) if old.masked else (new, old)
+    return m.days_total == t.days_total and cuts(m) <= cuts(t)
+
+
+def builtin_names() -> list[str]:
+    """The built-in protocols' names (`--protocol NAME` takes any of them)."""
+    folder = resources.files("diary_client.core") / "protocols"
+    return sorted(f.name.removesuffix(".toml") for f in folder.iterdir() if f.name.endswith(".toml"))
+
+
 def builtin_text(name: str = DEFAULT_PROTOCOL) -> str:
     path = resources.files("diary_client.core") / "protocols" / f"{name}.toml"
     if not path.is_file():
-        raise ProtocolError(f"no built-in protocol called {name!r}")
+        raise ProtocolError(f"no built-in protocol called {name!r} (built-in: {', '.join(builtin_names())})")
     return path.read_text(encoding="utf-8")
 
 
 def load_protocol_text(path: str | Path | None) -> str:
-    """The TOML text of a protocol file, or of the built-in default when `path` is None."""
+    """The TOML text of a protocol file, or of the built-in default when `path` is None; a bare
+    built-in name (`ldn-fm-2013`) that is not a file here names that built-in protocol."""
     if path is None:
         return builtin_text()
     p = Path(path)
+    if not p.exists() and _BUILTIN_NAME.fullmatch(str(path)) and str(path) in builtin_names():
+        return builtin_text(str(path))
     try:
         with p.open("rb") as f:
             raw = f.read(MAX_BYTES + 1)  # a larger file is refused without reading it all
@@ -634,7 +670,7 @@ def load_protocol_text(path: str | Path | None) -> str:
             raise ProtocolError(f"{p}: larger than a protocol can be ({MAX_BYTES // 1024} KiB at most)")
         return raw.decode("utf-8")
     except FileNotFoundError:
-        raise ProtocolError(f"{p}: no such protocol file") from None
+        raise ProtocolError(f"{p}: no such protocol file (or built-in protocol: {', '.join(builtin_names())})") from None
     except (OSError, UnicodeDecodeError) as e:
         raise ProtocolError(f"{p}: cannot read protocol file ({e})") from None
 

@@ -117,6 +117,11 @@ class Report:
         return {i.id: (old.get(i.id), answers.get(i.id)) for i in self.items if old.get(i.id) != answers.get(i.id)}
 
 
+def week_of(day: int, days_total: int) -> str:
+    """ "Week 7 of 22": where a concealed schedule stands, without naming a period."""
+    return f"Week {(day - 1) // 7 + 1} of {-(-days_total // 7)}"
+
+
 class Diary:
     def __init__(self, store: Store):
         self.store = store
@@ -152,6 +157,9 @@ class Diary:
         if problem:
             raise DiaryError(f"start: {problem}")
         protocol = parse_protocol(protocol_toml)
+        if protocol.allocation.randomized and not extra.get("hub_url"):
+            raise DiaryError(f"study {protocol.id} is a randomized design: each participant's sequence is allocated on "
+                             "the coordinator's hub, so enrol with --hub URL --code CODE")
         DeviceSettings.check_keys(extra)
         store.set_settings(
             participant_id=participant_id,
@@ -210,9 +218,18 @@ class Diary:
     def unblinded(self, now: datetime) -> bool:
         return sch.unblinded(self.protocol, self.start, now, self.settings.unblinded)
 
-    def phase_label(self, span: sch.PhaseSpan | None, now: datetime) -> str | None:
+    def conceals(self, now: datetime) -> bool:
+        """Are the period names and boundaries hidden now? (A blinded randomized design whose period
+        lengths would tell the order: the hub's copy says `conceal_periods`; docs/designs.md.)"""
+        return self.protocol.conceal_periods and not self.unblinded(now)
+
+    def phase_label(self, span: sch.PhaseSpan | None, now: datetime, day: int | None = None) -> str | None:
+        """The period's name as the participant may see it; while periods are concealed, the study
+        week of `day` ("Week 7 of 22"), or nothing when no day is given."""
         if span is None:
             return None
+        if self.conceals(now):
+            return None if day is None else week_of(day, self.protocol.days_total)
         return span.phase.label if self.unblinded(now) else span.phase.participant_label
 
     def filed(self) -> dict[date, str]:
@@ -265,7 +282,7 @@ class Diary:
             days_total=self.protocol.days_total,
             diary_date=t.diary_date.isoformat(),
             start=self.start.isoformat(),
-            phase_label=self.phase_label(t.span, now),
+            phase_label=self.phase_label(t.span, now, t.study_day),
             today=t.state,
             opens=t.window.opens.isoformat(),
             closes=t.window.closes.isoformat(),

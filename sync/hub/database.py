@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlite_utils import Database, Migrations
 
 from diary_client.core import bounds, private
+from diary_client.core.design import parse_sequence
 from sync.hub import codes
 from sync.hub.errors import HubError
 from sync.hub.rules import Participant
@@ -169,6 +170,17 @@ def _m0009(db: Database) -> None:
         db.execute(sql)
 
 
+@migrations(name="0010_allocation")
+def _m0010(db: Database) -> None:
+    # Designs (docs/designs.md): each participant's place in her study's enrolment order and the
+    # sequence of phases allocated to her (NULL: the fixed design's file order), and each randomized
+    # study's secret seed (32 random bytes; never printed or exported: `hub allocation` shows its hash).
+    db.execute("ALTER TABLE participants ADD COLUMN allocation_index INTEGER")
+    db.execute("ALTER TABLE participants ADD COLUMN sequence TEXT")
+    db.execute("""CREATE TABLE allocation_seeds (study_id TEXT PRIMARY KEY, seed BLOB NOT NULL,
+        created_at TEXT NOT NULL)""")
+
+
 def iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat(timespec="microseconds")
 
@@ -199,7 +211,8 @@ def participant_of_row(row: dict) -> Participant:
         participant_id=row["participant_id"], study_id=row["study_id"],
         protocol_version=row["protocol_version"], protocol_toml=row["protocol_toml"],
         start=start, tz=row["tz"], unblinded=bool(row["unblinded"]), enrolled_at=row["enrolled_at"],
-        damaged=damaged,
+        damaged=damaged, sequence=parse_sequence(row["sequence"]) if row.get("sequence") else None,
+        allocation_index=row.get("allocation_index"),
     )
 
 

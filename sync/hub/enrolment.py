@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from diary_client.core import bounds
+from diary_client.core import bounds, design
 from diary_client.core.protocol import Protocol, parse_protocol, update_problem
 from sync.hub import codes
 from sync.hub.database import PARTICIPANTS, HubDatabase, first_participant, get_participant, iso, write_audit
@@ -35,6 +36,22 @@ def device_day(today: date | None, now: datetime, tz: str) -> date:
     date in her zone (a Raspberry Pi without a battery clock), then the hub's date."""
     hub_day = now.astimezone(ZoneInfo(tz)).date()
     return today if today is not None and abs((today - hub_day).days) <= 1 else hub_day
+
+
+def study_seed(db: Database, study_id: str, at: str) -> bytes:
+    """The study's secret allocation seed, made (32 random bytes) on its first allocation."""
+    db.execute("INSERT OR IGNORE INTO allocation_seeds VALUES (?, ?, ?)", [study_id, secrets.token_bytes(32), at])
+    return db.execute("SELECT seed FROM allocation_seeds WHERE study_id = ?", [study_id]).fetchone()[0]
+
+
+def _allocate(db: Database, protocol: Protocol, at: str) -> tuple[int, str | None]:
+    """The next participant's place in the study's enrolment order and, for a randomized design,
+    her sequence (`design.allocate` from the study's seed and that place); None: the fixed order."""
+    index = db.execute("SELECT COALESCE(MAX(allocation_index) + 1, 0) FROM participants WHERE study_id = ?",
+                       [protocol.id]).fetchone()[0]
+    if not protocol.allocation.randomized:
+        return index, None
+    return index, design.sequence_key(design.allocate(protocol, study_seed(db, protocol.id, at), index))
 
 
 @dataclass(frozen=True)
@@ -71,6 +88,9 @@ class Enrolment:
                 raise HubError(f"participant {participant_id}'s day 1 on the hub is {have.start}, not {start}")
             return have
         _refuse_masked(protocol, f": enrol {participant_id} on the hub with the study's own protocol first")
+        if protocol.allocation.randomized and actor == "import":
+            raise HubError(f"{participant_id} is not on this hub, and study {protocol.id} allocates each participant's "
+                           f"sequence on the hub: enrol {participant_id} with `diary hub enroll` first")
         versions = dict(db.execute("SELECT version, protocol_toml FROM studies WHERE study_id = ?",
                                    [protocol.id]).fetchall())
         version = max(versions, default=protocol.version)
@@ -83,13 +103,16 @@ class Enrolment:
         elif protocol.version not in versions or protocol_from(versions[protocol.version]) != protocol:
             raise HubError(f"the hub already has study {protocol.id} version {protocol.version} with "
                            "other content: give the protocol a new version number")
+        index, sequence = _allocate(db, protocol_from(versions[version]) if versions else protocol, at)
         db.execute(
-            "INSERT INTO participants (participant_id, study_id, protocol_version, start, tz, enrolled_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [participant_id, protocol.id, version, start.isoformat() if start else None, tz, at],
+            "INSERT INTO participants (participant_id, study_id, protocol_version, start, tz, enrolled_at,"
+            " allocation_index, sequence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [participant_id, protocol.id, version, start.isoformat() if start else None, tz, at, index, sequence],
         )
         write_audit(db, at, actor, "register", participant_id, study_id=protocol.id,
                     start=start.isoformat() if start else None)
+        if sequence is not None:  # the sequence itself stays out of the audit: `hub allocation --reveal` shows it
+            write_audit(db, at, actor, "allocate", participant_id, study_id=protocol.id, index=index)
         return get_participant(db, participant_id)  # type: ignore[return-value]  # inserted just above
 
     def register(self, participant_id: str, toml: str, start: date | None, tz: str, now: datetime,

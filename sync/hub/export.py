@@ -2,7 +2,9 @@
 
 Every format is written in one pass over the hub, one participant at a time, inside one read
 transaction: memory does not grow with the study, and the export is the hub as it was when it began.
-Coordinators always see true phase labels here.
+Coordinators always see true phase labels here, except where they would show a randomized design's
+concealed allocation: those participants' phases and days are as their blinded device holds them, and
+the `periods` table leaves them out, until they are unblinded or `reveal` is asked (audited, docs/designs.md).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sync.hub.events import received_events
 from sync.hub.export_csv import CsvWriter
 from sync.hub.export_sqlite import SqliteWriter
 from sync.hub.export_tables import Gathered, TableRows, table_rows
+from sync.hub.rules import Participant, released
 from sync.hub.store import HubError, HubStore
 
 
@@ -31,9 +34,18 @@ class Writer(Protocol):
     def abort(self) -> None: ...
 
 
-def gather(hub: HubStore, known: dict[str, Study], left_out: list[roster.LeftOut] | None = None) -> Iterator[Gathered]:
+def may_show(p: Participant, now: datetime) -> bool:
+    """May an export show the participant's sequence without `--reveal`? A fixed or open design, or
+    once her blind is lifted (unblinded by the coordinator, or at the study's end where the protocol says so)."""
+    study = p.study_protocol
+    return not study.allocation.randomized or study.blinding == "open" or released(p, now)
+
+
+def gather(hub: HubStore, known: dict[str, Study], left_out: list[roster.LeftOut] | None = None,
+           now: datetime | None = None, reveal: bool = False) -> Iterator[Gathered]:
     """Each participant's data in turn (call inside `hub.reads.snapshot()`); one whose record or
-    entries are damaged is passed over and added to `left_out` (by id)."""
+    entries are damaged is passed over and added to `left_out` (by id). With `now`, a randomized
+    design's participant whose sequence may not be shown (`may_show`, or `reveal`) is gathered concealed."""
     everyone = roster.read(hub)
     passed_over = list(everyone.left_out)
     entry_no = 1
@@ -42,9 +54,10 @@ def gather(hub: HubStore, known: dict[str, Study], left_out: list[roster.LeftOut
             passed_over.append(m)
             continue
         pid = m.participant.participant_id
+        shown = reveal or now is None or may_show(m.participant, now)
         yield Gathered(m.participant, known[m.participant.study_id], m.received, hub.reads.flags(pid),
                        hub.reads.summary(pid).get(pid, {}), entry_no,
-                       received_events(hub.db, pid))
+                       events=received_events(hub.db, pid), revealed=shown)
         entry_no += len(m.received)
     if left_out is not None:
         left_out += sorted(passed_over, key=lambda x: x.participant_id)
@@ -52,9 +65,10 @@ def gather(hub: HubStore, known: dict[str, Study], left_out: list[roster.LeftOut
 
 def export(hub: HubStore, now: datetime, sqlite_out: Path | None = None, csv_dir: Path | None = None,
            fhir_dir: Path | None = None, redcap_dir: Path | None = None,
-           left_out: list[roster.LeftOut] | None = None) -> dict[str, int]:
+           left_out: list[roster.LeftOut] | None = None, reveal: bool = False) -> dict[str, int]:
     """Write the formats asked for; returns how many rows (or files) of each kind were written.
-    Participants whose data cannot be read are added to `left_out` (sync.hub.roster)."""
+    Participants whose data cannot be read are added to `left_out` (sync.hub.roster). `reveal`:
+    every participant's sequence is shown (the caller audits why: sync.hub.allocation.reveal)."""
     for out in (sqlite_out, csv_dir, fhir_dir, redcap_dir):
         if out is not None and out.resolve() == hub.path.resolve():
             raise HubError(f"{out} is the hub's own database: write the export to another place")
@@ -76,7 +90,7 @@ def export(hub: HubStore, now: datetime, sqlite_out: Path | None = None, csv_dir
                 from sync.hub.export_redcap import RedcapWriter
 
                 writers.append(RedcapWriter(redcap_dir, known))
-            for g in gather(hub, known, left_out):
+            for g in gather(hub, known, left_out, now, reveal):
                 counting = {e.id for e in latest(g.entries).values()}
                 rows = table_rows(g, counting, now)
                 for w in writers:

@@ -7,7 +7,8 @@
   booleans; text items text. The day's phase is the read-only first item `_phase`; an item asked
   only in some phases has `enableWhen` on it.
 - `Bundle-<participant>.json`: a Bundle (`type = collection`) of the participant's
-  QuestionnaireResponses, one per entry, with no Patient resource: the subject is an identifier,
+  QuestionnaireResponses, one per entry (in a randomized design first her ResearchSubject, whose
+  `assignedArm` is her sequence once it may be shown; until then her responses have no `_phase`), with no Patient resource: the subject is an identifier,
   `authored` is the entry's `submitted_at`, the author the device (an identifier). A skipped item
   is left out. A correction has `status = amended` and the `replaces` extension pointing to the
   response it replaces (`urn:uuid:<entry id>`, each response's `fullUrl`). A response's id is its
@@ -37,6 +38,7 @@ from pathlib import Path
 
 from diary_client.core import event as ev
 from diary_client.core import private
+from diary_client.core.design import fixed_sequence, sequence_key
 from diary_client.core.entry import Entry, Value
 from diary_client.core.printable import printable
 from diary_client.core.protocol import Item, Protocol
@@ -194,8 +196,10 @@ def response(study: Study, g: Gathered, e: Entry, counts: bool,
     if span is None:
         return None
     protocol = study.version(e.protocol_version)
-    items = [{"linkId": PHASE_LINK, "answer": [{"valueCoding": _phase_coding(study, protocol, span.phase.id)}]}]
-    for item in protocol.items_in(span.phase.id):
+    # A concealed participant's day has no phase here: it would tell her sequence (docs/designs.md).
+    items = [{"linkId": PHASE_LINK, "answer": [{"valueCoding": _phase_coding(study, protocol, span.phase.base)}]}
+             ] if g.revealed else []
+    for item in g.view(e.protocol_version).items_in(span.phase.id):
         v = e.answers.get(item.id)
         if v is not None:
             items.append({"linkId": item.id, "text": asked_prompt(item), "answer": _answers(study, item, v)})
@@ -215,6 +219,27 @@ def response(study: Study, g: Gathered, e: Entry, counts: bool,
     }
 
 
+def research_subject(g: Gathered, now: datetime) -> dict | None:
+    """A randomized design's participant as a ResearchSubject: the study, her dates and, once her
+    sequence may be shown, `assignedArm` (and `actualArm`: the design has no other) = her sequence of
+    phase ids joined by '>'. None for a fixed design (its one arm is the protocol's phase order)."""
+    p = g.participant
+    if not g.study.latest.allocation.randomized:
+        return None
+    doc: dict = {"resourceType": "ResearchSubject", "id": fhir_id(f"subject-{p.participant_id}"),
+                 "identifier": [{"system": f"{NS}/participant", "value": p.participant_id}],
+                 "status": "candidate" if not g.spans else
+                 "off-study" if now.date() > g.spans[-1].end else "on-study",
+                 "study": {"identifier": {"system": f"{NS}/study", "value": p.study_id}},
+                 "individual": {"identifier": {"system": f"{NS}/participant", "value": p.participant_id}}}
+    if g.spans:
+        doc["period"] = {"start": g.spans[0].start.isoformat(), "end": g.spans[-1].end.isoformat()}
+    if g.revealed:
+        arm = sequence_key(p.sequence or fixed_sequence(g.study.latest))
+        doc["assignedArm"] = doc["actualArm"] = arm
+    return doc
+
+
 def bundle(g: Gathered, counting: set[str], now: datetime, reused: Set[tuple[str, str]] = frozenset()) -> dict:
     """The participant's responses, then their events (AdverseEvent, MedicationStatement);
     `reused`: (participant id, entry id) whose resource id is qualified."""
@@ -225,6 +250,9 @@ def bundle(g: Gathered, counting: set[str], now: datetime, reused: Set[tuple[str
         if r is not None:
             entries.append({"fullUrl": entry_urn(pid, e.id, reused), "resource": r})
     entries += [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in event_resources(g)]
+    subject = research_subject(g, now)
+    if subject is not None:
+        entries.insert(0, {"fullUrl": f"urn:uuid:{uuid.uuid5(REUSED_NS, f'subject/{pid}')}", "resource": subject})
     doc = {"resourceType": "Bundle", "id": fhir_id(f"participant-{pid}"), "type": "collection",
            "identifier": {"system": f"{NS}/participant", "value": pid}, "timestamp": stamp(now)}
     return doc | ({"entry": entries} if entries else {})  # FHIR JSON has no empty arrays

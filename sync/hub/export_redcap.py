@@ -25,6 +25,7 @@ from pathlib import Path
 
 from diary_client.core import event as ev
 from diary_client.core import private
+from diary_client.core.design import fixed_sequence, longest, sequence_key
 from diary_client.core.entry import Value
 from diary_client.core.protocol import Item
 from sync.hub.codebook import NONE_CODE, VAS_RANGE, Study, asked_prompt, phases_asked, stamp
@@ -82,6 +83,9 @@ DIARY_AFTER = [
           identifier="y"),
     Field("flags", DIARY_FORM, "text", "The device's doubts about its clock"),
 ]
+# A randomized design's participant form ends with her sequence (empty while it is concealed: docs/designs.md).
+SEQUENCE_FIELD = Field("sequence", PARTICIPANT_FORM, "text", "Sequence of phases allocated (phase ids joined by >)",
+                       note="empty until the participant is unblinded or the export is made with --reveal")
 # Repeating instruments of the participant's events: each version that stands (corrections applied),
 # numbered 1, 2, ... per participant in the order of their dates.
 AE_FORM, MED_FORM, DOSE_FORM = "adverse_event", "medication", "dose_change"
@@ -122,7 +126,7 @@ EVENT_FIELDS = [
     Field("dose_from", DOSE_FORM, "text", "Its first day", validation="date_ymd", required="y", identifier="y"),
     *_event_fields(DOSE_FORM, "dose"),
 ]
-FIXED = ({f.name for f in PARTICIPANT_FIELDS + DIARY_AFTER + EVENT_FIELDS}
+FIXED = ({f.name for f in PARTICIPANT_FIELDS + DIARY_AFTER + EVENT_FIELDS + [SEQUENCE_FIELD]}
          | {"diary_date", "study_day", "phase", "timing"})
 
 
@@ -176,12 +180,14 @@ class StudyFiles:
         self.names = {item.id: variable(item.id, taken) for item in study.items()}
         self._codes = {self.names[i.id]: study.all_coded_options(i) for i in study.items()}
         phases = _choices((n, p.label) for n, p in enumerate(protocol.phases, 1))
+        self.randomized = protocol.allocation.randomized
         self.fields = [
             *PARTICIPANT_FIELDS,
+            *([SEQUENCE_FIELD] if self.randomized else []),
             Field("diary_date", DIARY_FORM, "text", "Diary date (the day the report is about)", validation="date_ymd",
                   required="y", identifier="y"),
             Field("study_day", DIARY_FORM, "text", "Study day", validation="integer", min="1",
-                  max=str(protocol.days_total), required="y"),
+                  max=str(longest(protocol)), required="y"),
             Field("phase", DIARY_FORM, "dropdown", "Study phase", phases, required="y"),
             Field("timing", DIARY_FORM, "dropdown", "How the report was filed",
                   _choices((c, t.replace("_", " ")) for t, c in TIMING_CODES.items()), required="y"),
@@ -215,6 +221,8 @@ class StudyFiles:
         row: dict[str, object] = dict.fromkeys(self.columns, "")
         row.update(record_id=p.participant_id, study_id=p.study_id, start_date=p.start.isoformat() if p.start else "",
                    end_date=end, time_zone=p.tz, **{f"{PARTICIPANT_FORM}_complete": COMPLETE})
+        if self.randomized and g.revealed:
+            row["sequence"] = sequence_key(p.sequence or fixed_sequence(study.latest))
         rows = [row]
         for e in g.entries:
             span = next((s for s in g.spans if e.diary_date in s), None)
@@ -223,12 +231,12 @@ class StudyFiles:
             row = dict.fromkeys(self.columns, "")
             row.update({"record_id": p.participant_id, "redcap_repeat_instrument": DIARY_FORM,
                         "redcap_repeat_instance": e.study_day, "diary_date": e.diary_date.isoformat(),
-                        "study_day": e.study_day, "phase": study.phase_code(span.phase.id),
+                        "study_day": e.study_day, "phase": study.phase_code(span.phase.base) if g.revealed else "",
                         "timing": TIMING_CODES[e.timing], "corrected": int(e.supersedes is not None),
                         "correction_reason": e.reason or "", "entry_id": e.id,
                         "submitted_at": e.submitted_at.isoformat(timespec="microseconds"),
                         "flags": ";".join(g.flags.get(e.id, [])), f"{DIARY_FORM}_complete": COMPLETE})
-            for item in study.version(e.protocol_version).items_in(span.phase.id):
+            for item in g.view(e.protocol_version).items_in(span.phase.id):
                 self._answer(row, item, e.answers.get(item.id))
             rows.append(row)
         rows += self._event_rows(g)

@@ -22,6 +22,7 @@ from sync.hub.export_tables import (
     EVENT_TABLES,
     OPTIONS,
     PARTICIPANTS,
+    PERIODS,
     PHASES,
     TABLES,
     Gathered,
@@ -106,7 +107,7 @@ class SqliteWriter:
         for study in studies.values():
             self.db.executemany(insert_sql(CODEBOOK), codebook_rows(study))
             self.db.executemany(insert_sql(OPTIONS), option_rows(study))
-        self._insert = {t.name: insert_sql(t) for t in (PARTICIPANTS, PHASES, ENTRIES, ANSWERS, *EVENT_TABLES.values())}
+        self._insert = {t.name: insert_sql(t) for t in (PARTICIPANTS, PHASES, ENTRIES, ANSWERS, PERIODS, *EVENT_TABLES.values())}
 
     def add(self, g: Gathered, counting: set[str], rows: TableRows) -> None:
         for name, sql in self._insert.items():

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
+from diary_client.core import design
 from diary_client.core import event as ev
 from diary_client.core import schedule as sch
 from diary_client.core.entry import Entry
+from diary_client.core.protocol import Protocol
 from sync.hub.codebook import ANSWERED, CODEBOOK_COLUMNS, Study, answer_cells, stamp
 from sync.hub.rules import Participant, compliance
 
@@ -193,7 +195,23 @@ DOSES = Table("doses", "Changes of the study drug's dose (titration), correction
 ), PARTICIPANT_FK)
 EVENT_TABLES = {"adverse_event": ADVERSE_EVENTS, "medication": MEDICATIONS, "dose": DOSES}
 
-TABLES = (PARTICIPANTS, PHASES, CODEBOOK, OPTIONS, ENTRIES, ANSWERS, ADVERSE_EVENTS, MEDICATIONS, DOSES)
+PERIODS = Table("periods", "Each participant's periods in her order (randomized designs: the allocation). Only "
+                "participants whose sequence may be shown: unblinded, a fixed or open design, or `hub export "
+                "--reveal --reason` (audited); the others' phases and days are those of her blinded device.", _cols(
+    ("participant_id", "TEXT NOT NULL", "Participant"),
+    ("period", "INTEGER NOT NULL", "Period number in her order (1 = first)"),
+    ("period_id", "TEXT NOT NULL", "Period id: the phase id, or phase-k for its k-th occurrence"),
+    ("phase", "TEXT NOT NULL", "Phase id (protocol) the period is an occurrence of"),
+    ("label", "TEXT", "True phase label"),
+    ("role", "TEXT", "baseline, placebo, active, washout or other"),
+    ("first_day", "INTEGER", "First study day of the period"),
+    ("last_day", "INTEGER", "Last study day of the period"),
+    ("start", "TEXT", "First date (YYYY-MM-DD)"),
+    ("end", "TEXT", "Last date (YYYY-MM-DD)"),
+    ("days", "INTEGER", "Length of the period", "day"),
+), f"PRIMARY KEY (participant_id, period), {PARTICIPANT_FK}")
+
+TABLES = (PARTICIPANTS, PHASES, CODEBOOK, OPTIONS, ENTRIES, ANSWERS, PERIODS, ADVERSE_EVENTS, MEDICATIONS, DOSES)
 
 
 @dataclass(frozen=True)
@@ -207,15 +225,25 @@ class Gathered:
     summary: dict
     first_entry_no: int
     events: list[dict] = field(default_factory=list)  # sync.hub.events.received_events: {"event", "received_at", ...}
+    revealed: bool = True  # her sequence may be shown: a fixed or open design, unblinded, or `--reveal`
+    _views: dict[int, Protocol] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property  # each format asks, for every entry
     def entries(self) -> list[Entry]:
         return [r["entry"] for r in self.received]
 
+    def view(self, version: int | None = None) -> Protocol:
+        """Her schedule under a protocol version (default: hers now) as the export shows it: her
+        periods, or while her sequence is concealed her blinded device's (design.shown)."""
+        v = self.participant.protocol_version if version is None else version
+        if v not in self._views:
+            self._views[v] = design.shown(self.study.version(v), self.participant.sequence, self.revealed)
+        return self._views[v]
+
     @cached_property
     def spans(self) -> list[sch.PhaseSpan]:
         p = self.participant
-        return sch.phase_spans(p.protocol, p.start) if p.start else []
+        return sch.phase_spans(self.view(), p.start) if p.start else []
 
 
 def _span(spans: list[sch.PhaseSpan], e: Entry) -> sch.PhaseSpan | None:
@@ -228,6 +256,7 @@ class TableRows:
     phases: list[tuple]
     entries: list[tuple]
     answers: list[tuple]
+    periods: list[tuple] = field(default_factory=list)
     adverse_events: list[tuple] = field(default_factory=list)
     medications: list[tuple] = field(default_factory=list)
     doses: list[tuple] = field(default_factory=list)
@@ -268,7 +297,7 @@ def table_rows(g: Gathered, counting: set[str], now: datetime) -> TableRows:
     s = g.summary
     participant = (
         p.participant_id, p.study_id, p.start.isoformat() if p.start else None,
-        sch.end_date(p.protocol, p.start).isoformat() if p.start else None,
+        spans[-1].end.isoformat() if spans else None,
         None if overall.get("compliance") is None else round(overall["compliance"], 4),
         *(overall.get(k) for k in ("done", "on_time", "late", "imported", "flagged", "missed")),
         overall.get("expected"), s.get("entries", 0), s.get("quarantined", 0), stamp(s.get("last_received_at")),
@@ -291,10 +320,12 @@ def table_rows(g: Gathered, counting: set[str], now: datetime) -> TableRows:
         if span is None:
             continue
         head = (n, e.participant_id, day, e.study_day, span.phase.id)
-        for item in g.study.version(e.protocol_version).items_in(span.phase.id):
+        for item in g.view(e.protocol_version).items_in(span.phase.id):
             v = e.answers.get(item.id)
             if type(v) is int and item.kind == "vas":  # most answers: the general path costs 10 times more
                 answers.append((*head, item.id, "vas", ANSWERED, str(v), None, v, counts))
             else:
                 answers.append((*head, item.id, item.kind, *answer_cells(g.study, item, v), counts))
-    return TableRows([participant], phases, entries, answers, **event_rows(g))
+    periods = [(p.participant_id, n, x.phase.id, x.phase.base, x.phase.label, x.phase.role, x.first_day, x.last_day,
+                x.start.isoformat(), x.end.isoformat(), x.phase.days) for n, x in enumerate(spans, 1)] if g.revealed else []
+    return TableRows([participant], phases, entries, answers, periods, **event_rows(g))

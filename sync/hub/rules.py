@@ -12,6 +12,7 @@ from datetime import date, datetime
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from diary_client.core import design
 from diary_client.core import schedule as sch
 from diary_client.core.answers import problems
 from diary_client.core.clock import CLOCK_FLAGS
@@ -28,9 +29,28 @@ def protocol_from(toml: str) -> Protocol:
 
 
 @lru_cache(maxsize=256)
-def _spans(toml: str, start: date) -> tuple[sch.PhaseSpan, ...]:
-    """A participant's phase spans, once per protocol text and day 1 (each entry of a batch asks)."""
-    return tuple(sch.phase_spans(protocol_from(toml), start))
+def expanded(toml: str, sequence: tuple[str, ...] | None) -> Protocol:
+    """A participant's own protocol: the study's with her periods in her order (design.expand),
+    once per protocol text and sequence. A fixed design's is the study protocol itself."""
+    return design.expand(protocol_from(toml), sequence)
+
+
+@lru_cache(maxsize=256)
+def _concealed(toml: str, sequence: tuple[str, ...] | None) -> Protocol | None:
+    """The schedule a double-blind device asks by while her order is concealed (design.concealed),
+    or None where it asks by her true periods."""
+    study = protocol_from(toml)
+    if study.blinding != "double" or not design.order_shows(study):
+        return None
+    return design.concealed(study, sequence or design.fixed_sequence(study))
+
+
+@lru_cache(maxsize=256)
+def _spans(toml: str, sequence: tuple[str, ...] | None, start: date, concealed: bool = False) -> tuple[sch.PhaseSpan, ...]:
+    """A participant's phase spans, once per protocol text, sequence and day 1 (each entry of a batch asks)."""
+    protocol = _concealed(toml, sequence) if concealed else expanded(toml, sequence)
+    assert protocol is not None
+    return tuple(sch.phase_spans(protocol, start))
 
 
 @cache
@@ -59,9 +79,16 @@ class Participant:
     unblinded: bool
     enrolled_at: str
     damaged: str | None = None  # why the stored record could not be read as is (its day 1 is then None)
+    sequence: tuple[str, ...] | None = None  # her phases in order (a randomized design), None: file order
+    allocation_index: int | None = None  # her place in the study's enrolment order (0-based)
 
     @property
     def protocol(self) -> Protocol:
+        """Her own protocol: the study's phases as her periods, in her order (docs/designs.md)."""
+        return expanded(self.protocol_toml, self.sequence)
+
+    @property
+    def study_protocol(self) -> Protocol:
         return protocol_from(self.protocol_toml)
 
     def local(self, now: datetime) -> datetime:
@@ -71,7 +98,7 @@ class Participant:
 def spans_of(p: Participant) -> tuple[sch.PhaseSpan, ...]:
     """The participant's phase spans (they need a day 1), parsed and computed once per protocol and day 1."""
     assert p.start is not None, "a participant without a day 1 has no phases yet"
-    return _spans(p.protocol_toml, p.start)
+    return _spans(p.protocol_toml, p.sequence, p.start)
 
 
 def released(p: Participant, now: datetime) -> bool:
@@ -84,9 +111,18 @@ def _masked_toml(toml: str) -> str:
     return to_toml(masked(protocol_from(toml)))
 
 
+@lru_cache(maxsize=256)
+def _device_toml(toml: str, sequence: tuple[str, ...], released: bool) -> str:
+    return to_toml(design.device_view(protocol_from(toml), sequence, released))
+
+
 def device_protocol(p: Participant, now: datetime) -> str:
-    """The protocol text the participant's device gets: masked while a double blind holds."""
-    if p.protocol.blinding == "double" and not released(p, now):
+    """The protocol text the participant's device gets: her own schedule (design.device_view),
+    masked while a double blind holds; a fixed design's study text as it is."""
+    free = released(p, now)
+    if p.sequence is not None and p.study_protocol.allocation.randomized:
+        return _device_toml(p.protocol_toml, p.sequence, free)
+    if p.protocol.blinding == "double" and not free:
         return _masked_toml(p.protocol_toml)
     return p.protocol_toml
 
@@ -136,20 +172,30 @@ def entry_problem(entry: Entry, p: Participant) -> str | None:
         return "the hub has no day 1 for this participant yet"
     protocol = p.protocol
     # sch.span_on over the cached spans
-    span = next((s for s in _spans(p.protocol_toml, p.start) if entry.diary_date in s), None)
+    span = next((s for s in _spans(p.protocol_toml, p.sequence, p.start) if entry.diary_date in s), None)
     if span is None:
         end = sch.end_date(protocol, p.start)
         return f"{entry.diary_date} is not a day of the study ({p.start} to {end})"
     day = sch.study_day(p.start, entry.diary_date)
     if entry.study_day != day:
         return f"study_day {entry.study_day} does not match {entry.diary_date} (day {day})"
-    try:
-        found = problems(protocol, span.phase.id, entry.answers, entry.diary_date == span.end)
-    except (ArithmeticError, ValueError, TypeError):  # e.g. an integer too large for a float
-        found = ["answers: a value is not a usable number"]
+    found = _answer_problems(protocol, span.phase.id, entry, entry.diary_date == span.end)
+    if found and _concealed(p.protocol_toml, p.sequence) is not None:
+        # A double-blind device that conceals her order asks by its merged span: its reports fit that.
+        hidden = next(s for s in _spans(p.protocol_toml, p.sequence, p.start, True) if entry.diary_date in s)
+        if not _answer_problems(_concealed(p.protocol_toml, p.sequence), hidden.phase.id, entry,  # type: ignore[arg-type]
+                                entry.diary_date == hidden.end):
+            found = []
     if found:
         return found[0] + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
     return None
+
+
+def _answer_problems(protocol: Protocol, period_id: str, entry: Entry, last_day: bool) -> list[str]:
+    try:
+        return problems(protocol, period_id, entry.answers, last_day)
+    except (ArithmeticError, ValueError, TypeError):  # e.g. an integer too large for a float
+        return ["answers: a value is not a usable number"]
 
 
 def tally_dict(t: sch.Tally) -> dict:

@@ -122,14 +122,14 @@ class ProgressScreen(Screen):
         self.query_one("#chart-title", Static).update(
             f"{item.name} ({self.item_index + 1}/{len(self.items)}) · {better} · n/b: other item"
         )
+        spans = self.bands()
         self.query_one("#chart-periods", Static).update(
-            " · ".join(f"{label} {a}–{b}" for a, b, label in pd.bands(d.protocol, d.start, self.label_of)))
+            " · ".join(f"{label} {a}–{b}" for a, b, label in spans if label))
         plot = self.query_one("#chart", PlotextPlot)
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
         top = 100 if item.kind == "vas" else max([v for _, v in pts] or [1])
-        spans = pd.bands(d.protocol, d.start, self.label_of)
         columns = max(self.app.size.width - 6, 20)  # the plot spans the screen, less the y axis
         colours = chart_colours(self.app.theme)  # each checked against its canvas (≥ 4.5:1)
         plot.theme = _plot_theme(self.app.theme, colours)  # type: ignore[assignment]  # plotext's theme attribute takes our theme object at run time
@@ -151,6 +151,14 @@ class ProgressScreen(Screen):
         plt.xlabel("study day")
         plt.title("")
         plot.refresh()
+
+    def bands(self) -> list[tuple[int, int, str]]:
+        """The chart's periods; one unnamed band while the periods are concealed (their boundaries
+        would tell the order: docs/designs.md)."""
+        d = self.diary
+        if d.conceals(self.now):
+            return [(1, d.protocol.days_total, "")]
+        return pd.bands(d.protocol, d.start, self.label_of)
 
     # -- weeks and calendar ------------------------------------------------------------------
 
@@ -174,7 +182,7 @@ class ProgressScreen(Screen):
             else:
                 runs.append([w.label, w.number, w.number])
         self.query_one("#weeks-periods", Static).update(
-            "  ·  ".join(f"{label} wk {a}" + (f"–{b}" if b != a else "") for label, a, b in runs))
+            "  ·  ".join(f"{label} wk {a}" + (f"–{b}" if b != a else "") for label, a, b in runs if label))
 
     def fill_calendar(self) -> None:
         d = self.diary
