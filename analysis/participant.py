@@ -1,4 +1,4 @@
-"""`ParticipantData`: what analysis receives of one participant (id, protocol, day 1, entries, time zone)."""
+"""`ParticipantData`: what analysis receives of one participant (id, protocol, day 1, entries, time zone, sequence)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ class ParticipantData:
     start: date  # day 1
     entries: Sequence[Entry]  # every stored entry, corrections and superseded ones included
     tz: tzinfo | None = None  # the participant's zone (diary windows are local times); None: `now` as given
+    # her sequence of phase ids in a randomized design (`protocol` is then her schedule expanded into
+    # periods, `design.expand`); None in the fixed design, where `protocol` is the study's own
+    sequence: tuple[str, ...] | None = None
 
     def local(self, now: datetime) -> datetime:
         """`now` as the participant's clock shows it."""

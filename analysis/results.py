@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 
+from analysis.randomization import RandomizationTest
 from diary_client.core.protocol import Item, Phase
 
 COMPARISONS = {"active_vs_baseline": "baseline", "active_vs_placebo": "placebo"}
@@ -54,11 +55,22 @@ class PhaseRow:
     expected: int
     n: int
     compliance: float | None
+    period: int | None = None  # randomized designs, unblinded: the period's number in her schedule (1-based)
+    phase: str | None = None  # ... and the protocol phase it is an occurrence of
+
+    @property
+    def name(self) -> str:
+        """What a person reads for this row: the label, numbered where the rows are periods."""
+        return self.label if self.period is None else f"{self.period}. {self.label}"
 
     def as_json(self) -> dict:
-        return {"id": self.key, "label": self.label, "start": self.start.isoformat(),
-                "end": self.end.isoformat(), "expected": self.expected, "n": self.n,
-                "compliance": self.compliance, "first_day": self.first_day, "last_day": self.last_day}
+        if self.period is None:
+            return {"id": self.key, "label": self.label, "start": self.start.isoformat(),
+                    "end": self.end.isoformat(), "expected": self.expected, "n": self.n,
+                    "compliance": self.compliance, "first_day": self.first_day, "last_day": self.last_day}
+        return {"id": self.key, "period": self.period, "phase": self.phase, "label": self.label, "role": self.role,
+                "start": self.start.isoformat(), "end": self.end.isoformat(), "expected": self.expected,
+                "n": self.n, "compliance": self.compliance, "first_day": self.first_day, "last_day": self.last_day}
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +118,13 @@ class ModelView:
     phases: Mapping[str, Estimate]  # phase key -> model phase mean with its 95% interval
     reduction_pct: Mapping[str, Estimate]  # phase key -> % better than the model's baseline mean
     vs_placebo_points: Estimate | None  # active − placebo reduction, percentage points of the baseline mean
+    roles: Mapping[str, Estimate] | None = None  # randomized designs: role -> the mean of its periods' model means
 
     def as_json(self) -> dict:
         vp = self.vs_placebo_points
-        return {"phases": {k: {"mean": num(e.value), "ci95": pair(e.ci95)} for k, e in self.phases.items()},
+        roles = {} if self.roles is None else {
+            "roles": {k: {"mean": num(e.value), "ci95": pair(e.ci95)} for k, e in self.roles.items()}}
+        return {"phases": {k: {"mean": num(e.value), "ci95": pair(e.ci95)} for k, e in self.phases.items()}} | roles | {
                 "reduction_pct": {k: num(e.value) for k, e in self.reduction_pct.items()},
                 "reduction_pct_ci95": {k: pair(e.ci95) for k, e in self.reduction_pct.items()},
                 "reduction_pct_p": {k: num(e.p) for k, e in self.reduction_pct.items()},
@@ -141,6 +156,10 @@ class ItemResult:
     effective_n: float | None = None
     responder_probability: float | None = None  # primary item only
     series: Series | None = None
+    # randomized designs, unblinded: the paper's numbers per role (all its periods' days pooled), and
+    # for the primary item the randomization test (None inside when it cannot be made yet)
+    roles: Mapping[str, PhaseNumbers] | None = None
+    randomization_test: RandomizationTest | None = None
 
     @property
     def label(self) -> str:
@@ -154,6 +173,8 @@ class ItemResult:
         out: dict[str, object] = {"kind": self.item.kind, "better": self.item.better, "primary": self.item.primary, "label": self.label,
                "phases": {k: v.as_json() for k, v in self.phases.items()},
                "vs_placebo_points": num(self.vs_placebo_points)}
+        if self.roles is not None:
+            out["roles"] = {k: v.as_json() for k, v in self.roles.items()}
         for name in COMPARISONS:
             c = self.comparison(name)
             out[f"p_{name}"] = None if c is None else num(c.p)
@@ -166,6 +187,9 @@ class ItemResult:
         out["model"] = None if self.model is None else self.model.as_json()
         if self.item.primary:
             out["responder_probability"] = num(self.responder_probability)
+            if self.roles is not None:
+                rt = self.randomization_test
+                out["randomization_test"] = None if rt is None else rt.as_json()
         return out
 
 
@@ -205,6 +229,21 @@ class OtherItem:
 
 
 @dataclass(frozen=True, slots=True)
+class RuleVerdict:
+    """A multi-item responder rule (`[analysis] responder`) applied: each part and the verdict."""
+
+    all: tuple[tuple[str, float, float | None, bool | None], ...]  # (item, points, her vs_placebo_points, met)
+    any: tuple[tuple[str, float, float | None, bool | None], ...]
+    responder: bool | None  # None: some part that decides is not known yet
+
+    def as_json(self) -> dict:
+        def parts(ps):
+            return [{"item": i, "points": pts, "vs_placebo_points": num(v), "met": met} for i, pts, v, met in ps]
+
+        return {"all": parts(self.all), "any": parts(self.any), "responder": self.responder}
+
+
+@dataclass(frozen=True, slots=True)
 class PersonalReport:
     participant_id: str
     study_id: str
@@ -219,13 +258,15 @@ class PersonalReport:
     options: Options
     analysis_version: str
     caveats: tuple[str, ...]
+    sequence: tuple[str, ...] | None = None  # randomized designs, unblinded: her phases in order
+    responder_rule: RuleVerdict | None = None  # unblinded, with `[analysis] responder`: `responder` follows it
 
     @property
     def primary(self) -> ItemResult | None:
         return next((r for r in self.items.values() if r.item.primary), None)
 
     def phase_label(self, key: str) -> str:
-        return next((p.label for p in self.phases if p.key == key), key)
+        return next((p.name for p in self.phases if p.key == key), key)
 
     def model_phases(self) -> Iterator[tuple[ItemResult, list[tuple[str, Estimate, Estimate | None]]]]:
         """Each numeric item the model fitted, with its phases in order: (phase key, the model's
@@ -243,6 +284,8 @@ class PersonalReport:
             "phases": [p.as_json() for p in self.phases],
             "items": {k: v.as_json() for k, v in self.items.items()},
             "responder": self.responder,
+            **({} if self.responder_rule is None else {"responder_rule": self.responder_rule.as_json()}),
+            **({} if self.sequence is None else {"sequence": list(self.sequence)}),
             "responder_probability": None if primary is None else num(primary.responder_probability),
             "other_items": {k: v.as_json() for k, v in self.other_items.items()},
             "responder_points": self.responder_points,
