@@ -132,7 +132,7 @@ def analyse(protocol: Protocol, start: date, entries: Sequence[Entry], now: date
 
 
 def analyse_many(people: Iterable[tuple], blinded: bool) -> list[PersonalReport]:
-    """`analyse` of each (protocol, start, entries, now, participant_id); fits of up to CHUNK people share calls.
+    """`analyse` of each (protocol, start, entries, now, participant_id[, sequence]); fits of up to CHUNK people share calls.
 
     `people` may be an iterator: each one's entries are dropped once its draft is made.
     """
@@ -146,12 +146,13 @@ def iter_reports(people: Iterable[tuple], blinded: bool, series: bool = True) ->
     """
     block: list[_Draft] = []
     shared: tuple[Protocol, Protocol, str] | None = None  # a cohort's participants share one protocol object
-    for protocol, start, entries, now, pid in people:
+    for protocol, start, entries, now, pid, *given in people:
         if shared is None or shared[0] is not protocol:
             # blinded in a randomized design: the report, and its data hash, see the whole study only
             seen = whole_study(protocol) if blinded and protocol.allocation.randomized else protocol
             shared = (protocol, seen, protocol_text(seen))
-        block.append(_draft(shared[1], shared[2], start, entries, now, pid, blinded, series, protocol))
+        block.append(_draft(shared[1], shared[2], start, entries, now, pid, blinded, series, protocol,
+                            given[0] if given else None))
         del entries
         if len(block) == CHUNK:
             yield from _finish_block(block)
@@ -220,8 +221,10 @@ def _roles(d: _Draft, cols: dict[str, int]) -> Roles:
 
 
 def _draft(protocol: Protocol, protocol_json: str, start: date, entries: Sequence[Entry], now: datetime,
-           participant_id: str, blinded: bool, keep_series: bool, schedule: Protocol) -> _Draft:
-    """`protocol` as the report sees it (`whole_study` while a randomized design is blinded), `schedule` hers."""
+           participant_id: str, blinded: bool, keep_series: bool, schedule: Protocol,
+           sequence: tuple[str, ...] | None = None) -> _Draft:
+    """`protocol` as the report sees it (`whole_study` while a randomized design is blinded), `schedule`
+    hers, `sequence` her phases in order as given (else read from her schedule's periods)."""
     spans = phase_spans(protocol, start)
     days = latest(entries)
     filed = filed_timing(entries)
@@ -253,7 +256,7 @@ def _draft(protocol: Protocol, protocol_json: str, start: date, entries: Sequenc
         for role in ("baseline", "placebo", "active"):
             ph = None if blinded else protocol.first_phase(role)
             role_keys[role] = [] if ph is None else [keys[ph.id]]
-    sequence = tuple(p.base for p in schedule.phases) if pooled else None
+    sequence = (tuple(sequence) if sequence else tuple(p.base for p in schedule.phases)) if pooled else None
     return _Draft(participant_id, protocol, blinded, now, tuple(phase_rows), numeric, raw, series, other, keys,
                   role_keys, pooled, roles_raw, rtest, jobs, options, data_hash(protocol_json, start, days),
                   caveats_of(schedule, blinded), sequence)

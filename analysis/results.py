@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 
+from analysis.crossover import Crossover
 from analysis.randomization import RandomizationTest
 from diary_client.core.protocol import Item, Phase
 
@@ -432,6 +433,9 @@ class CohortSummary:
     caveats: tuple[str, ...]
     phases: tuple[Phase, ...]  # the study's phases, in protocol order (labels and roles for the tables)
     responders_not_known: int  # participants whose responder verdict cannot be given yet (no drug or placebo days)
+    design: str = field(default="fixed", kw_only=True)  # the allocation method
+    crossover: Crossover | None = field(default=None, kw_only=True)  # counterbalanced: the two-period analysis
+    balance: Mapping[str, int] | None = field(default=None, kw_only=True)  # randomized: participants per sequence
 
     @property
     def n_participants(self) -> int:
@@ -454,8 +458,11 @@ class CohortSummary:
 
     def json_tail(self) -> dict:
         """The document's keys after `participants`, in the contract's order."""
+        design: dict = {} if self.design == "fixed" else {"design": self.design, "balance": dict(self.balance or {})}
+        if self.design == "counterbalanced":
+            design["crossover"] = None if self.crossover is None else self.crossover.as_json()
         return {
-            "cohort": {k: v.as_json() for k, v in self.cohort.items()}, "responders": self.responders,
+            "cohort": {k: v.as_json() for k, v in self.cohort.items()}, **design, "responders": self.responders,
             "responders_not_known": self.responders_not_known,
             "covariates": {k: v.as_json() for k, v in self.covariates.items()},
             "mixed_model": {k: v.as_json() for k, v in self.mixed_model.items()},

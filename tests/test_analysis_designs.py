@@ -290,3 +290,60 @@ def test_a_fixed_protocol_has_no_design_keys():
     assert "roles" not in doc["items"]["severity"] and "randomization_test" not in doc["items"]["severity"]
     assert "roles" not in doc["items"]["severity"]["model"]
     assert math.isfinite(doc["items"]["severity"]["vs_placebo_points"])
+
+
+def counterbalanced_cohort(n: int = 8):
+    from analysis.participant import ParticipantData
+
+    protocol = parse_protocol(counterbalanced_text())
+    people = []
+    for i in range(n):
+        sequence = design.allocate(protocol, b"cohort", i)
+        mine = design.expand(protocol, sequence)
+        days = simulate(mine, START, np.random.default_rng(100 + i), Profile(
+            missing=0.05, effects={"placebo": 0.05, "active": 0.3 if i % 3 else 0.1, "washout": 0.1}))
+        people.append(ParticipantData(f"C{i}", mine, START, as_entries(mine, START, days, f"C{i}"), sequence=sequence))
+    return protocol, people
+
+
+def test_a_counterbalanced_cohort_has_role_columns_balance_and_the_crossover_analysis():
+    from analysis.cohort import cohort_report
+    from analysis.crossover import crossover
+
+    protocol, people = counterbalanced_cohort()
+    doc = json.loads("".join(cohort_report(people, AFTER).json_text()))
+    assert doc["design"] == "counterbalanced"
+    assert doc["balance"] == {"baseline>ldn>washout>placebo": 4, "baseline>placebo>washout>ldn": 4}
+    assert list(doc["cohort"]["severity"]["phases"]) == ["baseline", "placebo", "ldn", "washout"]
+    reports = doc["participants"]
+    assert [r["sequence"] for r in reports] == [list(p.sequence) for p in people]
+    ldn_red = [r["items"]["severity"]["roles"]["active"]["reduction_pct"] for r in reports]
+    assert doc["cohort"]["severity"]["phases"]["ldn"]["mean_reduction_pct"] == pytest.approx(sum(ldn_red) / 8)
+    first = [next(p["role"] for p in r["phases"] if p["role"] in ("active", "placebo")) == "active" for r in reports]
+    ref = crossover("severity", [r["items"]["severity"]["roles"]["active"]["mean"] for r in reports],
+                    [r["items"]["severity"]["roles"]["placebo"]["mean"] for r in reports], first)
+    got = doc["crossover"]
+    assert ref is not None and got["item"] == "severity" and got["groups"] == {"active_first": 4, "placebo_first": 4}
+    assert got["treatment"]["estimate"] == pytest.approx(ref.treatment.estimate)
+    assert got["treatment"]["estimate"] < 0  # the drug lowers severity
+    assert set(got) >= {"item", "treatment", "period", "carryover", "method"}
+    assert {"estimate", "ci95", "p"} <= set(got["treatment"]) and {"estimate", "p"} <= set(got["carryover"])
+    # the meta-analysis pools each one's model difference, a mean of her drug periods' means minus placebo's
+    assert doc["cohort"]["severity"]["meta"]["k"] == 8
+
+
+def test_a_randomized_pairs_cohort_has_balance_but_no_crossover():
+    from analysis.cohort import cohort_report
+    from analysis.participant import ParticipantData
+
+    protocol = parse_protocol(abab_text())
+    people = []
+    for i in range(4):
+        sequence = design.allocate(protocol, b"pairs", i)
+        mine = design.expand(protocol, sequence)
+        days = simulate(mine, START, np.random.default_rng(i))
+        people.append(ParticipantData(f"N{i}", mine, START, as_entries(mine, START, days, f"N{i}"), sequence=sequence))
+    doc = json.loads("".join(cohort_report(people, AFTER).json_text()))
+    assert doc["design"] == "randomized_pairs" and "crossover" not in doc
+    assert sum(doc["balance"].values()) == 4 and len(doc["balance"]) == 8
+    assert list(doc["cohort"]["pain"]["phases"]) == ["runin", "placebo", "drug"]  # no rest: no `between`
