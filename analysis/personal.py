@@ -71,7 +71,7 @@ def options_of(protocol: Protocol) -> Options:
     a = protocol.analysis
     return Options(trend=a.trend, exclude_first_days={str(k): v for k, v in a.exclude_first_days.items()},
                    multiplicity=a.multiplicity,
-                   inference=METHOD, responder_probability=RESPONDER_PRIOR)
+                   inference=METHOD, responder_probability=RESPONDER_PRIOR, endpoint_days=a.endpoint_days)
 
 
 def _canonical(doc) -> str:

@@ -37,11 +37,13 @@ class Options:
     multiplicity: str  # "holm" | "none"
     inference: str
     responder_probability: str
+    endpoint_days: int = 3  # the endpoint mean's last N days with an entry
 
     def as_json(self) -> dict:
         return {"trend": self.trend, "exclude_first_days": dict(self.exclude_first_days),
                 "multiplicity": self.multiplicity, "inference": self.inference,
-                "responder_probability": self.responder_probability}
+                "responder_probability": self.responder_probability} | (
+                    {} if self.endpoint_days == 3 else {"endpoint_days": self.endpoint_days})
 
 
 @dataclass(frozen=True, slots=True)
