@@ -12,7 +12,7 @@ day under another: only days inside treatment periods under that assignment coun
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import product
 
@@ -24,7 +24,6 @@ from diary_client.core.protocol import Phase, Protocol
 EXACT_LIMIT = 100_000  # at most this many assignments: every one enumerated
 DRAWS = 10_000  # beyond: this many Monte-Carlo assignments...
 SEED = 20_130  # ...drawn with this fixed seed, so a report is reproducible
-CHUNK = 4_096  # assignments labelled per numpy call
 ROLE_CODE = {"active": 1, "placebo": -1}
 
 
@@ -60,33 +59,43 @@ def count(protocol: Protocol) -> int:
     return len(a.sequences or []) if a.method == "counterbalanced" else 1
 
 
-def _pairs(protocol: Protocol, flips: Sequence[bool]) -> tuple[str, ...]:
-    """The randomized_pairs sequence with each cycle's pair kept in order (True) or swapped."""
-    assert protocol.allocation.pair is not None
-    first, second = protocol.allocation.pair
-    return design._pairs_sequence(protocol, [(first, second) if keep else (second, first) for keep in flips])
-
-
-def _all(protocol: Protocol) -> Iterator[tuple[str, ...]]:
-    """Every admissible sequence, in `design.admissible`'s order, one at a time."""
-    a = protocol.allocation
-    if a.method == "randomized_pairs":
-        yield from (_pairs(protocol, flips) for flips in product((True, False), repeat=a.cycles or 0))
-    else:
-        yield from design.admissible(protocol)
-
-
-def _drawn(protocol: Protocol, rng: np.random.Generator, n: int) -> Iterator[tuple[str, ...]]:
-    cycles = protocol.allocation.cycles or 0
-    for flips in rng.random((n, cycles)) < 0.5:
-        yield _pairs(protocol, flips.tolist())
-
-
 def _labels(sequence: Sequence[str], phases: dict[str, Phase], days: np.ndarray) -> np.ndarray:
     """+1 / −1 / 0 for each study day in `days`: active, placebo or neither in this sequence's schedule."""
     code = np.concatenate([np.full(phases[ph].days, ROLE_CODE.get(phases[ph].role, 0), dtype=np.int8)
                            for ph in sequence] + [np.zeros(1, dtype=np.int8)])  # days after the end: neither
     return code[np.minimum(days - 1, len(code) - 1)]
+
+
+def _pairs_statistics(protocol: Protocol, phases: dict[str, Phase], d: np.ndarray, y: np.ndarray, own: np.ndarray,
+                      F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The statistic under each row of F (assignments × cycles: 0 keeps the cycle's pair in order,
+    1 swaps it), and whether the row labels her filed days as she had them or as their mirror image.
+
+    Each cycle occupies the same days whatever its order (its two periods and the `between` phase);
+    only inside it do the labels move. So the sums over drug and placebo days are summed per cycle
+    and orientation once, and an assignment's are the sum of its cycles' choices."""
+    a = protocol.allocation
+    assert a.pair is not None
+    first, second = (phases[ph] for ph in a.pair)
+    gap = phases[a.between].days if a.between else 0
+    begin = 1 + sum(phases[ph].days for ph in a.lead_in)
+    cycles = a.cycles or 0
+    sums = np.zeros((cycles, 2, 4))  # drug sum, drug days, placebo sum, placebo days
+    eq, mirror = np.zeros((cycles, 2), dtype=bool), np.zeros((cycles, 2), dtype=bool)
+    for c in range(cycles):
+        lo = begin + c * (first.days + second.days + 2 * gap)
+        block = (d >= lo) & (d < lo + first.days + second.days + gap)
+        for o, (x, z) in enumerate(((first, second), (second, first))):
+            lab = np.zeros(len(d), dtype=np.int8)
+            lab[block & (d < lo + x.days)] = ROLE_CODE.get(x.role, 0)
+            lab[block & (d >= lo + x.days + gap)] = ROLE_CODE.get(z.role, 0)
+            sums[c, o] = (y[lab == 1].sum(), (lab == 1).sum(), y[lab == -1].sum(), (lab == -1).sum())
+            eq[c, o], mirror[c, o] = (lab[block] == own[block]).all(), (lab[block] == -own[block]).all()
+    at = np.arange(cycles)
+    S = sums[at, F].sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = S[:, 0] / S[:, 1] - S[:, 2] / S[:, 3]
+    return t, eq[at, F].all(axis=1) | mirror[at, F].all(axis=1)
 
 
 def _statistics(L: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -121,20 +130,17 @@ def randomization_test(protocol: Protocol, days: Sequence[int], values: Sequence
         return None
     total = count(protocol)
     exact = total <= EXACT_LIMIT
+    if a.method == "randomized_pairs":
+        F = (np.array(list(product((0, 1), repeat=a.cycles or 0)), dtype=np.int64) if exact else
+             (np.random.default_rng(SEED).random((DRAWS, a.cycles or 0)) < 0.5).astype(np.int64))
+        t, same_rows = _pairs_statistics(protocol, phases, d, y, own, F)
+    else:  # counterbalanced: the listed sequences, each laid out in full
+        L = np.stack([_labels(s, phases, d) for s in design.admissible(protocol)])
+        t, same_rows = _statistics(L, y), (L == own).all(axis=1) | (L == -own).all(axis=1)
+    if not np.isfinite(t).all():
+        return None
     tol = 1e-9 * max(1.0, abs(t_obs))
-    extreme = same = n = 0
-    sequences = _all(protocol) if exact else _drawn(protocol, np.random.default_rng(SEED), DRAWS)
-    while True:
-        chunk = [_labels(s, phases, d) for _, s in zip(range(CHUNK), sequences)]
-        if not chunk:
-            break
-        L = np.stack(chunk)
-        t = _statistics(L, y)
-        if not np.isfinite(t).all():
-            return None
-        extreme += int((np.abs(t) >= abs(t_obs) - tol).sum())
-        same += int(((L == own).all(axis=1) | (L == -own).all(axis=1)).sum())
-        n += len(chunk)
+    extreme, same, n = int((np.abs(t) >= abs(t_obs) - tol).sum()), int(same_rows.sum()), len(t)
     if exact:
         return RandomizationTest(t_obs, extreme / n, total, True, same / total,
                                  f"exact: all {total:,} assignments the design admits enumerated, her filed days "
