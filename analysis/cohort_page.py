@@ -24,7 +24,7 @@ STATES = {
     "on_time": ("filed on time", "#2b6cb0", "s-on"),
     "late": ("filed late (in the grace period)", "#c05621", "s-late"),
     "import": ("imported (paper / legacy data)", "#2f855a", "s-imp"),
-    "flagged": ("filed, clock in doubt (flagged)", "#6b46c1", "s-flag"),
+    "flagged": ("clock in doubt (flagged): a mark over the day's own state", "#6b46c1", "s-flag"),
     "missed": ("missed", "#c53030", "s-miss"),
     "overdue": ("not filed yet, grace period running", "#c05621", "s-due"),
     "open": ("window open now", "#2b6cb0", "s-open"),
@@ -65,7 +65,8 @@ class HeatRow:
     """One participant's study days as `diary_client.core.schedule.day_statuses` gives them."""
 
     participant_id: str
-    statuses: Sequence[str]
+    statuses: Sequence[str]  # each day's filing state (`day_statuses` without the clock's doubts)
+    flagged: frozenset[int] = frozenset()  # days (0-based) whose report the clock guard doubts: marked over the state
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +96,11 @@ def page_row(r: PersonalReport) -> PageRow:
 def heat_row(participant_id: str, protocol: Protocol, start: date, entries: list[Entry],
              flagged_ids: Collection[str], now: datetime) -> HeatRow:
     """A participant's heat map row; `now` in her own zone, `flagged_ids` the entries the hub holds clock doubts for."""
-    doubted = {e.diary_date for e in entries if e.id in flagged_ids}
-    return HeatRow(participant_id, day_statuses(protocol, start, now, filed_timing(entries), doubted))
+    statuses = day_statuses(protocol, start, now, filed_timing(entries))
+    doubted = {(e.diary_date - start).days for e in entries if e.id in flagged_ids}
+    # A doubt is drawn over the day's own state (on time or late), so "late" is never hidden by it.
+    return HeatRow(participant_id, statuses,
+                   frozenset(k for k in doubted if 0 <= k < len(statuses) and statuses[k] in ("on_time", "late")))
 
 
 def cohort_html(rep: CohortSummary, people: Sequence[PageRow], heat: Sequence[HeatRow],
@@ -214,8 +218,8 @@ def _symbols() -> str:
         "s-late": (f"<rect x='1.5' y='1.5' width='{h - 1}' height='{h - 1}' fill='#fff' stroke='{STATES['late'][1]}'/>"
                    f"<path d='M1 {CELL - 1}L{CELL - 1} 1V{CELL - 1}Z' fill='{STATES['late'][1]}'/>"),
         "s-imp": f"<circle cx='{CELL / 2}' cy='{CELL / 2}' r='{h / 2}' fill='{STATES['import'][1]}'/>",
-        "s-flag": (f"<path d='M{CELL / 2} 0.5L{CELL - 0.5} {CELL / 2}L{CELL / 2} {CELL - 0.5}L0.5 {CELL / 2}Z' "
-                   f"fill='{STATES['flagged'][1]}'/>"),
+        "s-flag": (f"<circle cx='{CELL - 2.5}' cy='2.5' r='2.4' fill='{STATES['flagged'][1]}' stroke='#fff' "
+                   "stroke-width='0.8'/>"),
         "s-miss": (f"<path d='M2 2L{CELL - 2} {CELL - 2}M{CELL - 2} 2L2 {CELL - 2}' stroke='{STATES['missed'][1]}' "
                    "stroke-width='1.8'/>"),
         "s-due": (f"<rect x='1.5' y='1.5' width='{h - 1}' height='{h - 1}' fill='none' stroke='{STATES['overdue'][1]}' "
@@ -265,6 +269,7 @@ def _heat_map(people: Sequence[PageRow], heat: Sequence[HeatRow], bands: bool = 
         # one string per row: 10,000 rows × 98 days as separate strings were ≈ 90 MB before the join
         out.append("".join(f"<use href='#{STATES[s][2]}' x='{k * CELL}' y='{y}'/>" for k, s in enumerate(h.statuses)
                            if s in STATES))
+        out.append("".join(f"<use href='#s-flag' x='{k * CELL}' y='{y}'/>" for k in sorted(h.flagged)))
         out.append(f"</g><text x='{days * CELL + 4}' y='{y + CELL - 1.5}' font-size='9' fill='#4a5568'>"
                    f"{escape(comp.get(h.participant_id, ''))}</text>")
     out.append(f"<text x='0' y='{height - 4}' font-size='9' fill='#4a5568'>study day →</text></svg>")

@@ -74,6 +74,20 @@ def options_of(protocol: Protocol) -> Options:
                    inference=METHOD, responder_probability=RESPONDER_PRIOR, endpoint_days=a.endpoint_days)
 
 
+def role_specific(options: Options, spans: Sequence[PhaseSpan]) -> bool:
+    """Does the model leave out more first days in some periods than in others? Then every number
+    it fits (a period's mean or effective n, φ, the item's effective n) tells the periods' roles
+    apart to anyone who refits the participant's own days both ways."""
+    excluded = options.exclude_first_days or {}
+    return len({excluded.get(s.phase.role, 0) for s in spans}) > 1
+
+
+def blinded_options(options: Options, spans: Sequence[PhaseSpan]) -> Options:
+    """The options as a blinded participant may read them: nothing that names a role, and whether
+    the model's numbers are withheld (`role_specific`)."""
+    return replace(options, exclude_first_days=None, model_withheld=role_specific(options, spans))
+
+
 def _canonical(doc) -> str:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
@@ -244,6 +258,9 @@ def _draft(protocol: Protocol, protocol_json: str, start: date, entries: Sequenc
     numeric = [i for i in protocol.items if i.numeric]
     raw, roles_raw, series, jobs, rtest = _numeric_items(numeric, spans, rows, keys, options, protocol, blinded,
                                                          keep_series)
+    if blinded:  # nothing from which the order of the roles can be computed
+        options = blinded_options(options, spans)
+        jobs = [] if options.model_withheld else jobs
     other = {item.id: OtherItem(item, {
         keys[s.phase.id]: tally_answers(item.kind, [a.get(item.id) for _, a in r], item.options)
         for s, r in zip(spans, rows) if item.asked_in(s.phase.id)})
@@ -277,7 +294,7 @@ def _numeric_items(items: list[Item], spans: list[PhaseSpan], rows: list[list], 
     with np.errstate(invalid="ignore"):
         valid = np.isfinite(M) & asked.T[phase]  # a value outside the item's phases does not count
     # the model leaves out the first days of the phases whose role the protocol names (onset, carry-over)
-    skip = np.array([options.exclude_first_days.get(s.phase.role, 0) for s in spans], dtype=np.int64)
+    skip = np.array([(options.exclude_first_days or {}).get(s.phase.role, 0) for s in spans], dtype=np.int64)
     first = np.array([s.first_day for s in spans], dtype=np.int64)
     in_model = (day - first[phase]) >= skip[phase] if len(day) else np.zeros(0, dtype=bool)
     endpoint_days = protocol.analysis.endpoint_days

@@ -73,8 +73,11 @@ def personal_html(report: PersonalReport, png: bytes | None) -> str:
     if r.other_items:
         parts.append(_others(r))
     o = r.options
-    excluded = ", ".join(f"the first {d} days of each {escape(role)} phase" for role, d in o.exclude_first_days.items()
-                         if d) or "no days"
+    if o.exclude_first_days is None:  # blinded: it names roles
+        excluded = "days that are withheld while you are blinded" + (" (so are its numbers)" if o.model_withheld else "")
+    else:
+        excluded = ", ".join(f"the first {d} days of each {escape(role)} phase"
+                             for role, d in o.exclude_first_days.items() if d) or "no days"
     parts.append(f"<p class='dim'>Analysis version {escape(r.analysis_version)} · options: linear trend "
                  f"{'on' if o.trend else 'off'}; the model leaves out {excluded}; secondary items' p-values adjusted "
                  f"by {escape(o.multiplicity)} · method: {escape(o.inference)} · data hash "

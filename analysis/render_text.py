@@ -79,7 +79,10 @@ def print_personal(report: PersonalReport, console: Console | None = None) -> No
     for c in report.caveats:
         console.print(f"[dim]• {c}[/]")
     opts = report.options
-    excluded = ", ".join(f"first {d} days of {r}" for r, d in opts.exclude_first_days.items() if d) or "none"
+    if opts.exclude_first_days is None:  # blinded: it names roles
+        excluded = "days withheld while blinded" + (" (so are its numbers)" if opts.model_withheld else "")
+    else:
+        excluded = ", ".join(f"first {d} days of {r}" for r, d in opts.exclude_first_days.items() if d) or "none"
     console.print(f"[dim]analysis {report.analysis_version} · options: trend {'on' if opts.trend else 'off'}, "
                   f"model leaves out {excluded}, multiplicity {opts.multiplicity} · data {report.data_hash}[/]")
 

@@ -33,14 +33,19 @@ class Options:
     """The pre-specified analysis options a report used (provenance: `analysis_options`)."""
 
     trend: bool
-    exclude_first_days: Mapping[str, int]  # phase role -> days the model leaves out at each such phase's start
+    # phase role -> days the model leaves out at each such phase's start; None: withheld while
+    # blinded (it names roles), and `model_withheld` says whether the model's numbers went with it
+    exclude_first_days: Mapping[str, int] | None
     multiplicity: str  # "holm" | "none"
     inference: str
     responder_probability: str
+    model_withheld: bool = False  # blinded, and the model leaves out more days in some periods than in others
     endpoint_days: int = 3  # the endpoint mean's last N days with an entry
 
     def as_json(self) -> dict:
-        return {"trend": self.trend, "exclude_first_days": dict(self.exclude_first_days),
+        return {"trend": self.trend,
+                "exclude_first_days": None if self.exclude_first_days is None else dict(self.exclude_first_days),
+                "model_withheld": self.model_withheld,
                 "multiplicity": self.multiplicity, "inference": self.inference,
                 "responder_probability": self.responder_probability} | (
                     {} if self.endpoint_days == 3 else {"endpoint_days": self.endpoint_days})

@@ -469,7 +469,7 @@ def effective_n(days: np.ndarray, phi: np.ndarray | float, groups: np.ndarray | 
     days = np.asarray(days, dtype=np.int64)
     phis = np.atleast_1d(np.asarray(phi, dtype=float))
     codes = np.zeros(len(days), dtype=np.int64) if groups is None else np.asarray(groups)
-    p = int(codes.max()) + 1 if len(days) else 1
+    p = int(np.max(codes)) + 1 if len(days) else 1
     if len(days) == 0:
         return np.zeros((len(phis), p)) if groups is not None or np.ndim(phi) else 0.0
     out = _effective_n_batch([days], phis[None], [codes], p)[0]

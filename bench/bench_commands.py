@@ -151,7 +151,8 @@ def bench_sync(tmp: Path, runs: int) -> dict:
     from bench_hub import START, YEAR_TOML, entries_for, server
 
     from diary_client.device.store import Store
-    from sync.client.upload import batches, enroll_device, sync_diary, upload_body
+    from sync.client.round import batches, upload_body
+    from sync.client.upload import enroll_device, sync_diary
     from sync.hub.store import HubStore
 
     with server("hub", tmp / "hub.db") as (url, _):

@@ -1,10 +1,13 @@
-"""The hub's HTTP wire models (requests and responses), apart from the domain's Entry."""
+"""The hub's HTTP wire models (requests and responses), apart from the domain's Entry, and the
+wire rules both sides compute alike (`ids_digest`)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import hashlib
+from collections.abc import Iterable
+from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from diary_client.core.entry import Entry
 from sync import MAX_RECONCILE_IDS
@@ -55,6 +58,8 @@ class EntriesRequest(_Wire):
 class Rejection(_Wire):
     id: str
     error: str
+    retry: bool = Field(False, description="Time may cure the refusal (a day to come on the hub's clock): "
+                                           "the device sends the entry again at later syncs")
 
 
 class Receipt(_Wire):
@@ -77,6 +82,13 @@ class EntriesPage(_Wire):
                                                "entries came before it); null on the last page")
 
 
+    @model_validator(mode="after")
+    def _one_receipt_each(self) -> EntriesPage:
+        if len(self.receipts) != len(self.entries):
+            raise ValueError(f"{len(self.entries)} entries but {len(self.receipts)} receipts")
+        return self
+
+
 class PhaseDates(_Wire):
     id: str
     label: str
@@ -94,7 +106,7 @@ class MeResponse(_Wire):
     entries: int
     last_received_at: str | None
     unblinded: bool
-    server_time: datetime
+    server_time: AwareDatetime
     start: date | None = None
     phases: list[PhaseDates] | None = Field(None, description="The true phase assignment, once unblinded")
 
@@ -120,6 +132,12 @@ class Health(_Wire):
 
 
 HASH = r"^[0-9a-f]{64}$"
+
+
+def ids_digest(ids: Iterable[str]) -> str:
+    """SHA-256 of the entry ids, sorted, joined by newlines (`Held.digest`: device and hub compute it alike)."""
+    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
+
 
 
 class ChainHead(_Wire):

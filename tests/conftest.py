@@ -44,7 +44,7 @@ def diary(data_dir) -> Diary:
 @pytest.fixture
 def cli(data_dir, monkeypatch):
     """Run `diary ...` in process at a given DIARY_NOW; returns the click Result."""
-    from diary_client.cli.participant import main
+    from diary_client.cli.tree import main
 
     runner = CliRunner()
 

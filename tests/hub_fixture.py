@@ -53,7 +53,7 @@ def running_hub(db_path: Path, options: ServeOptions = ServeOptions(), **app_kwa
         time.sleep(0.005)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield Hub(f"http://127.0.0.1:{port}", Path(db_path), app.state.store, app)
+        yield Hub(f"http://127.0.0.1:{port}", Path(db_path), app.state.hub.store, app)
     finally:
         server.should_exit = True
         thread.join(10)
@@ -102,3 +102,13 @@ def make_entry(participant_id: str, start: date, day: int, *, device_id: str = "
         supersedes=supersedes, reason="corrected" if supersedes else None,
     )
     return Entry(**(fields | over))
+
+
+def audit_rows(db_path) -> list[dict]:
+    """The hub's audit records, oldest first, read straight from its file."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(db_path)) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute("SELECT * FROM audit ORDER BY seq")]

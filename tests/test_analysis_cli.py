@@ -124,6 +124,7 @@ def test_hub_report_json_is_the_cohort_report_document_though_written_as_it_goes
     # the CLI writes each participant's part as her report is made and keeps none of them: the
     # document must still be, byte for byte, the one made from every report kept in memory
     from analysis.cohort import cohort_report
+    from analysis.participant import ParticipantData
     from diary_client.cli.report import load_cohort
 
     cov = tmp_path / "cov.csv"
@@ -131,7 +132,10 @@ def test_hub_report_json_is_the_cohort_report_document_though_written_as_it_goes
     r = cli("hub", "report", "--db", str(hub_db), "--json", "--covariates", str(cov), now=AFTER_END)
     assert r.exit_code == 0, r.output
     now = datetime.fromisoformat(json.loads(r.stdout)["as_of"])
-    ready, left_out = load_cohort(hub_db, None, now)
+    cohort = load_cohort(hub_db, None)
+    got = list(cohort.data(now))
+    ready = [p for p in got if isinstance(p, ParticipantData)]
+    left_out = sorted(cohort.left_out + [x for x in got if not isinstance(x, ParticipantData)], key=lambda x: x.participant_id)
     full = cohort_report(ready, now, {"H0": {"esr": 40.0}, "H1": {"esr": 10.0}, "H2": {"esr": 35.0}})
     doc = full.as_json() | {"left_out": [x.as_json() for x in left_out]}
     assert r.stdout == json.dumps(doc, ensure_ascii=False, default=str) + "\n"

@@ -1,6 +1,6 @@
 """A protocol without [allocation] reports byte for byte as before the designs (frozen outputs of main).
 
-The files in tests/data/fixed-*.{json,txt} were made by main before designs came to the analysis
+The files in tests/data/fixed-*.{json,txt} were made by main (944bba4) before designs came to the analysis
 (`python tests/test_analysis_fixed_unchanged.py` writes them again: only do that on purpose).
 """
 
@@ -25,7 +25,7 @@ MID = "2026-01-20T21:00:00"  # day 42 of the demo: still blinded
 
 def demo_outputs(tmp: Path, env: dict[str, str]) -> dict[str, str]:
     """`diary demo --dir D --no-app`, then `diary --data-dir D report --json` (unblinded and blinded) and the text report."""
-    from diary_client.cli.participant import main
+    from diary_client.cli.tree import main
 
     runner = CliRunner()
     demo = tmp / "demo"

@@ -42,7 +42,7 @@ async def test_ctrl_q_mid_report_asks_then_the_next_start_resumes(diary, data_di
         await pilot.pause()
     assert not app.is_running
     assert Store.in_dir(data_dir).entries() == []  # a draft is not an entry
-    assert Store.in_dir(data_dir).count("audit") == 1  # nor audited: only the enrolment is
+    assert Store.in_dir(data_dir).count("audit") == 2  # nor audited: only the enrolment is (settings, first clock record)
 
     app, _ = make_app(data_dir, "2026-03-02T21:00")
     async with app.run_test(size=SIZE) as pilot:
@@ -114,7 +114,7 @@ async def test_a_draft_survives_sigkill_mid_report_and_resumes(diary, data_dir: 
     env = os.environ | {"DIARY_HOME": str(data_dir), "DIARY_NOW": "2026-03-02T19:00", "TZ": "UTC",
                         "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "diary_client.cli.participant"], stdin=slave, stdout=slave, stderr=slave,
+    proc = subprocess.Popen([sys.executable, "-m", "diary_client"], stdin=slave, stdout=slave, stderr=slave,
                             env=env, start_new_session=True)
     os.close(slave)
     seen = bytearray()

@@ -235,7 +235,7 @@ async def test_save_failure_is_shown_and_nothing_is_lost(diary, data_dir, monkey
         await answer_all(pilot)
         store = app.screen.diary.store
 
-        def full(entry, drop_draft=False):  # a full disk cannot be made on demand in a test
+        def full(entry, drop_draft=False, zone=None):  # a full disk cannot be made on demand in a test
             raise StoreError("not saved: database or disk is full")
 
         monkeypatch.setattr(store, "save", full)

@@ -232,7 +232,7 @@ def test_start_path_keeps_heavy_imports_out():
     import sys
 
     code = (
-        "import sys; from diary_client.cli.participant import main; import diary_client.app.main, diary_client.app.screens.home;"
+        "import sys; from diary_client.cli.tree import main; import diary_client.app.main, diary_client.app.screens.home;"
         "heavy = [m for m in ('numpy', 'scipy', 'matplotlib', 'pandas', 'statsmodels', 'fastapi', 'httpx',"
         " 'textual_plotext', 'plotext') if m in sys.modules]; print(','.join(heavy))"
     )

@@ -212,7 +212,7 @@ def test_export_to_unwritable_place(enrolled, tmp_path):
 
 
 def test_every_command_has_help(cli):
-    from diary_client.cli.participant import main
+    from diary_client.cli.tree import main
 
     for name in ("enroll", "status", "record", "import", "export", "verify", "demo"):
         r = cli(name, "--help")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from diary_client.cli.participant import main
+from diary_client.cli.tree import main
 from diary_client.core.protocol import MAX_BYTES, builtin_text, parse_protocol
 
 

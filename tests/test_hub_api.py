@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
-from hub_fixture import hub, make_entry, running_hub  # noqa: F401
+from hub_fixture import audit_rows, hub, make_entry, running_hub  # noqa: F401
 
 from diary_client.core.entry import content_hash
 from diary_client.core.protocol import builtin_text
@@ -137,7 +137,7 @@ def test_cross_participant_write_and_read_are_refused(hub):
     assert b.get(f"/api/v1/entries/{mine.id}").status_code == 404
     assert b.get("/api/v1/me").json()["entries"] == 0
     assert b.get("/api/v1/entries").json() == {"entries": [], "receipts": [], "next_after": None}
-    assert any(r["action"] == "refused_upload" for r in hub.store.reads.audit_log())
+    assert any(r["action"] == "refused_upload" for r in audit_rows(hub.db_path))
 
 
 def test_a_device_pages_through_its_participants_entries(hub):

@@ -12,7 +12,7 @@ import httpx
 from click.testing import CliRunner
 from hub_fixture import make_entry, running_hub
 
-from diary_client.cli.participant import main
+from diary_client.cli.tree import main
 
 START = date(2026, 3, 2)
 PEOPLE, DAYS, BATCH = 8, 60, 5

@@ -5,17 +5,17 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from click.testing import CliRunner
 from hub_fixture import make_entry, updated_protocol
 
-from diary_client.cli.participant import main
+from diary_client.cli.tree import main
 from diary_client.core.protocol import builtin_text
 from diary_client.device.diary import Diary
 from diary_client.device.store import Store
-from sync.hub.store import HubStore
+from sync.hub.store import HubError, HubStore
 
 
 @pytest.fixture
@@ -84,8 +84,10 @@ def test_protocol_updates_need_a_newer_version_and_the_same_phases(hub_cli, tmp_
     assert r.exit_code == 1 and "publish version 3" in r.output
 
 
-def test_import_is_idempotent_and_status_reports_compliance(hub_cli, tmp_path):
+def test_import_is_idempotent_and_status_reports_compliance(hub_cli, tmp_path, monkeypatch):
+    monkeypatch.delenv("DIARY_NOW")  # filed on the device's own clock: no doubt (a doubted day came too late to count)
     f = device_file(tmp_path)
+    monkeypatch.setenv("DIARY_NOW", "2026-03-10T12:00")
     before = f.read_bytes()
     r = hub_cli("import", str(f))
     assert r.exit_code == 0 and "P07 (new): 3 new" in r.output, r.output
@@ -139,7 +141,7 @@ def test_unblind_and_export(hub_cli, tmp_path):
     hub_cli("import", str(device_file(tmp_path, "P08", days=2)))
     assert hub_cli("unblind").exit_code == 2
     assert hub_cli("unblind", "P99").exit_code == 1
-    assert "P07" in hub_cli("unblind", "P07").output
+    assert "P07" in hub_cli("unblind", "P07", "--reason", "a serious adverse event", "--yes").output
     out, folder = tmp_path / "out.db", tmp_path / "csv"
     r = hub_cli("export", "--sqlite", str(out), "--csv", str(folder))
     assert r.exit_code == 0, r.output
@@ -183,3 +185,37 @@ def test_serve_on_a_port_in_use_is_one_line(tmp_path):
         port = taken.getsockname()[1]
         r = CliRunner().invoke(main, ["hub", "serve", "--db", str(tmp_path / "h.db"), "--port", str(port)])
     assert r.exit_code == 1 and "is a hub already running there" in r.output and r.output.count("\n") == 1
+
+
+def test_reading_commands_open_the_hub_read_only(hub_cli, tmp_path):
+    from conftest import one_line_error
+
+    hub_cli("import", str(device_file(tmp_path, "P07")))
+    db, key = tmp_path / "hub.db", tmp_path / "hub.db.key"
+    key.unlink()  # a reading command needs no key, and must not make a new one (it would orphan every token)
+    before = sqlite3.connect(db).execute("SELECT COUNT(*) FROM audit").fetchone()[0]
+    assert hub_cli("status", "--json").exit_code == 0
+    assert hub_cli("report").exit_code == 0
+    r = hub_cli("export", "--sqlite", str(tmp_path / "out.db"))
+    assert r.exit_code == 0, r.output
+    assert not key.exists()
+    actions = [a for (a,) in sqlite3.connect(db).execute("SELECT action FROM audit ORDER BY seq")]
+    assert len(actions) == before + 1 and actions[-1] == "export"  # the export is still audited
+    with pytest.raises(HubError, match="read-only"):
+        HubStore.open_readonly(db).enrolment.enroll("P09", builtin_text(), None, "UTC", datetime.now(UTC))
+    one_line_error(CliRunner().invoke(main, ["hub", "status", "--db", str(tmp_path / "out.db")]), "not a hub database")
+
+
+def test_a_reading_command_on_an_older_hub_says_to_upgrade_it_and_leaves_it_as_it_was(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from conftest import one_line_error
+
+    db = tmp_path / "hub.db"
+    shutil.copy(Path(__file__).parent / "data" / "hub-0006.db", db)
+    before = db.read_bytes()
+    for cmd in (["status"], ["report"], ["export", "--csv", str(tmp_path / "csv")]):
+        one_line_error(CliRunner().invoke(main, ["hub", *cmd, "--db", str(db)]), "older version", "hub serve")
+    assert db.read_bytes() == before  # not migrated
+    assert not (tmp_path / "hub.db.key").exists() and not (tmp_path / "csv").exists()

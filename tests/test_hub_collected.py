@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 from click.testing import CliRunner
-from hub_fixture import make_entry
+from hub_fixture import audit_rows, make_entry
 
-from diary_client.cli.participant import main
+from diary_client.cli.tree import main
 from diary_client.core.protocol import builtin_text
 from diary_client.device.diary import Diary
 from diary_client.device.store import Store
@@ -50,7 +50,7 @@ def test_a_pre_enrolled_participant_takes_the_collected_files_day_1(tmp_path, ru
     device_ids = {e.id for e in Store(tmp_path / "C00" / "diary.db").entries()}
     assert {e.id for e in hub.reads.entries("C00")} == device_ids and len(device_ids) == 4
     assert hub.reads.participant("C00").start == date(2026, 3, 2)
-    took = [a for a in hub.reads.audit_log() if a["action"] == "take_start"]
+    took = [a for a in audit_rows(db) if a["action"] == "take_start"]
     assert len(took) == 1 and json.loads(took[0]["detail"])["was"] is None
 
     r = run("hub", "report", "--db", db, "--json", now="2026-03-07T10:00")

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from conftest import at
 from hub_fixture import make_entry, running_hub
 
-from diary_client.cli.participant import main
+from diary_client.cli.tree import main
 from diary_client.core.protocol import builtin_text
 from diary_client.device.store import Store
 from sync.hub.store import HubStore

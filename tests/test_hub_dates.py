@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from conftest import one_line_error
 from hub_fixture import make_entry, running_hub
 
-from diary_client.cli.participant import main
+from diary_client.cli.tree import main
 
 START = date(2026, 3, 2)
 

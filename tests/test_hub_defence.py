@@ -131,7 +131,7 @@ def test_made_up_tokens_are_limited_by_address_and_get_no_bucket(tmp_path):
                    for i in range(30)]
         assert made_up[:4] == [401] * 4 and set(made_up[5:]) == {429}
         assert good.get("/api/v1/me").status_code == 200  # the real device, known already, goes on
-        assert len(h.app.state.token_limit) == 1  # no bucket per made-up token
+        assert len(h.app.state.hub.token_limit) == 1  # no bucket per made-up token
 
 
 def test_buckets_expire_one_by_one():
@@ -180,3 +180,53 @@ def test_an_oversized_request_head_is_refused_whole_or_in_pieces(tmp_path):
             assert b"400" in s.recv(4096).split(b"\r\n", 1)[0]
         finally:
             s.close()
+
+
+def test_at_descriptor_exhaustion_the_hubs_log_stays_one_line_per_event(tmp_path):
+    """A real `diary hub serve` with 48 descriptors, sent 120 connections: asyncio's accept errors
+    and its shutdown after them come as single lines (held back after 10), never tracebacks."""
+    import re
+    import resource
+    import subprocess
+    import sys
+    import threading
+    from pathlib import Path
+
+    diary = Path(sys.executable).parent / "diary"
+    proc = subprocess.Popen(
+        [str(diary), "hub", "serve", "--db", str(tmp_path / "hub.db"), "--port", "0", "--head-timeout", "30"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48)))
+    lines: list[str] = []
+    seen_port, seen_error = threading.Event(), threading.Event()
+
+    def read() -> None:
+        for line in proc.stderr:
+            lines.append(line)
+            if "Uvicorn running on" in line:
+                seen_port.set()
+            if "out of system resource" in line:
+                seen_error.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    socks = []
+    try:
+        assert seen_port.wait(60), "".join(lines)
+        port = int(re.search(r"127\.0\.0\.1:(\d+)", "".join(lines)).group(1))
+        for _ in range(120):
+            s = socket.socket()
+            s.settimeout(5)
+            s.connect(("127.0.0.1", port))  # the kernel's backlog takes them; the hub's accepts fail
+            socks.append(s)
+        assert seen_error.wait(60), "".join(lines)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        reader.join(timeout=10)
+        for s in socks:
+            s.close()
+    log = "".join(lines)
+    assert "Traceback" not in log, log[-3000:]
+    errors = [ln for ln in lines if "out of system resource" in ln]
+    assert 1 <= len(errors) <= 11 and all("Too many open files" in e and "ulimit -n" in e for e in errors), errors

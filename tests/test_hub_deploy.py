@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from diary_client.cli.participant import main
+from diary_client.cli.tree import main
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -102,7 +102,10 @@ def test_the_image_is_multi_stage_non_root_with_a_health_check_and_a_data_volume
     assert user and user[-1].split()[1].split(":")[0] not in ("root", "0")
     assert any(ln.startswith("HEALTHCHECK ") and "/healthz" in ln for ln in final)
     assert 'VOLUME ["/data"]' in final and any("DIARY_HUB_DB=/data/hub.db" in ln for ln in final)
-    assert any("pip install '.[hub]'" in ln for ln in lines)
+    assert any("pip install -c requirements/hub.lock '.[hub]'" in ln for ln in lines)  # the versions CI tested
+    base = [ln for ln in lines if ln.startswith("ARG BASE=")]
+    assert base and re.fullmatch(r"ARG BASE=python:3\.\d+\.\d+-slim-\w+@sha256:[0-9a-f]{64}", base[0]), base
+    assert froms[0].split()[1] == froms[1].split()[1] == "${BASE}"
     assert any(ln.startswith("COPY --from=build /opt/venv") for ln in final)
     for ln in lines:
         if ln.startswith("COPY ") and "--from" not in ln:

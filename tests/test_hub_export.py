@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from diary_client.cli.participant import main
+from diary_client.cli.tree import main
 from diary_client.core.entry import Entry, new_id
 from sync.hub.export import export
 from sync.hub.store import HubStore

@@ -33,7 +33,7 @@ def _hub(tmp_path: Path) -> Path:
 
 def diary(*args: str, stdout=subprocess.PIPE, home: Path | None = None) -> subprocess.CompletedProcess:
     env = os.environ | {"TZ": "UTC", "DIARY_NOW": "2026-03-09T19:30"} | ({"DIARY_HOME": str(home)} if home else {})
-    return subprocess.run([sys.executable, "-m", "diary_client.cli.participant", *args], stdout=stdout,
+    return subprocess.run([sys.executable, "-m", "diary_client", *args], stdout=stdout,
                           stderr=subprocess.PIPE, text=True, env=env, timeout=60)
 
 

@@ -28,7 +28,7 @@ RECURSIVE = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r)"
 # child of a large test process would report the parent's peak.
 CHILD = """
 import re, sys
-from diary_client.cli.participant import main
+from diary_client.cli.tree import main
 try:
     main(sys.argv[1:], prog_name="diary")
 finally:

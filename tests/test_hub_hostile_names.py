@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from hub_fixture import make_entry
 
-from diary_client.cli.participant import main
+from diary_client.cli.tree import main
 from diary_client.core.protocol import builtin_text
 from diary_client.device.diary import Diary
 from diary_client.device.store import Store
@@ -81,7 +81,7 @@ def test_hub_import_shows_a_known_hostile_id_escaped(tmp_path, run):
 
 def test_unblind_and_revoke_show_stored_ids_escaped(tmp_path, run):
     db = _hub_with(tmp_path, HOSTILE)
-    for args in (("unblind", "--db", db, HOSTILE), ("revoke", "--db", db, HOSTILE)):
+    for args in (("unblind", "--db", db, "--reason", "test", "--yes", HOSTILE), ("revoke", "--db", db, HOSTILE)):
         r = run("hub", *args)
         assert r.exit_code == 0, r.output
         _clean(r.output)

@@ -111,13 +111,30 @@ def test_the_page_keeps_a_row_of_each_participant_not_her_report(hub_db):
 
     now = datetime(2026, 5, 20, 12, tzinfo=UTC)
     rows: list = []
-    stream = CohortStream(load_cohort(hub_db, None, now)[0], now, on_report=lambda r: rows.append(page_row(r)), daily=True)
+    stream = CohortStream(load_cohort(hub_db, None).data(now), now, on_report=lambda r: rows.append(page_row(r)), daily=True)
     assert [r.participant_id for r in stream.reports()] == ["H0", "H1", "H2", "H3"]
     gc.collect()
     assert not [o for o in gc.get_objects() if isinstance(o, PersonalReport)]
     assert [r.participant_id for r in rows] == ["H0", "H1", "H2", "H3"]
-    full = cohort_report(load_cohort(hub_db, None, now)[0], now, daily=True)
+    full = cohort_report(load_cohort(hub_db, None).data(now), now, daily=True)
     page = cohort_html(stream.summary(), rows, [])
     assert page == cohort_html(full, [page_row(r) for r in full.participants], [])
     assert "H3" in page and f"{full.responders} of 4" in page
     assert all(r.series is not None and len(r.series.days) >= 70 for r in rows)  # what the dots are drawn from
+
+
+def test_a_late_day_with_a_clock_doubt_shows_both_marks():
+    from analysis.cohort_page import heat_row
+    from diary_client.core.protocol import parse_protocol
+
+    protocol = parse_protocol(builtin_text())
+    entries = as_entries(protocol, START, {START: {"severity": 40}, date(2026, 3, 3): {"severity": 41}}, "L1")
+    late = dataclasses.replace(entries[0], timing="late")
+    row = heat_row("L1", protocol, START, [late, entries[1]], {late.id, entries[1].id},
+                   datetime(2026, 3, 10, 12, tzinfo=UTC))
+    assert row.statuses[:2] == ["late", "on_time"]  # the doubt does not replace the day's own state
+    assert row.flagged == {0, 1}
+    from analysis.cohort_page import _heat_map
+
+    svg = _heat_map([], [row])
+    assert svg.count("href='#s-late' x='0'") == 1 and svg.count("href='#s-flag' x='0'") == 1

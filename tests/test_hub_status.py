@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from conftest import at
 from hub_fixture import make_entry
 
-from diary_client.cli.participant import main
+from diary_client.cli.tree import main
 from diary_client.core.protocol import builtin_text
 from sync.hub.store import HubStore
 
@@ -118,7 +118,7 @@ def test_the_roster_shares_one_protocol_text_per_study_version(hub_db):
     # sqlite3 hands back a new string per row: 10,000 participants' copies were ~30 MB of a report's memory
     from sync.hub import roster
 
-    people, _ = roster.participants(HubStore(hub_db))
+    people = roster.read(HubStore(hub_db)).people
     assert len(people) >= 3
     assert len({id(p.protocol_toml) for p in people}) == 1
     assert people[0].protocol_toml == builtin_text()

@@ -80,7 +80,6 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-@pytest.mark.xfail(strict=True, reason="re-cut in progress: four circles left")
 def test_no_two_files_import_each_other():
     found = circles(import_graph())
     assert not found, "import circles: " + "; ".join(" ↔ ".join(g) for g in found)

@@ -83,14 +83,14 @@ def test_the_command_names_this_install_by_absolute_path(tmp_path):
     (venv / "diary").write_text("#!/bin/sh\n")
     (venv / "diary").chmod(0o755)
     assert remind.diary_executable("/somewhere/pytest", str(venv / "python")) == [str(venv / "diary")]
-    assert remind.diary_executable("x", str(tmp_path / "bare" / "python"))[1:] == ["-m", "diary_client.cli.participant"]
+    assert remind.diary_executable("x", str(tmp_path / "bare" / "python"))[1:] == ["-m", "diary_client"]
 
 
 @pytest.mark.parametrize("how", ["script", "python -m"])
 def test_the_cron_line_works_in_an_empty_environment(diary, data_dir, how, monkeypatch):
     """cron runs `sh -c LINE` with next to no environment: `env -i` is emptier still."""
     if how == "python -m":  # the module run directly: it must not load itself twice
-        monkeypatch.setattr(remind, "diary_executable", lambda: [sys.executable, "-m", "diary_client.cli.participant"])
+        monkeypatch.setattr(remind, "diary_executable", lambda: [sys.executable, "-m", "diary_client"])
     [line] = remind.cron_lines(data_dir, time(19, 0))
     command = line.split(" ", 5)[5]
     done = subprocess.run(["env", "-i", "/bin/sh", "-c", command], capture_output=True, text=True, timeout=60)

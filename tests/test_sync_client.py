@@ -7,6 +7,7 @@ import stat
 from dataclasses import replace
 from datetime import date, timedelta
 
+import pytest
 from hub_fixture import hub, make_entry, running_hub, updated_protocol  # noqa: F401
 
 from diary_client.core import clock
@@ -132,6 +133,37 @@ async def test_a_flag_the_hub_cannot_read_does_not_hold_back_its_entry(hub, data
     assert [x.id for x in hub.store.reads.entries("P01")] == [e.id] and hub.store.reads.flags("P01") == {}
 
 
+@pytest.mark.parametrize("path, body", [
+    ("/api/v1/me", b"<html>a captive portal</html>"),
+    ("/api/v1/me", b'{"server_time": "2026-03-02T19:30:00"}'),  # fields missing, and a time without its offset
+    ("/api/v1/entries", b'{"accepted": [], "duplicate": [], "rejected": [{"id": 1}], "receipts": []}'),
+])
+async def test_an_answer_that_is_not_the_hubs_is_recorded_not_raised(hub, data_dir, monkeypatch, path, body):
+    import httpx
+
+    from sync.client.upload import enroll_device
+
+    class Garbled(httpx.AsyncBaseTransport):
+        """The real hub, but one call's 200 answer replaced (a proxy or a broken hub)."""
+
+        def __init__(self):
+            self.inner = httpx.AsyncHTTPTransport()
+
+        async def handle_async_request(self, request):
+            got = await self.inner.handle_async_request(request)
+            if request.url.path == path and request.method == ("GET" if path.endswith("/me") else "POST"):
+                await got.aread()
+                return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+            return got
+
+    monkeypatch.setenv("DIARY_NOW", NOW)
+    diary = enroll_device(Store.in_dir(data_dir), hub.url, hub.code("P01", START))
+    diary.store.save(make_entry("P01", START, 1, device_id=diary.device_id))
+    result = await sync_diary(diary, clock.now(), policy=FAST, transport=Garbled())
+    assert result.error and result.error.startswith("the hub's answer was not understood (")
+    assert result.pending == 1 and diary.status(clock.now()).last_error.endswith(result.error)
+
+
 def _answers(diary):
     from hub_fixture import answers_for
 
@@ -158,7 +190,7 @@ async def test_a_clash_with_the_hubs_history_stays_on_the_hub_and_does_not_stop_
 async def test_a_replacement_devices_file_imports_with_its_corrections(hub, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from diary_client.cli.participant import main
+    from diary_client.cli.tree import main
     from sync.client.upload import enroll_device
 
     monkeypatch.setenv("DIARY_NOW", NOW)
@@ -194,7 +226,7 @@ def test_hub_import_then_network_sync_leaves_no_duplicate(cli, hub, data_dir, tm
     assert cli("record", "--reason", "typo", "severity=55", now="2026-03-02T20:00").exit_code == 0
     from click.testing import CliRunner
 
-    from diary_client.cli.participant import main
+    from diary_client.cli.tree import main
 
     r = CliRunner().invoke(main, ["hub", "import", "--db", str(hub.db_path), str(data_dir / "diary.db")])
     assert r.exit_code == 0 and "2 new" in r.output, r.output
@@ -227,7 +259,7 @@ def test_a_protocol_update_reaches_the_device_and_old_entries_keep_their_version
 def test_a_revoked_device_is_refused_and_a_new_one_enrols(cli, hub, data_dir, tmp_path):
     from click.testing import CliRunner
 
-    from diary_client.cli.participant import main
+    from diary_client.cli.tree import main
 
     enrolled(cli, hub)
     assert cli("record", *REPORT, now=NOW).exit_code == 0

@@ -5,7 +5,7 @@ Real uvicorn hubs on 127.0.0.1."""
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import httpx
 from fault_proxy import proxy_thread
@@ -17,7 +17,9 @@ from diary_client.core.answers import MAX_TEXT
 from diary_client.core.entry import Entry, new_id
 from diary_client.core.protocol import builtin_text, parse_protocol
 from diary_client.device.store import Store
-from sync.client.upload import BATCH_BYTES, RetryPolicy, batches, enroll_device, sync_diary, upload_body
+from sync import BATCH_BYTES
+from sync.client.round import batches, upload_body
+from sync.client.upload import RetryPolicy, enroll_device, sync_diary
 from sync.hub.limits import Limits
 
 MiB = 1024 * 1024
@@ -38,7 +40,8 @@ def entries(pid: str, device: str, notes: list[str]) -> list[Entry]:
     return [Entry(id=new_id(), participant_id=pid, study_id=LONG.id, protocol_version=LONG.version,
                   diary_date=START + timedelta(days=k), study_day=k + 1,
                   answers=base | {"note": n or None, "note2": n or None, "note3": n or None},
-                  submitted_at=datetime.now(UTC), timing="on_time", source="app", device_id=device, seq=k + 1)
+                  submitted_at=datetime.combine(START + timedelta(days=k), time(19), UTC), timing="on_time",
+                  source="app", device_id=device, seq=k + 1)  # in its day's window: the hub refuses a day past its grace
             for k, n in enumerate(notes)]
 
 

@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 from click.testing import CliRunner
 from hub_fixture import make_entry, running_hub
 
-from diary_client.cli.hub import status_rows
-from diary_client.cli.participant import main
+from diary_client.cli.hub import status_report
+from diary_client.cli.tree import main
 from diary_client.core import clock
 from diary_client.core.protocol import builtin_text
 from diary_client.device.diary import Diary
@@ -63,8 +63,8 @@ def flags_by_day(store: Store) -> dict[str, list[str]]:
     return {d: sorted(v) for d, v in sorted(out.items())}
 
 
-def hub_row(h, pid="P01") -> dict:
-    return next(r for r in status_rows(h.store, clock.now()) if r["participant_id"] == pid)
+def hub_row(h, pid="P01", now: datetime | None = None) -> dict:
+    return next(r for r in status_report(h.store, now or clock.now())[0] if r["participant_id"] == pid)
 
 
 def test_backfill_by_diary_now_is_flagged_on_device_and_hub(tmp_path, data_dir, monkeypatch):
@@ -83,9 +83,10 @@ def test_backfill_by_diary_now_is_flagged_on_device_and_hub(tmp_path, data_dir, 
     # ... and before the time of the enrolment's first sync, which the device claimed earlier
     both = ["clock_backwards", "clock_override"]
     assert flags_by_day(Store.in_dir(data_dir)) == {"2026-03-06": both, "2026-03-07": both}
-    assert (status["done"], status["flagged"], status["on_time"]) == (2, 2, 0)
+    # doubted, and received by no hub before their grace ended: they fill nothing, the days stay missed
+    assert (status["done"], status["flagged"], status["on_time"], status["missed"]) == (0, 2, 0, 6)
     assert sorted(on_hub.values()) == [both] * 2
-    assert (row["done"], row["flagged_days"], row["on_time"], row["flagged"]) == (2, 2, 0, 2)
+    assert (row["done"], row["flagged_days"], row["on_time"], row["flagged"], row["missed"]) == (0, 2, 0, 2, 6)
 
 
 def test_backfill_by_a_moved_wall_clock_is_flagged_until_a_sync_reanchors(tmp_path, data_dir, monkeypatch):
@@ -102,7 +103,7 @@ def test_backfill_by_a_moved_wall_clock_is_flagged_until_a_sync_reanchors(tmp_pa
             assert r.exit_code == 0, r.output
             fake.passes(minutes=1)
         assert run("sync").exit_code == 0  # the hub's clock: the entries reach it with their doubts
-        mid = hub_row(h)
+        mid = hub_row(h, now=fake.true)  # counted by the hub's clock, not the one set back
         fake.offset = timedelta(0)  # the clock set right again, then a sync re-anchors the guard
         run("sync")
         fake.passes(minutes=5)
@@ -116,8 +117,9 @@ def test_backfill_by_a_moved_wall_clock_is_flagged_until_a_sync_reanchors(tmp_pa
     assert "clock_jump" in local["2026-03-06"] and "clock_jump" in local["2026-03-07"]
     assert "clock_override" not in sum(local.values(), [])
     assert "clock_jump" in on_hub["2026-03-06"] and "clock_jump" in on_hub["2026-03-07"] and on_hub["2026-03-08"] == []
-    assert (mid["done"], mid["flagged_days"], mid["on_time"]) == (3, 2, 1)
-    assert (row["done"], row["flagged_days"], row["on_time"]) == (4, 2, 2)
+    # days 5 and 6 reached the hub after their grace: doubted, they fill nothing (missed with days 1-3)
+    assert (mid["done"], mid["flagged_days"], mid["on_time"], mid["missed"]) == (1, 2, 1, 5)
+    assert (row["done"], row["flagged_days"], row["on_time"], row["missed"]) == (2, 2, 2, 5)
 
 
 def test_a_wall_clock_that_keeps_time_is_not_a_jump_and_a_reboot_only_catches_going_back(data_dir):
@@ -153,5 +155,5 @@ def test_imported_days_are_counted_apart_never_on_time(cli, tmp_path, tmp_path_f
                      "2026-03-02,50,40,30,60,10,20,0,0,10,\n2026-03-03,50,40,30,60,10,20,0,0,10,\n")
     assert cli("import", str(paper), now="2026-03-05T12:00").exit_code == 0
     s = json.loads(cli("status", "--json", now="2026-03-05T12:00").output)
-    assert (s["done"], s["imported"], s["on_time"], s["missed"]) == (2, 2, 0, 1)
+    assert (s["done"], s["imported"], s["on_time"], s["missed"], s["compliance"]) == (0, 2, 0, 3, 0)
     assert "2 imported" in cli("status", now="2026-03-05T12:00").output

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from hub_fixture import make_entry
 
-from diary_client.cli.participant import main
+from diary_client.cli.tree import main
 from diary_client.core.protocol import builtin_text
 from diary_client.device.diary import Diary
 from diary_client.device.store import Store

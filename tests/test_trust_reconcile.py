@@ -11,7 +11,7 @@ from datetime import date
 from click.testing import CliRunner
 from hub_fixture import running_hub
 
-from diary_client.cli.participant import main
+from diary_client.cli.tree import main
 from diary_client.device.store import Store
 from sync.hub import chains
 

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hub_fixture import make_entry
+from hub_fixture import audit_rows, make_entry
 
-from diary_client.cli.participant import main
-from diary_client.core.entry import content_hash
+from diary_client.cli.tree import main
+from diary_client.core.entry import content_hash, row_entry
 from diary_client.core.protocol import builtin_text
+from diary_client.device.chain import GENESIS, chain_hash
 from diary_client.device.diary import Diary
-from diary_client.device.store import GENESIS, Store, _chain_hash, _row_entry
+from diary_client.device.store import Store
 
 START = date(2026, 3, 2)
 
@@ -44,12 +45,12 @@ def tamper(path: Path, *sql: str, rechain: bool = False, params: list | None = N
     if rechain:
         hashes = {}
         for r in db.execute("SELECT * FROM entries").fetchall():
-            hashes[r["id"]] = content_hash(_row_entry(dict(r)))
+            hashes[r["id"]] = content_hash(row_entry(dict(r)))
             db.execute("UPDATE entries SET content_hash = ? WHERE id = ?", [hashes[r["id"]], r["id"]])
         prev = GENESIS
         for r in db.execute("SELECT * FROM audit ORDER BY seq").fetchall():
             eh = hashes.get(r["entry_id"], r["entry_hash"]) if r["action"] == "entry" else r["entry_hash"]
-            h = _chain_hash(prev, r["at"], r["action"], r["entry_id"], eh, r["detail"])
+            h = chain_hash(prev, r["at"], r["action"], r["entry_id"], eh, r["detail"])
             db.execute("UPDATE audit SET prev_hash = ?, hash = ?, entry_hash = ? WHERE seq = ?", [prev, h, eh, r["seq"]])
             prev = h
     db.commit()
@@ -159,7 +160,7 @@ def test_a_relabelled_file_is_refused_unless_forced_and_a_lab_visit_file_is_take
     # --force imports the relabelled file, and the audit log says so with the reason.
     r = hub_import(hub, p02, force=True)
     assert r.exit_code in (0, 1), r.output  # its day-1..3 entries clash with P01's own (rejected)
-    forced = [a for a in HubStore(hub).reads.audit_log() if a["action"] == "import_forced"]
+    forced = [a for a in audit_rows(hub) if a["action"] == "import_forced"]
     assert len(forced) == 1 and "devices" in json.loads(forced[0]["detail"])["reasons"][0]
 
 

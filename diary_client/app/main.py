@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from diary_client.device.diary import Diary  # imported when used: the app's path to home loads it late
 
 SYNC_EVERY_S = 300
+FIRST_SYNC_S = 1.0  # after the first frame: importing the HTTP client takes a moment
 
 
 class DiaryApp(App):
@@ -27,8 +28,10 @@ class DiaryApp(App):
     TITLE = "Symptom diary"
     ENABLE_COMMAND_PALETTE = False
 
-    def __init__(self, data_dir: Path, now_fn: Callable[[], datetime], store: Store | None, problem: str | None = None):
+    def __init__(self, data_dir: Path, now_fn: Callable[[], datetime], store: Store | None, problem: str | None = None,
+                 first_sync_s: float = FIRST_SYNC_S):
         super().__init__()
+        self.first_sync_s = first_sync_s  # when the first timed sync runs (a test of the start-up path waits it out)
         self.data_dir = data_dir
         self.now_fn = now_fn
         self.store = store
@@ -94,7 +97,7 @@ class DiaryApp(App):
         """Sync soon and every few minutes (at start with a hub, or once Settings linked one)."""
         if getattr(self, "_sync_timer", None) is None:
             self._sync_timer = self.set_interval(SYNC_EVERY_S, self.timed_sync)
-        self.set_timer(1, self.timed_sync)  # after the first frame: importing the HTTP client takes a moment
+        self.set_timer(self.first_sync_s, self.timed_sync)
 
     def offer_draft(self, home) -> None:
         """A report left unfinished (a crash, kill -9, Ctrl+Q, a closed terminal): offer to go on."""
@@ -191,7 +194,7 @@ class DiaryApp(App):
         self._sync_note("\n".join(n for n in (self.protocol_note, note) if n) or None)
 
 
-def create_app(data_dir: Path, now_fn: Callable[[], datetime] = clock.now) -> DiaryApp:
+def create_app(data_dir: Path, now_fn: Callable[[], datetime] = clock.now, first_sync_s: float = FIRST_SYNC_S) -> DiaryApp:
     """The app over the diary in `data_dir`; a database that cannot be opened is shown, not raised."""
     data_dir = Path(data_dir)
     try:
@@ -200,7 +203,7 @@ def create_app(data_dir: Path, now_fn: Callable[[], datetime] = clock.now) -> Di
         from diary_client.app.screens.common import human
 
         store, problem = None, human(e)
-    return DiaryApp(data_dir, now_fn, store, problem)
+    return DiaryApp(data_dir, now_fn, store, problem, first_sync_s)
 
 
 def run_app(data_dir: Path) -> None:

@@ -48,7 +48,7 @@ def build_demo(data_dir: Path, now: datetime, seed: int = 2009) -> Diary:
 @click.pass_obj
 def demo(env, demo_dir: Path | None, no_app: bool) -> None:
     """Make a demo participant who finished the whole ldn-fm study, then open the app on it."""
-    from diary_client.cli.launch import default_data_dir
+    from diary_client.cli.datadir import default_data_dir
 
     target = demo_dir or default_data_dir() / "demo"
     if target.exists():

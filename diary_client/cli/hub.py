@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import ipaddress
 import socket
 from pathlib import Path
 
 import click
 
-from diary_client.cli.lazy import LazyGroup
-from diary_client.cli.participant import Env, confirm, emit_json, pass_env, user_errors
+from diary_client.cli.kit import Env, confirm, emit_json, pass_env, user_errors
 from diary_client.core import clock
+from diary_client.core.ids import participant_id_problem
 from diary_client.core.printable import printable
 from diary_client.core.protocol import checked_protocol_text
-from diary_client.device.diary import participant_id_problem
 from sync.hub.errors import HubError
 
 # -- device --------------------------------------------------------------------------------------
@@ -70,22 +68,26 @@ db_option = click.option("--db", "db_path", required=True, type=click.Path(dir_o
 def _store(db_path: Path, create: bool = False):
     from sync.hub.store import HubStore
 
-    if not create and not db_path.is_file():
-        raise HubError(f"{db_path}: no hub database there (check --db; `hub enroll` or `hub serve` creates one)")
+    if not create:
+        _store_problem(db_path)
     return HubStore(db_path)
+
+
+def _readonly(db_path: Path):
+    """The hub for a command that only reads: not migrated, no key file made (HubStore.open_readonly)."""
+    from sync.hub.store import HubStore
+
+    _store_problem(db_path)
+    return HubStore.open_readonly(db_path)
+
+
+def _store_problem(db_path: Path) -> None:
+    if not db_path.is_file():
+        raise HubError(f"{db_path}: no hub database there (check --db; `hub enroll` or `hub serve` creates one)")
 
 
 def _zone() -> str:
     return getattr(clock.local_tz(), "key", None) or "UTC"
-
-
-@click.group(cls=LazyGroup, lazy={"report": "diary_client.cli.report:hub_report"})
-def hub() -> None:
-    """The coordinator's hub: serve it, enrol participants, import diary files, status, unblind, export."""
-    missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
-    if missing:  # a participant's plain install: the hub is the coordinator's extra
-        raise click.ClickException(f"the hub is not installed here ({', '.join(missing)} missing): "
-                                   "pip install 'symptom-diary[hub]'")
 
 
 def _loopback(host: str) -> bool:
@@ -97,7 +99,7 @@ def _loopback(host: str) -> bool:
         return False
 
 
-@hub.command()
+@click.command()
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
@@ -193,7 +195,7 @@ def _listen_problem(host: str, port: int) -> str | None:
     return None
 
 
-@hub.command("enroll")
+@click.command("enroll")
 @db_option
 @click.argument("participant_id")
 @click.option("--protocol", "protocol_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -223,7 +225,7 @@ def hub_enroll(db_path: Path, participant_id: str, protocol_file, start, tz, as_
         click.echo(f"Enrolment code for {participant_id}: {code}  (works once, for 14 days)")
 
 
-@hub.command("set-start")
+@click.command("set-start")
 @db_option
 @click.argument("participant_id")
 @click.option("--start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="The participant's day 1.")
@@ -245,7 +247,7 @@ def hub_set_start(db_path: Path, participant_id: str, start, as_json: bool) -> N
                    "their device takes it at its next sync.")
 
 
-@hub.command("protocol")
+@click.command("protocol")
 @db_option
 @click.argument("protocol_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help='Print {"study_id", "version", "participants"}.')
@@ -266,7 +268,7 @@ def hub_protocol(db_path: Path, protocol_file: Path, as_json: bool) -> None:
                    "devices take it at their next sync.")
 
 
-@hub.command("import")
+@click.command("import")
 @db_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Import a file even if its audit chain does not verify, disagrees with the head the hub holds for its device, or its device is not one of its participant's (audited).")
@@ -314,11 +316,6 @@ def hub_import(db_path: Path, files: tuple[Path, ...], force: bool, take_start: 
 MAX_LISTED = 20  # rejected entries listed one per line per file; the summary counts them all
 
 
-def status_rows(store, now) -> list[dict]:
-    """One row per participant the hub can read (`hub status --json`'s "participants")."""
-    return status_report(store, now)[0]
-
-
 def status_report(store, now) -> tuple[list[dict], list]:
     """One row per participant, counted in SQL (hub/status.py) with the follow-up marks
     (hub/followup.py), and those left out with why (a damaged record: hub/roster.py)."""
@@ -328,7 +325,8 @@ def status_report(store, now) -> tuple[list[dict], list]:
     from sync.hub.status import statuses
     from sync.hub.status_lines import position
 
-    people, left_out = roster.participants(store)
+    everyone = roster.read(store)
+    people, left_out = everyone.people, everyone.left_out
     days = {p.participant_id: yesterday(p, now) for p in people}
     filed = store.reads.filed_on([(pid, d) for pid, d in days.items() if d is not None])
     syncing = store.reads.syncing()
@@ -353,7 +351,7 @@ def status_report(store, now) -> tuple[list[dict], list]:
     return rows, left_out
 
 
-@hub.command("status")
+@click.command("status")
 @db_option
 @click.option("--wide", is_flag=True, help="Every count on each participant's line (late, missed, imported, "
                                             "quarantined, flagged, the last upload's time), as long as it needs.")
@@ -370,7 +368,7 @@ def hub_status(db_path: Path, wide: bool, as_json: bool) -> None:
     from sync.hub.status_lines import HEADER, short_line, wide_line
 
     now = clock.now()
-    rows, left_out = status_report(_store(db_path), now)
+    rows, left_out = status_report(_readonly(db_path), now)
     if as_json:
         emit_json({"participants": rows, "left_out": [x.as_json() for x in left_out]})
     else:
@@ -387,20 +385,56 @@ def hub_status(db_path: Path, wide: bool, as_json: bool) -> None:
         click.echo(describe(left_out), err=True)
 
 
-@hub.command("unblind")
+@click.command("unblind")
 @db_option
 @click.argument("participant_ids", nargs=-1)
-@click.option("--all", "everyone", is_flag=True, help="Every participant on the hub.")
+@click.option("--all", "everyone", is_flag=True, help="Every participant whose study is over (with "
+              "--include-ongoing, those still in their study too).")
+@click.option("--include-ongoing", is_flag=True, help="With --all: those still in their study too (needs --reason).")
+@click.option("--reason", help="Why participants still in their study are unblinded (kept in the hub's audit).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @user_errors(HubError)
-def hub_unblind(db_path: Path, participant_ids: tuple[str, ...], everyone: bool) -> None:
-    """Release true phase names to these participants (their devices learn it at the next sync)."""
+def hub_unblind(db_path: Path, participant_ids: tuple[str, ...], everyone: bool, include_ongoing: bool,
+                reason: str | None, yes: bool) -> None:
+    """Release true phase names to these participants (their devices learn it at the next sync).
+
+    Unblinding someone still in her study is a decision: it needs --reason and a confirmation
+    (or --yes), and the hub's audit keeps who (the OS user), when and why. `--all` leaves out
+    those still in their study unless --include-ongoing is given.
+    """
+    import getpass
+
+    from sync.hub.enrolment import in_study
+
     if everyone == bool(participant_ids):
         raise click.UsageError("give participant ids or --all (not both)")
-    done = _store(db_path).enrolment.unblind(None if everyone else list(participant_ids), clock.now())
+    if include_ongoing and not everyone:
+        raise click.UsageError("--include-ongoing goes with --all")
+    store, now = _store(db_path), clock.now()
+    people = {p.participant_id: p for p in store.reads.participants()}
+    missing = [i for i in participant_ids if i not in people]
+    if missing:
+        raise HubError(f"no participant {missing[0]!r} on this hub")
+    chosen = sorted(people) if everyone else list(dict.fromkeys(participant_ids))
+    ongoing = [i for i in chosen if in_study(people[i], now)]
+    left_out = ongoing if everyone and not include_ongoing else []
+    chosen = [i for i in chosen if i not in left_out]
+    ongoing = [i for i in ongoing if i in chosen]
+    if reason is not None and not reason.strip():
+        raise click.UsageError("--reason needs a text saying why")
+    if ongoing and reason is None:
+        raise click.ClickException(f"{', '.join(map(printable, ongoing))} {'is' if len(ongoing) == 1 else 'are'} still in "
+                                   "the study: unblinding now needs --reason TEXT (kept in the hub's audit)")
+    if ongoing and not yes:
+        click.confirm(f"Unblind {len(ongoing)} participant(s) still in their study ({', '.join(map(printable, ongoing))})? "
+                      "Their devices will show the true phase names", abort=True)
+    done = store.enrolment.unblind(chosen, now, getpass.getuser(), reason.strip() if reason else None)
     click.echo(f"Unblinded {len(done)} participant(s): {', '.join(map(printable, done)) or '-'}")
+    if left_out:
+        click.echo(f"Left out {len(left_out)} still in their study (add --include-ongoing and --reason to include them).")
 
 
-@hub.command("revoke")
+@click.command("revoke")
 @db_option
 @click.argument("participant_id")
 @click.option("--json", "as_json", is_flag=True, help='Print {"participant_id", "revoked"}.')
@@ -420,7 +454,7 @@ def hub_revoke(db_path: Path, participant_id: str, as_json: bool) -> None:
                    f"`diary hub enroll --db {printable(str(db_path))} {pid}` gives a code for a new device.")
 
 
-@hub.command("export")
+@click.command("export")
 @db_option
 @click.option("--sqlite", "sqlite_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a SQLite file (opens in Datasette) and its Datasette metadata beside it.")
 @click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), help="Write one CSV per table into this folder.")
@@ -437,14 +471,14 @@ def hub_export(db_path: Path, sqlite_out: Path | None, csv_dir: Path | None, fhi
     from sync.hub.roster import describe
 
     left_out: list = []
-    counts = export(_store(db_path), clock.now(), sqlite_out, csv_dir, fhir_dir, redcap_dir, left_out)
+    counts = export(_readonly(db_path), clock.now(), sqlite_out, csv_dir, fhir_dir, redcap_dir, left_out)
     where = " and ".join(str(p) for p in outs if p)
     click.echo(f"Wrote {', '.join(f'{n} {name}' for name, n in counts.items())} to {where}")
     if left_out:
         click.echo(describe(left_out), err=True)
 
 
-@hub.command("backup")
+@click.command("backup")
 @db_option
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help='Print {"path", "entries", "participants", "size"}.')

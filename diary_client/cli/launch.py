@@ -7,21 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-APP_NAME = "symptom-diary"
+from diary_client.cli.datadir import chosen_data_dir
+
 DATA_DIR_OPTION = "--data-dir"
-
-
-def default_data_dir() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir(APP_NAME))
-
-
-def chosen_data_dir(option: Path | None) -> Path:
-    """The one data-dir rule, the app's and every command's: `--data-dir`, else DIARY_HOME, else the user data dir."""
-    if option is not None:
-        return option
-    return Path(os.environ["DIARY_HOME"]) if os.environ.get("DIARY_HOME") else default_data_dir()
 
 
 def app_data_dir(args: list[str]) -> Path | None:
@@ -42,7 +30,7 @@ def run() -> None:  # pragma: no cover - console entry point (tests/test_diary_s
     data_dir = app_data_dir(sys.argv[1:])
     if data_dir is None or data_dir.is_file() or os.environ.get(COMPLETE_VAR):
         # a command, a file for a folder (the command line says), or the shell asking for completions
-        from diary_client.cli.participant import run as command_line
+        from diary_client.cli.tree import run as command_line
 
         command_line()
         return

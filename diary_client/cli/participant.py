@@ -14,9 +14,7 @@ from typing import IO
 import click
 
 from diary_client.cli.kit import Env, confirm, emit_json, pass_env, user_errors
-from diary_client.cli.launch import chosen_data_dir
-from diary_client.cli.lazy import LazyGroup
-from diary_client.core import clock, private
+from diary_client.core import private
 from diary_client.core.answers import format_value, parse_answers
 from diary_client.core.days import long_date, plural, relative, short_date
 from diary_client.core.printable import printable
@@ -25,40 +23,7 @@ from diary_client.device.diary import AlreadyFiled, Diary, DiaryError
 from diary_client.device.store import Store
 
 
-@click.group(
-    cls=LazyGroup,
-    invoke_without_command=True,
-    lazy={
-        "sync": "diary_client.cli.hub:sync_command",
-        "hub": "diary_client.cli.hub:hub",
-        "report": "diary_client.cli.report:report",
-        "remind": "diary_client.cli.remind:remind",
-        "demo": "diary_client.cli.demo:demo",
-    },
-)
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where this device keeps its diary (env DIARY_HOME; default: the user data dir).",
-)
-@click.version_option(package_name="symptom-diary")
-@click.pass_context
-def main(ctx: click.Context, data_dir: Path | None) -> None:
-    """A daily symptom diary for clinical and N-of-1 studies.
-
-    With no command, opens the diary app (the enrolment screen on first run).
-    """
-    ctx.obj = Env(chosen_data_dir(data_dir))
-    notice = clock.override_notice()
-    if notice:
-        click.echo(notice, err=True)
-    if ctx.invoked_subcommand is None:
-        from diary_client.app.main import run_app
-
-        run_app(ctx.obj.data_dir)
-
-
-@main.command()
+@click.command()
 @click.option("--participant", "participant_id", required=True, help="The participant's study id.")
 @click.option("--protocol", "protocol_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Study protocol TOML file (default: the built-in ldn-fm study).")
@@ -165,7 +130,7 @@ def _describe(s, today: date) -> str:
     }[s.today]
 
 
-@main.command()
+@click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @pass_env
 @user_errors()
@@ -209,7 +174,7 @@ def _pairs(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-@main.command()
+@click.command()
 @click.argument("values", nargs=-1, metavar="ITEM=VALUE...")
 @click.option("--reason", help="Correct today's saved report; the reason is kept with it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the saved entry as JSON.")
@@ -298,7 +263,7 @@ def read_csv_rows(path: Path) -> list[tuple[int, date, dict[str, str]]]:
         raise DiaryError(f"{name}: not a readable CSV file ({e})") from None
 
 
-@main.command(name="import")
+@click.command(name="import")
 @click.argument("csv_file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @pass_env
 @user_errors()
@@ -320,7 +285,7 @@ def import_(env: Env, csv_file: Path) -> None:
     click.echo(f"Imported {plural(len(saved), 'day')} from {'stdin' if str(csv_file) == STDIO else csv_file}")
 
 
-@main.command()
+@click.command()
 @click.option("--csv", "csv_file", required=True, type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
               help="Where to write the CSV (`-`: standard output).")
 @click.option("--all", "every", is_flag=True, help="Every entry, superseded ones included.")
@@ -349,7 +314,7 @@ def export(env: Env, csv_file: Path, every: bool) -> None:
     click.echo(f"Wrote {plural(len(entries), 'entry')} to {'stdout' if to_stdout else csv_file}", err=to_stdout)
 
 
-@main.command()
+@click.command()
 @pass_env
 @user_errors()
 def verify(env: Env) -> None:
@@ -363,15 +328,3 @@ def verify(env: Env) -> None:
         raise click.ClickException(f"{path}: {len(problems)} problem(s) found")
     click.echo(f"ok: {plural(store.count('entries'), 'entry')}, {plural(store.count('audit'), 'audit record')}, "
                f"chain intact ({path})")
-
-
-def run() -> None:  # pragma: no cover - console entry point
-    main(prog_name="diary")
-
-
-if __name__ == "__main__":  # pragma: no cover - `python -m diary_client.cli.participant`
-    # Run the module under its own name: the lazily loaded commands import `diary_client.cli.participant`, and
-    # a second copy of this module (as __main__) would hold another `Env` class than theirs.
-    from diary_client.cli.participant import main as _main
-
-    sys.exit(_main(prog_name="diary"))

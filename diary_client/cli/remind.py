@@ -40,7 +40,7 @@ def times(remind: time | Iterable[time]) -> list[time]:
 def diary_executable(argv0: str | None = None, executable: str | None = None) -> list[str]:
     """This installation's `diary`, by absolute path: the script that is running (a --user or pipx
     install), else the console script beside this Python (a venv, activated or not), else
-    `python -m diary_client.cli.participant` with this Python. Never a bare name: cron has no PATH to find it."""
+    `python -m diary_client` with this Python. Never a bare name: cron has no PATH to find it."""
     argv0 = sys.argv[0] if argv0 is None else argv0
     executable = executable or sys.executable
     if argv0 and Path(argv0).name == "diary" and os.access(argv0, os.X_OK):
@@ -48,7 +48,7 @@ def diary_executable(argv0: str | None = None, executable: str | None = None) ->
     beside = Path(os.path.abspath(executable)).parent / "diary"  # not resolved: a venv's python is a symlink
     if os.access(beside, os.X_OK):
         return [str(beside)]
-    return [os.path.abspath(executable), "-m", "diary_client.cli.participant"]
+    return [os.path.abspath(executable), "-m", "diary_client"]
 
 
 def diary_command(data_dir: Path, action: str = "--notify") -> list[str]:

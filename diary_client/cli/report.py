@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from analysis.participant import ParticipantData
 from diary_client.cli.kit import Env, emit_json, pass_env, user_errors
 from diary_client.core.printable import printable
+
+if TYPE_CHECKING:  # the hub's modules load only for `hub report`, never for the participant's `diary report`
+    from analysis.cohort_page import HeatRow, PageRow
+    from analysis.results import CohortSummary
+    from sync.hub.roster import LeftOut
+    from sync.hub.rules import Participant
+    from sync.hub.store import HubStore
 
 
 class ReportError(Exception):
@@ -104,54 +113,106 @@ def read_covariates(path: Path) -> dict[str, dict[str, float]]:
         raise ReportError(f"{path}: not a readable CSV file ({e})") from None
 
 
-def load_cohort(db_path: Path, study: str | None, now: datetime) -> tuple[Iterator[ParticipantData], list]:
-    """The hub's participants of one study with a day 1 and readable data, one at a time, and
-    those left out (`sync.hub.roster.LeftOut`: no day 1 yet, a damaged record or entry), a list
-    that grows while the participants are read."""
+@dataclass(frozen=True)
+class Cohort:
+    """The hub's participants of one study that `hub report` reads: those with a day 1 (`people`)
+    and those already left out (no day 1 yet, a damaged record), on the hub opened read-only."""
+
+    hub: HubStore
+    people: list[Participant]
+    left_out: list[LeftOut]
+
+    def data(self, now: datetime) -> Iterator[ParticipantData | LeftOut]:
+        """Each participant's data in turn (one in memory at a time), or why she is left out (a damaged entry)."""
+        from sync.hub import roster
+
+        for m in roster.members(self.hub, self.people):
+            if isinstance(m, roster.LeftOut):
+                yield m
+                continue
+            p = m.participant
+            assert p.start is not None  # `people` all have a day 1
+            yield ParticipantData(p.participant_id, p.protocol, p.start, m.entries, p.local(now).tzinfo)
+
+
+def load_cohort(db_path: Path, study: str | None) -> Cohort:
+    """The hub's participants of one study (the only one, when `study` is None), read through
+    `sync.hub.roster` with the hub opened read-only; ReportError when there is none to report on."""
     from sync.hub import roster
     from sync.hub.store import HubStore
 
     if not db_path.is_file():
         raise ReportError(f"{db_path}: no hub database there (check --db)")
-    store = HubStore(db_path)
-    people, damaged = roster.participants(store)
-    studies = sorted({p.study_id for p in people} | {x.study_id for x in damaged if x.study_id})
+    hub = HubStore.open_readonly(db_path)
+    everyone = roster.read(hub)
+    studies = everyone.studies()
     if study is None:
         if len(studies) > 1:
             raise ReportError(f"the hub holds several studies ({', '.join(studies)}): choose one with --study")
         study = studies[0] if studies else None
-    chosen = [p for p in people if p.study_id == study]
-    left_out = [x for x in damaged if x.study_id in (study, None)]
-    left_out += [roster.LeftOut(p.participant_id, p.damaged or roster.NO_DAY_1, p.study_id)
-                 for p in chosen if p.start is None]
-    if not chosen and not left_out:
+    chosen = everyone.of_study(study)
+    left_out = chosen.left_out + [roster.LeftOut(p.participant_id, p.damaged or roster.NO_DAY_1, p.study_id)
+                                  for p in chosen.people if p.start is None]
+    if not chosen.people and not left_out:
         raise ReportError(f"no participants in study {study}" if study else "the hub has no participants yet")
-    if all(p.start is None for p in chosen):
+    people = [p for p in chosen.people if p.start is not None]
+    if not people:
         raise ReportError(f"no participant of study {study} can be reported on yet: {roster.describe(left_out)}")
+    return Cohort(hub, people, left_out)
+
+
+@dataclass(frozen=True)
+class CohortRead:
+    """What one read pass over the hub gives `hub report`."""
+
+    summary: CohortSummary
+    left_out: list[LeftOut]  # by id: no day 1, a damaged record or entry
+    page: list[PageRow]  # --html: each participant's row of the page, not her report
+    heat: list[HeatRow]  # --html: each participant's compliance heat-map row
+    json_tail: str | None  # --json: the document's closing piece, held back for "left_out"
+
+
+def read_cohort(cohort: Cohort, now: datetime, covariates: dict[str, dict[str, float]] | None, html: bool,
+                json_out: Callable[[str], object] | None = None) -> CohortRead:
+    """One pass over the cohort: each participant read, reported on, written (`json_out`: her part
+    of the JSON document, as soon as it is made) and dropped, keeping what the page needs of her."""
+    from analysis.cohort import CohortStream
+    from analysis.cohort_page import heat_row, page_row
+    from sync.hub.roster import LeftOut
+
+    left_out = list(cohort.left_out)
+    page: list[PageRow] = []
+    heat: list[HeatRow] = []
 
     def ready() -> Iterator[ParticipantData]:
-        for p in chosen:
-            if p.start is None:
+        for p in cohort.data(now):
+            if isinstance(p, LeftOut):
+                left_out.append(p)
                 continue
-            entries = roster.entries(store, p)
-            if isinstance(entries, roster.LeftOut):
-                left_out.append(entries)
-                continue
-            yield ParticipantData(p.participant_id, p.protocol, p.start, entries, p.local(now).tzinfo)
+            if html:
+                heat.append(heat_row(p.participant_id, p.protocol, p.start, list(p.entries),
+                                     cohort.hub.reads.flags(p.participant_id), p.local(now)))
+            yield p
 
-    return ready(), left_out
+    # each participant's report is written (or passed over) as soon as it is made, then dropped
+    stream = CohortStream(ready(), now, covariates, (lambda r: page.append(page_row(r))) if html else None,
+                          daily=html)  # the page's small multiples draw each day's value
+    tail = None
+    try:
+        if json_out is not None:
+            for piece in stream.json_text():  # all but the last piece, written as they come
+                if tail is not None:
+                    json_out(tail)
+                tail = piece
+        else:
+            for _ in stream.reports():
+                pass
+        summary = stream.summary()
+    except ValueError as e:  # every participant with a day 1 turned out damaged
+        from sync.hub.roster import describe
 
-
-def _heat_tap(participants: Iterator[ParticipantData], db_path: Path, now: datetime, rows: list):
-    """Pass the participants on, keeping each one's compliance heat-map row (`--html`) as it goes by."""
-    from analysis.cohort_page import heat_row
-    from sync.hub.store import HubStore
-
-    reads = HubStore(db_path).reads
-    for p in participants:
-        rows.append(heat_row(p.participant_id, p.protocol, p.start, list(p.entries),
-                             reads.flags(p.participant_id), p.local(now)))
-        yield p
+        raise ReportError(f"{e}: {describe(left_out)}" if left_out else str(e)) from None
+    return CohortRead(summary, sorted(left_out, key=lambda x: x.participant_id), page, heat, tail)
 
 
 @click.command("report")
@@ -168,59 +229,40 @@ def _heat_tap(participants: Iterator[ParticipantData], db_path: Path, now: datet
 def hub_report(db_path: Path, study: str | None, covariates_file: Path | None, as_json: bool,
                html_file: Path | None) -> None:
     """The cohort report, the paper's table: reductions, paired tests, responders, covariates, mixed model."""
-    from analysis.cohort import CohortStream
     from diary_client.core import clock
     from sync.hub.errors import HubError
+    from sync.hub.roster import describe
 
     covariates = read_covariates(covariates_file) if covariates_file else None
     now = clock.now()
-    heat: list = []
-    page: list = []  # --html: each participant's row of the page (`PageRow`), not her report
-    last: str | None = None  # the JSON's closing piece, held back for "left_out"
     try:
-        ready, left_out = load_cohort(db_path, study, now)
-        if html_file:
-            from analysis.cohort_page import page_row
-
-            ready = _heat_tap(ready, db_path, now, heat)
-        # each participant's report is written (or passed over) as soon as it is made, then dropped
-        stream = CohortStream(ready, now, covariates, (lambda r: page.append(page_row(r))) if html_file else None,
-                              daily=bool(html_file))  # the page's small multiples draw each day's value
-        if as_json:
-            last = _echo_but_last(stream.json_text())
-        else:
-            for _ in stream.reports():
-                pass
-        rep = stream.summary()
+        got = read_cohort(load_cohort(db_path, study), now, covariates, html=bool(html_file),
+                          json_out=(lambda piece: click.echo(piece, nl=False)) if as_json else None)
     except HubError as e:
         raise ReportError(str(e)) from None
-    except ValueError as e:  # every participant with a day 1 turned out damaged
-        from sync.hub.roster import describe
-
-        raise ReportError(f"{e}: {describe(left_out)}" if left_out else str(e)) from None
-    left_out.sort(key=lambda x: x.participant_id)
     if as_json:
         import json
 
-        click.echo(', "left_out": ' + json.dumps([x.as_json() for x in left_out], ensure_ascii=False) + (last or ""))
+        click.echo(', "left_out": ' + json.dumps([x.as_json() for x in got.left_out], ensure_ascii=False)
+                   + (got.json_tail or ""))
     if covariates:
-        unknown = sorted(set(covariates) - set(rep.participant_ids))
+        unknown = sorted(set(covariates) - set(got.summary.participant_ids))
         if unknown:
             click.echo(f"covariates: no such participant in the study: {', '.join(map(printable, unknown))}", err=True)
-    if left_out:
-        from sync.hub.roster import describe
-
-        click.echo(describe(left_out), err=True)
+    if got.left_out:
+        click.echo(describe(got.left_out), err=True)
     if html_file:
         from analysis.cohort_page import page_pieces
 
-        _write(html_file, page_pieces(rep, page, heat, covariates, [(x.participant_id, x.reason) for x in left_out]))
+        _write(html_file, page_pieces(got.summary, got.page, got.heat, covariates,
+                                      [(x.participant_id, x.reason) for x in got.left_out]))
     if html_file:  # the page is what was asked for: one line about it (the text report is `hub report` alone)
-        click.echo(f"Wrote {html_file}: {rep.n_participants} participants, {rep.responders_phrase()}", err=as_json)
+        click.echo(f"Wrote {html_file}: {got.summary.n_participants} participants, {got.summary.responders_phrase()}",
+                   err=as_json)
     elif not as_json:
         from analysis.render_text import print_cohort
 
-        print_cohort(rep)
+        print_cohort(got.summary)
 
 
 def _echo_but_last(pieces: Iterator[str]) -> str | None:

@@ -42,11 +42,20 @@ def start_problem(start: date, today: date) -> str | None:
     return None
 
 
+NOT_COME_YET = "has not come yet"
+"""The words of the one refusal that time cures (the hub's clock behind): `time_cures` finds them."""
+
+
 def future_day_problem(day: date, today: date) -> str | None:
     """Why a report for `day` is refused on `today` (the hub's date): it is for a day to come."""
     if day > today + FUTURE_ALLOWANCE:
-        return f"{day.isoformat()} has not come yet (it is {today.isoformat()} on the hub): a report is for a day that has begun"
+        return f"{day.isoformat()} {NOT_COME_YET} (it is {today.isoformat()} on the hub): a report is for a day that has begun"
     return None
+
+
+def time_cures(problem: str) -> bool:
+    """Is this refusal one that a later try may not meet (a day to come on the hub's clock)?"""
+    return NOT_COME_YET in problem
 
 
 def entry_problem(diary_date: date, submitted_at: datetime) -> str | None:

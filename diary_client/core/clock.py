@@ -24,6 +24,16 @@ JUMP_TOLERANCE = timedelta(minutes=5)
 
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
+CLOCK_FLAGS = ("clock_override", "clock_jump", "clock_off", "clock_backwards")
+"""The clock guard's doubts about an entry: its time is not vouched for by the device's clock."""
+MOVED_FLAGS = ("clock_jump", "clock_off", "clock_backwards")
+"""The doubts that say the device's clock itself was wrong: a report carrying one fills its day only
+if a hub received it before the day's grace ended. On the device, `clock_override` (DIARY_NOW, a
+switch for tests and demos) only keeps a report from counting as on time; on the hub, whose
+clock no device sets, every clock flag counts (CLOCK_FLAGS)."""
+ZONE_FLAG = "zone_change"
+"""An entry made in another zone than the registered one: its day is right, "on time" is not vouched for."""
+
 
 class ClockError(ValueError):
     pass
@@ -102,6 +112,36 @@ def jump(before: dict, now: Reading) -> timedelta | None:
         return moved if moved < -JUMP_TOLERANCE else None
     moved = now.wall - (then + timedelta(seconds=elapsed))
     return moved if abs(moved) > JUMP_TOLERANCE else None
+
+
+@dataclass(frozen=True)
+class ZoneSeen:
+    """The participant's registered zone (kept at enrolment) and the zone the device is in now."""
+
+    registered: str
+    current: str
+
+    @property
+    def changed(self) -> bool:
+        return self.current != self.registered
+
+
+def zone_name(tz: tzinfo | None) -> str:
+    """An IANA name where the zone has one (Asia/Tokyo), else its offset now (UTC+09:00)."""
+    key = getattr(tz, "key", None)
+    return key if key else str(datetime.now(tz).strftime("UTC%z")) if tz else "UTC"
+
+
+def zone(name: str | None) -> tzinfo | None:
+    """The zone of an IANA name; None for no name or one this machine does not know."""
+    if not name:
+        return None
+    from zoneinfo import ZoneInfo
+
+    try:
+        return ZoneInfo(name)
+    except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        return None
 
 
 def local_tz() -> tzinfo:

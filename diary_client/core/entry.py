@@ -6,8 +6,8 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -88,10 +88,23 @@ def _iso(t: datetime) -> str:
     return f"{text}{sign}{secs // 3600:02d}:{secs % 3600 // 60:02d}"
 
 
+_FIELDS = [f.name for f in fields(Entry)]
+
+
 def from_wire(doc: dict[str, Any]) -> Entry:
     """An Entry from its `wire()` form, as stored by this program (no validation beyond Entry's own)."""
     return Entry(**{**doc, "diary_date": date.fromisoformat(doc["diary_date"]),
                     "submitted_at": datetime.fromisoformat(doc["submitted_at"])})
+
+
+def row_entry(row: Mapping[str, Any]) -> Entry:
+    """An Entry from a table row of its fields, answers as JSON text, as the device's store writes
+    it (trusted: no pydantic on the device's read path)."""
+    doc = {k: row[k] for k in _FIELDS}
+    doc["answers"] = json.loads(row["answers"])
+    if not isinstance(doc["answers"], dict):  # a file changed behind the app's back (verify, a collected file)
+        raise ValueError("answers is not a JSON object")
+    return from_wire(doc)
 
 
 def stored_entry(body: str | bytes) -> Entry:

@@ -43,6 +43,9 @@ class Schedule:
     closes: time = time(23, 59)
     grace_hours: Annotated[float, c.Ge(0), c.Le(48)] = 12
     remind: time | list[time] = time(19, 0)  # one time, or several
+    # May a device that syncs with a hub import paper or legacy days (`diary import`)? By default
+    # such days enter the study only through the coordinator; either way they are never "done".
+    device_import: bool = False
 
     @property
     def reminders(self) -> list[time]:

@@ -7,7 +7,7 @@ A diary day is a calendar date, so a day with a DST change is still one day.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal
 
@@ -108,13 +108,15 @@ class Today:
     span: PhaseSpan | None
 
 
-def fileable_date(protocol: Protocol, start: date, now: datetime) -> date | None:
-    """The study date whose window (preferred) or grace period is running now, if any."""
+def fileable_date(protocol: Protocol, start: date, now: datetime, closed_upto: date | None = None) -> date | None:
+    """The study date whose window (preferred) or grace period is running now, if any.
+    `closed_upto`: the last date missed for good whatever the zone of `now` says (its grace is
+    over in the participant's registered zone): it and the days before it are never fileable."""
     tz = now.tzinfo
     assert tz is not None, "now must be an aware datetime"
     late = None
     for d in (now.date() - timedelta(days=k) for k in range(0, 4)):
-        if span_on(protocol, start, d) is None:
+        if span_on(protocol, start, d) is None or (closed_upto is not None and d <= closed_upto):
             continue
         st = window_state(window(protocol.schedule, d, tz), now)
         if st == "open":
@@ -124,17 +126,21 @@ def fileable_date(protocol: Protocol, start: date, now: datetime) -> date | None
     return late
 
 
-def today(protocol: Protocol, start: date, now: datetime, filed: Mapping[date, object]) -> Today:
+def today(protocol: Protocol, start: date, now: datetime, filed: Mapping[date, object],
+          closed_upto: date | None = None) -> Today:
+    """`closed_upto` as for `fileable_date`: such a day shows as missed whatever its local window says."""
     tz = now.tzinfo
     assert tz is not None, "now must be an aware datetime"
     last = end_date(protocol, start)
-    d = fileable_date(protocol, start, now)
+    d = fileable_date(protocol, start, now, closed_upto)
     if d is not None and d in filed:
         d = None  # that one is done: look at the calendar date instead
     if d is None:
         d = min(max(now.date(), start), last)
     win = window(protocol.schedule, d, tz)
     state: TodayState = day_state(win, now, d in filed)
+    if closed_upto is not None and d <= closed_upto and d not in filed:
+        state = "missed"
     if d == last and state in ("done", "missed") and now > win.grace_ends:
         state = "ended"
     return Today(d, study_day(start, d), state, win, span_on(protocol, start, d))
@@ -143,13 +149,13 @@ def today(protocol: Protocol, start: date, now: datetime, filed: Mapping[date, o
 @dataclass(frozen=True)
 class Tally:
     expected: int  # days whose window has closed, or that were filed already
-    done: int  # days with a report (on time, late, imported or flagged)
+    done: int  # days filled by a report filed on a device (on time, late, or doubted but received in time)
     late: int  # of those, filed late
-    missed: int  # days past their grace period with no report
+    missed: int  # days past their grace period that no report filled (imported and unproven ones included)
     compliance: float | None  # done / expected; None while nothing is expected
-    imported: int = 0  # of the days done, those with paper or legacy data (`diary import`): never on time
-    flagged: int = 0  # of the days done, those with a report the clock guard doubts (clock_* flags)
-    on_time: int = 0  # of the days done, filed on the device in the window, with no doubt about the clock
+    imported: int = 0  # days with paper or legacy data (`diary import`): counted apart, never done
+    flagged: int = 0  # days with a device report the clock guard (or a zone change) doubts
+    on_time: int = 0  # of the days done, filed on the device in the window, with no doubt at all
 
 
 def tally(
@@ -159,10 +165,12 @@ def tally(
     filed: Mapping[date, str],
     phase_id: str | None = None,
     flagged: Collection[date] = frozenset(),
+    unproven: Collection[date] = frozenset(),
 ) -> Tally:
     """Count days for the whole study or one phase. `filed` maps date -> timing of its report;
-    `flagged`: the dates with a report the clock guard doubts."""
-    per_phase = tally_by_phase(protocol, start, now, filed, flagged)
+    `flagged`: the dates with a report the clock guard doubts; `unproven`: of those, the ones
+    whose report does not fill the day (`unproven_dates`)."""
+    per_phase = tally_by_phase(protocol, start, now, filed, flagged, unproven)
     if phase_id is not None:
         return per_phase.get(phase_id, _tally(0, 0, 0, 0))
     return combined(per_phase.values())
@@ -176,10 +184,11 @@ def combined(tallies: Iterable[Tally]) -> Tally:
 
 
 def tally_by_phase(protocol: Protocol, start: date, now: datetime, filed: Mapping[date, str],
-                   flagged: Collection[date] = frozenset()) -> dict[str, Tally]:
+                   flagged: Collection[date] = frozenset(),
+                   unproven: Collection[date] = frozenset()) -> dict[str, Tally]:
     """Every phase's tally (phase id -> Tally) from one walk over the study's dates."""
     cut = cutoffs(protocol.schedule, now)
-    return {span.phase.id: phase_tally(span, cut, filed_days(span, cut, filed, flagged))
+    return {span.phase.id: phase_tally(span, cut, filed_days(span, cut, filed, flagged, unproven))
             for span in phase_spans(protocol, start)}
 
 
@@ -208,29 +217,52 @@ def cutoffs(schedule: Schedule, now: datetime) -> Cutoffs:
 @dataclass(frozen=True)
 class FiledDays:
     """What a phase's tally needs of its days with a report: how many were filed each way (the
-    timing of the day's first report), how many of those the clock guard doubts, and how many
-    are on or before the cutoffs. The device counts them from its entries, the hub in SQL."""
+    timing of the day's first report), how many of those are doubted, how many of those the
+    report does not fill (unproven), and how many days a report fills on or before the cutoffs
+    (imported and unproven days are not filled). The device counts them from its entries, the
+    hub in SQL."""
 
     by_timing: Mapping[str, int]  # timing -> days
     doubted: Mapping[str, int]  # timing -> of those days, the ones with a report the clock guard doubts
-    closed: int  # days with a report on or before Cutoffs.closed
-    past_grace: int  # days with a report on or before Cutoffs.past_grace
+    closed: int  # days filled by a report, on or before Cutoffs.closed
+    past_grace: int  # days filled by a report, on or before Cutoffs.past_grace
+    unproven: Mapping[str, int] = field(default_factory=dict)  # timing -> doubted days the report does not fill
 
 
-def filed_days(span: PhaseSpan, cut: Cutoffs, filed: Mapping[date, str], flagged: Collection[date]) -> FiledDays:
+def fills(timing: str, unproven: bool) -> bool:
+    """Does a day's report fill the day? Not an import (paper or legacy data), and not a report
+    whose time the clock guard doubts and no hub received before the day's grace period ended."""
+    return timing != "import" and not unproven
+
+
+def filed_days(span: PhaseSpan, cut: Cutoffs, filed: Mapping[date, str], flagged: Collection[date],
+               unproven: Collection[date] = frozenset()) -> FiledDays:
     by_timing: dict[str, int] = {}
     doubted: dict[str, int] = {}
+    unfilled: dict[str, int] = {}
     closed = past_grace = 0
     for d in span.dates():
         timing = filed.get(d)
         if timing is None:
             continue
         by_timing[timing] = by_timing.get(timing, 0) + 1
-        if d in flagged:
+        if d in flagged and timing != "import":
             doubted[timing] = doubted.get(timing, 0) + 1
-        closed += d <= cut.closed
-        past_grace += d <= cut.past_grace
-    return FiledDays(by_timing, doubted, closed, past_grace)
+            if d in unproven:
+                unfilled[timing] = unfilled.get(timing, 0) + 1
+        if fills(timing, d in unproven and d in flagged):
+            closed += d <= cut.closed
+            past_grace += d <= cut.past_grace
+    return FiledDays(by_timing, doubted, closed, past_grace, unfilled)
+
+
+def unproven_dates(schedule: Schedule, tz: tzinfo, doubted: Mapping[date, datetime | None]) -> set[date]:
+    """Of the dates whose report the clock guard doubts (date -> when a hub received it, None: not
+    yet), those it does not fill: no hub received the report before the day's grace period ended
+    in the participant's zone `tz`. The device's own clock cannot vouch for such a report, so its
+    day stays missed once its grace is over (on the device and on the hub)."""
+    return {d for d, received in doubted.items()
+            if received is None or received > window(schedule, d, tz).grace_ends}
 
 
 def _days_upto(span: PhaseSpan, last: date) -> int:
@@ -238,16 +270,19 @@ def _days_upto(span: PhaseSpan, last: date) -> int:
 
 
 def phase_tally(span: PhaseSpan, cut: Cutoffs, filed: FiledDays) -> Tally:
-    """A phase's tally: every day with a report is expected and done; a day without one is
-    expected once its window has closed and missed once its grace period is over. Imported days
-    are never on time; a doubted report is neither on time nor late-and-trusted: it is flagged."""
-    done = sum(filed.by_timing.values())
+    """A phase's tally: every day a report fills is expected and done; any other day is expected
+    once its window has closed and missed once its grace period is over. Imported days are
+    counted apart and never done (the day stays missed); a doubted report is never on time, and
+    one no hub received in time (`unproven_dates`) does not fill its day either."""
+    imported = filed.by_timing.get("import", 0)
+    unfilled = sum(filed.unproven.values())
+    done = sum(filed.by_timing.values()) - imported - unfilled
     doubted = sum(n for timing, n in filed.doubted.items() if timing != "import")
     on_time = filed.by_timing.get("on_time", 0) - filed.doubted.get("on_time", 0)
+    late = filed.by_timing.get("late", 0) - filed.unproven.get("late", 0)
     expected = done + _days_upto(span, cut.closed) - filed.closed
     missed = _days_upto(span, cut.past_grace) - filed.past_grace
-    return _tally(expected, done, filed.by_timing.get("late", 0), missed, filed.by_timing.get("import", 0),
-                  doubted, on_time)
+    return _tally(expected, done, late, missed, imported, doubted, on_time)
 
 
 DayStatus = Literal["on_time", "late", "import", "flagged", "missed", "overdue", "open", "upcoming"]

@@ -5,34 +5,21 @@ The command line and the app both file reports through `Diary.file`, so the rule
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
 from diary_client.core import answers as ans
 from diary_client.core import bounds, clock, days
 from diary_client.core import schedule as sch
 from diary_client.core.entry import Entry, Source, Timing, Value, latest, new_id
+from diary_client.core.ids import participant_id_problem
 from diary_client.core.protocol import Item, Protocol, parse_protocol, stored_protocol
 from diary_client.device.settings import DeviceSettings
 from diary_client.device.store import Store
 
-PARTICIPANT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-
 
 class DiaryError(Exception):
     """A rule of the diary says no (no back-filling, not enrolled, ...); the message says why."""
-
-
-def participant_id_problem(participant_id: str) -> str | None:
-    """Why this cannot be a new participant id (device and hub use the same rule), or None.
-
-    Ids are shown on terminals, in file names and in other systems' fields: a new one is plain
-    ASCII (ids stored before this rule stay readable, and are shown escaped: printable.py)."""
-    if not PARTICIPANT_ID.fullmatch(participant_id):
-        return ("a participant id is 1 to 64 characters: letters A-Z or a-z, digits, '.', '_' or '-', "
-                "starting with a letter or digit")
-    return None
 
 
 @dataclass(frozen=True)
@@ -171,6 +158,7 @@ class Diary:
             **{k: v for k, v in ({"timezone": getattr(clock.local_tz(), "key", None)} | extra).items()
                if v is not None},
         )
+        store.start_clock()
         return Diary(store)
 
     @staticmethod
@@ -226,14 +214,45 @@ class Diary:
         """Per diary date, how its first report was filed (read narrowly: no entries built)."""
         return self.store.filed_timing()
 
+    # -- the registered zone -------------------------------------------------------------------
+
+    def zone(self) -> tzinfo | None:
+        """The participant's registered zone (kept at enrolment; the hub's zone for them too):
+        compliance is counted in it, and no other zone reopens a day whose grace is over in it.
+        None on a device enrolled before the zone was kept."""
+        return clock.zone(self.settings.timezone)
+
+    def registered(self, now: datetime) -> datetime:
+        """`now` in the registered zone (as it is, without one)."""
+        tz = self.zone()
+        return now if tz is None else now.astimezone(tz)
+
+    def closed_upto(self, now: datetime) -> date | None:
+        """The last diary date missed for good: its grace period is over in the registered zone,
+        whatever the device's zone says now (a zone set back a day reopens nothing)."""
+        return None if self.zone() is None else sch.cutoffs(self.protocol.schedule, self.registered(now)).past_grace
+
+    def zone_seen(self, now: datetime) -> clock.ZoneSeen | None:
+        """The registered zone and the one `now` is in, for the store's zone record and flag."""
+        if self.settings.timezone is None:
+            return None
+        return clock.ZoneSeen(self.settings.timezone, clock.zone_name(now.tzinfo))
+
+    def unproven(self) -> set[date]:
+        """Days whose report the clock guard doubts and no hub received in time (they fill nothing)."""
+        tz = self.zone() or clock.local_tz()
+        return sch.unproven_dates(self.protocol.schedule, tz, self.store.clock_doubted())
+
     def today(self, now: datetime, filed: dict[date, str] | None = None) -> sch.Today:
         """Today's state; `filed` (from `filed()`) spares a second read when the caller holds it."""
-        return sch.today(self.protocol, self.start, now, self.filed() if filed is None else filed)
+        return sch.today(self.protocol, self.start, now, self.filed() if filed is None else filed,
+                         self.closed_upto(now))
 
     def status(self, now: datetime, filed: dict[date, str] | None = None) -> Status:
         filed = self.filed() if filed is None else filed
-        t = sch.today(self.protocol, self.start, now, filed)
-        tally = sch.tally(self.protocol, self.start, now, filed, flagged=self.store.flagged_dates())
+        t = self.today(now, filed)
+        tally = sch.tally(self.protocol, self.start, self.registered(now), filed,
+                          flagged=self.store.flagged_dates(), unproven=self.unproven())
         return Status(
             participant_id=self.participant_id,
             study_id=self.protocol.id,
@@ -270,7 +289,7 @@ class Diary:
 
     def fileable(self, now: datetime) -> date:
         """The diary date that may be filed now, or DiaryError saying why none may."""
-        d = sch.fileable_date(self.protocol, self.start, now)
+        d = sch.fileable_date(self.protocol, self.start, now, self.closed_upto(now))
         if d is None:
             t = self.today(now)
             if t.state == "ended":
@@ -278,6 +297,10 @@ class Diary:
             if t.state == "upcoming":
                 when = t.window.opens.strftime("%H:%M") if t.diary_date == now.date() else t.window.opens.strftime("%Y-%m-%d %H:%M")
                 raise DiaryError(f"day {t.study_day}'s report opens at {when}")
+            upto = self.closed_upto(now)
+            if upto is not None and t.diary_date <= upto:
+                raise DiaryError(f"no report can be filed now: day {t.study_day} ({t.diary_date}) is missed, its grace "
+                                 f"period over in your study's time zone ({self.settings.timezone})")
             raise DiaryError(f"no report can be filed now: day {t.study_day} ({t.diary_date}) is {t.state}")
         return d
 
@@ -296,6 +319,10 @@ class Diary:
         d = d or self.fileable(now)
         win = sch.window(self.protocol.schedule, d, now.tzinfo)
         timing = sch.timing_now(win, now)
+        upto = self.closed_upto(now)
+        if upto is not None and d <= upto:
+            raise DiaryError(f"the report for {d} can no longer be filed: its window and grace period have passed "
+                             f"in your study's time zone ({self.settings.timezone})")
         if timing is None:
             state = sch.window_state(win, now)
             raise DiaryError(
@@ -365,7 +392,8 @@ class Diary:
                                      "saved report, so no correction was saved")
         elif reason is not None:
             raise DiaryError(f"day {report.study_day}'s report is not saved yet: there is nothing to correct")
-        return self.store.save(self.prepare(answers, now, source, reason, report.diary_date), drop_draft=True)
+        return self.store.save(self.prepare(answers, now, source, reason, report.diary_date), drop_draft=True,
+                               zone=self.zone_seen(now))
 
     def file(self, answers: dict[str, Value], now: datetime, source: Source = "app", reason: str | None = None) -> Entry:
         """Begin, check and durably save a report (or a correction, with `reason`) in one call."""
@@ -415,7 +443,14 @@ class Diary:
         return days.day_marks(self.protocol, now, self.filed() if filed is None else filed, first, last)
 
     def import_rows(self, rows: list[tuple[int, date, dict[str, str]]], now: datetime) -> list[Entry]:
-        """Legacy or paper rows (line number, date, ITEM -> text): all saved in one transaction, or none."""
+        """Legacy or paper rows (line number, date, ITEM -> text): all saved in one transaction, or none.
+
+        Imported days are counted apart and never done: a missed day stays missed. On a device that
+        syncs with a hub, the study's days come in this way only if the protocol allows it
+        (`[schedule] device_import = true`); otherwise through the coordinator (`hub import`)."""
+        if self.settings.hub_url and not self.protocol.schedule.device_import and rows:
+            raise DiaryError("this device syncs with the study's hub, and the study's protocol does not let a "
+                             "device import days: give paper or legacy records to your coordinator")
         have = set(latest(self.entries()))
         seen: dict[date, int] = {}
         out = []

@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from diary_client.device.store import Store
+from diary_client.core.entry import content_hash, row_entry
+from diary_client.device.chain import GENESIS, chain_hash
 
 
-def check(store: Store) -> list[str]:
+class ReadableDiary(Protocol):
+    """What the checks read a diary file through (the device's Store, or one over a collected file)."""
+
+    conn: sqlite3.Connection
+
+    def rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]: ...
+
+
+def check(store: ReadableDiary) -> list[str]:
     """Every problem found (empty when all is well)."""
-    from diary_client.core.entry import content_hash
-    from diary_client.device.store import GENESIS, _chain_hash, _row_entry
-
     problems: list[str] = []
     try:
         ok = [r[0] for r in store.conn.execute("PRAGMA integrity_check").fetchall()]
@@ -36,7 +41,7 @@ def check(store: Store) -> list[str]:
         for r in store.rows("SELECT * FROM audit ORDER BY seq"):
             if r["prev_hash"] != prev:
                 problems.append(f"audit record {r['seq']}: chain broken (prev_hash does not match)")
-            want = _chain_hash(r["prev_hash"], r["at"], r["action"], r["entry_id"], r["entry_hash"], r["detail"])
+            want = chain_hash(r["prev_hash"], r["at"], r["action"], r["entry_id"], r["entry_hash"], r["detail"])
             if r["hash"] != want:
                 problems.append(f"audit record {r['seq']}: altered (hash does not match its content)")
             prev = r["hash"]
@@ -54,7 +59,7 @@ def check(store: Store) -> list[str]:
         own: dict[str, list[int]] = {}
         for r in store.rows("SELECT * FROM entries ORDER BY rowid"):
             try:
-                h = content_hash(_row_entry(r))
+                h = content_hash(row_entry(r))
             except (ValueError, TypeError, RecursionError) as e:
                 problems.append(f"entry {r['id']}: unreadable ({e})")
                 continue
@@ -84,7 +89,7 @@ def _json(text: str | None):
         return None
 
 
-def _flags(store: Store, audited: dict) -> list[str]:
+def _flags(store: ReadableDiary, audited: dict) -> list[str]:
     out, have = [], {}
     for r in store.rows("SELECT entry_id, flag, detail FROM flags"):
         have[(r["entry_id"], r["flag"])] = r["detail"]
@@ -98,7 +103,7 @@ def _flags(store: Store, audited: dict) -> list[str]:
     return sorted(out)
 
 
-def _settings(store: Store, audited: dict) -> list[str]:
+def _settings(store: ReadableDiary, audited: dict) -> list[str]:
     """The settings table must be what the audited writes left; masked values (tokens) are not compared."""
     out = []
     have = {r["key"]: r["value"] for r in store.rows("SELECT key, value FROM settings")}
@@ -112,6 +117,6 @@ def _settings(store: Store, audited: dict) -> list[str]:
     return out
 
 
-def _receipts(store: Store, audited: set[str]) -> list[str]:
+def _receipts(store: ReadableDiary, audited: set[str]) -> list[str]:
     return [f"receipt of entry {r[0]}: has no audit record (added behind the app's back)"
             for r in store.conn.execute("SELECT entry_id FROM receipts ORDER BY entry_id") if r[0] not in audited]

@@ -21,10 +21,8 @@ class DeviceSettings:
     timezone: str | None = None  # the zone the diary windows are local times of (a hub importing the file takes it)
     hub_url: str | None = None
     hub_device: str | None = None  # the device name given to the hub at enrolment
-    enrol_code: str | None = None  # kept when sync was not installed at enrolment
     theme: str | None = None  # the participant's light/dark choice
     unblinded: bool = False  # released by the hub
-    hub_phases: list[dict[str, Any]] | None = None  # the true phase assignment, once unblinded
     history_fetched: bool = False  # this device has taken the participant's entries from the hub
     clock_offset_s: float | None = None  # hub time minus device time at the last sync
     last_upload: str | None = None

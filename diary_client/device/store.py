@@ -7,30 +7,28 @@ WAL with synchronous=FULL: when `save` returns, the entry is on disk.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from diary_client.core import clock, private
-from diary_client.core.entry import Entry, content_hash, from_wire, latest
+from diary_client.core.clock import MOVED_FLAGS, ZONE_FLAG
+from diary_client.core.entry import Entry, content_hash, latest, row_entry
+from diary_client.device.chain import GENESIS, chain_hash
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
 DB_NAME = "diary.db"
 BACKUP_KEEP = 7
-GENESIS = "0" * 64
 MIGRATION_SET = "diary"
-CLOCK_FLAGS = ("clock_override", "clock_jump", "clock_off", "clock_backwards")
-"""The clock guard's doubts about an entry (the only flags there are)."""
 
 # The schema steps, in order. sqlite-utils' Migrations applies them, loaded only when one is due:
 # importing sqlite-utils imports numpy (installed for the analysis), too slow for the app's start.
@@ -112,6 +110,12 @@ def _m0003(db: Database) -> None:
     )
 
 
+@migration("0004_quarantine_retry")
+def _m0004(db: Database) -> None:
+    # A refusal time may cure (a day to come on the hub's clock): the entry is sent again at later syncs.
+    db.execute("ALTER TABLE quarantine ADD COLUMN retry INTEGER NOT NULL DEFAULT 0")
+
+
 def _clash(e: sqlite3.IntegrityError) -> str:
     """An entry refused by a unique index, in words (two diary programs saving at the same time)."""
     text = str(e)
@@ -141,23 +145,6 @@ class _Guard:
 
 def _utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-def _chain_hash(prev: str, at: str, action: str, entry_id, entry_hash, detail) -> str:
-    body = json.dumps([prev, at, action, entry_id, entry_hash, detail], separators=(",", ":"))
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
-_ENTRY_FIELDS = [f.name for f in fields(Entry)]
-
-
-def _row_entry(row: dict) -> Entry:
-    """An Entry from its own row (trusted: no pydantic on the device's read path)."""
-    doc = {k: row[k] for k in _ENTRY_FIELDS}
-    doc["answers"] = json.loads(row["answers"])
-    if not isinstance(doc["answers"], dict):  # a file changed behind the app's back (verify, a collected file)
-        raise ValueError("answers is not a JSON object")
-    return from_wire(doc)
 
 
 class Store:
@@ -239,7 +226,7 @@ class Store:
         prev = row[0] if row else GENESIS
         at = _utcnow()
         detail_s = None if detail is None else json.dumps(detail, sort_keys=True)
-        h = _chain_hash(prev, at, action, entry_id, entry_hash, detail_s)
+        h = chain_hash(prev, at, action, entry_id, entry_hash, detail_s)
         self.conn.execute(
             "INSERT INTO audit (at, action, entry_id, entry_hash, detail, prev_hash, hash)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -270,7 +257,24 @@ class Store:
             detail["jump_detail"] = guard.why
         self._audit("clock", detail=detail)
 
-    def _insert(self, entry: Entry, from_hub: bool = False, guard: _Guard | None = None) -> Entry:
+    def start_clock(self) -> None:
+        """Enrolment's clock record (wall clock, boot clock, boot id): the first reading the guard
+        compares with, so a clock set back before the first report is caught."""
+        with self._tx():
+            self._clock_record(self._guard(), anchor="enrolment")
+
+    def _see_zone(self, zone: clock.ZoneSeen) -> None:
+        """Record in the audit chain each change of the zone the device files in."""
+        row = self.conn.execute("SELECT detail FROM audit WHERE action = 'zone' ORDER BY seq DESC LIMIT 1").fetchone()
+        try:
+            before = json.loads(row[0])["to"] if row and row[0] else zone.registered
+        except (ValueError, KeyError, TypeError):
+            before = None
+        if before != zone.current:
+            self._audit("zone", detail={"from": before, "to": zone.current, "registered": zone.registered})
+
+    def _insert(self, entry: Entry, from_hub: bool = False, guard: _Guard | None = None,
+                zone: clock.ZoneSeen | None = None) -> Entry:
         last = None
         if not from_hub:  # an entry made here: its seq is the next of this device's
             (seq,) = self.conn.execute(
@@ -288,6 +292,9 @@ class Store:
         self._audit("entry", entry.id, h, {"from_hub": True} if from_hub else None)
         if guard is not None and entry.source != "import":
             self._doubt(entry, guard, last)
+            if zone is not None and zone.changed:
+                self._flag(entry.id, ZONE_FLAG, f"made in the zone {zone.current}; the registered zone is "
+                           f"{zone.registered}")
         return entry
 
     def _doubt(self, entry: Entry, guard: _Guard, last: str | None) -> None:
@@ -308,17 +315,21 @@ class Store:
         self.conn.execute("INSERT OR IGNORE INTO flags VALUES (?, ?, ?)", [entry_id, flag, detail])
         self._audit("flag", entry_id, detail={"flag": flag, "detail": detail})
 
-    def save(self, entry: Entry, drop_draft: bool = False) -> Entry:
+    def save(self, entry: Entry, drop_draft: bool = False, zone: clock.ZoneSeen | None = None) -> Entry:
         """Durably store one entry with its audit record; returns it with its device seq. With
         `drop_draft`, the draft of the report it files goes in the same transaction (one fsync)."""
-        return self.save_all([entry], drop_draft)[0]
+        return self.save_all([entry], drop_draft, zone)[0]
 
-    def save_all(self, entries: Iterable[Entry], drop_draft: bool = False) -> list[Entry]:
+    def save_all(self, entries: Iterable[Entry], drop_draft: bool = False,
+                 zone: clock.ZoneSeen | None = None) -> list[Entry]:
         """All entries in one transaction: every one is saved, or none. The clock guard's reading
-        is kept with them, and its doubts are flagged (see `_guard`)."""
+        is kept with them, and its doubts are flagged (see `_guard`); with `zone`, a zone other
+        than the registered one is recorded in the audit chain and flagged on the entries."""
         with self._tx():
             guard = self._guard()
-            saved = [self._insert(e, guard=guard) for e in entries]
+            if zone is not None:
+                self._see_zone(zone)
+            saved = [self._insert(e, guard=guard, zone=zone) for e in entries]
             self._clock_record(guard)
             if drop_draft:
                 self.conn.execute("DELETE FROM drafts")
@@ -380,12 +391,15 @@ class Store:
                 self.conn.execute("DELETE FROM quarantine WHERE entry_id = ?", [entry_id])
                 self._audit("receipt", entry_id, h, {"received_at": at})
 
-    def quarantine(self, rejected: Iterable[tuple[str, str]]) -> None:
-        """(entry_id, error) for entries the hub refused: kept, shown, never dropped."""
+    def quarantine(self, rejected: Iterable[tuple[str, str]], retry: Iterable[str] = ()) -> None:
+        """(entry_id, error) for entries the hub refused: kept, shown, never dropped. Those in
+        `retry` (a refusal time may cure) are sent again at later syncs (`retryable`)."""
+        again = set(retry)
         with self._tx():
             for entry_id, error in rejected:
-                self.conn.execute("INSERT OR REPLACE INTO quarantine VALUES (?, ?, ?)", [entry_id, error, _utcnow()])
-                self._audit("quarantine", entry_id, detail={"error": error})
+                self.conn.execute("INSERT OR REPLACE INTO quarantine (entry_id, error, at, retry) VALUES (?, ?, ?, ?)",
+                                [entry_id, error, _utcnow(), int(entry_id in again)])
+                self._audit("quarantine", entry_id, detail={"error": error} | ({"retry": True} if entry_id in again else {}))
 
     # -- the draft of the report in progress (not an entry) -------------------------------------
 
@@ -429,7 +443,7 @@ class Store:
     def entries(self) -> list[Entry]:
         # In the order they were stored (seq orders only one device's entries; a device may hold
         # another's, fetched from the hub): a correction always comes after what it corrects.
-        return [_row_entry(r) for r in self.rows("SELECT * FROM entries ORDER BY rowid")]
+        return [row_entry(r) for r in self.rows("SELECT * FROM entries ORDER BY rowid")]
 
     def pending(self) -> list[Entry]:
         """Entries not yet acknowledged by the hub and not in quarantine, oldest first."""
@@ -437,7 +451,12 @@ class Store:
             "SELECT * FROM entries WHERE id NOT IN (SELECT entry_id FROM receipts)"
             " AND id NOT IN (SELECT entry_id FROM quarantine) ORDER BY rowid"
         )
-        return [_row_entry(r) for r in self.rows(sql)]
+        return [row_entry(r) for r in self.rows(sql)]
+
+    def retryable(self) -> list[Entry]:
+        """Quarantined entries whose refusal time may cure, oldest first: sent again at each sync."""
+        sql = "SELECT e.* FROM entries e JOIN quarantine q ON q.entry_id = e.id WHERE q.retry = 1 ORDER BY e.rowid"
+        return [row_entry(r) for r in self.rows(sql)]
 
     def acknowledged(self) -> dict[str, list[str]]:
         """Per device id, the ids of entries the hub acknowledged (receipts), as reconciliation asks."""
@@ -466,10 +485,19 @@ class Store:
         rows = self.conn.execute("SELECT DISTINCT e.diary_date FROM flags f JOIN entries e ON e.id = f.entry_id")
         return {date.fromisoformat(d) for (d,) in rows}
 
+    def clock_doubted(self) -> dict[date, datetime | None]:
+        """Per diary date whose report (the day's original) says the clock was wrong: when the hub
+        received it, or None (not yet, or no hub). `schedule.unproven_dates` judges them."""
+        rows = self.conn.execute(
+            "SELECT e.diary_date, MAX(r.received_at) FROM entries e JOIN flags f ON f.entry_id = e.id"
+            " LEFT JOIN receipts r ON r.entry_id = e.id WHERE e.supersedes IS NULL AND f.flag IN"
+            f" ({', '.join('?' * len(MOVED_FLAGS))}) GROUP BY e.id", MOVED_FLAGS)
+        return {date.fromisoformat(d): datetime.fromisoformat(r) if r else None for d, r in rows}
+
     def report_for(self, d: date) -> Entry | None:
         """The entry that counts for diary date `d` (its last correction), reading only that date's rows."""
         rows = self.rows("SELECT * FROM entries WHERE diary_date = ? ORDER BY rowid", [d.isoformat()])
-        return latest(_row_entry(r) for r in rows).get(d)
+        return latest(row_entry(r) for r in rows).get(d)
 
     def quarantined(self) -> list[dict]:
         cur = self.conn.execute("SELECT entry_id, error, at FROM quarantine ORDER BY at")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,15 +13,10 @@ from pydantic import BaseModel
 
 from diary_client.core import bounds, clock
 from sync import wire
+from sync.hub import routes, routes_reconcile
 from sync.hub.limits import BodyLimit, Limits, RateLimiter
+from sync.hub.state import HubState, SafeJSONResponse
 from sync.hub.store import HubStore
-
-
-class SafeJSONResponse(JSONResponse):
-    """ASCII JSON: text that cannot be encoded as UTF-8 (lone surrogates) still renders, not 500s."""
-
-    def render(self, content) -> bytes:
-        return json.dumps(content, ensure_ascii=True, separators=(",", ":"), default=str).encode()
 
 
 def _where(loc) -> str:
@@ -95,8 +88,6 @@ def hub_now() -> datetime:
 def create_app(db_path: str | Path, *, limits: Limits = Limits(),
                now: Callable[[], datetime] = hub_now) -> FastAPI:
     """The hub app over one SQLite file (created and migrated here, not at import)."""
-    from sync.hub import routes, routes_reconcile
-
     app = FastAPI(
         title="Symptom diary hub",
         version="1",
@@ -104,12 +95,12 @@ def create_app(db_path: str | Path, *, limits: Limits = Limits(),
         default_response_class=SafeJSONResponse,
         exception_handlers={RequestValidationError: _invalid},
     )
-    app.state.store = HubStore(db_path)
-    app.state.now = now
-    app.state.token_limit = RateLimiter(limits.per_token_rate, limits.per_token_burst)
-    app.state.enroll_limit = RateLimiter(limits.enroll_rate, limits.enroll_burst)
-    app.state.unknown_limit = RateLimiter(limits.unknown_rate, limits.unknown_burst)
-    app.state.known_tokens = OrderedDict()  # token hashes seen valid, least recently used first (auth.device_key)
+    app.state.hub = HubState(
+        store=HubStore(db_path), now=now,
+        token_limit=RateLimiter(limits.per_token_rate, limits.per_token_burst),
+        enroll_limit=RateLimiter(limits.enroll_rate, limits.enroll_burst),
+        unknown_limit=RateLimiter(limits.unknown_rate, limits.unknown_burst),
+    )
     app.include_router(routes.router)
     app.include_router(routes_reconcile.router)
     _document(app, wire.EntriesRequest, wire.Invalid)

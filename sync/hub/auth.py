@@ -10,7 +10,6 @@ revoked since it was first seen is refused there.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -19,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from sync.hub import codes
 from sync.hub.limits import address_key
 from sync.hub.rules import Participant
+from sync.hub.state import hub_state
 from sync.hub.store import HubStore
 
 bearer = HTTPBearer(auto_error=False, description="The device token from POST /api/v1/enroll")
@@ -34,7 +34,7 @@ def unauthorized(why: str) -> HTTPException:
 
 
 def store_of(request: Request) -> HubStore:
-    return request.app.state.store
+    return hub_state(request).store
 
 
 def client_key(request: Request) -> str:
@@ -47,13 +47,13 @@ async def device_key(request: Request, cred: HTTPAuthorizationCredentials | None
     if cred is None or not cred.credentials:
         raise unauthorized("missing device token (Authorization: Bearer ...)")
     key = store_of(request).db.keys.digest(cred.credentials)
-    known: OrderedDict[str, None] = request.app.state.known_tokens
+    known = hub_state(request).known_tokens
     if key in known:
         known.move_to_end(key)
     else:
         # A token not seen valid costs a database lookup: those are limited per address first,
         # so made-up tokens neither reach the database unthrottled nor each get a bucket.
-        wait = request.app.state.unknown_limit.wait(client_key(request))
+        wait = hub_state(request).unknown_limit.wait(client_key(request))
         if wait:
             raise too_many(wait)
         legacy = codes.legacy_digest(cred.credentials)
@@ -62,7 +62,7 @@ async def device_key(request: Request, cred: HTTPAuthorizationCredentials | None
         known[key] = None
         if len(known) > MAX_KNOWN:
             known.popitem(last=False)
-    wait = request.app.state.token_limit.wait(key)
+    wait = hub_state(request).token_limit.wait(key)
     if wait:
         raise too_many(wait)
     return key

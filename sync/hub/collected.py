@@ -21,9 +21,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import overload
 
+from diary_client.core.clock import CLOCK_FLAGS
 from diary_client.core.entry import Entry, parse_entry
 from diary_client.core.printable import printable
-from diary_client.device.store import CLOCK_FLAGS, Store
+from diary_client.device.store import Store
 from sync.hub.errors import HubError
 
 CHUNK = 1000  # entries judged and stored per transaction

@@ -226,12 +226,24 @@ def _say_long_migrations(db: Database, path: Path) -> bool:
 
 class HubDatabase:
     """The hub's file and this process's connections to it. Cheap to make: it only remembers the
-    path (and migrates once)."""
+    path (and migrates once).
 
-    def __init__(self, path: str | Path, migrate: bool = True):
+    `readonly`: for commands that only read (status, report, export): nothing is migrated or
+    changed, no key file is read or created, and every connection is SQLite's `mode=ro` (which, as
+    any reader of a WAL file, may leave its -wal and -shm beside it); a hub older than this code is
+    refused in one line. Its one write is `audit` (an export is audited), on a connection of its
+    own that creates no file.
+    """
+
+    def __init__(self, path: str | Path, migrate: bool = True, readonly: bool = False):
         self.path = Path(path)
+        self.readonly = readonly
         self._local = threading.local()
         self._write_lock = threading.Lock()
+        self._keys: codes.Keys | None = None
+        if readonly:
+            self._check_current()
+            return
         if migrate:
             try:
                 private.file(self.path)  # 0600 in a 0700 folder; its WAL and SHM take its mode
@@ -246,15 +258,46 @@ class HubDatabase:
                 raise HubError(f"{self.path}: cannot open the hub database ({e})") from None
             except OSError as e:
                 raise HubError(f"{self.path}: cannot open the hub database ({e.strerror})") from None
-        self.keys = _keys(self.path)
+        self._keys = _keys(self.path)
+
+    @property
+    def keys(self) -> codes.Keys:
+        """The hub's hashing key (codes and tokens); a read-only hub has none loaded."""
+        if self._keys is None:
+            raise HubError(f"{self.path}: opened read-only, without the hub's key")
+        return self._keys
+
+    def _check_current(self) -> None:
+        """A read-only open: the file is a hub database this code can read as it is."""
+        if not self.path.is_file():
+            raise HubError(f"{self.path}: no hub database there (check --db)")
+        try:
+            with self.read() as db:
+                if not migrations.applied(db):
+                    raise HubError(f"{self.path}: not a hub database (check --db)")
+                due = migrations.pending(db)
+        except sqlite3.DatabaseError as e:
+            self.close()
+            raise HubError(f"{self.path}: cannot open the hub database ({e})") from None
+        if due:
+            self.close()
+            raise HubError(f"{self.path}: the hub database is from an older version: upgrade it first, keeping its "
+                           f"data, by starting the hub once (`diary hub serve --db {self.path}`)")
+
+    def _connect(self, mode: str) -> sqlite3.Connection:
+        return sqlite3.connect(f"{self.path.resolve().as_uri()}?mode={mode}", uri=True, timeout=30,
+                               isolation_level=None)
 
     @contextmanager
     def read(self) -> Iterator[Database]:
         """This thread's connection (sqlite3 refuses to share one across threads)."""
         db = getattr(self._local, "db", None)
         if db is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA synchronous=FULL")  # an acknowledged entry survives a power cut
+            if self.readonly:
+                conn = self._connect("ro")
+            else:
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                conn.execute("PRAGMA synchronous=FULL")  # an acknowledged entry survives a power cut
             conn.execute("PRAGMA foreign_keys=ON")
             db = self._local.db = Database(conn)
         yield db
@@ -271,6 +314,8 @@ class HubDatabase:
         """A write transaction: everything in it, its audit records included, or nothing."""
         # Writers queue on a lock in this process: SQLite's own busy handler sleeps in steps of
         # up to 100 ms, which under 50 concurrent uploads costs more than the writes themselves.
+        if self.readonly:
+            raise HubError(f"{self.path}: opened read-only")
         with self._write_lock, self.read() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -281,6 +326,17 @@ class HubDatabase:
             db.execute("COMMIT")
 
     def audit(self, actor: str, action: str, now: datetime, participant_id=None, **detail) -> None:
-        """An audit record in a transaction of its own."""
-        with self.tx() as db:
-            write_audit(db, iso(now), actor, action, participant_id, **detail)
+        """An audit record in a transaction of its own (read-only: on a connection of its own, `mode=rw`,
+        which creates nothing)."""
+        if not self.readonly:
+            with self.tx() as db:
+                write_audit(db, iso(now), actor, action, participant_id, **detail)
+            return
+        conn = self._connect("rw")
+        try:
+            conn.execute("PRAGMA synchronous=FULL")
+            write_audit(Database(conn), iso(now), actor, action, participant_id, **detail)  # one statement: its own transaction
+        except sqlite3.DatabaseError as e:
+            raise HubError(f"{self.path}: cannot record the {action} in the hub's audit log ({e})") from None
+        finally:
+            conn.close()

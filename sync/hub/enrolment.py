@@ -256,17 +256,27 @@ class Enrolment:
             db.execute("UPDATE tokens SET token_hash = ? WHERE token_hash = ?", [token_hash, legacy_hash])
             return first_participant(db, sql, [token_hash])
 
-    def unblind(self, ids: list[str] | None, now: datetime) -> list[str]:
-        """Release true phase names to these participants (None: everyone); returns who."""
+    def unblind(self, ids: list[str], now: datetime, user: str | None = None, reason: str | None = None) -> list[str]:
+        """Release true phase names to these participants; returns who. Each is audited with the
+        coordinator's OS `user`, the time, the `reason`, and whether her study was still running
+        (`in_study`): the caller asks for a reason and a confirmation before that."""
         at = iso(now)
         with self.db.tx() as db:
-            known = [r[0] for r in db.execute("SELECT participant_id FROM participants ORDER BY participant_id")]
-            chosen = known if ids is None else ids
-            missing = [i for i in chosen if i not in known]
+            people = {p.participant_id: p for p in (get_participant(db, i) for i in ids) if p is not None}
+            missing = [i for i in ids if i not in people]
             if missing:
                 raise HubError(f"no participant {missing[0]!r} on this hub")
-            for pid in chosen:
+            for pid in ids:
                 db.execute("UPDATE participants SET unblinded = 1 WHERE participant_id = ?", [pid])
-                write_audit(db, at, "coordinator", "unblind", pid)
-            return chosen
+                write_audit(db, at, "coordinator", "unblind", pid, user=user, reason=reason,
+                            in_study=in_study(people[pid], now))
+            return ids
 
+
+def in_study(p: Participant, now: datetime) -> bool:
+    """Is the participant still in her study (no day 1 yet, or her last day's grace not over)?"""
+    if p.start is None:
+        return True
+    from diary_client.core.schedule import study_over
+
+    return not study_over(p.protocol, p.start, p.local(now))

@@ -31,25 +31,21 @@ class Writer(Protocol):
 
 
 def gather(hub: HubStore, known: dict[str, Study], left_out: list[roster.LeftOut] | None = None) -> Iterator[Gathered]:
-    """Each participant's data in turn (call inside `hub.snapshot()`); one whose record or
-    entries are damaged is passed over and added to `left_out`."""
+    """Each participant's data in turn (call inside `hub.reads.snapshot()`); one whose record or
+    entries are damaged is passed over and added to `left_out` (by id)."""
+    everyone = roster.read(hub)
+    passed_over = list(everyone.left_out)
     entry_no = 1
-    for pid in hub.reads.participant_ids():
-        p = roster.participant(hub, pid)
-        if isinstance(p, roster.LeftOut):
-            if left_out is not None:
-                left_out.append(p)
+    for m in roster.members(hub, (p for p in everyone.people if p.study_id in known)):
+        if isinstance(m, roster.LeftOut):
+            passed_over.append(m)
             continue
-        if p is None or p.study_id not in known:
-            continue
-        received = roster.received(hub, p)
-        if isinstance(received, roster.LeftOut):
-            if left_out is not None:
-                left_out.append(received)
-            continue
-        yield Gathered(p, known[p.study_id], received, hub.reads.flags(pid), hub.reads.summary(pid).get(pid, {}),
-                       entry_no)
-        entry_no += len(received)
+        pid = m.participant.participant_id
+        yield Gathered(m.participant, known[m.participant.study_id], m.received, hub.reads.flags(pid),
+                       hub.reads.summary(pid).get(pid, {}), entry_no)
+        entry_no += len(m.received)
+    if left_out is not None:
+        left_out += sorted(passed_over, key=lambda x: x.participant_id)
 
 
 def export(hub: HubStore, now: datetime, sqlite_out: Path | None = None, csv_dir: Path | None = None,

@@ -49,7 +49,6 @@ from sync.hub.errors import HubError
 from sync.hub.export_csv import write_codebook
 from sync.hub.export_tables import Gathered, TableRows
 
-FHIR_VERSION = "4.3.0"  # R4B; the elements used here are the same in R4 (4.0.1)
 NS = "https://symptom-diary.example.org/fhir"
 REUSED_NS = uuid.uuid5(uuid.NAMESPACE_URL, f"{NS}/entry")  # the namespace of `entry_urn`'s qualified urns
 HL7 = "http://hl7.org/fhir/StructureDefinition/"

@@ -187,7 +187,7 @@ class TableRows:
 def table_rows(g: Gathered, counting: set[str], now: datetime) -> TableRows:
     """Every table's rows for one participant, in each table's column order."""
     p, spans = g.participant, g.spans
-    overall = compliance(p, g.entries, now, g.flags)["overall"] or {}
+    overall = compliance(p, g.entries, now, g.flags, {r["entry"].id: r["received_at"] for r in g.received})["overall"] or {}
     s = g.summary
     participant = (
         p.participant_id, p.study_id, p.start.isoformat() if p.start else None,

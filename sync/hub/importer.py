@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from diary_client.core.ids import participant_id_problem
 from diary_client.core.printable import printable
-from diary_client.device.diary import participant_id_problem
 from sync.hub import chains, collected
 from sync.hub.rules import valid_zone
 from sync.hub.store import HubError, HubStore

@@ -9,11 +9,12 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from diary_client.core.clock import ZONE_FLAG
 from diary_client.core.entry import Entry
 from sync.hub.database import HubDatabase, get_participant, iso, write_audit
 from sync.hub.errors import HubError
-from sync.hub.rules import Participant
-from sync.hub.verdict import Ledger, Stored, hashed, problems_of
+from sync.hub.rules import Participant, zone_doubt
+from sync.hub.verdict import Accepted, Duplicate, Ledger, Stored, hashed, problems_of
 
 
 @dataclass
@@ -49,34 +50,37 @@ def ingest(hub: HubDatabase, participant_id: str, entries: Iterable[Entry], now:
     bodies = [hashed(e) for e in entries]
     with hub.read() as db:
         versions = _versions(db, before, entries)
-    problems = problems_of(entries, before, versions, before.local(now).date() if before else None)
+    uploaded = via == "api"  # a device's own upload, not a file the coordinator collected
+    problems = problems_of(entries, before, versions, before.local(now).date() if before else None, uploaded)
     with hub.tx() as db:
         p = get_participant(db, participant_id)
         if p is None:
             raise HubError(f"no participant {participant_id!r} on this hub")
         if p != before:  # changed in between (day 1 set by an enrolment, an update): check again
-            problems = problems_of(entries, p, _versions(db, p, entries), p.local(now).date())
+            problems = problems_of(entries, p, _versions(db, p, entries), p.local(now).date(), uploaded)
         ledger = _ledger(db, p.participant_id, entries)
         stored, refused = [], []
         for e, (body, h), problem in zip(entries, bodies, problems):
-            verdict, detail = ledger.judge(e, h, problem)
-            out.verdicts.append(verdict)
-            if verdict == "accepted":
-                ledger.add(e, h, at)  # type: ignore[arg-type]  # judge() gives a str detail for every verdict
-                stored.append((e.id, participant_id, e.diary_date.isoformat(), e.supersedes, h, body, at, via, e.timing))
+            verdict = ledger.judge(e, h, problem)
+            out.verdicts.append(verdict.kind)
+            if isinstance(verdict, Accepted):
+                ledger.add(e, verdict.content_hash, at)
+                stored.append((e.id, participant_id, e.diary_date.isoformat(), e.supersedes, verdict.content_hash, body,
+                               at, via, e.timing))
                 out.accepted.append(e.id)
-                out.receipts.append((e.id, at, h))  # type: ignore[arg-type]  # judge() gives a str detail for every verdict
-            elif verdict == "duplicate":
+                out.receipts.append((e.id, at, verdict.content_hash))
+            elif isinstance(verdict, Duplicate):
                 out.duplicate.append(e.id)
-                out.receipts.append((e.id, detail, h))  # type: ignore[arg-type]  # a duplicate's detail is its receipt time (a str)
+                out.receipts.append((e.id, verdict.received_at, verdict.content_hash))
             else:
-                out.rejected.append((e.id, detail))  # type: ignore[arg-type]  # a rejection's detail is its reason (a str)
-                refused.append((e.id, participant_id, h, detail, at, via))
+                out.rejected.append((e.id, verdict.reason))
+                refused.append((e.id, participant_id, h, verdict.reason, at, via))
         db.conn.executemany(INSERT_ENTRY, stored)
         db.conn.executemany("INSERT INTO rejections VALUES (?, ?, ?, ?, ?, ?)", refused)
         held = {*out.accepted, *out.duplicate}
+        doubts = [(e.id, ZONE_FLAG, why) for e in entries if e.id in held and (why := zone_doubt(e, p))]
         db.conn.executemany("INSERT OR IGNORE INTO flags VALUES (?, ?, ?, ?, ?, ?)",
-                            [(participant_id, i, f, d, at, via) for i, f, d in flags if i in held])
+                            [(participant_id, i, f, d, at, via) for i, f, d in [*flags, *doubts] if i in held])
         write_audit(db, at, via, "ingest", participant_id, accepted=len(out.accepted),
                     duplicate=len(out.duplicate), rejected=[r[0] for r in out.rejected])
     return out

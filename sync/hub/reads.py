@@ -1,4 +1,4 @@
-"""Reads of the hub: participants, their entries and receipts, summaries, flags, rejections and the audit log."""
+"""Reads of the hub: participants, their entries and receipts, summaries, flags and rejections."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, tzinfo
 from typing import get_args
 
+from diary_client.core.clock import CLOCK_FLAGS
 from diary_client.core.entry import Entry, Timing, stored_entry
-from diary_client.core.schedule import FiledDays
+from diary_client.core.protocol import Schedule
+from diary_client.core.schedule import FiledDays, unproven_dates
 from sync.hub.database import PARTICIPANTS, HubDatabase, get_participant, participant_of_row
 from sync.hub.rules import Participant
 
@@ -25,6 +27,8 @@ class PhaseDates:
     last: date
     closed: date  # the last date whose window has closed
     past_grace: date  # the last date whose grace period is over
+    schedule: Schedule | None = None  # with `tz`: judges whether a doubted report reached the hub in time
+    tz: tzinfo | None = None  # the participant's registered zone
 
 
 class Reads:
@@ -125,6 +129,7 @@ class Reads:
         window cutoffs. A day's report is its original (corrections change answers, not the day)."""
         timings = get_args(Timing)
         sums = ", ".join("SUM(e.timing = ?)" for _ in timings)
+        filling = "COALESCE(e.timing, '') != 'import'"  # an imported day is never filled (schedule.fills)
         rows = [(x.participant_id, x.phase_id, x.first.isoformat(), x.last.isoformat(), x.closed.isoformat(),
                  x.past_grace.isoformat()) for x in phases]
         with self.db.read() as db:
@@ -136,8 +141,8 @@ class Reads:
                              " PRIMARY KEY (participant_id, first)) WITHOUT ROWID")
                 conn.executemany("INSERT INTO temp.status_phases VALUES (?, ?, ?, ?, ?, ?)", rows)
                 counted = conn.execute(
-                    f"SELECT s.participant_id, s.phase_id, {sums}, SUM(e.diary_date <= s.closed),"
-                    " SUM(e.diary_date <= s.past_grace) FROM temp.status_phases s JOIN entries e"
+                    f"SELECT s.participant_id, s.phase_id, {sums}, SUM(e.diary_date <= s.closed AND {filling}),"
+                    f" SUM(e.diary_date <= s.past_grace AND {filling}) FROM temp.status_phases s JOIN entries e"
                     " ON e.participant_id = s.participant_id AND e.diary_date BETWEEN s.first AND s.last"
                     " AND e.supersedes IS NULL GROUP BY s.participant_id, s.first", timings).fetchall()
                 doubted = conn.execute(  # CROSS JOIN keeps this order: from the (few) flags out
@@ -146,16 +151,36 @@ class Reads:
                     " CROSS JOIN entries o ON o.participant_id = e.participant_id"
                     " AND o.diary_date = e.diary_date AND o.supersedes IS NULL CROSS JOIN temp.status_phases s"
                     " ON s.participant_id = o.participant_id AND o.diary_date BETWEEN s.first AND s.last").fetchall()
+                clock_doubted = conn.execute(  # days whose own report the clock guard doubts, and when it came
+                    "SELECT DISTINCT s.participant_id, s.phase_id, o.diary_date, o.timing, o.received_at FROM flags f"
+                    " CROSS JOIN entries o ON o.participant_id = f.participant_id AND o.id = f.entry_id"
+                    " AND o.supersedes IS NULL AND COALESCE(o.timing, '') != 'import' CROSS JOIN temp.status_phases s"
+                    " ON s.participant_id = o.participant_id AND o.diary_date BETWEEN s.first AND s.last"
+                    f" WHERE f.flag IN ({', '.join('?' * len(CLOCK_FLAGS))})", CLOCK_FLAGS).fetchall()
             finally:
                 conn.execute("ROLLBACK")
         doubts: dict[tuple[str, str], dict[str, int]] = {}
         for pid, phase_id, _, timing in doubted:
             by = doubts.setdefault((pid, phase_id), {})
             by[timing] = by.get(timing, 0) + 1
+        where = {(x.participant_id, x.phase_id): x for x in phases}
+        unproven: dict[tuple[str, str], dict[str, int]] = {}
+        not_filled: dict[tuple[str, str], list[date]] = {}
+        for pid, phase_id, day, timing, received in clock_doubted:
+            x, d = where[(pid, phase_id)], date.fromisoformat(day)
+            if x.schedule is None or x.tz is None or not unproven_dates(x.schedule, x.tz, {d: datetime.fromisoformat(received)}):
+                continue
+            by = unproven.setdefault((pid, phase_id), {})
+            by[timing] = by.get(timing, 0) + 1
+            not_filled.setdefault((pid, phase_id), []).append(d)
         out = {}
         for pid, phase_id, *n, closed, past_grace in counted:
             by_timing = {t: k for t, k in zip(timings, n) if k}
-            out[(pid, phase_id)] = FiledDays(by_timing, doubts.get((pid, phase_id), {}), closed, past_grace)
+            x, gone = where[(pid, phase_id)], not_filled.get((pid, phase_id), [])
+            out[(pid, phase_id)] = FiledDays(by_timing, doubts.get((pid, phase_id), {}),
+                                             (closed or 0) - sum(d <= x.closed for d in gone),
+                                             (past_grace or 0) - sum(d <= x.past_grace for d in gone),
+                                             unproven.get((pid, phase_id), {}))
         return out
 
     def syncing(self) -> set[str]:
@@ -212,6 +237,3 @@ class Reads:
         with self.db.read() as db:
             return list(db.query("SELECT * FROM rejections ORDER BY at"))
 
-    def audit_log(self) -> list[dict]:
-        with self.db.read() as db:
-            return list(db.query("SELECT * FROM audit ORDER BY seq"))

@@ -1,14 +1,15 @@
 """Who of the hub's participants a coordinator's command can use, and who is left out and why.
 
-`hub status`, `hub report` and `hub export` read the hub one participant at a time through
-here, so one participant without a day 1 or with a damaged value (an entry that no longer
-parses, an unknown time zone, an unreadable protocol) is named and passed over, never the
-reason a whole study's command fails.
+`hub status`, `hub report` and `hub export` all walk the hub through `read` (the participants,
+checked) and, for their entries, `members` (one participant at a time), so one participant
+without a day 1 or with a damaged value (an entry that no longer parses, an unknown time zone,
+an unreadable protocol) is named and passed over, never the reason a whole study's command fails.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 from diary_client.core.entry import Entry
 from sync.hub.database import PARTICIPANTS, participant_of_row
@@ -29,8 +30,39 @@ class LeftOut:
         return {"participant_id": self.participant_id, "reason": self.reason}
 
 
-def participants(hub: HubStore) -> tuple[list[Participant], list[LeftOut]]:
-    """Every participant whose row can be used (day 1 may be missing), by id; the damaged ones apart."""
+@dataclass(frozen=True)
+class Roster:
+    """The hub's participants whose record can be used (day 1 may be missing), by id, and those
+    left out with why."""
+
+    people: list[Participant]
+    left_out: list[LeftOut] = field(default_factory=list)
+
+    def studies(self) -> list[str]:
+        """The studies of everyone on it (the left out whose study can be told included), sorted."""
+        return sorted({p.study_id for p in self.people} | {x.study_id for x in self.left_out if x.study_id})
+
+    def of_study(self, study_id: str | None) -> Roster:
+        """Its people of one study, and those left out of it or of no study that can be told."""
+        return Roster([p for p in self.people if p.study_id == study_id],
+                      [x for x in self.left_out if x.study_id in (study_id, None)])
+
+
+@dataclass(frozen=True)
+class Member:
+    """One participant with what the hub holds of them: entries with their receipts (`Reads.received`)."""
+
+    participant: Participant
+    received: list[dict]
+
+    @property
+    def entries(self) -> list[Entry]:
+        return [r["entry"] for r in self.received]
+
+
+def read(hub: HubStore) -> Roster:
+    """The hub's participants, checked: the one walk `hub status`, `hub report` and `hub export` start
+    from. Every participant whose row can be used (day 1 may be missing), by id; the damaged ones apart."""
     good: list[Participant] = []
     bad: list[LeftOut] = []
     texts: dict[str, str] = {}  # sqlite3 makes a new string per row: a study's participants share one protocol text
@@ -47,16 +79,15 @@ def participants(hub: HubStore) -> tuple[list[Participant], list[LeftOut]]:
                 bad.append(got)
             else:
                 good.append(got)
-    return good, bad
+    return Roster(good, bad)
 
 
-def participant(hub: HubStore, participant_id: str) -> Participant | LeftOut | None:
-    """One participant, checked like `participants` (None: no such participant)."""
-    with hub.db.read() as db:
-        cur = db.conn.execute(PARTICIPANTS + " WHERE p.participant_id = ?", [participant_id])
-        row = cur.fetchone()
-        names = [d[0] for d in cur.description]
-    return None if row is None else _checked(dict(zip(names, row)))
+def members(hub: HubStore, people: Iterable[Participant]) -> Iterator[Member | LeftOut]:
+    """Each participant in turn with their entries, read then (memory holds one participant's at a
+    time), or why they are left out (an entry stored on the hub that no longer parses)."""
+    for p in people:
+        got = _received(hub, p)
+        yield got if isinstance(got, LeftOut) else Member(p, got)
 
 
 def _checked(row: dict) -> Participant | LeftOut:
@@ -74,7 +105,7 @@ def _checked(row: dict) -> Participant | LeftOut:
     return p
 
 
-def received(hub: HubStore, p: Participant) -> list[dict] | LeftOut:
+def _received(hub: HubStore, p: Participant) -> list[dict] | LeftOut:
     """The participant's stored entries with their receipts (`Reads.received`), or why they cannot
     be used: an entry stored on the hub that no longer parses."""
     try:
@@ -82,12 +113,6 @@ def received(hub: HubStore, p: Participant) -> list[dict] | LeftOut:
     except DAMAGE as e:
         return LeftOut(p.participant_id, f"an entry on the hub is damaged and cannot be read ({_first_line(e)})",
                        p.study_id)
-
-
-def entries(hub: HubStore, p: Participant) -> list[Entry] | LeftOut:
-    """The participant's entries, or why they cannot be used (see `received`)."""
-    got = received(hub, p)
-    return got if isinstance(got, LeftOut) else [r["entry"] for r in got]
 
 
 def _first_line(e: BaseException) -> str:

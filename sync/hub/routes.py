@@ -15,9 +15,9 @@ from pydantic import ValidationError
 
 from diary_client.core import bounds
 from sync import wire
-from sync.hub.app import SafeJSONResponse
 from sync.hub.auth import client_key, device_key, participant_of, store_of, too_many
 from sync.hub.rules import device_protocol, phase_dates, released, valid_zone
+from sync.hub.state import SafeJSONResponse, hub_state
 from sync.hub.store import CodeError, HubError
 
 log = logging.getLogger("sync.hub")
@@ -35,17 +35,17 @@ def healthz() -> wire.Health:
              responses={400: {"model": wire.Problem}, 409: {"model": wire.Problem}, 429: {"model": wire.Problem}})
 def enroll(body: wire.EnrollRequest, request: Request) -> wire.EnrollResponse:
     """Exchange a one-time enrolment code for a device token (the code works once)."""
-    wait = request.app.state.enroll_limit.wait(client_key(request))
+    wait = hub_state(request).enroll_limit.wait(client_key(request))
     if wait:
         raise too_many(wait)
     if body.timezone is not None and not valid_zone(body.timezone):
         raise HTTPException(422, f"timezone: {body.timezone!r} is not an IANA time zone like Europe/Berlin")
-    problem = body.start and bounds.start_problem(body.start, request.app.state.now().date())
+    problem = body.start and bounds.start_problem(body.start, hub_state(request).now().date())
     if problem:
         raise HTTPException(422, f"start: {problem}")
     store = store_of(request)
     try:
-        got = store.enrolment.redeem(body.code, body.device, request.app.state.now(), body.participant_id, body.start,
+        got = store.enrolment.redeem(body.code, body.device, hub_state(request).now(), body.participant_id, body.start,
                                      body.timezone, body.device_id, body.today)
     except CodeError as e:
         raise HTTPException(400, str(e)) from None
@@ -54,7 +54,7 @@ def enroll(body: wire.EnrollRequest, request: Request) -> wire.EnrollResponse:
     p = got.participant
     log.info("enrolled a device for %s", p.participant_id)
     return wire.EnrollResponse(participant_id=p.participant_id, token=got.token,
-                               protocol=device_protocol(p, request.app.state.now()),
+                               protocol=device_protocol(p, hub_state(request).now()),
                                study_id=p.study_id, start=p.start)  # type: ignore[arg-type]  # a redeemed participant always has day 1 set
 
 
@@ -84,7 +84,7 @@ ENTRIES_BODY = {"requestBody": {"required": True, "content": {
 def upload(request: Request, key: str = Depends(device_key),
            body: wire.EntriesRequest = Depends(entries_body)) -> Response:
     """Store a batch of entries in one transaction, with a result per entry."""
-    store, now, who = store_of(request), request.app.state.now(), participant_of(request, key)
+    store, now, who = store_of(request), hub_state(request).now(), participant_of(request, key)
     strangers = sorted({e.participant_id for e in body.entries} - {who.participant_id})
     if strangers:
         store.audit("api", "refused_upload", now, who.participant_id, other_participants=len(strangers))
@@ -98,7 +98,7 @@ def upload(request: Request, key: str = Depends(device_key),
     # be validated again by FastAPI, on another trip to the thread pool.
     return SafeJSONResponse({
         "accepted": got.accepted, "duplicate": got.duplicate,
-        "rejected": [{"id": i, "error": e} for i, e in got.rejected],
+        "rejected": [{"id": i, "error": e} | ({"retry": True} if bounds.time_cures(e) else {}) for i, e in got.rejected],
         "receipts": [{"id": i, "received_at": t, "content_hash": h} for i, t, h in got.receipts],
     })
 
@@ -117,7 +117,7 @@ def history(request: Request, key: str = Depends(device_key), after: int = Query
 @router.get("/api/v1/me", response_model=wire.MeResponse, responses=_AUTH)
 def me(request: Request, key: str = Depends(device_key)) -> wire.MeResponse:
     """The device's participant as the hub sees it, the hub's clock and, once released, the phases."""
-    who, now = participant_of(request, key), request.app.state.now()
+    who, now = participant_of(request, key), hub_state(request).now()
     s = store_of(request).reads.summary(who.participant_id).get(who.participant_id, {})
     free = released(who, now)
     return wire.MeResponse(
@@ -135,7 +135,7 @@ def protocol(request: Request, key: str = Depends(device_key)) -> wire.ProtocolR
     an update; in a double blind, the true phases come once the participant is unblinded)."""
     who = participant_of(request, key)
     return wire.ProtocolResponse(study_id=who.study_id, version=who.protocol_version,
-                                 protocol=device_protocol(who, request.app.state.now()))
+                                 protocol=device_protocol(who, hub_state(request).now()))
 
 
 @router.get("/api/v1/entries/{entry_id}", response_model=wire.Receipt,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from sync import wire
 from sync.hub import chains
 from sync.hub.auth import device_key, participant_of, store_of
+from sync.hub.state import hub_state
 
 log = logging.getLogger("sync.hub")
 router = APIRouter()
@@ -19,7 +20,7 @@ router = APIRouter()
 def reconcile(body: wire.ReconcileRequest, request: Request, key: str = Depends(device_key)) -> wire.ReconcileResponse:
     """Keep the device's audit-chain head; per device id, say whether the hub's count and digest of
     the participant's entries match the device's; of the ids sent, which the hub lacks."""
-    who, now = participant_of(request, key), request.app.state.now()
+    who, now = participant_of(request, key), hub_state(request).now()
     db = store_of(request).db
     pid = who.participant_id
     if body.head is not None:

@@ -6,7 +6,7 @@ day is judged the same way on the device, on the hub and in the reports.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache, lru_cache
@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from diary_client.core import schedule as sch
 from diary_client.core.answers import problems
+from diary_client.core.clock import CLOCK_FLAGS
 from diary_client.core.entry import Entry, filed_timing
 from diary_client.core.protocol import Protocol, masked, parse_protocol, to_toml
 
@@ -90,6 +91,39 @@ def device_protocol(p: Participant, now: datetime) -> str:
     return p.protocol_toml
 
 
+IMPORT_MISMARKED = "an imported entry is marked timing = import and source = import, and only such an entry is"
+DEVICE_IMPORT = ("the study's protocol does not let a device import days ([schedule] device_import): paper or "
+                 "legacy days come in through the coordinator (`diary hub import`)")
+
+
+def timing_problem(entry: Entry, p: Participant, uploaded: bool) -> str | None:
+    """Why the hub refuses how the entry says it was filed: an import marked as filed (or the other
+    way round), a device's import the protocol does not allow (`uploaded`: it came over the
+    network, not in a file the coordinator collected), or a report whose day's grace period was
+    over, in the participant's registered zone, when it says it was saved (another zone set on
+    the device reopens nothing)."""
+    if (entry.timing == "import") != (entry.source == "import"):
+        return IMPORT_MISMARKED
+    if entry.timing == "import":
+        return DEVICE_IMPORT if uploaded and not p.protocol.schedule.device_import else None
+    grace_ends = sch.window(p.protocol.schedule, entry.diary_date, zone(p.tz)).grace_ends
+    if entry.submitted_at > grace_ends:
+        return (f"saved at {entry.submitted_at.isoformat()}, after the grace period of {entry.diary_date} ended "
+                f"({grace_ends.isoformat()} in the participant's zone {p.tz}): that day is missed")
+    return None
+
+
+def zone_doubt(entry: Entry, p: Participant) -> str | None:
+    """Why the hub doubts an entry marked on time: its day's window had closed in the participant's
+    registered zone when it was saved (a device in another zone); None when it has no doubt."""
+    if entry.timing != "on_time" or p.start is None:
+        return None
+    closes = sch.window(p.protocol.schedule, entry.diary_date, zone(p.tz)).closes
+    if entry.submitted_at <= closes:
+        return None
+    return f"on time in the device's zone, but after the window closed in the participant's zone {p.tz} ({closes.isoformat()})"
+
+
 def entry_problem(entry: Entry, p: Participant) -> str | None:
     """Why this participant's hub refuses the entry's content, or None if it fits the protocol."""
     if entry.study_id != p.study_id:
@@ -123,15 +157,21 @@ def tally_dict(t: sch.Tally) -> dict:
             "compliance": t.compliance, "on_time": t.on_time, "imported": t.imported, "flagged": t.flagged}
 
 
-def compliance(p: Participant, entries: list[Entry], now: datetime, flagged: Collection[str] = ()) -> dict:
+def compliance(p: Participant, entries: list[Entry], now: datetime, flags: Mapping[str, Collection[str]] | None = None,
+               received_at: Mapping[str, str] | None = None) -> dict:
     """Done / late / missed (and on time, imported, flagged) overall and per phase, by the same
-    code the device uses. `flagged`: ids of entries the device's clock guard doubts."""
+    code the device uses. `flags`: entry id -> its flags (the device's doubts); `received_at`:
+    entry id -> when the hub received it (a doubted report counts only if it came in time)."""
     if p.start is None:
         return {"overall": None, "phases": {}}
     local, filed = p.local(now), filed_timing(entries)
-    doubted = set(flagged)
+    flags, received_at = flags or {}, received_at or {}
     protocol = p.protocol
-    phases = sch.tally_by_phase(protocol, p.start, local, filed, {e.diary_date for e in entries if e.id in doubted})
+    doubted = {e.diary_date: datetime.fromisoformat(received_at[e.id]) if e.id in received_at else None
+               for e in entries if not e.supersedes and e.timing != "import" and set(flags.get(e.id, ())) & set(CLOCK_FLAGS)}
+    unproven = sch.unproven_dates(protocol.schedule, zone(p.tz), doubted)
+    phases = sch.tally_by_phase(protocol, p.start, local, filed, {e.diary_date for e in entries if flags.get(e.id)},
+                                unproven)
     return {
         "overall": tally_dict(sch.combined(phases.values())),
         "phases": {ph_id: tally_dict(t) for ph_id, t in phases.items()},

@@ -10,6 +10,7 @@ for its next request head, and refuses connections beyond `max_connections` at o
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import re
 import time
@@ -118,6 +119,26 @@ class RepeatFilter(logging.Filter):
 
 
 _DIGITS = re.compile(r"\d+")
+_OUT_OF = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+
+
+class OneLineExhaustion(logging.Filter):
+    """asyncio's own errors at descriptor exhaustion as one line each, not a traceback: the accept
+    loop's "out of system resource" (EMFILE and the like), and its re-arming of that loop failing
+    once the listening socket is gone. They are the machine's limit, not a bug; the line says what to do."""
+
+    HINT = "the hub is at its open-file limit: raise it (ulimit -n, LimitNOFILE=) or lower --max-connections"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        first = str(record.msg).split("\n", 1)[0]
+        resource = isinstance(exc, OSError) and exc.errno in _OUT_OF
+        rearm = isinstance(exc, ValueError) and "_start_serving" in first
+        if resource or rearm:
+            what = first if resource else "the accept loop stopped with its listening socket"
+            record.msg = f"{what}: {exc}" + (f" ({self.HINT})" if resource else "")
+            record.args, record.exc_info, record.exc_text = (), None, None
+        return True
 # Not uvicorn.access: its one template would hold back every request's line, not a flood's.
 LOGGERS = ("uvicorn", "uvicorn.error", "asyncio", "sync.hub")
 
@@ -126,6 +147,7 @@ def quiet_floods(burst: int = 10, window: float = 60.0) -> RepeatFilter:
     """Put one RepeatFilter on the loggers a busy or attacked hub writes errors to (and their
     handlers); the access log stays whole."""
     f = RepeatFilter(burst, window)
+    logging.getLogger("asyncio").addFilter(OneLineExhaustion())  # before the repeat filter sees its first line
     for name in LOGGERS:
         logger = logging.getLogger(name)
         logger.addFilter(f)

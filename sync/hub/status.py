@@ -45,7 +45,8 @@ def statuses(hub: HubStore, now: datetime, people: list[Participant] | None = No
         if cut is None:
             cut = cuts[(p.protocol_toml, p.tz)] = sch.cutoffs(p.protocol.schedule, p.local(now))
         spans[p.participant_id] = list(spans_of(p))
-        dates += [PhaseDates(p.participant_id, s.phase.id, s.start, s.end, cut.closed, cut.past_grace)
+        dates += [PhaseDates(p.participant_id, s.phase.id, s.start, s.end, cut.closed, cut.past_grace,
+                             p.protocol.schedule, p.local(now).tzinfo)
                   for s in spans[p.participant_id]]
     counted = hub.reads.filed_counts(dates)
     summary, flagged = hub.reads.summary(), hub.reads.flagged_counts()

@@ -71,7 +71,9 @@ def short_line(r: dict, now: datetime) -> str:
 def short_marks(r: dict) -> list[str]:
     """The marks for the short line: no upload for days already says yesterday's report is not here."""
     marks = [m for m in r["marks"] if not (r["stale"] and r["missed_yesterday"] and m == "missed yesterday")]
-    return marks + ([f"DAMAGED: {printable(r['problem'])}"] if r["problem"] else [])
+    # "unblinded" first: short, and a lifted blind is what a coordinator must not miss mid-study.
+    return ((["unblinded"] if r["unblinded"] else []) + marks
+            + ([f"DAMAGED: {printable(r['problem'])}"] if r["problem"] else []))
 
 
 def fitted_marks(marks: list[str], room: int) -> str:

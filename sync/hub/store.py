@@ -25,11 +25,17 @@ __all__ = ["CodeError", "DeviceEnrolment", "HubError", "HubStore", "IngestResult
 class HubStore:
     """The hub's database. Cheap to make: it only remembers the path (and migrates once)."""
 
-    def __init__(self, path: str | Path, migrate: bool = True):
-        self.db = HubDatabase(path, migrate)
+    def __init__(self, path: str | Path, migrate: bool = True, readonly: bool = False):
+        self.db = HubDatabase(path, migrate, readonly)
         self.path = self.db.path
         self.enrolment = Enrolment(self.db)
         self.reads = Reads(self.db)
+
+    @classmethod
+    def open_readonly(cls, path: str | Path) -> HubStore:
+        """The hub for a command that only reads: no migration, no key file, nothing created
+        (database.HubDatabase says how); a missing, foreign or older file is a HubError."""
+        return cls(path, readonly=True)
 
     def ingest(self, participant_id: str, entries: Iterable[Entry], now: datetime, via: str = "api",
                seen: Participant | None = None, flags: Iterable[tuple[str, str, str]] = ()) -> IngestResult:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import ClassVar
 
 from diary_client.core import bounds
 from diary_client.core.entry import Entry, canonical
-from sync.hub.rules import Participant, entry_problem
+from sync.hub.rules import Participant, entry_problem, timing_problem
 
 UNICODE = "the entry holds text that is not valid Unicode"
 
@@ -28,7 +29,8 @@ def hashed(e: Entry) -> tuple[str | None, str | None]:
 
 
 def problems_of(entries: list[Entry], p: Participant | None,
-                versions: Mapping[int, str] | None = None, today: date | None = None) -> list[str | None]:
+                versions: Mapping[int, str] | None = None, today: date | None = None,
+                uploaded: bool = True) -> list[str | None]:
     """Per entry, why its content does not fit p's protocol (only p's own entries need asking).
 
     An entry is checked against the protocol version it was made under: any of the study's
@@ -44,7 +46,8 @@ def problems_of(entries: list[Entry], p: Participant | None,
     as_of[p.protocol_version] = p
     return [(bounds.entry_problem(e.diary_date, e.submitted_at)
              or (today and bounds.future_day_problem(e.diary_date, today))
-             or entry_problem(e, as_of.get(e.protocol_version, p)))
+             or entry_problem(e, as_of.get(e.protocol_version, p))
+             or timing_problem(e, p, uploaded))
             if e.participant_id == p.participant_id else None
             for e in entries]
 
@@ -59,6 +62,32 @@ class Stored:
     diary_date: str
 
 
+@dataclass(frozen=True)
+class Accepted:
+    """New: to be stored under its content hash."""
+
+    content_hash: str
+    kind: ClassVar[str] = "accepted"
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """The same id and content are on the hub already: its receipt stands."""
+
+    content_hash: str
+    received_at: str
+    kind: ClassVar[str] = "duplicate"
+
+
+@dataclass(frozen=True)
+class Rejected:
+    reason: str
+    kind: ClassVar[str] = "rejected"
+
+
+Verdict = Accepted | Duplicate | Rejected
+
+
 @dataclass
 class Ledger:
     """One participant's relevant part of the hub, as it stands after each accepted entry."""
@@ -68,39 +97,39 @@ class Ledger:
     corrected_by: dict[str, str] = field(default_factory=dict)  # superseded id -> correcting id
     day_report: dict[str, str] = field(default_factory=dict)  # diary date -> id of its (first) report
 
-    def judge(self, e: Entry, h: str | None, problem: str | None) -> tuple[str, str | None]:
-        """("accepted", None), ("duplicate", received_at) or ("rejected", reason) for entry `e`.
+    def judge(self, e: Entry, h: str | None, problem: str | None) -> Verdict:
+        """The verdict on entry `e`: `Accepted`, `Duplicate` (with the receipt time) or `Rejected` (with why).
 
         `h` is its content hash (None: not valid Unicode); `problem` is why its content does
         not fit the participant's protocol (rules.entry_problem), or None.
         """
         if h is None:
-            return "rejected", UNICODE
+            return Rejected(UNICODE)
         have = self.entries.get(e.id)
         if have is not None:
             if have.participant_id == self.participant_id and have.content_hash == h:
-                return "duplicate", have.received_at
-            return "rejected", "an entry with this id and other content is already on the hub"
+                return Duplicate(h, have.received_at)
+            return Rejected("an entry with this id and other content is already on the hub")
         if e.participant_id != self.participant_id:
-            return "rejected", f"the entry is participant {e.participant_id}'s, not {self.participant_id}'s"
+            return Rejected(f"the entry is participant {e.participant_id}'s, not {self.participant_id}'s")
         if problem:
-            return "rejected", problem
+            return Rejected(problem)
         day = e.diary_date.isoformat()
         if e.supersedes:
             target = self.entries.get(e.supersedes)
             if target is None or target.participant_id != self.participant_id:
-                return "rejected", f"it corrects entry {e.supersedes}, which the hub does not have"
+                return Rejected(f"it corrects entry {e.supersedes}, which the hub does not have")
             if target.diary_date != day:
-                return "rejected", f"it corrects entry {e.supersedes}, which is the report of {target.diary_date}"
+                return Rejected(f"it corrects entry {e.supersedes}, which is the report of {target.diary_date}")
             other = self.corrected_by.get(e.supersedes)
             if other:
-                return "rejected", f"entry {e.supersedes} is already corrected by entry {other}"
+                return Rejected(f"entry {e.supersedes} is already corrected by entry {other}")
         else:
             other = self.day_report.get(day)
             if other:
-                return "rejected", (f"{e.diary_date} already has a report on the hub (entry {other}); "
-                                    "a change must be a correction")
-        return "accepted", None
+                return Rejected(f"{e.diary_date} already has a report on the hub (entry {other}); "
+                                "a change must be a correction")
+        return Accepted(h)
 
     def add(self, e: Entry, h: str, received_at: str) -> None:
         """Record an accepted entry, so the rest of the batch is judged with it on the hub."""
