@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from itertools import chain
 
@@ -19,8 +20,10 @@ import numpy as np
 from analysis import meta as meta_analysis
 from analysis import mixed
 from analysis.conduct import Conduct
+from analysis.crossover import Crossover, crossover
 from analysis.participant import ParticipantData
 from analysis.personal import ANALYSIS_VERSION, iter_reports, options_of
+from analysis.randomization import design_phases
 from analysis.results import (
     CohortItem,
     CohortPhase,
@@ -33,7 +36,7 @@ from analysis.results import (
     PersonalReport,
     cohort_json_text,
 )
-from diary_client.core.protocol import Item, Protocol
+from diary_client.core.protocol import ROLES, Allocation, Item, Phase, Protocol
 
 CAVEATS = (
     "The primary result is a random-effects meta-analysis of the participants' own model-based "
@@ -49,6 +52,9 @@ CAVEATS = (
     "Phases ran in a fixed order (single-blind crossover without randomised order): period and "
     "expectation effects cannot be told apart from the treatment.",
 )
+RANDOMIZED = ("Randomized design: each participant's periods ran in the order allocated to her; the columns are "
+              "roles, each participant's periods of a role pooled (the paper's arithmetic over their days, the "
+              "model's mean of their period means).")
 
 
 def _mean_sd(xs: Sequence[float]) -> tuple[float | None, float | None]:
@@ -127,7 +133,7 @@ class CohortStream:
             raise RuntimeError("a cohort stream's reports can be read once")
         self._started = True
         now = self._now
-        people = ((p.protocol, p.start, p.entries, p.local(now), p.participant_id)
+        people = ((p.protocol, p.start, p.entries, p.local(now), p.participant_id, p.sequence)
                   for p in self._counted(_one_study(iter(self._participants), self._protocols)))
         for r in iter_reports(people, blinded=False, series=self._daily):
             if self._columns is None:
@@ -198,35 +204,45 @@ class CohortColumns:
     def __init__(self, protocol: Protocol, responder_points: float):
         self.responder_points = responder_points  # the first report's, as the meta-analysis' response
         self.items = [item.id for item in protocol.items if item.numeric]
-        self.phases = [ph.id for ph in protocol.phases]
+        view = cohort_view(protocol)
+        self.phases = [ph.id for ph in view.phases]
+        # a randomized design's columns are roles: each participant's role numbers, not her periods'
+        self.roles = {ph.id: ph.role for ph in view.phases} if protocol.allocation.randomized else None
         self._per_item = len(self.phases) * len(PHASE_FIELDS) + len(ITEM_FIELDS)
-        baseline = protocol.first_phase("baseline")
+        baseline = view.first_phase("baseline")
         self._baseline = None if baseline is None else baseline.id
         self._values = array("d")  # len(ids) rows of len(items) × _per_item
         self.ids: list[str] = []
         self.responder_ids: list[str] = []
         self.not_known = 0  # participants whose verdict is None (no drug or placebo days yet)
+        self.active_first: list[bool | None] = []  # her first treatment period is the drug's (randomized designs)
+        self.sequences: list[tuple[str, ...] | None] = []
 
     def add(self, r: PersonalReport) -> None:
         nan = math.nan
         row: list[float] = []
+        role = self.roles
         for item_id in self.items:
             res = r.items.get(item_id)
-            phases = {} if res is None else res.phases
+            phases = {} if res is None else (res.phases if role is None else res.roles or {})
             for ph in self.phases:
-                s = phases.get(ph)
+                s = phases.get(ph if role is None else role[ph])
                 row += ((nan,) * len(PHASE_FIELDS) if s is None else
                         (s.n, nan if s.mean is None else s.mean, nan if s.sd is None else s.sd,
                          nan if s.reduction_pct is None else s.reduction_pct,
                          nan if s.endpoint_reduction_pct is None else s.endpoint_reduction_pct))
             c = None if res is None else res.active_vs_placebo
             b = (None if res is None or res.model is None or self._baseline is None
-                 else res.model.phases.get(self._baseline))
+                 else res.model.phases.get(self._baseline) if role is None
+                 else (res.model.roles or {}).get("baseline"))
             row += (nan if res is None or res.vs_placebo_points is None else res.vs_placebo_points,
                     nan if c is None else c.diff, nan if c is None else c.se,
                     nan if b is None or b.value is None else b.value)
         self._values.extend(row)
         self.ids.append(r.participant_id)
+        first = next((p.role for p in r.phases if p.role in ("active", "placebo")), None)
+        self.active_first.append(None if first is None or role is None else first == "active")
+        self.sequences.append(r.sequence)
         if r.responder:
             self.responder_ids.append(r.participant_id)
         elif r.responder is None:
@@ -250,8 +266,32 @@ def _given(values: np.ndarray) -> list[float]:
     return values[~np.isnan(values)].tolist()
 
 
-def _summary(columns: CohortColumns, protocol: Protocol, now: datetime,
+def cohort_view(protocol: Protocol) -> Protocol:
+    """The study as the cohort's tables see it: a fixed design's phases, or a randomized design's roles
+    (each participant's periods of a role pooled), one column each in ROLES order, named by the
+    design's phase when only one phase has the role (`ldn`), else by the role."""
+    if not protocol.allocation.randomized:
+        return protocol
+    phases = list(design_phases(protocol).values())
+    columns: list[Phase] = []
+    of_period: dict[str, str] = {}
+    for role in ROLES:
+        same = [p for p in phases if p.role == role]
+        if not same:
+            continue
+        one = same[0] if len(same) == 1 else None
+        column = Phase(id=one.base if one else role, role=role, days=sum(p.days for p in same),
+                       label=one.label if one else role.capitalize())
+        columns.append(column)
+        of_period |= {p.id: column.id for p in protocol.phases if p.role == role}
+    items = [replace(i, phases=list(dict.fromkeys(of_period[ph] for ph in i.phases))) if i.phases else i
+             for i in protocol.items]
+    return replace(protocol, allocation=Allocation(), phases=columns, items=items)
+
+
+def _summary(columns: CohortColumns, design: Protocol, now: datetime,
              covariates: dict[str, dict[str, float]], conduct: Conduct) -> CohortSummary:
+    protocol = cohort_view(design)
     roles = {r: protocol.first_phase(r) for r in ("baseline", "placebo", "active")}
     numeric = [item for item in protocol.items if item.numeric]
     cohort = {item.id: _cohort_item(item, protocol, columns, roles) for item in numeric}
@@ -261,12 +301,46 @@ def _summary(columns: CohortColumns, protocol: Protocol, now: datetime,
         responders=len(columns.responder_ids), responder_ids=tuple(columns.responder_ids),
         covariates=_covariates(columns, primary, covariates),
         mixed_model={primary: _mixed(protocol.primary, protocol, columns, roles)},
-        options=options_of(protocol), analysis_version=ANALYSIS_VERSION, caveats=CAVEATS,
+        options=options_of(protocol), analysis_version=ANALYSIS_VERSION,
+        caveats=CAVEATS[:-1] + (RANDOMIZED,) if design.allocation.randomized else CAVEATS,
         phases=tuple(protocol.phases),
         responders_not_known=columns.not_known,
         blinding=conduct.blinding(), harms=conduct.harms(), harms_by_period=conduct.harms_by_period(),
         flow=conduct.flow(analysed=cohort[primary].n_active_vs_placebo),
+        design=design.allocation.method,
+        crossover=_crossover(columns, protocol.primary.id) if _two_period(design) else None,
+        balance=_balance(columns, design),
     )
+
+
+def _two_period(design: Protocol) -> bool:
+    """A counterbalanced design whose every sequence holds one drug period and one placebo period."""
+    if design.allocation.method != "counterbalanced":
+        return False
+    roles = {ph.base: ph.role for ph in design.phases}
+    return all(sorted(r for ph in seq if (r := roles.get(ph)) in ("active", "placebo")) == ["active", "placebo"]
+               for seq in design.allocation.sequences or [])
+
+
+def _balance(columns: CohortColumns, design: Protocol) -> dict[str, int] | None:
+    """How many of the reported participants follow each sequence (randomized designs)."""
+    if not design.allocation.randomized:
+        return None
+    from diary_client.core.design import balance
+
+    return balance([s for s in columns.sequences if s is not None], design)
+
+
+def _crossover(columns: CohortColumns, primary: str) -> Crossover | None:
+    """The two-period crossover analysis of the primary item, from the participants with drug and placebo means."""
+    key = {role: ph for ph, role in (columns.roles or {}).items()}
+    if "active" not in key or "placebo" not in key:
+        return None
+    active = columns.phase(primary, key["active"], "mean").tolist()
+    placebo = columns.phase(primary, key["placebo"], "mean").tolist()
+    rows = [(a, p, first) for a, p, first in zip(active, placebo, columns.active_first)
+            if first is not None and not math.isnan(a) and not math.isnan(p)]
+    return crossover(primary, [a for a, _, _ in rows], [p for _, p, _ in rows], [f for _, _, f in rows])
 
 
 def _cohort_item(item: Item, protocol: Protocol, columns: CohortColumns, roles) -> CohortItem:

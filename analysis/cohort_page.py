@@ -82,13 +82,15 @@ class PageRow:
     responder: bool | None
     responder_points: float
     caveats: tuple[str, ...]
+    sequence: tuple[str, ...] | None = None  # randomized designs: her phases in order (`ParticipantData.sequence`)
 
 
 def page_row(r: PersonalReport) -> PageRow:
     it = r.primary
     means = {} if it is None else {k: n.mean for k, n in it.phases.items()}
     return PageRow(r.participant_id, r.phases, means, None if it is None else it.series,
-                   None if it is None else it.vs_placebo_points, r.responder, r.responder_points, r.caveats)
+                   None if it is None else it.vs_placebo_points, r.responder, r.responder_points, r.caveats,
+                   r.sequence)
 
 
 def heat_row(participant_id: str, protocol: Protocol, start: date, entries: list[Entry],
@@ -120,8 +122,12 @@ def page_pieces(rep: CohortSummary, people: Sequence[PageRow], heat: Sequence[He
                      + "; ".join(f"{escape(pid)} ({escape(why)})" for pid, why in left_out) + "</div>")
     parts.append("<ul class='note'>" + "".join(f"<li>{escape(c)}</li>" for c in rep.caveats) + "</ul>")
     parts.append(_meta(rep))
+    if rep.crossover is not None:
+        parts.append(_crossover(rep))
     parts.append(_paper_table(rep, people))
-    parts.append(_heat_map(people, heat))
+    if rep.balance is not None:
+        parts.append(_allocation(rep, people))
+    parts.append(_heat_map(people, heat, bands=rep.design == "fixed"))
     if primary is not None:
         parts.append(_multiples(rep, people, primary))
         parts.append(_responders(rep, people, primary))
@@ -225,7 +231,9 @@ def _legend() -> str:
     return "<ul class='legend'>" + "".join(items) + "</ul>"
 
 
-def _heat_map(people: Sequence[PageRow], heat: Sequence[HeatRow]) -> str:
+def _heat_map(people: Sequence[PageRow], heat: Sequence[HeatRow], bands: bool = True) -> str:
+    """The map; `bands`: the phases on top (a fixed design's, the same for everyone; a randomized
+    design's periods differ by participant, so it has none: each one's own are in the small multiples)."""
     if not heat:
         return ""
     days = max(len(h.statuses) for h in heat)
@@ -240,7 +248,7 @@ def _heat_map(people: Sequence[PageRow], heat: Sequence[HeatRow]) -> str:
     out = [f"<svg role='img' aria-labelledby='hm-title' width='{width * k:.0f}' height='{height * k:.0f}' "
            f"viewBox='0 0 {width} {height}'><title id='hm-title'>Compliance by participant and study day</title>",
            _symbols()]
-    phases = people[0].phases if people else ()
+    phases = people[0].phases if people and bands else ()
     for i, ph in enumerate(phases):
         x, w = (ph.first_day - 1) * CELL, (ph.last_day - ph.first_day + 1) * CELL
         out.append(f"<rect x='{x}' y='2' width='{w - 1}' height='14' fill='{'#edf2f7' if i % 2 else '#e2e8f0'}'/>"
@@ -394,7 +402,7 @@ def _scatter(name: str, c: Covariate, pairs: list[tuple[float, float, str]]) -> 
 
 
 def _mixed(rep: CohortSummary, people: Sequence[PageRow]) -> str:
-    labels = _phase_labels(people)
+    labels = {ph.id: ph.label for ph in rep.phases} or _phase_labels(people)
     columns = list(dict.fromkeys(p for m in rep.mixed_model.values() for p in m.effects))
     if not columns:
         return ""
@@ -428,3 +436,30 @@ def _meta(rep: CohortSummary) -> str:
             "prediction interval: where a new participant's effect would fall."
             f"{' Method: ' + escape(method) + '.' if method else ''}</p>"
             + _table(["item", "k", "effect [95% CI]", "p", "τ", "I²", "95% prediction interval"], rows))
+
+
+def _allocation(rep: CohortSummary, people: Sequence[PageRow]) -> str:
+    """Each participant's sequence, and how many follow each sequence the design admits."""
+    balance = "".join(f"<tr><td>{escape(k.replace('>', ' → '))}</td><td>{n}</td></tr>"
+                      for k, n in (rep.balance or {}).items())
+    rows = []
+    for r in people:
+        roles = {p.phase or p.key: p.role for p in r.phases}
+        seq = " → ".join(f"<span title='{escape(roles.get(ph) or '')}'>{escape(ph)}</span>" for ph in r.sequence or ())
+        rows.append([escape(r.participant_id), seq or "—"])
+    return (f"<h2>Allocation ({escape(rep.design)}): sequences and balance</h2>"
+            "<p class='dim'>How many participants of this report follow each sequence the design admits, "
+            "and each participant's own sequence of phases.</p>"
+            f"<div class='scroll'><table><thead><tr><th>sequence</th><th>participants</th></tr></thead>"
+            f"<tbody>{balance}</tbody></table></div>" + _table(["participant", "sequence"], rows))
+
+
+def _crossover(rep: CohortSummary) -> str:
+    x = rep.crossover
+    assert x is not None
+    rows = [[name, f"{part.estimate:+.1f}", fmt_ci(part.ci95), fmt_p(part.p)]
+            for name, part in (("drug − placebo", x.treatment), ("period 1 − period 2", x.period),
+                               ("carry-over (totals: drug first − placebo first)", x.carryover))]
+    return (f"<h2>Two-period crossover analysis: {escape(x.item)}</h2>"
+            f"<p class='dim'>{x.n_active_first} participants had the drug first, {x.n_placebo_first} placebo first; "
+            f"item units. {escape(x.method)}.</p>" + _table(["effect", "estimate", "95% CI", "p"], rows))

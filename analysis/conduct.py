@@ -37,8 +37,9 @@ class _HarmCount:
 
 
 def sequence(protocol: Protocol) -> str:
-    """A participant's sequence as the allocation names it: her phase ids joined by '>'."""
-    return ">".join(p.id for p in protocol.phases)
+    """A participant's sequence as the allocation names it: her phase ids joined by '>' (the phase
+    each of her periods is an occurrence of, in a randomized design's expanded schedule)."""
+    return ">".join(p.base for p in protocol.phases)
 
 
 class Conduct:
@@ -53,6 +54,9 @@ class Conduct:
         self.reported: Counter[str] = Counter()
         self.by_role = {p.role: _HarmCount() for p in protocol.phases}
         self.by_period = {p.id: _HarmCount() for p in protocol.phases}
+        # In a randomized design each participant has her own periods ("ldn-2"): every one seen is
+        # counted, in the order first met (the first participant's schedule first).
+        self.periods = {p.id: p for p in protocol.phases}
         self.outside = _HarmCount()
         self.guesses: list[tuple[str, str]] = []
         self.asked = False
@@ -71,6 +75,7 @@ class Conduct:
         cut = cutoffs(protocol.schedule, now)
         days = latest(p.entries)
         for s in spans:
+            self.periods.setdefault(s.phase.id, s.phase)
             self.started[s.phase.id] += s.start <= now.date() and s.start < gone
             self.completed[s.phase.id] += s.end <= cut.past_grace and s.end < gone
             self.reported[s.phase.id] += any(d in days for d in s.dates())
@@ -82,8 +87,8 @@ class Conduct:
             if span is None:
                 self.outside.add(pid, ae.serious, ae.severity)
                 continue
-            self.by_role[span.phase.role].add(pid, ae.serious, ae.severity)
-            self.by_period[span.phase.id].add(pid, ae.serious, ae.severity)
+            self.by_role.setdefault(span.phase.role, _HarmCount()).add(pid, ae.serious, ae.severity)
+            self.by_period.setdefault(span.phase.id, _HarmCount()).add(pid, ae.serious, ae.severity)
         self.asked = self.asked or protocol.blinding_check is not None
         self.guesses += bl.guesses(protocol, p.start, p.entries)
 
@@ -95,11 +100,12 @@ class Conduct:
         return out
 
     def harms_by_period(self) -> tuple[PeriodHarms, ...]:
-        return tuple(PeriodHarms(ph.id, ph.id, ph.role, self.by_period[ph.id].result()) for ph in self.protocol.phases)
+        return tuple(PeriodHarms(ph.id, ph.base, ph.role, self.by_period.setdefault(ph.id, _HarmCount()).result())
+                     for ph in self.periods.values())
 
     def flow(self, analysed: int) -> Flow:
-        periods = tuple(FlowPeriod(ph.id, ph.id, ph.role, self.started[ph.id], self.completed[ph.id],
-                                   self.reported[ph.id]) for ph in self.protocol.phases)
+        periods = tuple(FlowPeriod(ph.id, ph.base, ph.role, self.started[ph.id], self.completed[ph.id],
+                                   self.reported[ph.id]) for ph in self.periods.values())
         return Flow(self.enrolled, dict(self.allocated), periods, self.withdrawn, analysed,
                     self.first_start, self.last_start, self.last_end)
 

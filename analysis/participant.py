@@ -1,4 +1,4 @@
-"""`ParticipantData`: what analysis receives of one participant (id, protocol, day 1, entries, time zone, adverse events)."""
+"""`ParticipantData`: what analysis receives of one participant (id, protocol, day 1, entries, time zone, adverse events, sequence)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,9 @@ class ParticipantData:
     tz: tzinfo | None = None  # the participant's zone (diary windows are local times); None: `now` as given
     adverse_events: tuple[AdverseEvent, ...] = ()  # her current adverse events (a correction replaces its original)
     withdrawn: date | None = None  # the day she withdrew: no day from it on counts as taken part
+    # her sequence of phase ids in a randomized design (`protocol` is then her schedule expanded into
+    # periods, `design.expand`); None in the fixed design, where `protocol` is the study's own
+    sequence: tuple[str, ...] | None = None
 
     def local(self, now: datetime) -> datetime:
         """`now` as the participant's clock shows it."""

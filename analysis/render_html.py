@@ -7,7 +7,17 @@ from html import escape
 
 from analysis.results import PersonalReport
 from analysis.summary import tally_words
-from analysis.wording import fmt, fmt_ci, fmt_p, model_sentence, responder_rule, responder_verdict, units
+from analysis.wording import (
+    fmt,
+    fmt_ci,
+    fmt_p,
+    model_sentence,
+    randomization_words,
+    responder_rule,
+    responder_verdict,
+    rule_words,
+    units,
+)
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1180px;margin:24px auto;
@@ -18,7 +28,7 @@ th,td{padding:4px 10px;border-bottom:1px solid #e5e5e5;text-align:right;vertical
 th:first-child,td:first-child{text-align:left}th{background:#f5f6f8}
 .dim{color:#666;font-size:.85em}.note{background:#fff8e5;border-left:4px solid #e0b64c;padding:8px 12px 8px 28px}
 .long td:nth-child(2),.long th:nth-child(2){text-align:left}img{max-width:100%;border:1px solid #eee}
-.verdict{font-size:1.1em}.plain{font-size:1.1em;background:#eef3fb;border-left:4px solid #3b5b92;padding:8px 12px}
+.verdict{font-size:1.1em}.timeline{max-width:100%;height:auto}.plain{font-size:1.1em;background:#eef3fb;border-left:4px solid #3b5b92;padding:8px 12px}
 """
 
 
@@ -37,8 +47,15 @@ def personal_html(report: PersonalReport, png: bytes | None) -> str:
         sentence = model_sentence(r)
         if sentence:
             parts.append(f"<p class='plain'>{escape(sentence)}</p>")
+        rule = ("the rule holds: " + rule_words(r.responder_rule) if r.responder_rule is not None
+                else responder_rule(r.responder_points))
         parts.append(f"<p class='verdict'>As in the paper: <b>{responder_verdict(r)}</b> "
-                     f"(a responder is someone for whom {escape(responder_rule(r.responder_points))}).</p>")
+                     f"(a responder is someone for whom {escape(rule)}).</p>")
+        primary = r.primary
+        if primary is not None and primary.randomization_test is not None:
+            parts.append(f"<p class='plain'>{escape(randomization_words(primary.randomization_test, primary.label))}</p>")
+        if r.sequence is not None:
+            parts.append(timeline_svg(r))
     parts.append("<ul class='note'>" + "".join(f"<li>{escape(c)}</li>" for c in r.caveats) + "</ul>")
     if png:
         parts.append("<h2>Daily values</h2><p class='dim'>Dots: each day's value (missing days leave a gap). "
@@ -49,6 +66,8 @@ def personal_html(report: PersonalReport, png: bytes | None) -> str:
         parts.append(_comparisons(r))
     parts.append(_phases(r))
     parts.append(_items(r))
+    if r.sequence is not None:
+        parts.append(_roles(r))
     if not r.blinded:
         parts.append(_model_means(r))
     if r.other_items:
@@ -84,7 +103,8 @@ def _phases(r: PersonalReport) -> str:
 
 
 def _items(r: PersonalReport) -> str:
-    head = ["item", "phase", "n", "mean", "SD", "last-3-day mean", "reduction %", "endpoint reduction %",
+    head = ["item", "phase", "n", "mean", "SD", f"last-{r.options.endpoint_days}-day mean", "reduction %",
+            "endpoint reduction %",
             "effective n"]
     rows = []
     for rep in r.items.values():
@@ -137,3 +157,56 @@ def _others(r: PersonalReport) -> str:
         for k, s in o.phases.items():
             rows.append([escape(o.label), escape(r.phase_label(k)), escape(tally_words(s))])
     return "<h2>Other answers</h2>" + _table(["item", "phase", "answers"], rows, "long")
+
+
+# CENT 2015's individual diagram: each period a bar in her order, coloured by role
+ROLE_COLOURS = {"baseline": "#a0aec0", "placebo": "#63b3ed", "active": "#dd6b20", "washout": "#e2e8f0", "other": "#cbd5e0"}
+
+
+def timeline_svg(r: PersonalReport) -> str:
+    """Her schedule once unblinded: the periods as coloured bars with their labels and dates, and each
+    period's days filed; a randomized design's participant sees the order she was allocated."""
+    if not r.phases:
+        return ""
+    last = max(p.last_day for p in r.phases)
+    w, left, bar, top = 960, 8, 34, 22
+    scale = (w - 2 * left) / last
+    out = [f"<svg class='timeline' viewBox='0 0 {w} {top + bar + 40}' role='img' "
+           "aria-label='Your periods in order, coloured by what they were'>"]
+    for p in r.phases:
+        x, width = left + (p.first_day - 1) * scale, (p.last_day - p.first_day + 1) * scale
+        colour = ROLE_COLOURS.get(p.role or "other", "#cbd5e0")
+        room = max(int(width // 6.5), 0)
+        label = p.label if len(p.label) <= room else p.label[: max(room - 1, 0)] + "…" if room > 1 else ""
+        out.append(f"<g><title>{escape(p.name)}: {p.start} – {p.end}, {p.n} of {p.expected} days filed</title>"
+                   f"<rect x='{x:.1f}' y='{top}' width='{max(width - 1, 1):.1f}' height='{bar}' fill='{colour}' rx='2'/>"
+                   f"<text x='{x + 3:.1f}' y='{top + 14}' font-size='11'>{escape(label)}</text>"
+                   f"<text x='{x + 3:.1f}' y='{top + 28}' font-size='9' fill='#333'>"
+                   f"{escape(str(p.period or '')) + '.' if p.period and room > 3 else ''}"
+                   f"{f' {p.n}/{p.expected} d' if room > 9 else ''}</text></g>")
+        out.append(f"<text x='{x:.1f}' y='{top - 6}' font-size='9' fill='#555'>{p.start:%d %b}</text>" if room > 5 else "")
+    legend = [(role, colour) for role, colour in ROLE_COLOURS.items() if any(p.role == role for p in r.phases)]
+    for i, (role, colour) in enumerate(legend):
+        x = left + i * 120
+        out.append(f"<rect x='{x}' y='{top + bar + 14}' width='12' height='12' fill='{colour}'/>"
+                   f"<text x='{x + 16}' y='{top + bar + 24}' font-size='11'>{escape(role)}</text>")
+    out.append("</svg>")
+    return ("<h2>Your periods</h2><p class='dim'>Your schedule in the order it ran, each period coloured by what it "
+            "was; under each label: the period's number and the days you filed of those expected.</p>" + "".join(out))
+
+
+def _roles(r: PersonalReport) -> str:
+    head = ["item", "role", "n", "mean", f"last-{r.options.endpoint_days}-day mean (each period)", "reduction %",
+            "endpoint reduction %", "model mean [95% interval]"]
+    rows = []
+    for rep in r.items.values():
+        name = _name(rep)
+        model = (rep.model.roles if rep.model else None) or {}
+        for role, s in (rep.roles or {}).items():
+            m = model.get(role)
+            rows.append([name, escape(role), str(s.n), fmt(s.mean), fmt(s.endpoint_mean), fmt(s.reduction_pct, "+.1f"),
+                         fmt(s.endpoint_reduction_pct, "+.1f"), "—" if m is None else f"{fmt(m.value)} {fmt_ci(m.ci95)}"])
+            name = ""
+    return ("<h2>Each item by role, all its periods pooled</h2><p class='dim'>As in the paper: the days of all the "
+            "role's periods together; the endpoint: each period's last days, pooled; reductions against the whole "
+            "baseline mean. The model: the mean of the role's period means.</p>" + _table(head, rows, "long"))

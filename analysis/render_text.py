@@ -16,8 +16,10 @@ from analysis.wording import (
     fmt_p,
     item_name,
     model_sentence,
+    randomization_words,
     responder_rule,
     responder_verdict,
+    rule_words,
     units,
 )
 from diary_client.core.printable import printable
@@ -33,11 +35,12 @@ def print_personal(report: PersonalReport, console: Console | None = None) -> No
     for col in ("phase", "dates", "days filed", "expected", "compliance"):
         t.add_column(col, justify="left" if col in ("phase", "dates") else "right")
     for ph in report.phases:
-        t.add_row(ph.label, f"{ph.start:%Y-%m-%d}→{ph.end:%m-%d}", str(ph.n), str(ph.expected), fmt(ph.compliance, ".0%"))
+        t.add_row(ph.name, f"{ph.start:%Y-%m-%d}→{ph.end:%m-%d}", str(ph.n), str(ph.expected), fmt(ph.compliance, ".0%"))
     console.print(t)
     t = Table(title="Each item by phase, as in the paper (raw means; reduction: % better than the baseline mean)",
               title_justify="left")
-    columns = ("item", "phase", "n", "mean", "SD", "last 3") + (() if report.blinded else ("red. %", "end red. %"))
+    columns = ("item", "phase", "n", "mean", "SD", f"last {report.options.endpoint_days}") + (
+        () if report.blinded else ("red. %", "end red. %"))
     for col in columns:
         t.add_column(col, justify="left" if col in ("item", "phase") else "right")
     for rep in report.items.values():
@@ -49,6 +52,8 @@ def print_personal(report: PersonalReport, console: Console | None = None) -> No
             name = ""
         t.add_section()
     console.print(t)
+    if report.sequence is not None:
+        _role_table(report, console)
     if report.other_items:
         t = Table(title="Other answers", title_justify="left")
         for col in ("item", "phase", "answers"):
@@ -62,10 +67,15 @@ def print_personal(report: PersonalReport, console: Console | None = None) -> No
         console.print(t)
     if not report.blinded:
         _model_tables(report, console)
-        console.print(f"Primary item: [bold]{responder_verdict(report)}[/] (responder: {responder_rule(report.responder_points)}).")
+        rule = (rule_words(report.responder_rule) if report.responder_rule is not None
+                else responder_rule(report.responder_points))
+        console.print(f"Primary item: [bold]{responder_verdict(report)}[/] (responder: {escape(rule)}).")
         sentence = model_sentence(report)
         if sentence:
             console.print(sentence)
+        primary = report.primary
+        if primary is not None and primary.randomization_test is not None:
+            console.print(escape(randomization_words(primary.randomization_test, primary.label)))
     for c in report.caveats:
         console.print(f"[dim]• {c}[/]")
     opts = report.options
@@ -75,6 +85,24 @@ def print_personal(report: PersonalReport, console: Console | None = None) -> No
         excluded = ", ".join(f"first {d} days of {r}" for r, d in opts.exclude_first_days.items() if d) or "none"
     console.print(f"[dim]analysis {report.analysis_version} · options: trend {'on' if opts.trend else 'off'}, "
                   f"model leaves out {excluded}, multiplicity {opts.multiplicity} · data {report.data_hash}[/]")
+
+
+def _role_table(report: PersonalReport, console: Console) -> None:
+    """A randomized design's items by role: every period of the role pooled (the paper's arithmetic; the model's mean of period means)."""
+    t = Table(title="Each item by role, all its periods pooled (raw means; the model: mean of its periods' means)",
+              title_justify="left")
+    for col in ("item", "role", "n", "mean", f"last {report.options.endpoint_days}", "red. %", "end red. %", "model mean", "[95% interval]"):
+        t.add_column(col, justify="left" if col in ("item", "role") else "right")
+    for rep in report.items.values():
+        name = item_name(rep)
+        model = (rep.model.roles if rep.model else None) or {}
+        for role, st in (rep.roles or {}).items():
+            m = model.get(role)
+            t.add_row(name, role, str(st.n), fmt(st.mean), fmt(st.endpoint_mean), fmt(st.reduction_pct, "+.1f"),
+                      fmt(st.endpoint_reduction_pct, "+.1f"), fmt(m and m.value), fmt_ci(m and m.ci95))
+            name = ""
+        t.add_section()
+    console.print(t)
 
 
 def _model_tables(report: PersonalReport, console: Console) -> None:
@@ -147,6 +175,11 @@ def print_cohort(report: CohortSummary, console: Console | None = None) -> None:
     console.print(t)
     if all(c.vs_placebo_points_mean is None for c in report.cohort.values()):
         console.print(f"[dim]{EMPTY_PAPER}[/]")
+    if report.balance is not None:
+        console.print(f"Design: {report.design} · participants per sequence: "
+                      + ", ".join(f"{k.replace('>', ' → ')}: {n}" for k, n in report.balance.items()))
+    if report.crossover is not None:
+        _crossover_table(report, console)
     if report.covariates:
         t = Table(title="Covariates against the primary item's vs_placebo_points", title_justify="left")
         for col in ("covariate", "n", "r", "r²", "p"):
@@ -170,3 +203,17 @@ def print_cohort(report: CohortSummary, console: Console | None = None) -> None:
     for note in report.caveats:
         console.print(f"[dim]• {note}[/]")
     console.print(f"[dim]analysis {report.analysis_version} · {report.options.inference}[/]")
+
+
+def _crossover_table(report: CohortSummary, console: Console) -> None:
+    x = report.crossover
+    assert x is not None
+    t = Table(title=f"Two-period crossover analysis of {x.item} (item units; {x.n_active_first} drug first, "
+                    f"{x.n_placebo_first} placebo first)", title_justify="left")
+    for col in ("effect", "estimate", "95% CI", "p"):
+        t.add_column(col, justify="left" if col == "effect" else "right")
+    for name, part in (("drug − placebo", x.treatment), ("period 1 − period 2", x.period),
+                       ("carry-over (totals: drug first − placebo first)", x.carryover)):
+        t.add_row(name, f"{part.estimate:+.1f}", fmt_ci(part.ci95), fmt_p(part.p))
+    console.print(t)
+    console.print(f"[dim]{escape(x.method)}[/]")

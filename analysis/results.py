@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 
+from analysis.crossover import Crossover
+from analysis.randomization import RandomizationTest
 from diary_client.core.protocol import Item, Phase
 
 COMPARISONS = {"active_vs_baseline": "baseline", "active_vs_placebo": "placebo"}
@@ -38,13 +40,15 @@ class Options:
     inference: str
     responder_probability: str
     model_withheld: bool = False  # blinded, and the model leaves out more days in some periods than in others
+    endpoint_days: int = 3  # the endpoint mean's last N days with an entry
 
     def as_json(self) -> dict:
         return {"trend": self.trend,
                 "exclude_first_days": None if self.exclude_first_days is None else dict(self.exclude_first_days),
                 "model_withheld": self.model_withheld,
                 "multiplicity": self.multiplicity, "inference": self.inference,
-                "responder_probability": self.responder_probability}
+                "responder_probability": self.responder_probability} | (
+                    {} if self.endpoint_days == 3 else {"endpoint_days": self.endpoint_days})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +63,22 @@ class PhaseRow:
     expected: int
     n: int
     compliance: float | None
+    period: int | None = None  # randomized designs, unblinded: the period's number in her schedule (1-based)
+    phase: str | None = None  # ... and the protocol phase it is an occurrence of
+
+    @property
+    def name(self) -> str:
+        """What a person reads for this row: the label, numbered where the rows are periods."""
+        return self.label if self.period is None else f"{self.period}. {self.label}"
 
     def as_json(self) -> dict:
-        return {"id": self.key, "label": self.label, "start": self.start.isoformat(),
-                "end": self.end.isoformat(), "expected": self.expected, "n": self.n,
-                "compliance": self.compliance, "first_day": self.first_day, "last_day": self.last_day}
+        if self.period is None:
+            return {"id": self.key, "label": self.label, "start": self.start.isoformat(),
+                    "end": self.end.isoformat(), "expected": self.expected, "n": self.n,
+                    "compliance": self.compliance, "first_day": self.first_day, "last_day": self.last_day}
+        return {"id": self.key, "period": self.period, "phase": self.phase, "label": self.label, "role": self.role,
+                "start": self.start.isoformat(), "end": self.end.isoformat(), "expected": self.expected,
+                "n": self.n, "compliance": self.compliance, "first_day": self.first_day, "last_day": self.last_day}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +126,13 @@ class ModelView:
     phases: Mapping[str, Estimate]  # phase key -> model phase mean with its 95% interval
     reduction_pct: Mapping[str, Estimate]  # phase key -> % better than the model's baseline mean
     vs_placebo_points: Estimate | None  # active − placebo reduction, percentage points of the baseline mean
+    roles: Mapping[str, Estimate] | None = None  # randomized designs: role -> the mean of its periods' model means
 
     def as_json(self) -> dict:
         vp = self.vs_placebo_points
-        return {"phases": {k: {"mean": num(e.value), "ci95": pair(e.ci95)} for k, e in self.phases.items()},
+        roles = {} if self.roles is None else {
+            "roles": {k: {"mean": num(e.value), "ci95": pair(e.ci95)} for k, e in self.roles.items()}}
+        return {"phases": {k: {"mean": num(e.value), "ci95": pair(e.ci95)} for k, e in self.phases.items()}} | roles | {
                 "reduction_pct": {k: num(e.value) for k, e in self.reduction_pct.items()},
                 "reduction_pct_ci95": {k: pair(e.ci95) for k, e in self.reduction_pct.items()},
                 "reduction_pct_p": {k: num(e.p) for k, e in self.reduction_pct.items()},
@@ -146,6 +164,10 @@ class ItemResult:
     effective_n: float | None = None
     responder_probability: float | None = None  # primary item only
     series: Series | None = None
+    # randomized designs, unblinded: the paper's numbers per role (all its periods' days pooled), and
+    # for the primary item the randomization test (None inside when it cannot be made yet)
+    roles: Mapping[str, PhaseNumbers] | None = None
+    randomization_test: RandomizationTest | None = None
 
     @property
     def label(self) -> str:
@@ -159,6 +181,8 @@ class ItemResult:
         out: dict[str, object] = {"kind": self.item.kind, "better": self.item.better, "primary": self.item.primary, "label": self.label,
                "phases": {k: v.as_json() for k, v in self.phases.items()},
                "vs_placebo_points": num(self.vs_placebo_points)}
+        if self.roles is not None:
+            out["roles"] = {k: v.as_json() for k, v in self.roles.items()}
         for name in COMPARISONS:
             c = self.comparison(name)
             out[f"p_{name}"] = None if c is None else num(c.p)
@@ -171,6 +195,9 @@ class ItemResult:
         out["model"] = None if self.model is None else self.model.as_json()
         if self.item.primary:
             out["responder_probability"] = num(self.responder_probability)
+            if self.roles is not None:
+                rt = self.randomization_test
+                out["randomization_test"] = None if rt is None else rt.as_json()
         return out
 
 
@@ -210,6 +237,21 @@ class OtherItem:
 
 
 @dataclass(frozen=True, slots=True)
+class RuleVerdict:
+    """A multi-item responder rule (`[analysis] responder`) applied: each part and the verdict."""
+
+    all: tuple[tuple[str, float, float | None, bool | None], ...]  # (item, points, her vs_placebo_points, met)
+    any: tuple[tuple[str, float, float | None, bool | None], ...]
+    responder: bool | None  # None: some part that decides is not known yet
+
+    def as_json(self) -> dict:
+        def parts(ps):
+            return [{"item": i, "points": pts, "vs_placebo_points": num(v), "met": met} for i, pts, v, met in ps]
+
+        return {"all": parts(self.all), "any": parts(self.any), "responder": self.responder}
+
+
+@dataclass(frozen=True, slots=True)
 class PersonalReport:
     participant_id: str
     study_id: str
@@ -224,13 +266,15 @@ class PersonalReport:
     options: Options
     analysis_version: str
     caveats: tuple[str, ...]
+    sequence: tuple[str, ...] | None = None  # randomized designs, unblinded: her phases in order
+    responder_rule: RuleVerdict | None = None  # unblinded, with `[analysis] responder`: `responder` follows it
 
     @property
     def primary(self) -> ItemResult | None:
         return next((r for r in self.items.values() if r.item.primary), None)
 
     def phase_label(self, key: str) -> str:
-        return next((p.label for p in self.phases if p.key == key), key)
+        return next((p.name for p in self.phases if p.key == key), key)
 
     def model_phases(self) -> Iterator[tuple[ItemResult, list[tuple[str, Estimate, Estimate | None]]]]:
         """Each numeric item the model fitted, with its phases in order: (phase key, the model's
@@ -248,6 +292,8 @@ class PersonalReport:
             "phases": [p.as_json() for p in self.phases],
             "items": {k: v.as_json() for k, v in self.items.items()},
             "responder": self.responder,
+            **({} if self.responder_rule is None else {"responder_rule": self.responder_rule.as_json()}),
+            **({} if self.sequence is None else {"sequence": list(self.sequence)}),
             "responder_probability": None if primary is None else num(primary.responder_probability),
             "other_items": {k: v.as_json() for k, v in self.other_items.items()},
             "responder_points": self.responder_points,
@@ -496,6 +542,9 @@ class CohortSummary:
     harms: Mapping[str, Harms]  # period role -> its periods' adverse events ("outside": none of the study's days)
     harms_by_period: tuple[PeriodHarms, ...]
     flow: Flow
+    design: str = field(default="fixed", kw_only=True)  # the allocation method
+    crossover: Crossover | None = field(default=None, kw_only=True)  # counterbalanced: the two-period analysis
+    balance: Mapping[str, int] | None = field(default=None, kw_only=True)  # randomized: participants per sequence
 
     @property
     def n_participants(self) -> int:
@@ -518,8 +567,11 @@ class CohortSummary:
 
     def json_tail(self) -> dict:
         """The document's keys after `participants`, in the contract's order."""
+        design: dict = {} if self.design == "fixed" else {"design": self.design, "balance": dict(self.balance or {})}
+        if self.design == "counterbalanced":
+            design["crossover"] = None if self.crossover is None else self.crossover.as_json()
         return {
-            "cohort": {k: v.as_json() for k, v in self.cohort.items()}, "responders": self.responders,
+            "cohort": {k: v.as_json() for k, v in self.cohort.items()}, **design, "responders": self.responders,
             "responders_not_known": self.responders_not_known,
             "covariates": {k: v.as_json() for k, v in self.covariates.items()},
             "mixed_model": {k: v.as_json() for k, v in self.mixed_model.items()},

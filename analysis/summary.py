@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from analysis.results import Tally
+from analysis.results import RuleVerdict, Tally
+from diary_client.core.protocol import ENDPOINT_DAYS, ItemPoints, ResponderRule
 
-ENDPOINT_DAYS = 3  # the endpoint is the mean of a phase's last 3 days with an entry
+
+def endpoint_days_mask(valid: np.ndarray, phase: np.ndarray, p: int, endpoint_days: int = ENDPOINT_DAYS) -> np.ndarray:
+    """The values (days × items) among the last `endpoint_days` that count in their phase, per item."""
+    from_end = np.zeros(valid.shape)
+    for c in range(p):  # rank of each valid value counted from the end of its phase
+        rows = phase == c
+        from_end[rows] = np.cumsum(valid[rows][::-1], axis=0)[::-1]
+    return valid & (from_end <= endpoint_days)
 
 
-def phase_table(values: np.ndarray, valid: np.ndarray, phase: np.ndarray, p: int) -> dict[str, list]:
-    """Every item's n, mean, sd (n − 1) and endpoint_mean (last 3 values) in every phase at once.
+def phase_table(values: np.ndarray, valid: np.ndarray, phase: np.ndarray, p: int,
+                endpoint_days: int = ENDPOINT_DAYS, groups: np.ndarray | None = None) -> dict[str, list]:
+    """Every item's n, mean, sd (n − 1) and endpoint_mean (last `endpoint_days` values) in every phase at once.
 
     `values` (days × items) in date order, `valid` marks the values that count, `phase` (days,)
-    the phase index of each day. Returns p × k nested lists, None where a number is undefined.
+    the phase index of each day. With `groups` (phases,), phases are pooled into groups (a role's
+    periods): the numbers are over all the group's days, its endpoint over each of its phases' last
+    days. Returns rows (phases, or groups) × k nested lists, None where a number is undefined.
     """
+    last = endpoint_days_mask(valid, phase, p, endpoint_days)
+    if groups is not None:
+        phase, p = groups[phase], int(groups.max()) + 1 if len(groups) else 0
     W = np.eye(p)[phase].T  # p × days
     X = np.where(valid, values, 0.0)
     n = W @ valid
@@ -24,11 +38,6 @@ def phase_table(values: np.ndarray, valid: np.ndarray, phase: np.ndarray, p: int
         mean = (W @ X) / n
         dev = np.where(valid, values - mean[phase], 0.0)
         sd = np.sqrt((W @ (dev * dev)) / (n - 1))
-        from_end = np.zeros(valid.shape)
-        for c in range(p):  # rank of each valid value counted from the end of its phase
-            rows = phase == c
-            from_end[rows] = np.cumsum(valid[rows][::-1], axis=0)[::-1]
-        last = valid & (from_end <= ENDPOINT_DAYS)
         endpoint = (W @ np.where(last, values, 0.0)) / (W @ last)
 
     def clean(a: np.ndarray, ok: np.ndarray) -> list:
@@ -60,6 +69,27 @@ def is_responder(vs_placebo_points: float | None, responder_points: float) -> bo
     if vs_placebo_points is None:
         return None
     return round(vs_placebo_points, RESPONDER_DECIMALS) >= responder_points
+
+
+def _all(verdicts: Sequence[bool | None]) -> bool | None:
+    """Every part holds: False if one fails, None if one is not known yet, else True."""
+    return False if False in verdicts else None if None in verdicts else True
+
+
+def rule_verdict(rule: ResponderRule, vs_placebo_points: Mapping[str, float | None]) -> RuleVerdict:
+    """A multi-item responder rule (the 2013 trial's): every `all` part and, if given, one `any` part
+    holds, each part being that item's `vs_placebo_points` ≥ its `points` (`is_responder`'s comparison)."""
+    def parts(ps: Sequence[ItemPoints]) -> tuple:
+        return tuple((p.item, p.points, vs_placebo_points.get(p.item),
+                      is_responder(vs_placebo_points.get(p.item), p.points)) for p in ps)
+
+    all_parts, any_parts = parts(rule.all), parts(rule.any)
+    met_all = _all([met for *_, met in all_parts])
+    met_any: bool | None = True
+    if any_parts:
+        met = [m for *_, m in any_parts]
+        met_any = True if True in met else None if None in met else False
+    return RuleVerdict(all_parts, any_parts, _all([met_all, met_any]))
 
 
 def difference(a: float | None, b: float | None) -> float | None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from analysis.results import ItemResult, PersonalReport
+from analysis.randomization import RandomizationTest
+from analysis.results import ItemResult, PersonalReport, RuleVerdict
 
 
 def fmt(x, spec: str = ".1f", none: str = "—") -> str:
@@ -28,6 +29,37 @@ def responder_rule(points: float) -> str:
     """The paper's responder rule, exactly."""
     return (f"the drug's reduction minus the placebo's reduction is at least {points:g} percentage points "
             f"of the baseline mean (the paper's arithmetic)")
+
+
+def rule_words(rule: RuleVerdict) -> str:
+    """A multi-item responder rule with her numbers: "all of: pain ≥ 30 (yours +42.1 ✓); any of: …"."""
+    def part(item: str, points: float, value: float | None, met: bool | None) -> str:
+        mark = {True: " ✓", False: " ✗", None: ""}[met]
+        return f"{item} ≥ {points:g} (yours {fmt(value, '+.1f')}{mark})"
+
+    out = []
+    if rule.all:
+        out.append("all of: " + ", ".join(part(*p) for p in rule.all))
+    if rule.any:
+        out.append("at least one of: " + ", ".join(part(*p) for p in rule.any))
+    return ("; and ".join(out) + " — each the item's drug reduction minus its placebo reduction, "
+            "percentage points of its baseline mean")
+
+
+def randomization_words(rt: RandomizationTest, label: str) -> str:
+    """The randomization test in plain words, with the design's smallest p said plainly."""
+    how = "every one enumerated" if rt.exact else "a Monte-Carlo sample of them"
+    text = (f"Randomization test ({label}): your drug days minus your placebo days, {rt.statistic:+.1f} points; "
+            f"p = {fmt_p(rt.p)} over the {rt.assignments:,} assignments this design could have made ({how}). ")
+    if rt.min_p >= 1:
+        text += ("With this design the smallest p the test can give is 1: every assignment it could have made "
+                 "gives the same size of difference, so this test cannot show an effect at all, whatever the data.")
+    elif rt.min_p > 0.05:
+        text += (f"The smallest p this design can give is {rt.min_p:.3g}: this test alone can never reach 0.05, "
+                 "however large the difference.")
+    else:
+        text += f"The smallest p this design can give is {rt.min_p:.3g}."
+    return text
 
 
 def responder_verdict(report: PersonalReport) -> str:

@@ -106,7 +106,7 @@ def test_with_a_trend_percent_of_baseline_keeps_the_baseline_phases_own_level(se
     days, phase, y = _series(series, "gls.csv")
     fit = ar1_fit(days, phase, y[:, None], 4, trend=True)
     batch = Batch()
-    plan = FitPlan(fit, dict(zip(PHASES, range(4))), Roles(0, 1, 2), ["lower"], True, 30.0, batch)
+    plan = FitPlan(fit, dict(zip(PHASES, range(4))), Roles((0,), (1,), (2,)), ["lower"], True, 30.0, batch)
     batch.solve()
     sm = plan.series(0)
     ref = REF[f"gls_{series}_trend"]
