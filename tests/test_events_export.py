@@ -97,3 +97,27 @@ def test_events_are_in_all_four_exports_with_their_period(cli, hub, data_dir, tm
         for name in ("ae_severity", "med_purpose"):
             codes = {c.split(",")[0].strip() for c in dictionary[name]["Choices, Calculations, OR Slider Labels"].split("|")}
             assert r[name] == "" or r[name] in codes
+
+
+def test_the_cohort_reports_harms_and_flow_as_the_exported_tables_count_them(cli, hub, data_dir, tmp_path):
+    """`hub report --json`'s harms and flow, against counts made directly from `hub export --csv`."""
+    out = filed_and_exported(cli, hub, tmp_path)
+    assert cli("event", "ae", "--what", "dizzy", "--started", "2026-03-31", "--severity", "severe", "--serious",
+               now="2026-03-31T10:00").exit_code == 0
+    assert json.loads(cli("sync", "--json", now="2026-03-31T10:05").output)["events_pending"] == 0  # sent at once
+    r = CliRunner().invoke(main, ["hub", "export", "--db", str(hub.db_path), "--csv", str(tmp_path / "csv2")])
+    assert r.exit_code == 0, r.output
+    standing = [a for a in rows(tmp_path / "csv2" / "adverse_events.csv") if a["current"] == "1"]
+    rep = CliRunner().invoke(main, ["hub", "report", "--db", str(hub.db_path), "--json"],
+                             env={"DIARY_NOW": "2026-04-02T12:00", "DIARY_NOW_QUIET": "1"})
+    assert rep.exit_code == 0, rep.output
+    doc = json.loads(rep.stdout)
+    for role in {a["role"] for a in standing}:
+        mine = [a for a in standing if a["role"] == role]
+        got = doc["harms"][role]
+        assert (got["events"], got["participants"], got["serious"]) == (
+            len(mine), len({a["participant_id"] for a in mine}), sum(a["serious"] == "1" for a in mine))
+        assert got["by_severity"] == {s: sum(a["severity"] == s for a in mine) for s in ("mild", "moderate", "severe")}
+    participants = rows(tmp_path / "csv2" / "participants.csv")
+    assert doc["flow"]["enrolled"] == len(participants) == 1
+    assert out["ae_id"] not in {a["event_id"] for a in standing}  # the corrected one counts through its correction

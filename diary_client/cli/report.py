@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from analysis.participant import ParticipantData
+from analysis.participant import AdverseEvent, ParticipantData
 from diary_client.cli.kit import Env, emit_json, pass_env, user_errors
 from diary_client.core.printable import printable
 
@@ -133,7 +133,17 @@ class Cohort:
                 continue
             p = m.participant
             assert p.start is not None  # `people` all have a day 1
-            yield ParticipantData(p.participant_id, p.protocol, p.start, m.entries, p.local(now).tzinfo)
+            yield ParticipantData(p.participant_id, p.protocol, p.start, m.entries, p.local(now).tzinfo,
+                                  adverse_events=self.adverse_events(p.participant_id), sequence=p.sequence)
+
+    def adverse_events(self, participant_id: str) -> tuple[AdverseEvent, ...]:
+        """Her adverse events as they stand (a correction replaces its original), for the harms table."""
+        from diary_client.core import event as ev
+        from sync.hub.events import received_events
+
+        events = ev.current(r["event"] for r in received_events(self.hub.db, participant_id))
+        return tuple(AdverseEvent(e.id, e.started, e.severity, e.serious, e.resolved, e.what)
+                     for e in events if isinstance(e, ev.AdverseEvent))
 
 
 def load_cohort(db_path: Path, study: str | None) -> Cohort:
