@@ -326,6 +326,7 @@ def verify(env: Env) -> None:
         for p in problems:
             click.echo(p, err=True)
         raise click.ClickException(f"{path}: {len(problems)} problem(s) found")
-    events = f"{plural(store.count('events'), 'event')}, " if store.db["events"].exists() else ""
+    has_events = store.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()
+    events = f"{plural(store.count('events'), 'event')}, " if has_events else ""
     click.echo(f"ok: {plural(store.count('entries'), 'entry')}, {events}{plural(store.count('audit'), 'audit record')}, "
                f"chain intact ({path})")

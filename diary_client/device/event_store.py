@@ -29,7 +29,7 @@ class EventStore:
         """Durably store one event made on this device with its audit record; returns it with its seq."""
         store = self.store
         with store._tx():
-            db = store.db
+            db = store.conn
             if event.supersedes:
                 (other,) = db.execute("SELECT COUNT(*) FROM events WHERE supersedes = ?", [event.supersedes]).fetchone()
                 if other:
@@ -51,8 +51,8 @@ class EventStore:
         store = self.store
         with store._tx():
             for event_id, at, h in receipts:
-                store.db.execute("INSERT OR IGNORE INTO event_receipts VALUES (?, ?, ?)", [event_id, at, h])
-                store.db.execute("DELETE FROM event_quarantine WHERE event_id = ?", [event_id])
+                store.conn.execute("INSERT OR IGNORE INTO event_receipts VALUES (?, ?, ?)", [event_id, at, h])
+                store.conn.execute("DELETE FROM event_quarantine WHERE event_id = ?", [event_id])
                 store._audit("event_receipt", event_id, h, {"received_at": at})
 
     def quarantine(self, rejected: Iterable[tuple[str, str]]) -> None:
@@ -60,7 +60,7 @@ class EventStore:
         store = self.store
         with store._tx():
             for event_id, error in rejected:
-                store.db.execute("INSERT OR REPLACE INTO event_quarantine VALUES (?, ?, ?)", [event_id, error, _utcnow()])
+                store.conn.execute("INSERT OR REPLACE INTO event_quarantine VALUES (?, ?, ?)", [event_id, error, _utcnow()])
                 store._audit("event_quarantine", event_id, detail={"error": error})
 
     # -- reading -------------------------------------------------------------------------------
