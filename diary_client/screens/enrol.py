@@ -18,9 +18,9 @@ from ..store import Store
 from .common import USER_ERRORS, ChoiceScreen, Enrolled, human
 
 FIELDS = [
-    ("participant", "Participant id", "e.g. P01 (from your study coordinator)"),
+    ("participant", "Participant id", "e.g. P01 (from your coordinator)"),
     ("start", "Start date", "YYYY-MM-DD: day 1 of the study"),
-    ("protocol", "Protocol file", f"empty: built-in {DEFAULT_PROTOCOL} (or from the hub)"),
+    ("protocol", "Protocol file", f"empty: {DEFAULT_PROTOCOL} (or the hub's)"),
     ("hub", "Hub URL", "optional: from your coordinator"),
     ("code", "Enrolment code", "optional: goes with the hub URL"),
 ]
