@@ -14,7 +14,7 @@ import click
 
 from . import clock, private
 from .answers import AnswerError, format_value, parse_answers
-from .days import long_date, plural, relative, short_date
+from .days import compliance_words, long_date, plural, relative, short_date
 from .diary import AlreadyFiled, Diary, DiaryError
 from .launch import default_data_dir
 from .lazy import LazyGroup
@@ -225,7 +225,6 @@ def status(env: Env, as_json: bool) -> None:
     if as_json:
         emit_json(s.as_dict())
         return
-    comp = "—" if s.compliance is None else f"{s.compliance:.0%}"
     today = env.now().date()
     d = date.fromisoformat(s.diary_date)
     started = today >= date.fromisoformat(s.start)
@@ -238,13 +237,11 @@ def status(env: Env, as_json: bool) -> None:
     rel = relative(d, today) if started else None
     named = f", {rel.lower()}" if rel and rel != "Today" else ""
     click.echo(f"Report for {s.diary_date} (day {s.study_day}{named}): {_describe(s, today)}{window}")
-    click.echo(f"Compliance {comp}: {s.done} done ({s.late} late"
-               + (f", {s.imported} imported" if s.imported else "")
-               + (f", {s.flagged} with clock doubts" if s.flagged else "") + f"), {s.missed} missed" if started
-               else "Nothing is counted before day 1.")
-    click.echo(f"Sync: {s.pending_upload} pending, {s.quarantined} quarantined"
-               + (f", last upload {s.last_upload}" if s.last_upload else "")
-               + (f", last error: {s.last_error}" if s.last_error else ""))
+    click.echo(compliance_words(s) if started else "Nothing is counted before day 1.")
+    if env.diary().settings.hub_url:  # no hub: nothing is uploaded, so nothing to say about uploads
+        click.echo(f"Sync: {s.pending_upload} pending, {s.quarantined} quarantined"
+                   + (f", last upload {s.last_upload}" if s.last_upload else "")
+                   + (f", last error: {s.last_error}" if s.last_error else ""))
 
 
 def _pairs(values: tuple[str, ...]) -> dict[str, str]:
