@@ -51,6 +51,11 @@ CAVEATS = (
     "Percent reductions are against the whole baseline mean; endpoint values use a phase's last 3 "
     "days with an entry. Only the latest correction of a day counts; missing days are left out.",
 )
+# While blinded the report shows each period's own numbers and nothing else: no comparison, no model.
+CAVEATS_BLINDED = (
+    "Each period's numbers are the means of the days you filed in it; 'last 3' is the mean of its last 3 "
+    "days with a report. Only the latest correction of a day counts; missing days are left out.",
+)
 
 
 def options_of(protocol: Protocol) -> Options:
@@ -290,7 +295,7 @@ def _report(d: _Draft, plans: list[tuple[_FitJob, Fit, FitPlan]]) -> PersonalRep
     vp = items[primary].vs_placebo_points if primary in items else None
     responder = None if d.blinded or vp is None else bool(vp >= points)
     return PersonalReport(d.participant_id, d.protocol.id, d.blinded, d.as_of, d.phases, items, d.other, responder,
-                          points, d.data_hash, d.options, ANALYSIS_VERSION, CAVEATS)
+                          points, d.data_hash, d.options, ANALYSIS_VERSION, CAVEATS_BLINDED if d.blinded else CAVEATS)
 
 
 def _p(fitted: tuple | None, name: str) -> float | None:
