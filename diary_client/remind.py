@@ -1,8 +1,9 @@
 """`diary remind`: reminders at the protocol's `remind` times, shown only while the day's report is open.
 
-Where they come from: a systemd user timer, or the cron lines to add where there is none; and, for a
-device with no desktop session (a Raspberry Pi on the console, SSH), a line in the shell profile
-that says it at login. Every command written calls this installation's `diary` by its absolute
+Where they come from: a systemd user timer, or, where there is none (a Raspberry Pi on the console),
+lines in the user's crontab that `--install` adds itself once she agrees (`--yes`, or a question
+that shows the lines); and, for a device with no desktop session (console, SSH), a line in the
+shell profile that says it at login. Every command written calls this installation's `diary` by its absolute
 path with the data dir, so it works in the empty environment of cron and systemd.
 """
 
@@ -23,7 +24,13 @@ from .cli import Env, pass_env, user_errors
 
 UNIT = "symptom-diary-reminder"
 SYSTEMCTL = "systemctl"  # tests point this at a fake
+CRONTAB = "crontab"
 PROFILE_MARK = "# symptom-diary reminder"
+CRON_MARK = PROFILE_MARK  # marks the crontab lines this program wrote (and may replace or remove)
+
+
+class RemindError(Exception):
+    """The reminder could not be installed or removed; the message says what to do instead."""
 
 
 def unit_dir() -> Path:
@@ -72,11 +79,41 @@ def unit_files(data_dir: Path, at: time | Iterable[time]) -> dict[str, str]:
 
 
 def cron_lines(data_dir: Path, at: time | Iterable[time]) -> list[str]:
-    """One crontab line per reminder time. cron has no desktop session: the bus address lets
-    notify-send reach a logged-in desktop; without one, the login line says it instead."""
-    bus = f"DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/{os.getuid()}/bus"
+    """One crontab line per reminder time, marked as ours. cron has no desktop session: `remind
+    --notify` finds the desktop's bus itself; without a desktop, the login line says it instead."""
     cmd = shlex.join(diary_command(data_dir))
-    return [f"{t.minute} {t.hour} * * * {bus} {cmd}" for t in times(at)]
+    return [f"{t.minute} {t.hour} * * * {cmd}  {CRON_MARK}" for t in times(at)]
+
+
+def _crontab(*args: str, text: str | None = None) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run([CRONTAB, *args], input=text, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise RemindError(f"`crontab {' '.join(args)}` could not run ({e})") from None
+
+
+def crontab_lines() -> list[str]:
+    """The user's crontab now ([] when she has none)."""
+    done = _crontab("-l")
+    if done.returncode != 0:
+        if "no crontab" in done.stderr.lower():
+            return []
+        raise RemindError(f"`crontab -l` failed: {done.stderr.strip() or done.returncode}")
+    return done.stdout.splitlines()
+
+
+def write_crontab(ours: list[str]) -> list[str]:
+    """The user's crontab with our old lines replaced by `ours` (her other lines kept, in order)."""
+    kept = [ln for ln in crontab_lines() if CRON_MARK not in ln]
+    new = [*kept, *ours]
+    done = _crontab("-", text="\n".join(new) + "\n" if new else "")
+    if done.returncode != 0:
+        raise RemindError(f"`crontab -` refused the new lines: {done.stderr.strip() or done.returncode}")
+    return ours
+
+
+def has_crontab() -> bool:
+    return shutil.which(CRONTAB) is not None
 
 
 def login_line(data_dir: Path) -> str:
@@ -122,15 +159,24 @@ def _systemctl(*args: str) -> bool:
 
 
 def install_reminder(
-    data_dir: Path, at: time | Iterable[time], units: Path | None = None, systemctl: Callable[..., bool] = _systemctl
+    data_dir: Path, at: time | Iterable[time], units: Path | None = None, systemctl: Callable[..., bool] = _systemctl,
+    consent: Callable[[list[str]], bool] = lambda lines: True,
 ) -> str:
-    """Install the timer (or say which cron lines to add); returns what was done, for the participant."""
+    """Install the timer, or (no systemd user session) the crontab lines once `consent` agrees to
+    them; returns what was done, for the participant. RemindError when neither can be done."""
     when = ", ".join(f"{t:%H:%M}" for t in times(at))
     login = ("\nNo desktop on this device (console, SSH)? `diary remind --install --login` also says an "
              "open report when you log in.")
     if not systemctl("show-environment"):
-        return ("no systemd user session here; add these lines with `crontab -e`:\n"
-                + "\n".join(cron_lines(data_dir, at)) + login)
+        lines = cron_lines(data_dir, at)
+        if not has_crontab():
+            raise RemindError("this device has neither a systemd user session nor cron: install cron "
+                              "(`sudo apt install cron`) and run `diary remind --install` again")
+        if not consent(lines):
+            return "Nothing was installed."
+        write_crontab(lines)
+        return (f"installed: {len(lines)} line{'s' if len(lines) > 1 else ''} in your crontab, daily at {when} "
+                "(`crontab -l` shows them; `diary remind --uninstall` removes them)" + login)
     folder = units or unit_dir()
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in unit_files(data_dir, at).items():
@@ -140,6 +186,20 @@ def install_reminder(
     return f"installed: systemd user timer {UNIT}.timer, daily at {when}" + login
 
 
+def uninstall_cron() -> str | None:
+    """Remove our crontab lines; None when there were none (or no cron)."""
+    if not has_crontab():
+        return None
+    try:
+        had = [ln for ln in crontab_lines() if CRON_MARK in ln]
+        if not had:
+            return None
+        write_crontab([])
+    except RemindError:
+        return None
+    return f"removed {len(had)} line{'s' if len(had) > 1 else ''} from your crontab"
+
+
 def uninstall_reminder(units: Path | None = None, systemctl: Callable[..., bool] = _systemctl) -> str:
     folder = units or unit_dir()
     systemctl("disable", "--now", f"{UNIT}.timer")
@@ -147,7 +207,7 @@ def uninstall_reminder(units: Path | None = None, systemctl: Callable[..., bool]
     for n in removed:
         (folder / n).unlink()
     systemctl("daemon-reload")
-    return f"removed {', '.join(removed)}" if removed else "no reminder timer was installed (remove any cron line with `crontab -e`)"
+    return f"removed {', '.join(removed)}" if removed else "no reminder timer was installed"
 
 
 def reminder_text(env: Env) -> str | None:
@@ -173,8 +233,13 @@ def notify_now(env: Env) -> str | None:
     """What the timer runs: a desktop notification (and the same line on stdout) while the report is open."""
     text = reminder_text(env)
     if text and shutil.which("notify-send"):
+        child_env = dict(os.environ)
+        bus = Path(f"/run/user/{os.getuid()}/bus")
+        if "DBUS_SESSION_BUS_ADDRESS" not in child_env and bus.exists():  # cron's empty environment: find the desktop
+            child_env["DBUS_SESSION_BUS_ADDRESS"] = f"unix:path={bus}"
         try:
-            subprocess.run(["notify-send", "Symptom diary", text], check=False, timeout=20, capture_output=True)
+            subprocess.run(["notify-send", "Symptom diary", text], check=False, timeout=20, capture_output=True,
+                           env=child_env)
         except (OSError, subprocess.TimeoutExpired):
             pass  # no desktop to show it: the login line and stdout (the journal, cron's mail) remain
     return text
@@ -182,18 +247,22 @@ def notify_now(env: Env) -> str | None:
 
 @click.command()
 @click.option("--install", "action", flag_value="install",
-              help="Install the reminders (systemd user timer, or print the cron lines).")
+              help="Install the reminders: a systemd user timer, or else lines in your crontab (asked first).")
+@click.option("--yes", "-y", is_flag=True, help="With --install: add the crontab lines without asking.")
 @click.option("--login", is_flag=True, help="With --install: also say an open report at login (shell profile).")
 @click.option("--uninstall", "action", flag_value="uninstall", help="Remove the timer and the login line.")
 @click.option("--print", "action", flag_value="print", help="Show the timer files, cron and login lines without installing.")
 @click.option("--notify", "action", flag_value="notify", help="Remind now if the day's report is still open (what the timer runs).")
 @click.option("--at-login", "action", flag_value="at-login", help="Print the reminder if the report is open, else nothing (what the login line runs).")
 @pass_env
-@user_errors()
-def remind(env: Env, action: str | None, login: bool) -> None:
+@user_errors(RemindError)
+def remind(env: Env, action: str | None, login: bool, yes: bool) -> None:
     """Reminders at the protocol's `remind` times while the day's report is open."""
     if action == "uninstall":
         click.echo(uninstall_reminder())
+        cron = uninstall_cron()
+        if cron:
+            click.echo(cron)
         gone = uninstall_login_line()
         if gone:
             click.echo(gone)
@@ -211,7 +280,13 @@ def remind(env: Env, action: str | None, login: bool) -> None:
         return
     at = env.diary().protocol.schedule.reminders  # every time of the day, each only while the report is open
     if action == "install":
-        click.echo(install_reminder(env.data_dir, at))
+        def consent(lines: list[str]) -> bool:
+            click.echo("No systemd user session here: the reminder goes in your crontab, as these lines:")
+            for ln in lines:
+                click.echo(f"  {ln}")
+            return yes or click.confirm("Add them to your crontab?", default=True)
+
+        click.echo(install_reminder(env.data_dir, at, consent=consent))
         if login:
             click.echo(install_login_line(env.data_dir))
         return
