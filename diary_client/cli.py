@@ -116,16 +116,20 @@ def main(ctx: click.Context, data_dir: Path | None) -> None:
 @click.option("--hub", "hub_url", help="The coordinator's hub URL (with --code); on a device enrolled "
               "without a hub, links it and uploads what it holds.")
 @click.option("--code", help="One-time enrolment code from the coordinator (with --hub).")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="With --hub: the hub's own certificate (PEM) from the coordinator; kept for later syncs.")
 @click.option("--yes", is_flag=True, help="Accept a start date more than 3 days back (those days count as missed).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_env
 @user_errors()
-def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, yes, as_json) -> None:
+def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, ca_file, yes, as_json) -> None:
     """Set up this device for one participant (or link a device enrolled without a hub to one)."""
     if bool(hub_url) != bool(code):
         raise click.UsageError("--hub and --code go together")
     if hub_url and protocol_file:
         raise click.UsageError("with --hub the study protocol comes from the hub: leave out --protocol")
+    if ca_file and not hub_url:
+        raise click.UsageError("--ca-file goes with --hub")
     now = env.now()
     text = None if hub_url else checked_protocol_text(protocol_file)
     if start is not None:
@@ -134,7 +138,7 @@ def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, yes, a
             raise DiaryError(f"{late}; add --yes if that is right")
     store = env.store()
     if hub_url and "participant_id" in store.settings():
-        _link(env, Diary(store), participant_id, hub_url, code, as_json)
+        _link(env, Diary(store), participant_id, hub_url, code, as_json, ca_file)
         return
     if hub_url:
         # The hub is asked first: a bad code leaves this device not enrolled, so it can try again.
@@ -142,7 +146,7 @@ def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, yes, a
 
         try:
             diary = enroll_device(store, hub_url, code, participant_id=participant_id,
-                                  start=start.date() if start else None)
+                                  start=start.date() if start else None, ca_file=ca_file)
         except SyncError as e:
             raise click.ClickException(str(e)) from None
         start_day = diary.start
@@ -176,7 +180,8 @@ def _first_round(env: Env, diary: Diary):
         return None
 
 
-def _link(env: Env, diary: Diary, participant_id: str, hub_url: str, code: str, as_json: bool) -> None:
+def _link(env: Env, diary: Diary, participant_id: str, hub_url: str, code: str, as_json: bool,
+          ca_file: Path | None = None) -> None:
     """A device enrolled without a hub joins one: same participant, then everything it holds goes up."""
     from sync.client import SyncError, enroll_device
 
@@ -186,7 +191,7 @@ def _link(env: Env, diary: Diary, participant_id: str, hub_url: str, code: str, 
         raise DiaryError(f"this device is enrolled for {diary.participant_id}, not {participant_id}: "
                          f"give --participant {diary.participant_id} to link it to the hub")
     try:
-        enroll_device(diary, hub_url, code, participant_id=participant_id, start=diary.start)
+        enroll_device(diary, hub_url, code, participant_id=participant_id, start=diary.start, ca_file=ca_file)
     except SyncError as e:
         raise click.ClickException(str(e)) from None
     first = _first_round(env, diary)

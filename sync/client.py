@@ -30,6 +30,7 @@ from . import BATCH_BYTES  # the hub takes bodies up to 4 MiB: long notes fill a
 from .reconcile import reconcile
 
 TOKEN_FILE = "hub_token"
+CA_FILE = "hub_ca.pem"  # the hub's own certificate (or its CA), kept from `enroll --ca-file` for every sync
 BATCH = 500  # the hub takes up to 1000; smaller batches lose less work to a dropped connection
 MAX_PAGES = 10_000  # a bound on the history pages fetched in one round (500 entries each)
 CLOCK_TOLERANCE = timedelta(minutes=5)
@@ -125,9 +126,55 @@ def _tls() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def _verify(url: str) -> ssl.SSLContext | bool:
-    """Loading CA certificates takes ~70 ms: do it once per process, and not at all for http://."""
-    return _tls() if url.startswith("https://") else False
+def ca_path(data_dir: str | Path) -> Path:
+    return Path(data_dir) / CA_FILE
+
+
+def _trusting(ca_file: str | Path) -> ssl.SSLContext:
+    """A TLS context that trusts the certificates in `ca_file` (PEM): SyncError if it holds none."""
+    try:
+        return ssl.create_default_context(cafile=str(ca_file))
+    except (OSError, ssl.SSLError, ValueError) as e:
+        reason = getattr(e, "strerror", None) or getattr(e, "reason", None) or e
+        raise SyncError(f"{ca_file} cannot be used as the hub's certificate ({reason}): give the PEM file "
+                        "(-----BEGIN CERTIFICATE-----) your coordinator sent") from None
+
+
+def save_ca(data_dir: str | Path, ca_file: str | Path) -> Path:
+    """Keep a copy of the hub's certificate in the data dir: later syncs trust it too."""
+    _trusting(ca_file)
+    path = ca_path(data_dir)
+    tmp = path.with_name(f".{CA_FILE}.{os.getpid()}")
+    tmp.write_bytes(Path(ca_file).read_bytes())
+    tmp.replace(path)
+    return path
+
+
+def _verify(url: str, data_dir: str | Path | None = None, ca_file: str | Path | None = None) -> ssl.SSLContext | bool:
+    """Loading CA certificates takes ~70 ms: do it once per process, and not at all for http://.
+    A certificate given (`--ca-file`) or kept in the data dir is trusted instead of the usual ones."""
+    if not url.startswith("https://"):
+        return False
+    kept = ca_path(data_dir) if data_dir is not None else None
+    if ca_file is None and kept is not None and kept.exists():
+        ca_file = kept
+    return _trusting(ca_file) if ca_file is not None else _tls()
+
+
+def tls_problem(e: BaseException) -> str | None:
+    """The certificate failure behind a connection error, in words (None when it is not one)."""
+    seen: BaseException | None = e
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen.verify_message or str(seen)
+        if isinstance(seen, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return str(seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+TLS_FIX = ("if your study uses its own certificate, ask your coordinator for it and give it with "
+           "`--ca-file FILE` (or set SSL_CERT_FILE to it)")
 
 
 def _zone_name() -> str | None:
@@ -143,6 +190,7 @@ def enroll_device(
     start: date | None = None,
     device: str = "diary device",
     transport: httpx.BaseTransport | None = None,
+    ca_file: str | Path | None = None,
 ) -> Diary:
     """Exchange a one-time code for a device token and keep the token (0600) in the data dir.
 
@@ -161,7 +209,8 @@ def enroll_device(
         raise SyncError(f"{hub_url!r} is not a hub URL like https://hub.example.org")
     body = {"code": code, "device": device, "device_id": Diary.device_id_of(store), "participant_id": participant_id,
             "start": start.isoformat() if start else None, "timezone": _zone_name()}
-    resp = _post_enrolment(hub_url, body, transport)
+    verify = _verify(hub_url, data_dir_of(store), ca_file)
+    resp = _post_enrolment(hub_url, body, transport, verify)
     if resp.status_code != 200:
         raise SyncError(f"the hub refused the enrolment: {_reason(resp)}")
     got = _enrolment_answer(resp)
@@ -169,6 +218,8 @@ def enroll_device(
         raise SyncError(f"the hub enrolled {got.get('participant_id')!r} with this code, but this device "
                         f"holds {target.participant_id!r}: ask the coordinator for a code for {target.participant_id}")
     save_token(data_dir_of(store), got["token"])
+    if ca_file is not None:
+        save_ca(data_dir_of(store), ca_file)
     if isinstance(target, Diary):
         target.link_hub(hub_url, device)
         return target
@@ -179,17 +230,23 @@ def enroll_device(
 ENROL_ATTEMPTS = 3
 
 
-def _post_enrolment(hub_url: str, body: dict, transport: httpx.BaseTransport | None) -> httpx.Response:
+def _post_enrolment(hub_url: str, body: dict, transport: httpx.BaseTransport | None,
+                    verify: ssl.SSLContext | bool) -> httpx.Response:
     """POST /api/v1/enroll, tried again when the connection fails (the hub may have redeemed the
-    code and lost the answer: the same device id gets a new token within 10 minutes)."""
+    code and lost the answer: the same device id gets a new token within 10 minutes). A
+    certificate this device does not trust is said as such at once: trying again cannot help."""
     problem = ""
     for attempt in range(ENROL_ATTEMPTS):
         if attempt:
             time.sleep(0.5 * attempt)
         try:
-            with httpx.Client(base_url=hub_url, timeout=15, transport=transport, verify=_verify(hub_url)) as client:
+            with httpx.Client(base_url=hub_url, timeout=15, transport=transport, verify=verify) as client:
                 return client.post("/api/v1/enroll", json=body)
         except httpx.HTTPError as e:
+            tls = tls_problem(e)
+            if tls is not None:
+                raise SyncError(f"the hub at {hub_url} answered with a certificate this device does not trust "
+                                f"({tls}): {TLS_FIX}") from None
             problem = type(e).__name__
     raise SyncError(f"cannot reach the hub at {hub_url} ({problem}): check the URL and the network; "
                     "the same code works again from this device for 10 minutes")
@@ -259,6 +316,10 @@ async def _request(client: httpx.AsyncClient, policy: RetryPolicy, rng: random.R
         try:
             resp = await client.request(method, url, **kw)
         except httpx.TransportError as e:
+            tls = tls_problem(e)
+            if tls is not None:  # not a passing fault: say what it is and how to fix it
+                raise _Failed(f"the hub's certificate is not trusted ({tls}): ask your coordinator for it "
+                              "and run `diary sync --ca-file FILE` (or set SSL_CERT_FILE to it)") from None
             problem = f"hub not reachable ({type(e).__name__})"
         else:
             if resp.status_code not in TRANSIENT:
@@ -433,7 +494,7 @@ async def sync_diary(
                           unblinded=bool(settings.get("unblinded")))
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=hub_url, headers=headers, timeout=policy.timeout, transport=transport,
-                                 verify=_verify(hub_url)) as client:
+                                 verify=_verify(hub_url, data_dir_of(store))) as client:
         rnd = _Round(diary, now, client, policy)
         try:
             await rnd.check_in()
