@@ -114,3 +114,12 @@ def test_a_blinded_html_page_does_not_speak_of_a_model_it_does_not_draw():
 
     page = personal_html(report_for(CASES["benefit"][0], blinded=True), png=b"\x89PNG")
     assert "Purple" not in page and "AR(1)" not in page and "Red line: the period's mean." in page
+
+
+def test_one_day_is_one_day():
+    from analysis.results import Tally
+    from analysis.summary import tally_words
+
+    assert tally_words(Tally("text", 1)) == "1 day with a note"
+    assert tally_words(Tally("yesno", 1, yes=1, yes_share=1.0)) == "yes on 1 of 1 day (100%)"
+    assert tally_words(Tally("text", 2)) == "2 days with a note"

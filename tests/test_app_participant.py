@@ -8,6 +8,7 @@ import re
 import pytest
 from app_helpers import make_app, screen_text, start_report, text_of
 from conftest import START, at
+from test_remind_cli import crontab  # noqa: F401  (the fake crontab fixture)
 from textual.widgets import TabbedContent
 
 from diary_client.demo import build_demo
@@ -149,3 +150,15 @@ async def test_the_summary_s_first_screen_is_plain_words(tmp_path, monkeypatch, 
             await pilot.press("pagedown")
         await pilot.pause()
         assert "p adj." in screen_text(app) or "pp" in screen_text(app)  # the numbers, one key away
+
+
+async def test_settings_installs_the_reminder_in_the_crontab_without_systemd(diary, data_dir, crontab):
+    app, _ = make_app(data_dir, "2026-03-02T12:00")
+    async with app.run_test(size=(60, 20)) as pilot:
+        await pilot.pause()
+        await pilot.press("s", "i")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "installed: 1 line in your crontab, daily at 19:00" in text_of(app, "#remind")
+    [line] = crontab.read_text().splitlines()
+    assert line.startswith("0 19 * * * ") and "remind --notify" in line

@@ -82,7 +82,7 @@ async def test_retyping_a_vas_value_gives_the_number_typed(diary, data_dir):
         assert bar.value is None
         await pilot.press("4")
         ticks.t += 1.6  # a slow typist: the second digit still goes on with the first
-        assert "more digits go on" in text_of(app, "#editor")
+        assert "typing; Enter takes it" in text_of(app, "#editor")
         await pilot.press("5")
         assert bar.value == 45 and text_of(app, "#hint") == ""
         await pilot.press("backspace", "2")  # Backspace edits the number shown

@@ -149,7 +149,7 @@ class VasBar(Widget, can_focus=True):
         else:
             state = Text.assemble(("Your answer: ", ""), (f"{v}", "bold"), (" of 100", ""))
             if self.typing.text:  # digits still being typed: say that more go on and Enter takes it
-                state.append(" · more digits go on; Enter takes it", style="dim")
+                state.append(" · typing; Enter takes it", style="dim")
         return Text("\n").join([*rows, ends, labels, state])
 
 
