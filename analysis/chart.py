@@ -29,8 +29,8 @@ def chart_png(report: PersonalReport, dpi: int = 110) -> bytes:
         ax = fig.add_subplot(grid[0, :] if k == 0 else grid[1 + (k - 1) // 2, (k - 1) % 2])
         _panel(ax, report, rep, big=k == 0)
     by = "participant labels (blinded)" if report.blinded else "true phase names"
-    fig.suptitle(f"{report.participant_id} · {report.study_id} · daily values, raw phase means, model means with 95% intervals · {by}",
-                 fontsize=10)
+    shows = "period means" if report.blinded else "raw phase means, model means with 95% intervals"
+    fig.suptitle(f"{report.participant_id} · {report.study_id} · daily values, {shows} · {by}", fontsize=10)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()

@@ -64,6 +64,9 @@ BASELINE_UNCLEAR = ("{items}: the model's percent-of-baseline intervals and the 
                     "denominator) is not clearly away from zero (within 4 posterior SDs of it), as when "
                     "the values are near 0 or the day-to-day autocorrelation is near 1 (a random walk "
                     "has no settled level).")
+# While blinded the report shows each period's own numbers and nothing else: no comparison, no model.
+BLINDED_NUMBERS = ("Each period's numbers are the means of the days you filed in it; 'last {n}' is the mean of its "
+                   "last {n} days with a report. Only the latest correction of a day counts; missing days are left out.")
 
 
 def options_of(protocol: Protocol) -> Options:
@@ -395,6 +398,7 @@ def _report(d: _Draft, plans: list[tuple[_FitJob, Fit, FitPlan]]) -> PersonalRep
         responder = rule.responder
     return PersonalReport(d.participant_id, d.protocol.id, d.blinded, d.as_of, d.phases, items, d.other, responder,
                           points, d.data_hash, d.options, ANALYSIS_VERSION,
+                          _blinded_caveats(d) if d.blinded else
                           d.caveats + ((BASELINE_UNCLEAR.format(items=", ".join(unclear)),) if unclear else ()),
                           d.sequence, rule)
 
@@ -414,3 +418,9 @@ def _red(d: _Draft, raw: dict[str, PhaseNumbers], roles: dict[str, PhaseNumbers]
         keys = d.role_keys.get(role, [])
         numbers = raw.get(keys[0]) if keys else None
     return None if numbers is None else numbers.reduction_pct
+
+
+def _blinded_caveats(d: _Draft) -> tuple[str, ...]:
+    """A blinded report's caveats speak only of what it shows: each period's own numbers."""
+    design = (BLINDED_DESIGN,) if BLINDED_DESIGN in d.caveats else ()
+    return (*design, BLINDED_NUMBERS.format(n=d.options.endpoint_days))

@@ -58,9 +58,10 @@ def personal_html(report: PersonalReport, png: bytes | None) -> str:
             parts.append(timeline_svg(r))
     parts.append("<ul class='note'>" + "".join(f"<li>{escape(c)}</li>" for c in r.caveats) + "</ul>")
     if png:
-        parts.append("<h2>Daily values</h2><p class='dim'>Dots: each day's value (missing days leave a gap). "
-                     "Red line: the phase's raw mean (as in the paper). Purple dashes and shading: the model's "
-                     "phase mean and its 95% interval.</p>")
+        legend = ("Red line: the period's mean." if r.blinded else  # a blinded chart draws no model
+                  "Red line: the phase's raw mean (as in the paper). Purple dashes and shading: the model's "
+                  "phase mean and its 95% interval.")
+        parts.append(f"<h2>Daily values</h2><p class='dim'>Dots: each day's value (missing days leave a gap). {legend}</p>")
         parts.append(f"<img alt='daily values by phase' src='data:image/png;base64,{base64.b64encode(png).decode()}'>")
     if not r.blinded:
         parts.append(_comparisons(r))
@@ -78,6 +79,11 @@ def personal_html(report: PersonalReport, png: bytes | None) -> str:
     else:
         excluded = ", ".join(f"the first {d} days of each {escape(role)} phase"
                              for role, d in o.exclude_first_days.items() if d) or "no days"
+    if r.blinded:  # no comparison is shown: no word on how comparisons are made
+        parts.append(f"<p class='dim'>Analysis version {escape(r.analysis_version)} · data hash "
+                     f"<code>{escape(r.data_hash)}</code> (protocol, start date and each day's latest answers).</p>")
+        parts.append("</body></html>")
+        return "\n".join(parts)
     parts.append(f"<p class='dim'>Analysis version {escape(r.analysis_version)} · options: linear trend "
                  f"{'on' if o.trend else 'off'}; the model leaves out {excluded}; secondary items' p-values adjusted "
                  f"by {escape(o.multiplicity)} · method: {escape(o.inference)} · data hash "

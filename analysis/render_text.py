@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from analysis.plain import headline
 from analysis.results import CohortSummary, PersonalReport
 from analysis.summary import tally_words
 from analysis.wording import (
@@ -20,44 +22,67 @@ from analysis.wording import (
     responder_rule,
     responder_verdict,
     rule_words,
-    units,
 )
 from diary_client.core.printable import printable
 
 __all__ = ["fmt", "fmt_ci", "fmt_p", "print_personal", "print_cohort"]
 
 
+def _table(title: str, *columns: str, wrap_first: bool = True) -> Table:
+    """A table that fits 80 columns without cutting a word: light rules, no outer padding, every
+    column but the first kept on one line (the first wraps between words, never inside one)."""
+    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for n, col in enumerate(columns):
+        first = n == 0
+        t.add_column(col, justify="left" if first or col in ("phase", "period", "dates") else "right",
+                     no_wrap=not (first and wrap_first), overflow="fold")
+    return t
+
+
+def _with_ci(value: float | None, ci, spec: str = ".1f") -> str:
+    """A number and its 95% range in one cell: "55.5 [43.7, 72.2]"."""
+    return "—" if value is None else f"{format(value, spec)} {fmt_ci(ci)}" if ci else format(value, spec)
+
+
 def print_personal(report: PersonalReport, console: Console | None = None) -> None:
+    """Plain words first (what happened, how sure), then the numbers and the method."""
     console = console or Console()
-    state = "blinded: period labels only, no comparisons" if report.blinded else "unblinded"
+    blinded = report.blinded
+    state = "blinded" if blinded else "unblinded"
     console.print(f"[bold]{escape(printable(report.participant_id))}[/] · {report.study_id} · {state} · as of {report.as_of:%Y-%m-%d %H:%M}")
-    t = Table(title="Phases", title_justify="left")
-    for col in ("phase", "dates", "days filed", "expected", "compliance"):
-        t.add_column(col, justify="left" if col in ("phase", "dates") else "right")
+    console.print("")
+    console.print("[bold]In plain words[/]")
+    for line in headline(report):
+        console.print(line)
+    console.print("")
+    console.print("[bold]The numbers[/]" + ("" if blinded else " — and how they were worked out, below"))
+    t = _table("Periods" if blinded else "Phases", "period" if blinded else "phase", "dates", "days filed",
+               "expected", "share")
     for ph in report.phases:
         t.add_row(ph.name, f"{ph.start:%Y-%m-%d}→{ph.end:%m-%d}", str(ph.n), str(ph.expected), fmt(ph.compliance, ".0%"))
     console.print(t)
-    t = Table(title="Each item by phase, as in the paper (raw means; reduction: % better than the baseline mean)",
-              title_justify="left")
-    columns = ("item", "phase", "n", "mean", "SD", f"last {report.options.endpoint_days}") + (
-        () if report.blinded else ("red. %", "end red. %"))
-    for col in columns:
-        t.add_column(col, justify="left" if col in ("item", "phase") else "right")
+    n = report.options.endpoint_days
+    if blinded:
+        t = _table(f"Each item by period (means of the days filed; last {n}: of the period's last {n} days)",
+                   "item", "period", "days", "mean", "SD", f"last {n}")
+    else:
+        t = _table("Each item by phase, as in the paper (means of the days filed; better: % better than "
+                   f"the baseline mean, over the whole phase and its last {n} days)",
+                   "item", "phase", "days", "mean", "SD", f"last {n}", "better", f"last {n} better")
     for rep in report.items.values():
         name = item_name(rep)
         for k, st in rep.phases.items():
             cells = [name, report.phase_label(k), str(st.n), fmt(st.mean), fmt(st.sd), fmt(st.endpoint_mean),
-                     fmt(st.reduction_pct, "+.1f"), fmt(st.endpoint_reduction_pct, "+.1f")]
-            t.add_row(*cells[:len(columns)])  # while blinded there are no comparisons to show
+                     fmt(st.reduction_pct, "+.0f"), fmt(st.endpoint_reduction_pct, "+.0f")]
+            t.add_row(*cells[:len(t.columns)])  # while blinded there are no comparisons to show
             name = ""
         t.add_section()
     console.print(t)
     if report.sequence is not None:
         _role_table(report, console)
     if report.other_items:
-        t = Table(title="Other answers", title_justify="left")
-        for col in ("item", "phase", "answers"):
-            t.add_column(col)
+        t = _table("Other answers", "item", "period" if blinded else "phase", "answers", wrap_first=True)
+        t.columns[2].no_wrap = False  # the answers wrap between words
         for o in report.other_items.values():
             name = o.label
             for k, s in o.phases.items():
@@ -65,7 +90,7 @@ def print_personal(report: PersonalReport, console: Console | None = None) -> No
                 name = ""
             t.add_section()
         console.print(t)
-    if not report.blinded:
+    if not blinded:
         _model_tables(report, console)
         rule = (rule_words(report.responder_rule) if report.responder_rule is not None
                 else responder_rule(report.responder_points))
@@ -78,6 +103,9 @@ def print_personal(report: PersonalReport, console: Console | None = None) -> No
             console.print(escape(randomization_words(primary.randomization_test, primary.label)))
     for c in report.caveats:
         console.print(f"[dim]• {c}[/]")
+    if blinded:
+        console.print(f"[dim]analysis {report.analysis_version} · data {report.data_hash}[/]")
+        return
     opts = report.options
     if opts.exclude_first_days is None:  # blinded: it names roles
         excluded = "days withheld while blinded" + (" (so are its numbers)" if opts.model_withheld else "")
@@ -106,35 +134,34 @@ def _role_table(report: PersonalReport, console: Console) -> None:
 
 
 def _model_tables(report: PersonalReport, console: Console) -> None:
-    t = Table(title="Drug vs placebo, two views: percentage points of the baseline mean (paper; model [95% interval])",
-              title_justify="left")
-    for col in ("item", "paper", "model", "[95% interval]", "p", "p adj."):
-        t.add_column(col, justify="left" if col == "item" else "right")
+    t = _table("Drug vs placebo in percentage points of the baseline mean: the paper's arithmetic, and the "
+               "model's with its 95% interval and p-values (p adj.: adjusted across items)",
+               "item", "paper", "model", "95% interval", "p", "p adj.")
     for rep in report.items.values():
         vp = rep.model.vs_placebo_points if rep.model else None
         c = rep.active_vs_placebo
         t.add_row(item_name(rep), fmt(rep.vs_placebo_points, "+.1f"), fmt(vp and vp.value, "+.1f"),
                   fmt_ci(vp and vp.ci95), fmt_p(c.p if c else None), fmt_p(c.p_adj if c else None))
     console.print(t)
-    t = Table(title="The model's differences in the item's own units (drug minus the other phase, 95% interval)",
-                  title_justify="left")
-    for col in ("item", "units", "drug − baseline", "p", "p adj.", "drug − placebo", "p", "p adj.", "φ", "eff. n"):
-        t.add_column(col, justify="left" if col in ("item", "units") else "right")
-    for rep in report.items.values():
-        ab, ap = rep.active_vs_baseline, rep.active_vs_placebo
-        t.add_row(item_name(rep), units(rep),
-                  "—" if ab is None else f"{ab.diff:+.1f} {fmt_ci(ab.ci95)}", fmt_p(ab.p if ab else None), fmt_p(ab.p_adj if ab else None),
-                  "—" if ap is None else f"{ap.diff:+.1f} {fmt_ci(ap.ci95)}", fmt_p(ap.p if ap else None), fmt_p(ap.p_adj if ap else None),
-                  fmt(rep.autocorrelation, ".2f"), fmt(rep.effective_n, ".0f"))
-    console.print(t)
-    t = Table(title="The model's phase means [95% interval] and reductions (% better than the model's baseline mean)",
-              title_justify="left")
-    for col in ("item", "phase", "model mean", "[95% interval]", "reduction %", "[95% interval]"):
-        t.add_column(col, justify="left" if col in ("item", "phase") else "right")
+    for name, other in (("active_vs_baseline", "baseline"), ("active_vs_placebo", "placebo")):
+        extra = ("φ", "eff. n") if other == "placebo" else ()
+        t = _table(f"The model's difference, drug − {other}, in the item's own units (0–100 points for a scale)"
+                   + (", with the day-to-day autocorrelation φ and the effective number of days" if extra else ""),
+                   "item", "difference", "95% interval", "p", "p adj.", *extra)
+        for rep in report.items.values():
+            c = rep.comparison(name)
+            cells = [item_name(rep), "—" if c is None else f"{c.diff:+.1f}", fmt_ci(c.ci95 if c else None),
+                     fmt_p(c.p if c else None), fmt_p(c.p_adj if c else None)]
+            if extra:
+                cells += [fmt(rep.autocorrelation, ".2f"), fmt(rep.effective_n, ".0f")]
+            t.add_row(*cells)
+        console.print(t)
+    t = _table("The model's phase means and reductions (% better than the model's baseline mean), each with "
+               "its 95% interval", "item", "phase", "mean", "reduction %")
     for rep, phases in report.model_phases():
         for n, (k, e, red) in enumerate(phases):
-            t.add_row(item_name(rep) if n == 0 else "", report.phase_label(k), fmt(e.value), fmt_ci(e.ci95),
-                      fmt(red and red.value, "+.1f"), fmt_ci(red and red.ci95))
+            t.add_row(item_name(rep) if n == 0 else "", report.phase_label(k), _with_ci(e.value, e.ci95),
+                      _with_ci(None if red is None else red.value, None if red is None else red.ci95, "+.1f"))
         t.add_section()
     console.print(t)
 

@@ -98,12 +98,13 @@ def difference(a: float | None, b: float | None) -> float | None:
 
 def tally_words(s: Tally) -> str:
     """One phase's tally of a non-numeric item (from `tally_answers`) in words, for the reports."""
+    days = f"{s.n} day" + ("" if s.n == 1 else "s")  # never "1 days"
     if s.kind == "yesno":
         share = "—" if s.yes_share is None else f"{s.yes_share:.0%}"
-        return f"yes on {s.yes} of {s.n} days ({share})"
+        return f"yes on {s.yes} of {days} ({share})"
     if s.counts is not None:
-        return ", ".join(f"{opt}: {c}" for opt, c in s.counts.items()) + f" (of {s.n} days)"
-    return f"{s.n} days with a note"
+        return ", ".join(f"{opt}: {c}" for opt, c in s.counts.items()) + f" (of {days})"
+    return f"{days} with a note"
 
 
 def tally_answers(kind: str, values: Sequence, options: Sequence[str] | None) -> Tally:

@@ -74,3 +74,8 @@ async def start_report(pilot) -> None:
     await pilot.pause()
     await pilot.press("enter")
     await pilot.pause()
+
+
+def screen_text(app) -> str:
+    """What the terminal shows now, line by line (the compositor's strips)."""
+    return "\n".join(s.text for s in app.screen._compositor.render_strips())

@@ -39,11 +39,14 @@ class Hub:
 
 
 @contextmanager
-def running_hub(db_path: Path, options: ServeOptions = ServeOptions(), **app_kwargs) -> Iterator[Hub]:
-    """The hub served as `diary hub serve` serves it (sync.hub.server.config), on a free port."""
+def running_hub(db_path: Path, options: ServeOptions = ServeOptions(), tls: tuple[Path, Path] | None = None,
+                **app_kwargs) -> Iterator[Hub]:
+    """The hub served as `diary hub serve` serves it (sync.hub.server.config), on a free port;
+    with `tls` (certificate, key) over https, as behind a study's own certificate."""
     app_kwargs.setdefault("limits", TEST_LIMITS)
     app = create_app(db_path, **app_kwargs)
-    server = uvicorn.Server(config(app, "127.0.0.1", 0, options, log_level="warning", lifespan="off"))
+    ssl = {} if tls is None else {"ssl_certfile": str(tls[0]), "ssl_keyfile": str(tls[1])}
+    server = uvicorn.Server(config(app, "127.0.0.1", 0, options, log_level="warning", lifespan="off", **ssl))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -53,7 +56,7 @@ def running_hub(db_path: Path, options: ServeOptions = ServeOptions(), **app_kwa
         time.sleep(0.005)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield Hub(f"http://127.0.0.1:{port}", Path(db_path), app.state.hub.store, app)
+        yield Hub(f"{'https' if tls else 'http'}://127.0.0.1:{port}", Path(db_path), app.state.hub.store, app)
     finally:
         server.should_exit = True
         thread.join(10)

@@ -72,7 +72,37 @@ async def test_leaving_a_report_with_answers_asks_and_can_keep_or_discard(diary,
         assert "unfinished report is kept (1 answer)" in text_of(app, "#today")
         await start_report(pilot)  # Enter goes on with it
         assert app.screen.answers["severity"] == 7
-        await pilot.press("escape", "d")
+        await pilot.press("escape", "d")  # one D asks again: a slip loses nothing
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceScreen) and "Throw your answers away?" in text_of(app, "#choice-question")
+        await pilot.press("d", "enter")  # a second D or an Enter on the way is not a yes
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceScreen) and Store.in_dir(data_dir).draft() is not None
+        await pilot.press("escape")  # "no, keep them": back on the report, the answer still there
+        await pilot.pause()
+        assert isinstance(app.screen, ReportScreen) and app.screen.answers["severity"] == 7
+        await pilot.press("escape", "d", "y")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen) and Store.in_dir(data_dir).draft() is None
+
+
+async def test_throwing_away_the_draft_offered_at_start_asks_twice(diary, data_dir):
+    diary.keep_draft(diary.begin_report(at("2026-03-02T19:00")), {"severity": 12}, 1)
+    app, _ = make_app(data_dir, "2026-03-02T19:30")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "unfinished report" in text_of(app, "#choice-question")
+        await pilot.press("d")
+        await pilot.pause()
+        assert "Throw your answers away?" in text_of(app, "#choice-question")
+        assert "1 answer will be gone for good" in text_of(app, "ChoiceScreen Static.muted")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen) and Store.in_dir(data_dir).draft() is not None
+    app, _ = make_app(data_dir, "2026-03-02T19:31")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("d", "y")
         await pilot.pause()
         assert isinstance(app.screen, HomeScreen) and Store.in_dir(data_dir).draft() is None
 

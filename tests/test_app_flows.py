@@ -97,9 +97,11 @@ async def test_vas_arrows_digits_and_click(diary, data_dir):
         bar = app.screen.query_one(VasBar)
         ticks = Ticks()
         bar.typing.clock = ticks
-        # The first arrow starts at the end it moves away from, and says so (no anchor at 50).
+        # An arrow on an unanswered scale sets nothing (no anchor, no extreme one slip from Enter).
         await pilot.press("right")
-        assert bar.value == 0 and "started at 0" in text_of(app, "#hint")
+        assert bar.value is None and "Not answered yet" in text_of(app, "#hint")
+        await pilot.press("home")
+        assert bar.value == 0
         steps = [("right", 1), ("left", 0), ("shift+right", 10), ("pageup", 20),
                  ("pagedown", 10), ("shift+left", 0), ("home", 0), ("end", 100), ("left", 99)]
         for key, want in steps:
@@ -107,11 +109,10 @@ async def test_vas_arrows_digits_and_click(diary, data_dir):
             assert bar.value == want, key
         await pilot.press("4", "2")
         assert bar.value == 42
-        ticks.t += 1.2  # a pause: the next digits start a new number
-        await pilot.press("1", "0", "0")
-        assert bar.value == 100
-        ticks.t += 1.2
+        ticks.t += 1.2  # a pause changes nothing: the digits go on (427 is refused)
         await pilot.press("7")
+        assert bar.value == 42
+        await pilot.press("right", "7")  # another key ends the typing: a new number
         assert bar.value == 7
         await pilot.press("backspace")
         assert bar.value is None

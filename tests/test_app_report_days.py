@@ -65,8 +65,8 @@ async def test_retyping_a_vas_value_gives_the_number_typed(diary, data_dir):
         await start_report(pilot)
         bar = app.screen.query_one(VasBar)
         ticks = Ticks(500.0)
-        bar.typing.clock = ticks
-        await pilot.press(*["right"] * 6)
+        bar.typing.clock = ticks  # a clock the old rule read: no pause may restart the number
+        await pilot.press("home", *["right"] * 5)
         assert bar.value == 5
         await pilot.press("6", "0")  # digits after another key start a new number
         assert bar.value == 60
@@ -75,23 +75,37 @@ async def test_retyping_a_vas_value_gives_the_number_typed(diary, data_dir):
         assert bar.value == 7
         await pilot.press("1", "0", "0")
         assert bar.value == 100
-        ticks.t += 5
-        await pilot.press("4", "2")
+        await pilot.press("4")  # straight after 100: 1004 is refused, never wrapped
+        assert bar.value == 100 and "100 is the highest" in text_of(app, "#hint")
+        assert "Backspace" in text_of(app, "#hint") and "pause" not in text_of(app, "#hint")
+        await pilot.press("backspace", "backspace", "backspace")
+        assert bar.value is None
+        await pilot.press("4")
+        ticks.t += 1.6  # a slow typist: the second digit still goes on with the first
+        assert "typing; Enter takes it" in text_of(app, "#editor")
+        await pilot.press("5")
+        assert bar.value == 45 and text_of(app, "#hint") == ""
+        await pilot.press("backspace", "2")  # Backspace edits the number shown
         assert bar.value == 42
-        await pilot.press("7")  # straight after 42: 427 is refused, never wrapped
-        assert bar.value == 42 and "100 is the highest" in text_of(app, "#hint")
-        ticks.t += 1.1  # after a pause a digit starts a new number
-        await pilot.press("7")
-        assert bar.value == 7 and text_of(app, "#hint") == ""
-        ticks.t += 1.1
-        await pilot.press("4", "2", "backspace", "5")  # Backspace edits the number shown
-        assert bar.value == 45
-        ticks.t += 1.1
-        await pilot.press("1", "0", "1")
-        assert bar.value == 10 and "101 is not taken" in text_of(app, "#hint")
         await pilot.press("enter")
         await pilot.pause()
-        assert app.screen.answers["severity"] == 10
+        assert app.screen.answers["severity"] == 42
+
+
+async def test_no_single_key_records_an_extreme_on_an_unanswered_scale(diary, data_dir):
+    app, _ = make_app(data_dir, "2026-03-02T19:00")
+    async with app.run_test(size=(60, 20)) as pilot:
+        await start_report(pilot)
+        bar = app.screen.query_one(VasBar)
+        for key in ("left", "right", "shift+left", "pageup"):
+            await pilot.press(key)
+            assert bar.value is None, key
+        assert "Not answered yet: type your number" in text_of(app, "#hint")
+        await pilot.press("enter")  # nothing was set, so nothing is taken
+        assert app.screen.index == 0 and "answer first" in text_of(app, "#hint")
+        await pilot.press("end", "left", "enter")
+        await pilot.pause()
+        assert app.screen.answers["severity"] == 99
 
 
 async def test_a_number_item_follows_the_same_rules_within_its_range(data_dir):
@@ -107,13 +121,14 @@ async def test_a_number_item_follows_the_same_rules_within_its_range(data_dir):
         assert text_of(app, "#prompt") == "Thousands of steps today?"
         field = screen.query_one(NumberInput)
         ticks = Ticks(500.0)
-        field.typing.clock = ticks
-        await pilot.press("3", "5")
+        field.typing.clock = ticks  # a clock the old rule read: no pause may restart the number
+        await pilot.press("3")
+        ticks.t += 2
+        await pilot.press("5")
         assert field.value == "35"
         await pilot.press("7")
         assert field.value == "35" and "40 is the highest" in text_of(app, "#hint")
-        ticks.t += 2
-        await pilot.press("1", "2", "backspace", "9")
+        await pilot.press("backspace", "backspace", "1", "2", "backspace", "9")
         assert field.value == "19"
         await pilot.press("enter")
         await pilot.pause()

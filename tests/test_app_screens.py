@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from app_helpers import make_app, start_report, text_of
 from conftest import at
-from textual.widgets import DataTable, Footer, Input, TabbedContent
+from textual.widgets import DataTable, Footer, TabbedContent
 
 from diary_client.app.screens.correction import CorrectionScreen
 from diary_client.app.screens.progress import ProgressScreen
 from diary_client.app.screens.review import ReviewScreen, Row
 from diary_client.app.screens.settings import SettingsScreen
 from diary_client.app.widgets.choices import Picker
+from diary_client.app.widgets.note import NoteArea
 from diary_client.app.widgets.vas import VasBar
 from diary_client.cli.demo import build_demo
 
@@ -50,7 +51,7 @@ async def test_every_screen_fits_60x20(diary, data_dir):
         assert_inside(app, "#editor", "#prompt")
         await pilot.press("n", "enter")
         await pilot.pause()
-        assert_inside(app, Input, "#prompt")
+        assert_inside(app, NoteArea, "#prompt")
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ReviewScreen)
@@ -76,7 +77,9 @@ async def test_every_screen_fits_60x20(diary, data_dir):
         await pilot.press("escape", "escape")
         await pilot.pause()
         while app.screen.__class__.__name__ != "HomeScreen":
-            await pilot.press("d" if app.screen.__class__.__name__ == "ChoiceScreen" else "escape")
+            choice = app.screen.__class__.__name__ == "ChoiceScreen"
+            discard = choice and "Throw" in app.screen.question  # the second question: y throws away
+            await pilot.press("y" if discard else "d" if choice else "escape")
             await pilot.pause()
         await pilot.press("s")
         await pilot.pause()
@@ -262,7 +265,7 @@ async def test_progress_at_60x20_shows_every_week_the_whole_summary_and_names_th
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert screen.query_one(TabbedContent).active == "tab-summary"
-        assert "the caveat is at the end" in text_of(app, "#summary-note")
+        assert "the numbers and how they were worked out" in text_of(app, "#summary-note")
         for _ in range(30):
             await pilot.press("pagedown")
         await pilot.pause()

@@ -96,7 +96,6 @@ def test_the_circle_check_finds_a_circle(tmp_path):
     assert circles(graph) == [["analysis.c", "sync.a", "sync.b"]]
 
 
-@pytest.mark.xfail(strict=True, reason="re-cut in progress: hub chains and settings reminder imports")
 def test_import_linter_contracts_hold():
     exe = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which("lint-imports")
     if exe is None:

@@ -101,7 +101,7 @@ class DiaryApp(App):
 
     def offer_draft(self, home) -> None:
         """A report left unfinished (a crash, kill -9, Ctrl+Q, a closed terminal): offer to go on."""
-        from diary_client.app.screens.common import USER_ERRORS, ChoiceScreen
+        from diary_client.app.screens.common import USER_ERRORS, ChoiceScreen, DiscardScreen
 
         diary = self.diary
         assert diary is not None
@@ -117,8 +117,13 @@ class DiaryApp(App):
             if choice == "resume":
                 home.open(report)
             elif choice == "discard":
+                self.push_screen(DiscardScreen(kept), callback=confirmed)
+
+        def confirmed(choice: str | None) -> None:
+            if choice == "discard":
                 diary.drop_draft()
-                home.refresh_status()
+                self.notify("Your unfinished report was thrown away.", timeout=4)
+            home.refresh_status()
 
         self.push_screen(ChoiceScreen(
             "Go on with your unfinished report?",

@@ -21,19 +21,26 @@ from sync.hub.errors import HubError
 
 @click.command("sync")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The hub's own certificate (PEM) from your coordinator: kept, and trusted from now on.")
 @pass_env
 @user_errors()
-def sync_command(env: Env, as_json: bool) -> None:
+def sync_command(env: Env, as_json: bool, ca_file: Path | None) -> None:
     """Upload pending entries to the hub and pull unblinding and protocol updates.
 
     Exit 1 (with the reason) when the hub could not be reached or refused the device; entries
     stay pending and the next sync tries again. Rejected entries go to the quarantine.
     """
-    from sync.client.upload import hub_configured, sync_diary
+    from sync.client.upload import SyncError, hub_configured, save_ca, sync_diary
 
     diary = env.diary()
     if not hub_configured(diary):
         raise click.ClickException("this device has no hub: enrol with `diary enroll --participant ID --hub URL --code CODE`")
+    if ca_file is not None:
+        try:
+            save_ca(env.data_dir, ca_file)
+        except SyncError as e:
+            raise click.ClickException(str(e)) from None
     result = asyncio.run(sync_diary(diary, env.now()))
     if as_json:
         emit_json(result.as_dict())

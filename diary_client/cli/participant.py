@@ -16,7 +16,7 @@ import click
 from diary_client.cli.kit import Env, confirm, emit_json, pass_env, user_errors
 from diary_client.core import private
 from diary_client.core.answers import format_value, parse_answers
-from diary_client.core.days import long_date, plural, relative, short_date
+from diary_client.core.days import compliance_words, long_date, plural, relative, short_date
 from diary_client.core.printable import printable
 from diary_client.core.protocol import checked_protocol_text, load_protocol, parse_protocol
 from diary_client.device.diary import AlreadyFiled, Diary, DiaryError
@@ -31,16 +31,20 @@ from diary_client.device.store import Store
 @click.option("--hub", "hub_url", help="The coordinator's hub URL (with --code); on a device enrolled "
               "without a hub, links it and uploads what it holds.")
 @click.option("--code", help="One-time enrolment code from the coordinator (with --hub).")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="With --hub: the hub's own certificate (PEM) from the coordinator; kept for later syncs.")
 @click.option("--yes", is_flag=True, help="Accept a start date more than 3 days back (those days count as missed).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_env
 @user_errors()
-def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, yes, as_json) -> None:
+def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, ca_file, yes, as_json) -> None:
     """Set up this device for one participant (or link a device enrolled without a hub to one)."""
     if bool(hub_url) != bool(code):
         raise click.UsageError("--hub and --code go together")
     if hub_url and protocol_file:
         raise click.UsageError("with --hub the study protocol comes from the hub: leave out --protocol")
+    if ca_file and not hub_url:
+        raise click.UsageError("--ca-file goes with --hub")
     now = env.now()
     text = None if hub_url else checked_protocol_text(protocol_file)
     if start is not None:
@@ -49,7 +53,7 @@ def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, yes, a
             raise DiaryError(f"{late}; add --yes if that is right")
     store = env.store()
     if hub_url and "participant_id" in store.settings():
-        _link(env, Diary(store), participant_id, hub_url, code, as_json)
+        _link(env, Diary(store), participant_id, hub_url, code, as_json, ca_file)
         return
     if hub_url:
         # The hub is asked first: a bad code leaves this device not enrolled, so it can try again.
@@ -57,7 +61,7 @@ def enroll(env: Env, participant_id, protocol_file, start, hub_url, code, yes, a
 
         try:
             diary = enroll_device(store, hub_url, code, participant_id=participant_id,
-                                  start=start.date() if start else None, today=now.date())
+                                  start=start.date() if start else None, today=now.date(), ca_file=ca_file)
         except SyncError as e:
             raise click.ClickException(str(e)) from None
         start_day = diary.start
@@ -91,7 +95,8 @@ def _first_round(env: Env, diary: Diary):
         return None
 
 
-def _link(env: Env, diary: Diary, participant_id: str, hub_url: str, code: str, as_json: bool) -> None:
+def _link(env: Env, diary: Diary, participant_id: str, hub_url: str, code: str, as_json: bool,
+          ca_file: Path | None = None) -> None:
     """A device enrolled without a hub joins one: same participant, then everything it holds goes up."""
     from sync.client.upload import SyncError, enroll_device
 
@@ -101,7 +106,7 @@ def _link(env: Env, diary: Diary, participant_id: str, hub_url: str, code: str, 
         raise DiaryError(f"this device is enrolled for {printable(diary.participant_id)}, not {printable(participant_id)}: "
                          f"give --participant {diary.participant_id} to link it to the hub")
     try:
-        enroll_device(diary, hub_url, code, participant_id=participant_id, start=diary.start)
+        enroll_device(diary, hub_url, code, participant_id=participant_id, start=diary.start, ca_file=ca_file)
     except SyncError as e:
         raise click.ClickException(str(e)) from None
     first = _first_round(env, diary)
@@ -140,7 +145,6 @@ def status(env: Env, as_json: bool) -> None:
     if as_json:
         emit_json(s.as_dict())
         return
-    comp = "—" if s.compliance is None else f"{s.compliance:.0%}"
     today = env.now().date()
     d = date.fromisoformat(s.diary_date)
     started = today >= date.fromisoformat(s.start)
@@ -153,13 +157,11 @@ def status(env: Env, as_json: bool) -> None:
     rel = relative(d, today) if started else None
     named = f", {rel.lower()}" if rel and rel != "Today" else ""
     click.echo(f"Report for {s.diary_date} (day {s.study_day}{named}): {_describe(s, today)}{window}")
-    click.echo(f"Compliance {comp}: {s.done} done ({s.late} late"
-               + (f", {s.imported} imported" if s.imported else "")
-               + (f", {s.flagged} with clock doubts" if s.flagged else "") + f"), {s.missed} missed" if started
-               else "Nothing is counted before day 1.")
-    click.echo(f"Sync: {s.pending_upload} pending, {s.quarantined} quarantined"
-               + (f", last upload {s.last_upload}" if s.last_upload else "")
-               + (f", last error: {s.last_error}" if s.last_error else ""))
+    click.echo(compliance_words(s) if started else "Nothing is counted before day 1.")
+    if env.diary().settings.hub_url:  # no hub: nothing is uploaded, so nothing to say about uploads
+        click.echo(f"Sync: {s.pending_upload} pending, {s.quarantined} quarantined"
+                   + (f", last upload {s.last_upload}" if s.last_upload else "")
+                   + (f", last error: {s.last_error}" if s.last_error else ""))
 
 
 def _pairs(values: tuple[str, ...]) -> dict[str, str]:

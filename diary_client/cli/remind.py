@@ -1,153 +1,30 @@
-"""`diary remind`: reminders at the protocol's `remind` times, shown only while the day's report is open.
-
-Where they come from: a systemd user timer, or the cron lines to add where there is none; and, for a
-device with no desktop session (a Raspberry Pi on the console, SSH), a line in the shell profile
-that says it at login. Every command written calls this installation's `diary` by its absolute
-path with the data dir, so it works in the empty environment of cron and systemd.
-"""
+"""`diary remind`: the reminder command (install, uninstall, print, notify, at-login); what it installs
+is `diary_client/device/reminder.py`."""
 
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 import subprocess
-import sys
-from collections.abc import Callable, Iterable
-from datetime import date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 
 import click
 
 from diary_client.cli.kit import Env, pass_env, user_errors
-
-UNIT = "symptom-diary-reminder"
-SYSTEMCTL = "systemctl"  # tests point this at a fake
-PROFILE_MARK = "# symptom-diary reminder"
-
-
-def unit_dir() -> Path:
-    """Where systemd looks for user units ($XDG_CONFIG_HOME/systemd/user)."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "systemd" / "user"
-
-
-def times(remind: time | Iterable[time]) -> list[time]:
-    """The protocol's reminder times, one or several, in order."""
-    return sorted({remind} if isinstance(remind, time) else set(remind))
-
-
-def diary_executable(argv0: str | None = None, executable: str | None = None) -> list[str]:
-    """This installation's `diary`, by absolute path: the script that is running (a --user or pipx
-    install), else the console script beside this Python (a venv, activated or not), else
-    `python -m diary_client` with this Python. Never a bare name: cron has no PATH to find it."""
-    argv0 = sys.argv[0] if argv0 is None else argv0
-    executable = executable or sys.executable
-    if argv0 and Path(argv0).name == "diary" and os.access(argv0, os.X_OK):
-        return [os.path.abspath(argv0)]
-    beside = Path(os.path.abspath(executable)).parent / "diary"  # not resolved: a venv's python is a symlink
-    if os.access(beside, os.X_OK):
-        return [str(beside)]
-    return [os.path.abspath(executable), "-m", "diary_client"]
-
-
-def diary_command(data_dir: Path, action: str = "--notify") -> list[str]:
-    """How a timer, cron or the login line calls this installation of `diary` for this data dir."""
-    return [*diary_executable(), "--data-dir", str(Path(data_dir).resolve()), "remind", action]
-
-
-def unit_files(data_dir: Path, at: time | Iterable[time]) -> dict[str, str]:
-    cmd = shlex.join(diary_command(data_dir))
-    when = times(at)
-    service = (
-        "[Unit]\nDescription=Symptom diary: remind to file the day's report while it is open\n\n"
-        f"[Service]\nType=oneshot\nExecStart={cmd}\n"
-    )
-    timer = (
-        f"[Unit]\nDescription=Symptom diary reminder, daily at {', '.join(f'{t:%H:%M}' for t in when)}\n\n"
-        "[Timer]\n" + "".join(f"OnCalendar=*-*-* {t:%H:%M}:00\n" for t in when) + "Persistent=false\n\n"
-        "[Install]\nWantedBy=timers.target\n"
-    )
-    return {f"{UNIT}.service": service, f"{UNIT}.timer": timer}
-
-
-def cron_lines(data_dir: Path, at: time | Iterable[time]) -> list[str]:
-    """One crontab line per reminder time. cron has no desktop session: the bus address lets
-    notify-send reach a logged-in desktop; without one, the login line says it instead."""
-    bus = f"DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/{os.getuid()}/bus"
-    cmd = shlex.join(diary_command(data_dir))
-    return [f"{t.minute} {t.hour} * * * {bus} {cmd}" for t in times(at)]
-
-
-def login_line(data_dir: Path) -> str:
-    """The shell-profile line that says an open report at login (console, SSH): silent otherwise."""
-    return f"{shlex.join(diary_command(data_dir, '--at-login'))} 2>/dev/null  {PROFILE_MARK}"
-
-
-def profile_path(home: Path | None = None) -> Path:
-    """The login shell's profile: bash reads ~/.bash_profile (or ~/.bash_login) instead of ~/.profile."""
-    home = home or Path.home()
-    return next((home / n for n in (".bash_profile", ".bash_login") if (home / n).exists()), home / ".profile")
-
-
-def install_login_line(data_dir: Path, home: Path | None = None) -> str:
-    path = profile_path(home)
-    old = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    kept = [ln for ln in old if PROFILE_MARK not in ln]
-    path.write_text("\n".join([*kept, login_line(data_dir)]) + "\n", encoding="utf-8")
-    return f"added to {path}: the open report is said when you log in (console, SSH)"
-
-
-def uninstall_login_line(home: Path | None = None) -> str | None:
-    path = profile_path(home)
-    if not path.exists():
-        return None
-    old = path.read_text(encoding="utf-8").splitlines()
-    kept = [ln for ln in old if PROFILE_MARK not in ln]
-    if kept == old:
-        return None
-    path.write_text("\n".join(kept) + ("\n" if kept else ""), encoding="utf-8")
-    return f"removed the login line from {path}"
-
-
-def _systemctl(*args: str) -> bool:
-    """Run `systemctl --user ARGS`; False when there is no systemd user session to talk to."""
-    if not shutil.which(SYSTEMCTL):
-        return False
-    try:
-        done = subprocess.run([SYSTEMCTL, "--user", *args], capture_output=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
-
-
-def install_reminder(
-    data_dir: Path, at: time | Iterable[time], units: Path | None = None, systemctl: Callable[..., bool] = _systemctl
-) -> str:
-    """Install the timer (or say which cron lines to add); returns what was done, for the participant."""
-    when = ", ".join(f"{t:%H:%M}" for t in times(at))
-    login = ("\nNo desktop on this device (console, SSH)? `diary remind --install --login` also says an "
-             "open report when you log in.")
-    if not systemctl("show-environment"):
-        return ("no systemd user session here; add these lines with `crontab -e`:\n"
-                + "\n".join(cron_lines(data_dir, at)) + login)
-    folder = units or unit_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in unit_files(data_dir, at).items():
-        (folder / name).write_text(text, encoding="utf-8")
-    if not (systemctl("daemon-reload") and systemctl("enable", "--now", f"{UNIT}.timer")):
-        return f"wrote {folder}/{UNIT}.timer but systemctl could not enable it; try `systemctl --user enable --now {UNIT}.timer`"
-    return f"installed: systemd user timer {UNIT}.timer, daily at {when}" + login
-
-
-def uninstall_reminder(units: Path | None = None, systemctl: Callable[..., bool] = _systemctl) -> str:
-    folder = units or unit_dir()
-    systemctl("disable", "--now", f"{UNIT}.timer")
-    removed = [n for n in (f"{UNIT}.service", f"{UNIT}.timer") if (folder / n).exists()]
-    for n in removed:
-        (folder / n).unlink()
-    systemctl("daemon-reload")
-    return f"removed {', '.join(removed)}" if removed else "no reminder timer was installed (remove any cron line with `crontab -e`)"
+from diary_client.device.reminder import (
+    RemindError,
+    cron_lines,
+    install_login_line,
+    install_reminder,
+    login_line,
+    profile_path,
+    uninstall_cron,
+    uninstall_login_line,
+    uninstall_reminder,
+    unit_dir,
+    unit_files,
+)
 
 
 def reminder_text(env: Env) -> str | None:
@@ -173,8 +50,13 @@ def notify_now(env: Env) -> str | None:
     """What the timer runs: a desktop notification (and the same line on stdout) while the report is open."""
     text = reminder_text(env)
     if text and shutil.which("notify-send"):
+        child_env = dict(os.environ)
+        bus = Path(f"/run/user/{os.getuid()}/bus")
+        if "DBUS_SESSION_BUS_ADDRESS" not in child_env and bus.exists():  # cron's empty environment: find the desktop
+            child_env["DBUS_SESSION_BUS_ADDRESS"] = f"unix:path={bus}"
         try:
-            subprocess.run(["notify-send", "Symptom diary", text], check=False, timeout=20, capture_output=True)
+            subprocess.run(["notify-send", "Symptom diary", text], check=False, timeout=20, capture_output=True,
+                           env=child_env)
         except (OSError, subprocess.TimeoutExpired):
             pass  # no desktop to show it: the login line and stdout (the journal, cron's mail) remain
     return text
@@ -182,18 +64,22 @@ def notify_now(env: Env) -> str | None:
 
 @click.command()
 @click.option("--install", "action", flag_value="install",
-              help="Install the reminders (systemd user timer, or print the cron lines).")
+              help="Install the reminders: a systemd user timer, or else lines in your crontab (asked first).")
+@click.option("--yes", "-y", is_flag=True, help="With --install: add the crontab lines without asking.")
 @click.option("--login", is_flag=True, help="With --install: also say an open report at login (shell profile).")
 @click.option("--uninstall", "action", flag_value="uninstall", help="Remove the timer and the login line.")
 @click.option("--print", "action", flag_value="print", help="Show the timer files, cron and login lines without installing.")
 @click.option("--notify", "action", flag_value="notify", help="Remind now if the day's report is still open (what the timer runs).")
 @click.option("--at-login", "action", flag_value="at-login", help="Print the reminder if the report is open, else nothing (what the login line runs).")
 @pass_env
-@user_errors()
-def remind(env: Env, action: str | None, login: bool) -> None:
+@user_errors(RemindError)
+def remind(env: Env, action: str | None, login: bool, yes: bool) -> None:
     """Reminders at the protocol's `remind` times while the day's report is open."""
     if action == "uninstall":
         click.echo(uninstall_reminder())
+        cron = uninstall_cron()
+        if cron:
+            click.echo(cron)
         gone = uninstall_login_line()
         if gone:
             click.echo(gone)
@@ -211,7 +97,13 @@ def remind(env: Env, action: str | None, login: bool) -> None:
         return
     at = env.diary().protocol.schedule.reminders  # every time of the day, each only while the report is open
     if action == "install":
-        click.echo(install_reminder(env.data_dir, at))
+        def consent(lines: list[str]) -> bool:
+            click.echo("No systemd user session here: the reminder goes in your crontab, as these lines:")
+            for ln in lines:
+                click.echo(f"  {ln}")
+            return yes or click.confirm("Add them to your crontab?", default=True)
+
+        click.echo(install_reminder(env.data_dir, at, consent=consent))
         if login:
             click.echo(install_login_line(env.data_dir))
         return

@@ -86,3 +86,14 @@ def plural(n: int, word: str) -> str:
     if n == 1:
         return f"1 {word}"
     return f"{n} {word[:-1]}ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else f"{n} {word}s"
+
+
+def compliance_words(s) -> str:
+    """The compliance line: the figure counts days done or missed, never a day still open."""
+    still = f" · {plural(s.still_open, 'day')} still open" if s.still_open else ""
+    if s.compliance is None:
+        return (f"Nothing counted yet{still.replace(' ·', ':')}" if still
+                else "Nothing counted yet: a day counts once it is filed or over.")
+    extra = "".join(f", {n} {what}" for n, what in ((s.late, "late"), (s.imported, "imported"),
+                                                    (s.flagged, "with clock doubts")) if n)
+    return f"Compliance {s.compliance:.0%}: {plural(s.done, 'day')} done{extra}, {s.missed} missed{still}"

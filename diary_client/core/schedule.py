@@ -157,6 +157,18 @@ class Tally:
     flagged: int = 0  # days with a device report the clock guard (or a zone change) doubts
     on_time: int = 0  # of the days done, filed on the device in the window, with no doubt at all
 
+    @property
+    def still_open(self) -> int:
+        """Days whose window has closed with no report yet, but whose grace period runs: not missed."""
+        return self.expected - self.done - self.missed
+
+    @property
+    def settled_compliance(self) -> float | None:
+        """done / (done + missed): the participant's figure, which never counts a day that can still
+        be filed against her (the morning after, yesterday is neither done nor missed)."""
+        settled = self.done + self.missed
+        return self.done / settled if settled else None
+
 
 def tally(
     protocol: Protocol,

@@ -41,7 +41,8 @@ class Status:
     late: int
     missed: int
     expected: int
-    compliance: float | None
+    compliance: float | None  # of the days done or missed: a day still fileable counts as neither
+    still_open: int  # days whose window closed without a report, still accepted (late)
     imported: int  # days with paper or legacy data (`diary import`), counted apart: never on time
     flagged: int  # days with a report the clock guard doubts (clock_override, clock_jump, ...)
     on_time: int  # days filed in their window, with no doubt about the clock
@@ -93,6 +94,7 @@ class Report:
     corrects: Entry | None = None
     position: int = 0  # the item shown first (a resumed draft goes on where it was)
     last_of_phase: bool = False  # the phase's last day: it may ask more (`Protocol.split_items`)
+    resumed: bool = False  # begun from a kept draft: its answers are the participant's own work
 
     @property
     def is_today(self) -> bool:
@@ -291,7 +293,8 @@ class Diary:
             late=tally.late,
             missed=tally.missed,
             expected=tally.expected,
-            compliance=tally.compliance,
+            compliance=tally.settled_compliance,
+            still_open=tally.still_open,
             imported=tally.imported,
             flagged=tally.flagged,
             on_time=tally.on_time,
@@ -459,7 +462,7 @@ class Diary:
         ids = {i.id for i in report.items}
         answers = {k: v for k, v in kept["answers"].items() if k in ids}
         position = min(max(0, int(kept["position"])), len(report.items) - 1)
-        return replace(report, answers=answers, position=position)
+        return replace(report, answers=answers, position=position, resumed=True)
 
     # -- the day marks -------------------------------------------------------------------------
 

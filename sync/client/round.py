@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import ssl
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -144,6 +145,10 @@ async def request(client: httpx.AsyncClient, policy: RetryPolicy, rng: random.Ra
         try:
             resp = await client.request(method, url, **kw)
         except httpx.TransportError as e:
+            tls = tls_problem(e)
+            if tls is not None:  # not a passing fault: say what it is and how to fix it
+                raise RoundFailed(f"the hub's certificate is not trusted ({tls}): ask your coordinator for it "
+                                  "and run `diary sync --ca-file FILE` (or set SSL_CERT_FILE to it)") from None
             problem = f"hub not reachable ({type(e).__name__})"
         else:
             if resp.status_code not in TRANSIENT:
@@ -311,3 +316,15 @@ def checked_receipts(got: list[wire.Receipt], hashes: dict[str, str], what: str)
         else:
             mismatched.append((r.id, f"the hub holds other content under this {what}'s id"))
     return receipts, mismatched
+
+
+def tls_problem(e: BaseException) -> str | None:
+    """The certificate failure behind a connection error, in words (None when it is not one)."""
+    seen: BaseException | None = e
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen.verify_message or str(seen)
+        if isinstance(seen, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return str(seen)
+        seen = seen.__cause__ or seen.__context__
+    return None

@@ -24,12 +24,24 @@ from diary_client.device.store import Store
 from sync import wire
 from sync.client.events import upload_events
 from sync.client.reconcile import reconcile
-from sync.client.round import NotUnderstood, RetryPolicy, Round, RoundFailed, SyncError, SyncResult, batches, read_answer, reason
+from sync.client.round import (
+    NotUnderstood,
+    RetryPolicy,
+    Round,
+    RoundFailed,
+    SyncError,
+    SyncResult,
+    batches,
+    read_answer,
+    reason,
+    tls_problem,
+)
 
 TOKEN_FILE = "hub_token"
 
 
 # -- the token file ------------------------------------------------------------------------------
+CA_FILE = "hub_ca.pem"  # the hub's own certificate (or its CA), kept from `enroll --ca-file` for every sync
 
 def token_path(data_dir: str | Path) -> Path:
     return Path(data_dir) / TOKEN_FILE
@@ -74,9 +86,43 @@ def _tls() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def _verify(url: str) -> ssl.SSLContext | bool:
-    """Loading CA certificates takes ~70 ms: do it once per process, and not at all for http://."""
-    return _tls() if url.startswith("https://") else False
+def ca_path(data_dir: str | Path) -> Path:
+    return Path(data_dir) / CA_FILE
+
+
+def _trusting(ca_file: str | Path) -> ssl.SSLContext:
+    """A TLS context that trusts the certificates in `ca_file` (PEM): SyncError if it holds none."""
+    try:
+        return ssl.create_default_context(cafile=str(ca_file))
+    except (OSError, ssl.SSLError, ValueError) as e:
+        reason = getattr(e, "strerror", None) or getattr(e, "reason", None) or e
+        raise SyncError(f"{ca_file} cannot be used as the hub's certificate ({reason}): give the PEM file "
+                        "(-----BEGIN CERTIFICATE-----) your coordinator sent") from None
+
+
+def save_ca(data_dir: str | Path, ca_file: str | Path) -> Path:
+    """Keep a copy of the hub's certificate in the data dir: later syncs trust it too."""
+    _trusting(ca_file)
+    path = ca_path(data_dir)
+    tmp = path.with_name(f".{CA_FILE}.{os.getpid()}")
+    tmp.write_bytes(Path(ca_file).read_bytes())
+    tmp.replace(path)
+    return path
+
+
+def _verify(url: str, data_dir: str | Path | None = None, ca_file: str | Path | None = None) -> ssl.SSLContext | bool:
+    """Loading CA certificates takes ~70 ms: do it once per process, and not at all for http://.
+    A certificate given (`--ca-file`) or kept in the data dir is trusted instead of the usual ones."""
+    if not url.startswith("https://"):
+        return False
+    kept = ca_path(data_dir) if data_dir is not None else None
+    if ca_file is None and kept is not None and kept.exists():
+        ca_file = kept
+    return _trusting(ca_file) if ca_file is not None else _tls()
+
+
+TLS_FIX = ("if your study uses its own certificate, ask your coordinator for it and give it with "
+           "`--ca-file FILE` (or set SSL_CERT_FILE to it)")
 
 
 def _zone_name() -> str | None:
@@ -93,6 +139,7 @@ def enroll_device(
     today: date | None = None,
     device: str = "diary device",
     transport: httpx.BaseTransport | None = None,
+    ca_file: str | Path | None = None,
 ) -> Diary:
     """Exchange a one-time code for a device token and keep the token (0600) in the data dir.
 
@@ -114,10 +161,11 @@ def enroll_device(
             "start": start.isoformat() if start else None, "timezone": _zone_name()}
     if today is not None:
         body["today"] = today.isoformat()
-    resp = _post_enrolment(hub_url, body, transport)
+    verify = _verify(hub_url, data_dir_of(store), ca_file)
+    resp = _post_enrolment(hub_url, body, transport, verify)
     if resp.status_code == 422 and today is not None and reason(resp).startswith("today"):
         del body["today"]  # a hub from before the field: it takes its own date, as it always did
-        resp = _post_enrolment(hub_url, body, transport)
+        resp = _post_enrolment(hub_url, body, transport, verify)
     if resp.status_code != 200:
         raise SyncError(f"the hub refused the enrolment: {reason(resp)}")
     got = _enrolment_answer(resp)
@@ -125,6 +173,8 @@ def enroll_device(
         raise SyncError(f"the hub enrolled {got.participant_id!r} with this code, but this device "
                         f"holds {target.participant_id!r}: ask the coordinator for a code for {target.participant_id}")
     save_token(data_dir_of(store), got.token)
+    if ca_file is not None:
+        save_ca(data_dir_of(store), ca_file)
     if isinstance(target, Diary):
         target.link_hub(hub_url, device)
         return target
@@ -134,17 +184,23 @@ def enroll_device(
 ENROL_ATTEMPTS = 3
 
 
-def _post_enrolment(hub_url: str, body: dict, transport: httpx.BaseTransport | None) -> httpx.Response:
+def _post_enrolment(hub_url: str, body: dict, transport: httpx.BaseTransport | None,
+                    verify: ssl.SSLContext | bool) -> httpx.Response:
     """POST /api/v1/enroll, tried again when the connection fails (the hub may have redeemed the
-    code and lost the answer: the same device id gets a new token within 10 minutes)."""
+    code and lost the answer: the same device id gets a new token within 10 minutes). A
+    certificate this device does not trust is said as such at once: trying again cannot help."""
     problem = ""
     for attempt in range(ENROL_ATTEMPTS):
         if attempt:
             time.sleep(0.5 * attempt)
         try:
-            with httpx.Client(base_url=hub_url, timeout=15, transport=transport, verify=_verify(hub_url)) as client:
+            with httpx.Client(base_url=hub_url, timeout=15, transport=transport, verify=verify) as client:
                 return client.post("/api/v1/enroll", json=body)
         except httpx.HTTPError as e:
+            tls = tls_problem(e)
+            if tls is not None:
+                raise SyncError(f"the hub at {hub_url} answered with a certificate this device does not trust "
+                                f"({tls}): {TLS_FIX}") from None
             problem = type(e).__name__
     raise SyncError(f"cannot reach the hub at {hub_url} ({problem}): check the URL and the network; "
                     "the same code works again from this device for 10 minutes")
@@ -180,7 +236,7 @@ async def sync_diary(
                           unblinded=diary.settings.unblinded)
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=hub_url, headers=headers, timeout=policy.timeout, transport=transport,
-                                 verify=_verify(hub_url)) as client:
+                                 verify=_verify(hub_url, data_dir_of(store))) as client:
         rnd = Round(diary, now, client, policy)
         try:
             await rnd.check_in()

@@ -62,9 +62,9 @@ class ChoiceScreen(ModalScreen[str | None]):
         super().__init__()
         self.question, self.detail, self.choices = question, detail, choices  # (key, words, value)
         self.escape = escape
-        for key, words, value in choices:
-            self._bindings.bind(key, f"choose('{value}')", words)
-        self._bindings.bind("escape", "choose('')", escape)
+        for key, words, value in choices:  # listed in full on the screen: a footer would cut them at 60 columns
+            self._bindings.bind(key, f"choose('{value}')", words, show=False)
+        self._bindings.bind("escape", "choose('')", escape, show=False)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="choice"):
@@ -72,7 +72,6 @@ class ChoiceScreen(ModalScreen[str | None]):
             yield Static(self.detail + "\n", classes="muted")
             yield Static("\n".join(f"{key.split(',')[0].title():<6} {words}" for key, words, _ in self.choices)
                          + f"\n{'Esc':<6} {self.escape}", id="choice-keys")
-        yield Footer()
 
     def action_choose(self, value: str) -> None:
         self.dismiss(value or None)
@@ -82,6 +81,14 @@ def LeaveScreen() -> ChoiceScreen:  # noqa: N802 - reads as the screen it makes
     """Asked on leaving a report that holds answers."""
     return ChoiceScreen("Leave this report?", "Your answers so far are kept on this device (not sent, not counted).",
                         [("k,enter", "keep my answers and leave", "keep"), ("d", "throw them away and leave", "discard")])
+
+
+def DiscardScreen(answers: int | None = None) -> ChoiceScreen:  # noqa: N802
+    """The second question before a draft is thrown away: only y does it, so a second D or an
+    Enter typed on the way does not."""
+    what = "Your answers" if answers is None else f"Your {answers} answer{'' if answers == 1 else 's'}"
+    return ChoiceScreen("Throw your answers away?", f"{what} will be gone for good: this cannot be undone.",
+                        [("y", "yes, throw them away", "discard")], escape="no, keep them")
 
 
 def QuitScreen() -> ChoiceScreen:  # noqa: N802

@@ -18,9 +18,9 @@ from diary_client.device.diary import Diary, DiaryError
 from diary_client.device.store import Store
 
 FIELDS = [
-    ("participant", "Participant id", "e.g. P01 (from your study coordinator)"),
+    ("participant", "Participant id", "e.g. P01 (from your coordinator)"),
     ("start", "Start date", "YYYY-MM-DD: day 1 of the study"),
-    ("protocol", "Protocol file", f"empty: built-in {DEFAULT_PROTOCOL} (or from the hub)"),
+    ("protocol", "Protocol file", f"empty: {DEFAULT_PROTOCOL} (or the hub's)"),
     ("hub", "Hub URL", "optional: from your coordinator"),
     ("code", "Enrolment code", "optional: goes with the hub URL"),
 ]

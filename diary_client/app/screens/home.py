@@ -125,26 +125,44 @@ class HomeScreen(Screen):
             self.say(human(e))
             return
         self.query_one("#day", Static).display = True
+        self.ended = s.today == "ended"
         started = now.date() >= self.diary.start
         self.query_one("#day", Static).update(
             f"Day {s.study_day} of {s.days_total}" if started else f"Day 1 starts {days.short_date(self.diary.start)}")
         kept = self.diary.kept_answers()
         if kept is not None and s.today in ("open", "late"):
             today += f"\nYour unfinished report is kept ({plural(kept, 'answer')}) — press Enter to go on with it"
+        if self.ended:
+            today += "\nP shows your progress and your summary"
         self.query_one("#phase", Static).update(f"{s.phase_label or ''}  ·  {self.diary.protocol.title}")
+        self._place_today(earlier_open=s.today in ("open", "late") and s.diary_date < now.date().isoformat())
         self.query_one("#today", Static).update(today)
         self.query_one("#recent", Static).update(recent if started else "")
-        comp = "—" if s.compliance is None else f"{s.compliance:.0%}"
-        self.query_one("#compliance", Static).update(
-            f"Compliance {comp}: {s.done} done ({s.late} late), {s.missed} missed" if started
-            else "Nothing is counted before day 1.")
-        self.query_one("#sync", Static).update(self._sync_line(s, now))
+        self.query_one("#compliance", Static).update(days.compliance_words(s) if started
+                                                     else "Nothing is counted before day 1.")
+        sync = self._sync_line(s, now)
+        self.query_one("#sync", Static).display = bool(sync)
+        self.query_one("#sync", Static).update(sync)
+        self.refresh_bindings()  # a finished study offers no Report or Correct
+
+    def _place_today(self, earlier_open: bool) -> None:
+        """A report still open for an earlier day is said first, above any figure: the morning
+        after, "Day 2 of 98" and a compliance figure must not read as a failure before it."""
+        box, today, day = self.query_one("#home"), self.query_one("#today"), self.query_one("#day")
+        first = box.children[0] is today
+        if earlier_open and not first:
+            box.move_child(today, before=day)
+        elif not earlier_open and first:
+            box.move_child(today, after=self.query_one("#phase"))
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action in ("report", "correct") and getattr(self, "ended", False):
+            return False  # nothing can be filed or corrected once the last day's grace is over
+        return True
 
     def _sync_line(self, s, now: datetime) -> str:
         if not self.diary.settings.hub_url:
-            n = s.pending_upload
-            events = f" and {plural(s.events_pending, 'event')}" if s.events_pending else ""
-            return f"Sync: no hub set — {plural(n, 'entry')}{events} kept on this device"
+            return self.sync_note or ""  # no hub: nothing is uploaded, so nothing to say about uploads
         parts = [f"Sync: {s.pending_upload} pending"]
         if s.events_pending:
             parts.append(f"{plural(s.events_pending, 'event')} to send")

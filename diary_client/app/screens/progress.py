@@ -34,6 +34,15 @@ def _plot_theme(app_theme: str, colours: dict) -> str:
     return name
 
 
+def fitting_label(label: str, room: int) -> str:
+    """A band's label in `room` columns: whole, else its first word, else nothing — never a cut
+    word ("Baseli"); the line above the chart names every period with its days."""
+    if len(label) <= room:
+        return label
+    first = label.split()[0] if label.split() else ""
+    return first if len(first) <= room else ""
+
+
 def _fmt(x: float | None, digits: int = 0) -> str:
     return "—" if x is None else f"{x:.{digits}f}"
 
@@ -77,8 +86,8 @@ class ProgressScreen(Screen):
                     yield Static(id="calendar")
             with TabPane("Summary", id="tab-summary"):
                 with VerticalScroll(can_focus=False):
-                    yield Static("Exploratory: the caveat is at the end (↓ / PgDn scrolls).", id="summary-note",
-                                 classes="muted")
+                    yield Static("Your results in plain words. ↓ / PgDn: the numbers and how they were worked out.",
+                                 id="summary-note", classes="muted")
                     yield Static("Working out your phase summary…", id="summary")
         yield Footer()
 
@@ -141,8 +150,9 @@ class ProgressScreen(Screen):
             if first > 1:
                 plt.vline(first - 0.5, colours["text"])
             room = int((last - first + 1) * columns / d.protocol.days_total) - 1  # the band's width on screen
-            if room >= 2:  # a label that does not fit is cut, one with no room is left out (no run-ons)
-                plt.text(label[:room], x=first, y=top, alignment="left", color=color, background=colours["canvas"])
+            shown = fitting_label(label, room)  # whole words only; the line above names every period
+            if shown:
+                plt.text(shown, x=first, y=top, alignment="left", color=color, background=colours["canvas"])
         plt.xlim(1, d.protocol.days_total)
         plt.xticks([float(first) for first, _, _ in spans] + [float(d.protocol.days_total)])
         if item.kind == "vas":
@@ -225,9 +235,11 @@ def render_summary(report):
     from rich.table import Table
     from rich.text import Text
 
+    from analysis.plain import headline
     from analysis.wording import fmt_p, model_sentence, responder_rule, responder_verdict
 
-    head = ["Phase summary (exploratory)", ""]
+    plain = Text("\n\n".join(headline(report)) + "\n")
+    head = ["── The numbers, and how they were worked out ──", "", "Phase summary (exploratory)", ""]
     for p in report.phases:
         comp = "—" if p.compliance is None else f"{p.compliance:.0%}"
         head.append(f"{p.label}: days {p.first_day}–{p.last_day}, {p.n} reports ({comp})")
@@ -263,4 +275,4 @@ def render_summary(report):
     tail.append("diff.: the model's drug − placebo difference in the item's own units (0–100 points for a "
                 "scale); p adj.: its p adjusted for looking at several items (the primary item keeps its own).")
     tail += report.caveats[:1]
-    return Group(Text("\n".join(head) + "\n"), means, Text(""), drug, Text("\n" + "\n\n".join(tail)))
+    return Group(plain, Text("\n".join(head) + "\n"), means, Text(""), drug, Text("\n" + "\n\n".join(tail)))

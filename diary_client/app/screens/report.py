@@ -12,8 +12,9 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Static
 
-from diary_client.app.screens.common import USER_ERRORS, LeaveScreen, human
+from diary_client.app.screens.common import USER_ERRORS, DiscardScreen, LeaveScreen, human
 from diary_client.app.widgets.choices import Picker, YesNo
+from diary_client.app.widgets.note import NoteArea
 from diary_client.app.widgets.number import NumberInput
 from diary_client.app.widgets.vas import VasBar
 from diary_client.core import answers as ans
@@ -26,11 +27,11 @@ KEYS = {
     "yesno": "y yes · n no",
     "choice": "↑/↓ move · Space choose",
     "multi": "↑/↓ move · Space choose or un-choose · none is an answer",
-    "text": "type, then Enter",
+    "text": "type (it wraps) · Ctrl+J new line · Enter next",
     "number": "type a number, then Enter",
 }
 NOT_ANSWERED = {
-    "vas": "Please answer first: type a number, use ← → or click the bar.",
+    "vas": "Please answer first: type a number (0–100), or press Home or End, or click the bar.",
     "yesno": "Please answer first: press y or n.",
     "choice": "Please answer first: move with ↑/↓ and press Space.",
     "number": "Please type a number first.",
@@ -49,6 +50,9 @@ def editor_for(item: Item, value: Value) -> Widget:
         case "number":
             return NumberInput("" if value is None else str(value), item.min, item.max, id="editor", compact=True,
                                placeholder="(optional — Enter to skip)" if item.optional else "")
+        case "text":
+            return NoteArea("" if value is None else str(value), id="editor",
+                            placeholder="(optional — Enter to skip)" if item.optional else "")
         case _:
             return Input("" if value is None else str(value), id="editor", compact=True,
                          placeholder="(optional — Enter to skip)" if item.optional else "")
@@ -81,8 +85,9 @@ class ReportScreen(Screen):
 
     @property
     def touched(self) -> bool:
-        """Does leaving lose something the participant did (a new answer, or a changed one)?"""
-        return self.answers != dict(self.report.answers) or self.report.position > 0
+        """Does leaving lose something the participant did (a new answer, or a changed one)? A
+        resumed draft's answers count: Escape must not throw them away unasked."""
+        return self.answers != dict(self.report.answers) or self.report.position > 0 or self.report.resumed
 
     def compose(self) -> ComposeResult:
         yield Header(icon="")
@@ -135,6 +140,10 @@ class ReportScreen(Screen):
         event.stop()
         await self.action_next()
 
+    async def on_note_area_submitted(self, event: NoteArea.Submitted) -> None:
+        event.stop()
+        await self.action_next()
+
     def _answer(self, value: Value) -> None:
         if value is None:
             self.answers.pop(self.item.id, None)
@@ -155,8 +164,10 @@ class ReportScreen(Screen):
         item = self.item
         if item.kind not in ("text", "number"):
             return None
+        editor = self.query_one("#editor")
+        typed = editor.text if isinstance(editor, NoteArea) else editor.value  # type: ignore[attr-defined]  # the editor of a number item is an Input
         try:
-            v = ans.parse_text(item, self.query_one("#editor", Input).value)
+            v = ans.parse_text(item, typed)
         except ans.AnswerError as e:
             return str(e).removeprefix(f"{item.id}: ")
         self._answer(v)
@@ -201,6 +212,16 @@ class ReportScreen(Screen):
         """After "leave this report?": keep the draft, throw it away, or stay (None)."""
         if choice is None:
             return
+        if choice == "discard" and self.touched:  # a second question: one D must not lose a report
+            answered = sum(1 for v in self.answers.values() if v is not None)
+            self.app.push_screen(DiscardScreen(answered), callback=self._discard)
+            return
+        self._discard(choice)
+
+    def _discard(self, choice: str | None) -> None:
+        """After the second question (or with nothing to lose): leave, throwing the draft away or keeping it."""
+        if choice is None:
+            return  # "no, keep them": back on the report, nothing lost
         if choice == "discard":
             try:
                 self.diary.drop_draft()

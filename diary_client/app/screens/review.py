@@ -24,7 +24,7 @@ def shown(item: Item, v: Value) -> str:
         return "skipped" if item.optional else "—"
     if item.kind == "multi":
         return ", ".join(v) if v else "none"  # type: ignore[arg-type]  # a multi item's value is a list of its options
-    return format_value(item, v)
+    return " / ".join(format_value(item, v).splitlines())  # a note of several lines, on its row
 
 
 class Row(Static, can_focus=True):

@@ -47,7 +47,8 @@ class SettingsScreen(Screen):
                          f"{p.schedule.grace_hours:g} h grace · reminder at {', '.join(f'{t:%H:%M}' for t in p.schedule.reminders)}")
             yield Static(f"Hub: {s.hub_url}" if s.hub_url else
                          "Hub: none (entries stay on this device) — press H to link it to your study's hub", id="hub")
-            yield Static("Reminder: press I to install it (or run `diary remind --install`)", id="remind")
+            yield Static("Reminder: press I to install it (a systemd timer, or else a line in your crontab)",
+                         id="remind")
             yield Static(f"symptom-diary {version}", classes="muted")
         yield Footer()
 
@@ -106,10 +107,10 @@ class SettingsScreen(Screen):
 
     @work(thread=True, exclusive=True)
     def install(self) -> None:
-        from diary_client.cli.remind import install_reminder
+        from diary_client.device.reminder import RemindError, install_reminder
 
-        try:
+        try:  # pressing I is her consent: a crontab line is written where there is no systemd timer
             text = install_reminder(self.diary.store.path.parent, self.diary.protocol.schedule.reminders)
-        except OSError as e:
+        except (OSError, RemindError) as e:
             text = f"could not install the reminder ({e})"
         self.app.call_from_thread(self.query_one("#remind", Static).update, f"Reminder: {text}")

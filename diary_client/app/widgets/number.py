@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 from textual import events
 from textual.message import Message
 from textual.widgets import Input
@@ -13,7 +10,7 @@ from diary_client.app.widgets.typing import Typing
 
 
 class NumberInput(Input):
-    """Digits after a pause or another key start a new number; above `high` is refused with a hint."""
+    """Digits go on with the number typed so far (no pause restarts it); above `high` is refused with a hint."""
 
     class Hint(Message):
         """Why a digit was not taken (or "" once it is fine again)."""
@@ -23,10 +20,9 @@ class NumberInput(Input):
             self.field = field
             self.text = text
 
-    def __init__(self, value: str = "", low: float | None = None, high: float | None = None,
-                 clock: Callable[[], float] = time.monotonic, **kw) -> None:
+    def __init__(self, value: str = "", low: float | None = None, high: float | None = None, **kw) -> None:
         super().__init__(value, **kw)
-        self.typing = Typing(low, high, clock, decimals=True)
+        self.typing = Typing(low, high, decimals=True)
 
     async def _on_key(self, event: events.Key) -> None:
         ch = event.character

@@ -1,16 +1,13 @@
 """How digits typed into a number field combine: the rule the VAS bar and number items share.
 
-Digits typed after any other key, or after a pause, start a new number; the number shown is the
-number typed; a number beyond the top of the range is refused with a hint, never wrapped;
-Backspace takes the last digit off the number shown. The clock comes in, so tests need no sleep.
+Every digit goes on with the digits typed so far, however long the pause before it: the number
+shown is the number typed, and it is taken by Enter or by moving on, never restarted by the clock
+(a slow typist's `4` … `5` is 45). A digit that would pass the top of the range is refused with a
+hint, never wrapped; Backspace takes the last digit off the number shown. Another key (an arrow, a
+click) ends the typing: the next digit starts a new number.
 """
 
 from __future__ import annotations
-
-import time
-from collections.abc import Callable
-
-PAUSE_S = 1.0
 
 
 def _fmt(x: float) -> str:
@@ -20,22 +17,15 @@ def _fmt(x: float) -> str:
 class Typing:
     """The typed text of one field. `key` returns (the new text or None when refused, a hint)."""
 
-    def __init__(self, low: float | None, high: float | None, clock: Callable[[], float] = time.monotonic,
-                 decimals: bool = False, pause: float = PAUSE_S) -> None:
-        self.low, self.high, self.clock, self.decimals, self.pause = low, high, clock, decimals, pause
+    def __init__(self, low: float | None, high: float | None, decimals: bool = False) -> None:
+        self.low, self.high, self.decimals = low, high, decimals
         self.text = ""  # what typing has built so far; "" = the next digit starts a new number
-        self._last: float | None = None
-        self._editing = False  # just after Backspace: the next digit goes on with the number shown
 
     def other_key(self) -> None:
         """Any key that is not a digit (an arrow, a click, Enter): the next digit starts anew."""
-        self.text, self._last, self._editing = "", None, False
+        self.text = ""
 
     def key(self, ch: str) -> tuple[str | None, str | None]:
-        now = self.clock()
-        if not self._editing and (self._last is None or now - self._last >= self.pause):
-            self.text = ""
-        self._last, self._editing = now, False
         if ch == "-" and self.decimals and self.text == "" and (self.low is None or self.low < 0):
             self.text = "-"
             return self.text, None
@@ -48,14 +38,14 @@ class Typing:
         if "." not in candidate and candidate.lstrip("-").startswith("0") and len(candidate.lstrip("-")) > 1:
             candidate = candidate.replace("0", "", 1)  # "05" is 5
         if self.high is not None and float(candidate) > self.high:
-            return None, f"{_fmt(self.high)} is the highest: {candidate} is not taken (a pause starts a new number)"
+            return None, (f"{_fmt(self.high)} is the highest: {candidate} is not taken "
+                          f"(Backspace takes a digit off)")
         self.text = candidate
         return candidate, None
 
     def backspace(self, shown: str) -> str:
-        """The number shown less its last digit ("" when none is left)."""
+        """The number shown less its last digit ("" when none is left); typing goes on from it."""
         self.text = shown[:-1].rstrip(".") if shown else ""
         if self.text == "-":
             self.text = ""
-        self._editing = True
         return self.text

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -15,16 +12,17 @@ from textual.widget import Widget
 from diary_client.app.widgets.typing import Typing
 
 MAX = 100
+FIRST_STEP = "Not answered yet: type your number (0–100), or press Home for 0 or End for 100; then ← → move it."
 
 
 class VasBar(Widget, can_focus=True):
     """A visual analogue scale. It starts "not answered" (no thumb) so the screen never anchors.
 
-    Digits type a value (the rule of `typing.Typing`: a pause or another key starts a new
-    number, above 100 is refused with a hint), Left/Right step 1, Shift+Left/Right and
-    PageUp/PageDown step 10, Home/End jump to 0/100, a click on the bar sets the value. The first
-    step from "not answered" starts at the end the arrow moves away from (→ from 0, ← from 100)
-    and says so: the middle would silently suggest an answer.
+    Digits type a value (the rule of `typing.Typing`: the digits typed so far make the number,
+    however slowly they come; above 100 is refused with a hint), Left/Right step 1, Shift+Left/Right
+    and PageUp/PageDown step 10, Home/End jump to 0/100, a click on the bar sets the value.
+    An arrow on a scale not answered yet sets nothing and says how to answer: any start it chose
+    would be an anchor (the middle) or an extreme one slip away from Enter (an end).
     """
 
     BINDINGS = [
@@ -60,12 +58,11 @@ class VasBar(Widget, can_focus=True):
             self.bar = bar
             self.text = text
 
-    def __init__(self, min_label: str = "", max_label: str = "", value: int | None = None,
-                 clock: Callable[[], float] = time.monotonic, **kw) -> None:
+    def __init__(self, min_label: str = "", max_label: str = "", value: int | None = None, **kw) -> None:
         super().__init__(**kw)
         self.min_label = min_label
         self.max_label = max_label
-        self.typing = Typing(0, MAX, clock)
+        self.typing = Typing(0, MAX)
         self.hint = ""  # a word under the bar: why a digit was refused, where a first step started
         self.set_reactive(VasBar.value, value)
 
@@ -83,9 +80,7 @@ class VasBar(Widget, can_focus=True):
     def action_step(self, delta: int) -> None:
         self.typing.other_key()
         if self.value is None:
-            start = 0 if delta > 0 else MAX
-            self._set(start, f"started at {start} (the {'left' if start == 0 else 'right'} end): "
-                             "move to your answer, or type it")
+            self._say(FIRST_STEP)
         else:
             self._set(self.value + delta)
 
@@ -153,6 +148,8 @@ class VasBar(Widget, can_focus=True):
             state = Text("not answered", style="italic")
         else:
             state = Text.assemble(("Your answer: ", ""), (f"{v}", "bold"), (" of 100", ""))
+            if self.typing.text:  # digits still being typed: say that more go on and Enter takes it
+                state.append(" · typing; Enter takes it", style="dim")
         return Text("\n").join([*rows, ends, labels, state])
 
 
