@@ -1,6 +1,8 @@
 """A protocol without [allocation] reports byte for byte as before the designs (frozen outputs of main).
 
-The files in tests/data/fixed-*.{json,txt} were made by main (the merge of designs-run) before designs came to the analysis
+The files in tests/data/fixed-*.{json,txt} were made by main (the merge of designs-run) before designs came to the analysis,
+then the blinded JSON and the text made again when issue 21 put plain words first (the unblinded JSON and the
+cohort's stayed byte for byte)
 (`python tests/test_analysis_fixed_unchanged.py` writes them again: only do that on purpose).
 """
 

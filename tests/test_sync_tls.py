@@ -72,7 +72,7 @@ def test_ca_file_enrols_and_is_kept_for_later_syncs(cli, tls_hub, data_dir, stud
 def test_ssl_cert_file_is_honoured_too(cli, tls_hub, data_dir, study_ca, monkeypatch):
     ca, _, _ = study_ca
     monkeypatch.setenv("SSL_CERT_FILE", str(ca))
-    from sync.client.upload import upload as client
+    from sync.client import upload as client
 
     client._tls.cache_clear()  # the process's default context is made once
     try:
