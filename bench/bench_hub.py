@@ -24,6 +24,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 
 import httpx
@@ -81,7 +82,9 @@ def entries_for(pid: str, device: str, n: int) -> list[Entry]:
         day = k % 365 + 1
         e = Entry(id=new_id(), participant_id=pid, study_id=YEAR.id, protocol_version=YEAR.version,
                   diary_date=START + timedelta(days=day - 1), study_day=day, answers=ANSWERS,
-                  submitted_at=datetime.now(UTC), timing="on_time", source="app", device_id=device, seq=k + 1,
+                  # saved in the day's own evening window: the hub refuses a report saved after its grace
+                  submitted_at=datetime.combine(START + timedelta(days=day - 1), clock_time(19, 0), UTC), timing="on_time",
+                  source="app", device_id=device, seq=k + 1,
                   supersedes=tips.get(day), reason="bench" if day in tips else None)
         tips[day] = e.id
         out.append(e)
