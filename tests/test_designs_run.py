@@ -156,6 +156,13 @@ def test_a_2013_study_runs_end_to_end_concealed_until_revealed(tmp_path, run):
         rows = json.loads(_ok(run("hub", "status", "--db", str(db), "--json")))["participants"]
         assert len(rows) == 8 and all(r["done"] == 1 for r in rows)
 
+        # The coordinator's report reads each participant as she was allocated: her periods in her order.
+        rep = json.loads(_ok(run("hub", "report", "--db", str(db), "--json")))
+        assert rep["design"] == "counterbalanced" and rep["balance"] == dict.fromkeys(sorted(SEQUENCES), 4)
+        for person in rep["participants"]:
+            assert [ph["phase"] for ph in person["phases"]] == seq[person["participant_id"]]
+            assert [ph["period"] for ph in person["phases"]] == [1, 2, 3, 4]
+
 
 def _check_fhir(folder: Path, seq: dict) -> None:
     from fhir.resources.R4B.bundle import Bundle
