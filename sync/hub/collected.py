@@ -242,7 +242,10 @@ def opened(path: Path, seconds: float = SECONDS) -> Iterator[CollectedFile]:
                 # where SQLite may make the -shm it needs.
                 copy = Path(tmp) / "diary.db"
                 shutil.copyfile(path, copy)
-                shutil.copyfile(wal, Path(tmp) / "diary.db-wal")
+                try:
+                    shutil.copyfile(wal, Path(tmp) / "diary.db-wal")
+                except FileNotFoundError:  # checkpointed into the file and removed meanwhile: copy the file again
+                    shutil.copyfile(path, copy)
                 uri = copy.as_uri() + "?mode=ro"
             else:
                 uri = path.resolve().as_uri() + "?mode=ro&immutable=1"
