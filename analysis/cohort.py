@@ -446,6 +446,7 @@ def _mixed(item: Item, protocol: Protocol, columns: CohortColumns, roles) -> Mix
         contrast[col[act]], contrast[col[plc]] = 1.0, -1.0
         vs_placebo = effect(contrast)
     G = fit.G
-    corr = float(G[0, 1] / math.sqrt(G[0, 0] * G[1, 1])) if G.shape[0] == 2 and G[0, 0] > 0 and G[1, 1] > 0 else None
+    scale = math.sqrt(G[0, 0]) * math.sqrt(G[1, 1]) if G.shape[0] == 2 else 0.0  # two roots: no underflow to 0
+    corr = float(G[0, 1] / scale) if scale > 0 else None
     return MixedResult(MIXED_MODEL, ref, n_obs, fit.n_groups, effects, vs_placebo, math.sqrt(G[0, 0]),
                        math.sqrt(G[1, 1]) if G.shape[0] == 2 else None, corr, fit.sigma)
