@@ -328,7 +328,6 @@ def verify(env: Env) -> None:
         for p in problems:
             click.echo(p, err=True)
         raise click.ClickException(f"{path}: {len(problems)} problem(s) found")
-    has_events = store.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone()
-    events = f"{plural(store.count('events'), 'event')}, " if has_events else ""
+    events = f"{plural(store.count('events'), 'event')}, " if store.has_table("events") else ""
     click.echo(f"ok: {plural(store.count('entries'), 'entry')}, {events}{plural(store.count('audit'), 'audit record')}, "
                f"chain intact ({path})")

@@ -24,6 +24,8 @@ class ReadableDiary(Protocol):
 
     def rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]: ...
 
+    def has_table(self, name: str) -> bool: ...
+
 
 def check(store: ReadableDiary) -> list[str]:
     """Every problem found (empty when all is well)."""
@@ -134,8 +136,7 @@ def _events(store: ReadableDiary, audited: dict[str, str], receipts: set[str]) -
     audited with its content, none missing, the device's numbering without gaps."""
     from diary_client.core.event import content_hash, from_wire
 
-    tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "events" not in tables:  # a file from before events (a collected one is not migrated)
+    if not store.has_table("events"):  # a file from before events (a collected one is not migrated)
         return [f"event {i}: in the audit log but the file has no events table (deleted)" for i in audited]
     out: list[str] = []
     own: dict[str, list[int]] = {}

@@ -205,9 +205,13 @@ class Store:
 
         return Database(self.conn)
 
+    def has_table(self, name: str) -> bool:
+        """Whether the file holds this table (a file from before a migration, or a collected one, may not)."""
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).fetchone() is not None
+
     def _migrations_due(self) -> bool:
         table = "_sqlite_migrations"  # where sqlite-utils records the steps applied
-        if not self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [table]).fetchone():
+        if not self.has_table(table):
             return True
         done = {r[0] for r in self.conn.execute(f"SELECT name FROM {table} WHERE migration_set = ?", [MIGRATION_SET])}
         return any(name not in done for name, _ in _MIGRATIONS)
