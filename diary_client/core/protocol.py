@@ -569,14 +569,13 @@ _LATER_DEFAULTS: dict[tuple[str, ...], Any] = {
     ("blinding_check",): None,
     ("contact",): None,
     ("conceal_periods",): False,
+    ("allocation",): _plain(asdict(Allocation()), keep_none=True),  # the fixed design: no [allocation]
 }
 
 
 def hash_view(protocol: Protocol) -> dict[str, Any]:
     """`as_json` without the later fields at their "as before" values (the data hash's protocol part)."""
     doc = as_json(protocol)
-    if protocol.allocation == Allocation():  # the fixed design: no [allocation]
-        doc.pop("allocation")
     for path, default in _LATER_DEFAULTS.items():
         *parents, key = path
         node = doc
