@@ -11,8 +11,9 @@ or image is fetched: the page opens offline.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from html import escape
+
+import msgspec
 
 from analysis.cohort_page import CSS
 from analysis.results import CohortSummary, PersonalReport
@@ -53,8 +54,7 @@ svg.flow{max-width:440px;width:100%;height:auto}
 """
 
 
-@dataclass(frozen=True, slots=True)
-class CentRow:
+class CentRow(msgspec.Struct, frozen=True):
     """What the page shows of one participant, taken from her report as it goes by (never the report)."""
 
     participant_id: str

@@ -9,9 +9,10 @@ primary item with phase bands, the responders, covariate scatters, the mixed mod
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from html import escape
+
+import msgspec
 
 from analysis.results import CohortSummary, Covariate, PersonalReport, PhaseRow, Series
 from analysis.wording import EMPTY_PAPER, fmt, fmt_ci, fmt_p, responder_rule
@@ -60,8 +61,7 @@ svg.fluid{width:100%;height:auto}
 """
 
 
-@dataclass(frozen=True)
-class HeatRow:
+class HeatRow(msgspec.Struct, frozen=True):
     """One participant's study days as `diary_client.core.schedule.day_statuses` gives them."""
 
     participant_id: str
@@ -69,8 +69,7 @@ class HeatRow:
     flagged: frozenset[int] = frozenset()  # days (0-based) whose report the clock guard doubts: marked over the state
 
 
-@dataclass(frozen=True, slots=True)
-class PageRow:
+class PageRow(msgspec.Struct, frozen=True):
     """What the page draws of one participant, taken from her report as it goes by: a
     10,000-participant page keeps these (≈ 1.5 KB each), never the reports (≈ 45 KB)."""
 

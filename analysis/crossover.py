@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 METHOD = ("two-period crossover (Jones & Kenward): treatment and period effects from each participant's period "
           "difference by sequence group, carry-over from her total; two-sample t tests with pooled variance "
@@ -26,8 +27,7 @@ METHOD = ("two-period crossover (Jones & Kenward): treatment and period effects 
           "placebo means")
 
 
-@dataclass(frozen=True, slots=True)
-class Part:
+class Part(msgspec.Struct, frozen=True):
     estimate: float
     se: float
     df: int
@@ -35,8 +35,7 @@ class Part:
     ci95: tuple[float, float]
 
 
-@dataclass(frozen=True, slots=True)
-class Crossover:
+class Crossover(msgspec.Struct, frozen=True):
     """The primary item's two-period crossover analysis (item units: drug minus placebo)."""
 
     item: str

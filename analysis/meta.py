@@ -12,15 +12,14 @@ SE √(λ_i v_i + (1 − λ_i)² SE²) (as `metafor::blup`). Pinned against meta
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
+import msgspec
 import numpy as np
 
 METHOD = "random-effects meta-analysis: REML tau^2, Hartung-Knapp CI and p (t, k-1 df), BLUP shrinkage"
 
 
-@dataclass(frozen=True)
-class Meta:
+class Meta(msgspec.Struct, frozen=True):
     k: int
     effect: float
     se: float

@@ -13,13 +13,12 @@ against lmerTest in the tests. It ignores day-to-day autocorrelation (lmer has n
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
+import msgspec
 import numpy as np
 
 
-@dataclass(frozen=True)
-class PhaseSums:
+class PhaseSums(msgspec.Struct, frozen=True):
     """Per participant (m) and phase (P): days, sum of values; per participant the sum of squares."""
 
     counts: np.ndarray  # (m, P)
@@ -27,8 +26,7 @@ class PhaseSums:
     squares: np.ndarray  # (m,)
 
 
-@dataclass(frozen=True)
-class MixedFit:
+class MixedFit(msgspec.Struct, frozen=True):
     beta: np.ndarray
     theta: np.ndarray  # (3,) or (1,) relative Cholesky factor
     sigma: float

@@ -7,8 +7,7 @@ Requests from many fits are collected in a `Batch` and solved together.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+import msgspec
 import numpy as np
 
 from analysis import posterior
@@ -55,8 +54,7 @@ class Batch:
         return self._out[kind][where.start + g]
 
 
-@dataclass(frozen=True)
-class Roles:
+class Roles(msgspec.Struct, frozen=True):
     """The model columns of each compared role: the first baseline, placebo and active phase of a fixed
     design, every period of the role in a randomized one (a role's level is the mean of its periods'
     means); empty: not in the model."""
@@ -67,8 +65,7 @@ class Roles:
     others: dict[str, tuple[int, ...]] | None = None  # randomized designs: every role's columns, for `roles`
 
 
-@dataclass(frozen=True)
-class SeriesModel:
+class SeriesModel(msgspec.Struct, frozen=True):
     """One item's model numbers, before they are put on the report."""
 
     means: dict[str, Estimate]

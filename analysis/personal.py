@@ -10,9 +10,10 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime
 
+import msgspec
 import numpy as np
 
 from analysis.modelview import Batch, FitPlan, Roles
@@ -88,7 +89,7 @@ def role_specific(options: Options, spans: Sequence[PhaseSpan]) -> bool:
 def blinded_options(options: Options, spans: Sequence[PhaseSpan]) -> Options:
     """The options as a blinded participant may read them: nothing that names a role, and whether
     the model's numbers are withheld (`role_specific`)."""
-    return replace(options, exclude_first_days=None, model_withheld=role_specific(options, spans))
+    return msgspec.structs.replace(options, exclude_first_days=None, model_withheld=role_specific(options, spans))
 
 
 def _canonical(doc) -> str:
@@ -178,15 +179,13 @@ def iter_reports(people: Iterable[tuple], blinded: bool, series: bool = True) ->
         yield from _finish_block(block)
 
 
-@dataclass(frozen=True)
-class _FitJob:
+class _FitJob(msgspec.Struct, frozen=True):
     job: Job
     items: list[int]  # the numeric items (positions) it fits, one per column of Y
     cols: dict[str, int]  # phase key -> model column
 
 
-@dataclass(frozen=True)
-class _Draft:
+class _Draft(msgspec.Struct, frozen=True):
     """A participant's numbers that need no model, waiting for the AR(1) fits."""
 
     participant_id: str

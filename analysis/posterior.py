@@ -15,9 +15,9 @@ so a cohort's intervals are solved in a few numpy calls.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
+import msgspec
 import numpy as np
 
 from analysis import tdist
@@ -27,8 +27,7 @@ FIELDS = ("en", "ed", "vnn", "vnd", "vdd", "w", "df")
 TABLE = 4097  # points of the tabulated t CDF, in u = z / √(ν + z²) ∈ [−1, 1]
 
 
-@dataclass(frozen=True)
-class Rows:
+class Rows(msgspec.Struct, frozen=True):
     """Per row (R) and node (K): num's and den's means and the (co)variances of num and den."""
 
     en: np.ndarray

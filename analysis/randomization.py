@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from itertools import product
 
+import msgspec
 import numpy as np
 
 from diary_client.core import design
@@ -27,8 +27,7 @@ SEED = 20_130  # ...drawn with this fixed seed, so a report is reproducible
 ROLE_CODE = {"active": 1, "placebo": -1}
 
 
-@dataclass(frozen=True, slots=True)
-class RandomizationTest:
+class RandomizationTest(msgspec.Struct, frozen=True):
     """Active − placebo mean difference of the primary item, against every admissible assignment."""
 
     statistic: float  # active − placebo mean over her filed days in treatment periods (item units)

@@ -25,8 +25,7 @@ functions that need it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+import msgspec
 import numpy as np
 
 # φ = sin θ: Jeffreys' prior for φ, (1 − φ²)^(−1/2) dφ, is dθ, flat on θ ∈ (−π/2, π/2), and the restricted
@@ -47,8 +46,7 @@ METHOD = ("GLS with AR(1) errors on the study day (two days g apart correlate ph
           "(Zellner & Tiao 1964; Jeffreys' prior on phi)")
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(msgspec.Struct, frozen=True):
     """One design to fit: observed study days (sorted), each day's phase column, the series (n × k)."""
 
     days: np.ndarray
@@ -58,8 +56,7 @@ class Job:
     trend: bool = False  # add a linear study-day term (centred on the days' mean)
 
 
-@dataclass(frozen=True)
-class Contrasts:
+class Contrasts(msgspec.Struct, frozen=True):
     """Kenward-Roger, per series: estimate c'β, its standard error, df and two-sided p."""
 
     est: np.ndarray
@@ -68,8 +65,7 @@ class Contrasts:
     p: np.ndarray
 
 
-@dataclass(frozen=True)
-class Fit:
+class Fit(msgspec.Struct, frozen=True):
     """AR(1) GLS fit of k series sharing the same observed days and design columns.
 
     Columns 0..p-1 are the phase means (at the mean model day when there is a trend), column p
@@ -187,7 +183,7 @@ def _day_sums(designs: list[tuple], q: int) -> tuple:
         Z[b, : len(days), q:] = Y
         gaps[b, : len(days) - 1] = np.diff(days)
     real = np.arange(N - 1)[None, :] < (n - 1)[:, None]
-    ugaps = np.unique(gaps[real])
+    ugaps = np.array(sorted(set(gaps[real].tolist())))  # not np.unique: it loads numpy.ma (15 ms) to ask if the array is masked
     zc, zp = Z[:, 1:], Z[:, :-1]
     cur, both, prev = (np.zeros((B, len(ugaps), qz * qz)) for _ in range(3))
     counts = np.zeros((B, len(ugaps)))
