@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+import msgspec
 
 from analysis.participant import AdverseEvent, ParticipantData
 from diary_client.cli.kit import Env, emit_json, pass_env, user_errors
@@ -114,8 +114,7 @@ def read_covariates(path: Path) -> dict[str, dict[str, float]]:
         raise ReportError(f"{path}: not a readable CSV file ({e})") from None
 
 
-@dataclass(frozen=True)
-class Cohort:
+class Cohort(msgspec.Struct, frozen=True):
     """The hub's participants of one study that `hub report` reads: those with a day 1 (`people`)
     and those already left out (no day 1 yet, a damaged record), on the hub opened read-only."""
 
@@ -172,8 +171,7 @@ def load_cohort(db_path: Path, study: str | None) -> Cohort:
     return Cohort(hub, people, left_out)
 
 
-@dataclass(frozen=True)
-class CohortRead:
+class CohortRead(msgspec.Struct, frozen=True):
     """What one read pass over the hub gives `hub report`."""
 
     summary: CohortSummary

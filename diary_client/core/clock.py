@@ -12,10 +12,11 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Protocol
+
+import msgspec
 
 from diary_client.core import bounds
 
@@ -79,8 +80,7 @@ def use(source: Source) -> Iterator[Source]:
         _source = before
 
 
-@dataclass(frozen=True)
-class Reading:
+class Reading(msgspec.Struct, frozen=True):
     """The clocks at one moment: what the clock guard keeps with each save and sync."""
 
     wall: datetime  # UTC, the machine's wall clock (never DIARY_NOW)
@@ -114,8 +114,7 @@ def jump(before: dict, now: Reading) -> timedelta | None:
     return moved if abs(moved) > JUMP_TOLERANCE else None
 
 
-@dataclass(frozen=True)
-class ZoneSeen:
+class ZoneSeen(msgspec.Struct, frozen=True):
     """The participant's registered zone (kept at enrolment) and the zone the device is in now."""
 
     registered: str

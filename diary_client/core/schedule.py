@@ -7,9 +7,10 @@ A diary day is a calendar date, so a day with a DST change is still one day.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal
+
+import msgspec
 
 from diary_client.core.protocol import Phase, Protocol, Schedule
 
@@ -17,8 +18,7 @@ DayState = Literal["upcoming", "open", "late", "done", "missed"]
 TodayState = Literal["upcoming", "open", "late", "done", "missed", "ended"]
 
 
-@dataclass(frozen=True)
-class PhaseSpan:
+class PhaseSpan(msgspec.Struct, frozen=True):
     phase: Phase
     first_day: int  # study days, 1-based, inclusive
     last_day: int
@@ -59,8 +59,7 @@ def span_on(protocol: Protocol, start: date, d: date) -> PhaseSpan | None:
     return next((s for s in phase_spans(protocol, start) if d in s), None)
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(msgspec.Struct, frozen=True):
     opens: datetime
     closes: datetime
     grace_ends: datetime
@@ -97,8 +96,7 @@ def timing_now(win: Window, now: datetime) -> Literal["on_time", "late"] | None:
     return {"open": "on_time", "late": "late"}.get(window_state(win, now))  # type: ignore[return-value]  # the dict's values are exactly the Literal's
 
 
-@dataclass(frozen=True)
-class Today:
+class Today(msgspec.Struct, frozen=True):
     """The diary day that matters now, and its state as the home screen shows it."""
 
     diary_date: date
@@ -146,8 +144,7 @@ def today(protocol: Protocol, start: date, now: datetime, filed: Mapping[date, o
     return Today(d, study_day(start, d), state, win, span_on(protocol, start, d))
 
 
-@dataclass(frozen=True)
-class Tally:
+class Tally(msgspec.Struct, frozen=True):
     expected: int  # days whose window has closed, or that were filed already
     done: int  # days filled by a report filed on a device (on time, late, or doubted but received in time)
     late: int  # of those, filed late
@@ -204,8 +201,7 @@ def tally_by_phase(protocol: Protocol, start: date, now: datetime, filed: Mappin
             for span in phase_spans(protocol, start)}
 
 
-@dataclass(frozen=True)
-class Cutoffs:
+class Cutoffs(msgspec.Struct, frozen=True):
     """The last diary dates whose window has closed, and whose grace period is over, by `now`
     (windows close later each day, so every earlier date is closed, or past its grace, too)."""
 
@@ -226,8 +222,7 @@ def cutoffs(schedule: Schedule, now: datetime) -> Cutoffs:
     return Cutoffs(last(lambda w: now > w.closes), last(lambda w: now > w.grace_ends))
 
 
-@dataclass(frozen=True)
-class FiledDays:
+class FiledDays(msgspec.Struct, frozen=True):
     """What a phase's tally needs of its days with a report: how many were filed each way (the
     timing of the day's first report), how many of those are doubted, how many of those the
     report does not fill (unproven), and how many days a report fills on or before the cutoffs
@@ -238,7 +233,7 @@ class FiledDays:
     doubted: Mapping[str, int]  # timing -> of those days, the ones with a report the clock guard doubts
     closed: int  # days filled by a report, on or before Cutoffs.closed
     past_grace: int  # days filled by a report, on or before Cutoffs.past_grace
-    unproven: Mapping[str, int] = field(default_factory=dict)  # timing -> doubted days the report does not fill
+    unproven: Mapping[str, int] = msgspec.field(default_factory=dict)  # timing -> doubted days the report does not fill
 
 
 def fills(timing: str, unproven: bool) -> bool:

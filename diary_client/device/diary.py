@@ -5,8 +5,9 @@ The command line and the app both file reports through `Diary.file`, so the rule
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, tzinfo
+
+import msgspec
 
 from diary_client.core import answers as ans
 from diary_client.core import bounds, clock, days
@@ -24,8 +25,7 @@ class DiaryError(Exception):
     """A rule of the diary says no (no back-filling, not enrolled, ...); the message says why."""
 
 
-@dataclass(frozen=True)
-class Status:
+class Status(msgspec.Struct, frozen=True):
     participant_id: str
     study_id: str
     study_day: int
@@ -55,7 +55,7 @@ class Status:
     events_quarantined: int = 0
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return msgspec.structs.asdict(self)
 
 
 class AlreadyFiled(DiaryError):
@@ -78,8 +78,7 @@ class NothingChanged(DiaryError):
     """A correction with the same answers as the report it would replace."""
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(msgspec.Struct, frozen=True):
     """A report begun: which diary day, which items, the answers it starts from.
 
     `corrects` is the saved entry a correction replaces (its answers prefill `answers`);
@@ -462,7 +461,7 @@ class Diary:
         ids = {i.id for i in report.items}
         answers = {k: v for k, v in kept["answers"].items() if k in ids}
         position = min(max(0, int(kept["position"])), len(report.items) - 1)
-        return replace(report, answers=answers, position=position, resumed=True)
+        return msgspec.structs.replace(report, answers=answers, position=position, resumed=True)
 
     # -- the day marks -------------------------------------------------------------------------
 
