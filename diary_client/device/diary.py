@@ -6,12 +6,12 @@ The command line and the app both file reports through `Diary.file`, so the rule
 from __future__ import annotations
 
 from datetime import date, datetime, tzinfo
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from diary_client.core import answers as ans
 from diary_client.core import bounds, clock, days
-from diary_client.core import event as ev
 from diary_client.core import schedule as sch
 from diary_client.core.entry import Entry, Source, Timing, Value, latest, new_id
 from diary_client.core.ids import participant_id_problem
@@ -19,6 +19,9 @@ from diary_client.core.protocol import Item, Protocol, parse_protocol, stored_pr
 from diary_client.device.event_store import EventStore
 from diary_client.device.settings import DeviceSettings
 from diary_client.device.store import Store
+
+if TYPE_CHECKING:  # the event rules load when an event is filed: the path to home needs none of them
+    from diary_client.core import event as ev
 
 
 class DiaryError(Exception):
@@ -514,6 +517,8 @@ class Diary:
         """Check and durably save an event, at any time of day from day 1 to the end of the study's
         follow-up (`event.FOLLOW_UP`). A correction names the event it `supersedes` with a `reason`;
         the details it does not give are the old event's. Raises DiaryError saying what is wrong."""
+        from diary_client.core import event as ev
+
         end = ev.last_day(self.protocol, self.start)
         if now.date() < self.start:
             raise DiaryError(f"the study begins on {self.start}: events are reported from day 1 on")
@@ -557,6 +562,8 @@ def _details(e: ev.Event) -> dict:
 def _parse_event(doc: dict) -> ev.Event:
     """An event from what a participant typed, checked by pydantic; its first problem as a DiaryError."""
     from pydantic import ValidationError
+
+    from diary_client.core import event as ev
 
     try:
         return ev.parse_event(doc)

@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from diary_client.core.event import Event, canonical, from_wire
 from diary_client.device.store import Store, StoreError, _utcnow
+
+if TYPE_CHECKING:  # the event models load when an event is read or saved: home counts them in SQL alone
+    from diary_client.core.event import Event
 
 PENDING = ("SELECT body FROM events WHERE id NOT IN (SELECT event_id FROM event_receipts)"
            " AND id NOT IN (SELECT event_id FROM event_quarantine) ORDER BY rowid")
@@ -27,6 +30,8 @@ class EventStore:
 
     def save(self, event: Event) -> Event:
         """Durably store one event made on this device with its audit record; returns it with its seq."""
+        from diary_client.core import event as ev
+
         store = self.store
         with store._tx():
             db = store.conn
@@ -38,7 +43,7 @@ class EventStore:
             (seq,) = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE device_id = ?",
                                 [event.device_id]).fetchone()
             event = replace(event, seq=seq)
-            body, h = canonical(event)
+            body, h = ev.canonical(event)
             db.execute("INSERT INTO events (id, kind, body, submitted_at, device_id, seq, supersedes, content_hash)"
                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        [event.id, event.kind, body, event.wire()["submitted_at"], event.device_id, seq,
@@ -67,11 +72,15 @@ class EventStore:
 
     def all(self) -> list[Event]:
         """Every event, corrections and those they replace included, in the order they were saved."""
-        return [from_wire(json.loads(body)) for (body,) in self.store.conn.execute("SELECT body FROM events ORDER BY rowid")]
+        from diary_client.core import event as ev
+
+        return [ev.from_wire(json.loads(body)) for (body,) in self.store.conn.execute("SELECT body FROM events ORDER BY rowid")]
 
     def get(self, event_id: str) -> Event | None:
+        from diary_client.core import event as ev
+
         row = self.store.conn.execute("SELECT body FROM events WHERE id = ?", [event_id]).fetchone()
-        return None if row is None else from_wire(json.loads(row[0]))
+        return None if row is None else ev.from_wire(json.loads(row[0]))
 
     def corrected_by(self, event_id: str) -> str | None:
         row = self.store.conn.execute("SELECT id FROM events WHERE supersedes = ?", [event_id]).fetchone()
@@ -79,7 +88,9 @@ class EventStore:
 
     def pending(self) -> list[Event]:
         """Events not yet acknowledged by the hub and not in quarantine, oldest first."""
-        return [from_wire(json.loads(body)) for (body,) in self.store.conn.execute(PENDING)]
+        from diary_client.core import event as ev
+
+        return [ev.from_wire(json.loads(body)) for (body,) in self.store.conn.execute(PENDING)]
 
     def pending_count(self) -> int:
         return self.store.conn.execute(f"SELECT COUNT(*) FROM ({PENDING})").fetchone()[0]
