@@ -326,8 +326,7 @@ def _numeric_items(items: list[Item], spans: list[PhaseSpan], rows: list[list], 
             None if blinded else reduction_pct(bmean, table["endpoint_mean"][c][j], item.better))
             for c, key in enumerate(phase_keys) if asked[j, c]})
         m = valid[:, j]
-        series.append(Series(tuple(day[m].tolist()), tuple(M[m, j].tolist()), tuple(phase[m].tolist()))
-                      if keep_series else None)
+        series.append(Series(tuple(day[m].tolist()), tuple(M[m, j].tolist())) if keep_series else None)
     rtest = None
     primary = next((j for j, i in enumerate(items) if i.primary), None)
     if pooled and primary is not None:

@@ -140,11 +140,10 @@ class ModelView(msgspec.Struct, frozen=True):
 
 
 class Series(msgspec.Struct, frozen=True):
-    """An item's daily values (study day, value, phase position) for the chart."""
+    """An item's daily values (study day, value) for the chart."""
 
     days: tuple[int, ...]
     values: tuple[float, ...]
-    phase_index: tuple[int, ...]
 
 
 class ItemResult(msgspec.Struct, frozen=True):

@@ -228,19 +228,9 @@ def design_matrix(days: np.ndarray, phase: np.ndarray, p: int, trend: bool) -> n
     return X
 
 
-def ar1_fit(days: np.ndarray, phase: np.ndarray, Y: np.ndarray, p: int | None = None, trend: bool = False,
-            kr: bool = False) -> Fit:
-    """Fit phase means with AR(1) errors to each column of Y (n × k) observed on sorted `days`.
-
-    `phase[i]` is the column index (0..p-1) of observation i; every column must have data.
-    """
-    phase = np.asarray(phase)
-    return ar1_fits([Job(np.asarray(days), phase, np.asarray(Y), int(phase.max()) + 1 if p is None else int(p),
-                         trend)], kr)[0]
-
-
 def ar1_fits(jobs: list[Job], kr: bool = False) -> list[Fit]:
-    """`ar1_fit` of each job; jobs with the same design width and Y width share numpy calls.
+    """Fit each job's phase means with AR(1) errors to each column of its Y (n × k) observed on its
+    sorted days; jobs with the same design width and Y width share numpy calls.
 
     A cohort's fits go through here together: per-call overhead, not arithmetic, is what a single
     98-day fit costs.

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fit_helpers import ar1_fit
 from scipy import stats
 from test_analysis_stats import _dense  # the dense-matrix GLS and REML at one φ
 
@@ -22,7 +23,7 @@ from analysis import posterior
 from analysis.modelview import Batch, FitPlan, Roles
 from analysis.personal import analyse
 from analysis.simulate import ar1, as_entries
-from analysis.stats import Job, ar1_fit, ar1_fits, design_matrix
+from analysis.stats import Job, ar1_fits, design_matrix
 from diary_client.core.protocol import load_protocol
 
 DATA = Path(__file__).parent / "data"

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fit_helpers import ar1_fit
 
 from analysis import mixed
 from analysis.meta import random_effects
-from analysis.stats import ar1_fit
 
 DATA = Path(__file__).parent / "data"
 REF = json.loads((DATA / "reference.json").read_text())

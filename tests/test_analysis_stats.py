@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fit_helpers import ar1_fit
 from scipy import stats
 from scipy.optimize import minimize_scalar
 
 from analysis import posterior, tdist
 from analysis.multiplicity import adjust, holm
-from analysis.stats import ar1_fit, design_matrix, effective_n
+from analysis.stats import design_matrix, effective_n
 
 
 def _data(seed: int, n_missing: int = 18):
