@@ -8,7 +8,7 @@ import subprocess
 import sys
 from datetime import date, datetime, timedelta
 
-from hub_fixture import answers_for, hub  # noqa: F401  # hub: the fixture
+from hub_fixture import answers_for, hub, make_entry  # noqa: F401  # hub: the fixture
 
 from diary_client.core.protocol import builtin_text
 from diary_client.device.diary import Diary
@@ -71,14 +71,29 @@ def test_report_computes_with_numpy_alone(tmp_path):
     assert '"participant_id": "P01"' in out
 
 
-def test_sync_loads_pydantic_for_the_hubs_answers_but_no_numpy_or_sqlite_utils(tmp_path, hub):  # noqa: F811
+def test_sync_loads_no_heavy_library_when_no_history_arrives(tmp_path, hub):  # noqa: F811
     from sync.client.upload import enroll_device
 
     diary = enroll_device(Store.in_dir(tmp_path), hub.url, hub.code("P01", date(2026, 3, 1)))
+    diary.store.save(make_entry("P01", date(2026, 3, 1), 1, device_id=diary.device_id))
     diary.store.close()
     got, out = loaded(["--data-dir", str(tmp_path), "sync"], env_now=None)
-    assert got == {"pydantic", "pydantic_core", "annotated_types"}, got  # the hub's answers are read as sync.wire's typed models (validated at the edge)
-    assert "pending" in out
+    assert got == set(), got  # the hub's answers are msgspec Structs (sync.client.answers): no pydantic, no numpy
+    assert "Uploaded 1 new" in out, out
+
+
+def test_sync_loads_pydantic_only_to_read_history_that_arrives(tmp_path, hub):  # noqa: F811
+    from sync.client.upload import enroll_device
+
+    old = enroll_device(Store.in_dir(tmp_path / "old"), hub.url, hub.code("P01", date(2026, 3, 1)))
+    old.store.save(make_entry("P01", date(2026, 3, 1), 1, device_id=old.device_id))
+    old.store.close()
+    assert loaded(["--data-dir", str(tmp_path / "old"), "sync"], env_now=None)[0] == set()
+    new = enroll_device(Store.in_dir(tmp_path / "new"), hub.url, hub.code("P01"))
+    new.store.close()
+    got, out = loaded(["--data-dir", str(tmp_path / "new"), "sync"], env_now=None)
+    assert got == {"pydantic", "pydantic_core", "annotated_types"}, got  # the fetched entries, validated at the edge
+    assert Store.in_dir(tmp_path / "new").count("entries") == 1
 
 
 def test_a_migration_still_loads_sqlite_utils(tmp_path):

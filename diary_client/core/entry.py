@@ -131,6 +131,20 @@ def parse_entry(data: Any) -> Entry:
     return _adapter().validate_python(data)
 
 
+@cache
+def _list_adapter() -> TypeAdapter[list[Entry]]:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(list[Entry])
+
+
+def parse_entries_json(body: bytes, *, extra: Literal["forbid", "ignore"] = "forbid") -> list[Entry]:
+    """Entries from a JSON array of them (the hub's history page), validated by pydantic
+    (`pydantic.ValidationError` locates what is wrong); `extra="ignore"` passes over fields an
+    entry does not have (a newer hub's)."""
+    return _list_adapter().validate_json(body, extra=extra)
+
+
 
 _CANON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 

@@ -21,7 +21,7 @@ from diary_client.core import clock, private
 from diary_client.device.diary import Diary, DiaryError
 from diary_client.device.event_store import EventStore
 from diary_client.device.store import Store
-from sync import wire
+from sync.client import answers
 from sync.client.events import upload_events
 from sync.client.reconcile import reconcile
 from sync.client.round import (
@@ -206,11 +206,11 @@ def _post_enrolment(hub_url: str, body: dict, transport: httpx.BaseTransport | N
                     "the same code works again from this device for 10 minutes")
 
 
-def _enrolment_answer(resp: httpx.Response) -> wire.EnrollResponse:
+def _enrolment_answer(resp: httpx.Response) -> answers.EnrollResponse:
     """The hub's answer to an enrolment, checked: a server that is not a diary hub (a web page,
     some other JSON) is one line, not a traceback."""
     try:
-        return read_answer(wire.EnrollResponse, resp)
+        return read_answer(answers.EnrollResponse, resp)
     except NotUnderstood:
         raise SyncError(f"the server at {resp.request.url.copy_with(path='/')} answered, but not as a diary hub "
                         "does: check the hub URL") from None
