@@ -18,8 +18,9 @@ from typing import TypeVar
 
 import httpx
 import msgspec
+import orjson
 
-from diary_client.core.entry import Entry, content_hash, parse_entries_json
+from diary_client.core.entry import Entry, canonical_json, content_hash, parse_entries_json
 from diary_client.core.protocol import ProtocolError, parse_protocol, update_problem
 from diary_client.device.diary import Diary
 from diary_client.device.store import StoreError
@@ -126,11 +127,15 @@ def json_body(doc) -> bytes:
 
 
 def upload_body(batch: list[Entry], flags: list[dict]) -> bytes:
-    """The bytes of POST /api/v1/entries for this batch (the clock guard's doubts go along)."""
-    doc: dict = {"entries": [e.wire() for e in batch]}
+    """The bytes of POST /api/v1/entries for this batch (the clock guard's doubts go along); each entry
+    as its canonical JSON, made once per entry for the body, its size and its receipt's check."""
+    body = b'{"entries":[' + b",".join(canonical_json(e) for e in batch) + b"]"
     if flags:
-        doc["flags"] = flags
-    return json_body(doc)
+        body += b',"flags":' + orjson.dumps(flags)
+    return body + b"}"
+
+
+ENVELOPE = len(b'{"entries":[],"flags":[]}')
 
 
 def batches(pending: list[Entry], flags: list[dict], max_count: int = BATCH,
@@ -139,15 +144,14 @@ def batches(pending: list[Entry], flags: list[dict], max_count: int = BATCH,
     entry bigger than that on its own, `max_bytes` of body (each entry's flags counted with it)."""
     size_of_flags: dict[str, int] = {}
     for f in flags:
-        size_of_flags[f["entry_id"]] = size_of_flags.get(f["entry_id"], 0) + len(json_body(f)) + 1
+        size_of_flags[f["entry_id"]] = size_of_flags.get(f["entry_id"], 0) + len(orjson.dumps(f)) + 1
     out: list[list[Entry]] = []
     room = 0
-    envelope = len(json_body({"entries": [], "flags": []}))
     for e in pending:
-        size = len(json_body(e.wire())) + 1 + size_of_flags.get(e.id, 0)
+        size = len(canonical_json(e)) + 1 + size_of_flags.get(e.id, 0)
         if not out or len(out[-1]) >= max_count or size > room:
             out.append([])
-            room = max_bytes - envelope
+            room = max_bytes - ENVELOPE
         out[-1].append(e)
         room -= size
     return out
