@@ -15,15 +15,15 @@ from diary_client.device.diary import Diary
 from diary_client.device.store import Store
 
 HEAVY = ("numpy", "scipy", "sqlite_utils", "pandas", "pydantic", "pydantic_core", "annotated_types", "matplotlib",
-         "textual", "fastapi", "starlette", "uvicorn")
+         "textual", "fastapi", "starlette", "uvicorn", "anyio._backends._asyncio")
 
 # `diary ARGS...` through the console entry; at exit (click ends with SystemExit) it prints the heavy
 # libraries loaded, on stderr's last line.
 AS_DIARY = """
 import atexit, sys
 heavy = sys.argv.pop(1).split(",")
-atexit.register(lambda: print("LOADED:" + ",".join(sorted({m.split(".")[0] for m in sys.modules} & set(heavy))),
-                              file=sys.stderr))
+atexit.register(lambda: print("LOADED:" + ",".join(sorted(({m.split(".")[0] for m in sys.modules} | set(sys.modules))
+                                                         & set(heavy))), file=sys.stderr))
 sys.argv[0] = "diary"
 from diary_client.cli.launch import run
 run()
@@ -78,7 +78,8 @@ def test_sync_loads_no_heavy_library_when_no_history_arrives(tmp_path, hub):  # 
     diary.store.save(make_entry("P01", date(2026, 3, 1), 1, device_id=diary.device_id))
     diary.store.close()
     got, out = loaded(["--data-dir", str(tmp_path), "sync"], env_now=None)
-    assert got == set(), got  # the hub's answers are msgspec Structs (sync.client.answers): no pydantic, no numpy
+    assert got == set(), got  # the hub's answers are msgspec Structs (sync.client.answers): no pydantic, no numpy;
+    # and the requests go over httpx's blocking client (sync.client.blocking): no anyio asyncio backend
     assert "Uploaded 1 new" in out, out
 
 

@@ -22,6 +22,7 @@ from diary_client.device.diary import Diary, DiaryError
 from diary_client.device.event_store import EventStore
 from diary_client.device.store import Store
 from sync.client import answers
+from sync.client.blocking import BlockingTransport
 from sync.client.events import upload_events
 from sync.client.reconcile import reconcile
 from sync.client.round import (
@@ -224,10 +225,12 @@ async def sync_diary(
     *,
     policy: RetryPolicy = RetryPolicy(),
     transport: httpx.AsyncBaseTransport | None = None,
+    alone: bool = False,
 ) -> SyncResult:
     """One full round: check in (unblinding, clock offset), fetch the participant's earlier entries
     (a new device, once), upload pending entries in batches, record receipts, quarantine
-    rejections, take a protocol update. Never raises for network trouble."""
+    rejections, take a protocol update. Never raises for network trouble. `alone`: nothing else
+    runs in this process (a command), so the requests may block (`blocking.BlockingTransport`)."""
     store = diary.store
     diary.reload()  # the settings as the file holds them now (another process, `diary sync`, may have synced)
     hub_url, token = diary.settings.hub_url, load_token(data_dir_of(store))
@@ -235,8 +238,11 @@ async def sync_diary(
         return SyncResult(pending=len(store.pending()), error="this device is not connected to a hub",
                           unblinded=diary.settings.unblinded)
     headers = {"Authorization": f"Bearer {token}"}
+    verify = _verify(hub_url, data_dir_of(store))
+    if alone and transport is None:
+        transport = BlockingTransport(verify)
     async with httpx.AsyncClient(base_url=hub_url, headers=headers, timeout=policy.timeout, transport=transport,
-                                 verify=_verify(hub_url, data_dir_of(store))) as client:
+                                 verify=verify) as client:
         rnd = Round(diary, now, client, policy)
         try:
             await rnd.check_in()
