@@ -3,10 +3,14 @@ entries (POST /api/v1/events), receipts kept and refusals quarantined, as entrie
 
 from __future__ import annotations
 
-from diary_client.core.event import Event, content_hash
+from typing import TYPE_CHECKING
+
 from diary_client.device.event_store import EventStore
 from sync.client import answers
 from sync.client.round import Round, checked_receipts, json_body, permanent, read_answer, reason
+
+if TYPE_CHECKING:  # the event models load with the first pending event (EventStore.pending): most rounds have none
+    from diary_client.core.event import Event
 
 BATCH = 500
 OLD_HUB = "the hub does not take events yet (an older hub): they stay on this device, pending"
@@ -45,6 +49,8 @@ def _refused(e: Event, resp) -> answers.EventsResponse:
 
 
 def _apply(rnd: Round, store: EventStore, batch: list[Event], answer: answers.EventsResponse) -> None:
+    from diary_client.core.event import content_hash
+
     ours = {e.id: content_hash(e) for e in batch}
     receipts, refused = checked_receipts(answer.receipts, ours, "event")
     refused += [(r.id, r.error) for r in answer.rejected if r.id in ours]
