@@ -1,6 +1,5 @@
-"""The hub's HTTP wire models (requests and responses), apart from the domain's Entry (the rules both
-sides compute alike, such as `ids_digest`, are in `sync` itself; the device reads the answers as
-`sync.client.answers`)."""
+"""The hub's HTTP wire models (requests and responses), apart from the domain's Entry; the device
+reads the answers as `sync.client.answers`, both sides' rules (`ids_digest`) are in `sync`."""
 
 from __future__ import annotations
 
