@@ -1,10 +1,8 @@
-"""The hub's HTTP wire models (requests and responses), apart from the domain's Entry, and the
-wire rules both sides compute alike (`ids_digest`)."""
+"""The hub's HTTP wire models (requests and responses), apart from the domain's Entry; the device
+reads the answers as `sync.client.answers`, both sides' rules (`ids_digest`) are in `sync`."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
 from datetime import date
 from typing import Annotated, TypeAlias
 
@@ -12,9 +10,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from diary_client.core.entry import Entry
 from diary_client.core.event import AdverseEvent, Dose, Medication
-from sync import MAX_RECONCILE_IDS
+from sync import HASH, MAX_BATCH, MAX_RECONCILE_IDS
 
-MAX_BATCH = 1000
 CODE_PATTERN = r"^[ \t-]*(?:[A-HJKMNPQRT-Ya-hjkmnpqrt-y346-9][ \t-]*){8}$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 
@@ -131,15 +128,6 @@ class Invalid(Problem):
 
 class Health(_Wire):
     ok: bool
-
-
-HASH = r"^[0-9a-f]{64}$"
-
-
-def ids_digest(ids: Iterable[str]) -> str:
-    """SHA-256 of the entry ids, sorted, joined by newlines (`Held.digest`: device and hub compute it alike)."""
-    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
-
 
 
 class ChainHead(_Wire):

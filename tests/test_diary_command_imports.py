@@ -8,31 +8,31 @@ import subprocess
 import sys
 from datetime import date, datetime, timedelta
 
-from hub_fixture import answers_for, hub  # noqa: F401  # hub: the fixture
+from hub_fixture import answers_for, hub, make_entry  # noqa: F401  # hub: the fixture
 
 from diary_client.core.protocol import builtin_text
 from diary_client.device.diary import Diary
 from diary_client.device.store import Store
 
 HEAVY = ("numpy", "scipy", "sqlite_utils", "pandas", "pydantic", "pydantic_core", "annotated_types", "matplotlib",
-         "textual", "fastapi", "starlette", "uvicorn")
+         "textual", "fastapi", "starlette", "uvicorn", "anyio._backends._asyncio")
 
 # `diary ARGS...` through the console entry; at exit (click ends with SystemExit) it prints the heavy
 # libraries loaded, on stderr's last line.
 AS_DIARY = """
 import atexit, sys
 heavy = sys.argv.pop(1).split(",")
-atexit.register(lambda: print("LOADED:" + ",".join(sorted({m.split(".")[0] for m in sys.modules} & set(heavy))),
-                              file=sys.stderr))
+atexit.register(lambda: print("LOADED:" + ",".join(sorted(({m.split(".")[0] for m in sys.modules} | set(sys.modules))
+                                                         & set(heavy))), file=sys.stderr))
 sys.argv[0] = "diary"
 from diary_client.cli.launch import run
 run()
 """
 
 
-def loaded(args: list[str], env_now: str | None = "2026-03-02T19:00") -> tuple[set[str], str]:
+def loaded(args: list[str], env_now: str | None = "2026-03-02T19:00", heavy: tuple[str, ...] = HEAVY) -> tuple[set[str], str]:
     env = os.environ | {"DIARY_NOW": env_now} if env_now else None
-    run = subprocess.run([sys.executable, "-c", AS_DIARY, ",".join(HEAVY), *args], capture_output=True, text=True,
+    run = subprocess.run([sys.executable, "-c", AS_DIARY, ",".join(heavy), *args], capture_output=True, text=True,
                          timeout=120, env=env)
     assert run.returncode == 0, run.stderr[-2000:]
     last = run.stderr.strip().splitlines()[-1]
@@ -71,14 +71,31 @@ def test_report_computes_with_numpy_alone(tmp_path):
     assert '"participant_id": "P01"' in out
 
 
-def test_sync_loads_pydantic_for_the_hubs_answers_but_no_numpy_or_sqlite_utils(tmp_path, hub):  # noqa: F811
+def test_sync_loads_no_heavy_library_when_no_history_arrives(tmp_path, hub):  # noqa: F811
     from sync.client.upload import enroll_device
 
     diary = enroll_device(Store.in_dir(tmp_path), hub.url, hub.code("P01", date(2026, 3, 1)))
+    diary.store.save(make_entry("P01", date(2026, 3, 1), 1, device_id=diary.device_id))
     diary.store.close()
-    got, out = loaded(["--data-dir", str(tmp_path), "sync"], env_now=None)
-    assert got == {"pydantic", "pydantic_core", "annotated_types"}, got  # the hub's answers are read as sync.wire's typed models (validated at the edge)
-    assert "pending" in out
+    got, out = loaded(["--data-dir", str(tmp_path), "sync"], env_now=None, heavy=(*HEAVY, "diary_client.core.event"))
+    # The hub's answers are msgspec Structs (sync.client.answers): no pydantic; the requests go over httpx's
+    # blocking client (sync.client.blocking): no anyio asyncio backend; no event pending: no event models.
+    assert got == set(), got
+    assert "Uploaded 1 new" in out, out
+
+
+def test_sync_loads_pydantic_only_to_read_history_that_arrives(tmp_path, hub):  # noqa: F811
+    from sync.client.upload import enroll_device
+
+    old = enroll_device(Store.in_dir(tmp_path / "old"), hub.url, hub.code("P01", date(2026, 3, 1)))
+    old.store.save(make_entry("P01", date(2026, 3, 1), 1, device_id=old.device_id))
+    old.store.close()
+    assert loaded(["--data-dir", str(tmp_path / "old"), "sync"], env_now=None)[0] == set()
+    new = enroll_device(Store.in_dir(tmp_path / "new"), hub.url, hub.code("P01"))
+    new.store.close()
+    got, out = loaded(["--data-dir", str(tmp_path / "new"), "sync"], env_now=None)
+    assert got == {"pydantic", "pydantic_core", "annotated_types"}, got  # the fetched entries, validated at the edge
+    assert Store.in_dir(tmp_path / "new").count("entries") == 1
 
 
 def test_a_migration_still_loads_sqlite_utils(tmp_path):

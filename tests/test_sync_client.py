@@ -91,7 +91,8 @@ def test_unblinding_reaches_the_device(cli, hub, data_dir):
     assert status["blinded"] is False and status["phase_label"] == "Baseline"
 
 
-async def test_offline_is_recorded_not_raised(data_dir, monkeypatch):
+@pytest.mark.parametrize("alone", [False, True])  # True: the blocking transport of `diary sync`
+async def test_offline_is_recorded_not_raised(data_dir, monkeypatch, alone):
     monkeypatch.setenv("DIARY_NOW", NOW)
     diary = Diary.enroll(Store.in_dir(data_dir), "P01", __import__("diary_client.core.protocol", fromlist=["x"]).builtin_text(),
                          START, hub_url="http://127.0.0.1:9")
@@ -100,9 +101,22 @@ async def test_offline_is_recorded_not_raised(data_dir, monkeypatch):
     save_token(data_dir, "t" * 43)
     diary.file({"severity": 1, "pain": 1, "fatigue": 1, "sleep_quality": 1, "sadness": 1, "stress": 1,
                 "headache": 1, "gi": 1, "thinking": 1, "side_effects": []}, clock.now())
-    result = await sync_diary(diary, clock.now(), policy=FAST)
-    assert result.error and "not reachable" in result.error and result.pending == 1
+    result = await sync_diary(diary, clock.now(), policy=FAST, alone=alone)
+    assert result.error and "not reachable (ConnectError)" in result.error and result.pending == 1
     assert diary.status(clock.now()).last_error.endswith(result.error)
+
+
+async def test_a_round_alone_goes_over_the_blocking_client_as_the_async_one(hub, data_dir, monkeypatch):
+    monkeypatch.setenv("DIARY_NOW", NOW)
+    from sync.client.upload import enroll_device
+
+    diary = enroll_device(Store.in_dir(data_dir), hub.url, hub.code("P01", START))
+    e = diary.store.save(make_entry("P01", START, 1, device_id=diary.device_id))
+    result = await sync_diary(diary, clock.now(), policy=FAST, alone=True)
+    assert (result.error, result.accepted, result.pending) == (None, 1, 0)
+    assert [x.id for x in hub.store.reads.entries("P01")] == [e.id]
+    again = await sync_diary(diary, clock.now(), policy=FAST, alone=True)  # receipts kept: nothing to send
+    assert (again.error, again.accepted, again.duplicate) == (None, 0, 0)
 
 
 async def test_device_clock_offset_flags_entries(tmp_path, data_dir, monkeypatch):

@@ -147,7 +147,7 @@ def _serious(env: Env, diary: Diary, now: datetime) -> None:
 
     from sync.client.upload import RetryPolicy, sync_diary
 
-    result = asyncio.run(sync_diary(diary, now, policy=RetryPolicy(attempts=2, timeout=10)))
+    result = asyncio.run(sync_diary(diary, now, policy=RetryPolicy(attempts=2, timeout=10), alone=True))
     if diary.events.pending_count() or result.error:
         click.echo(f"It could not reach the hub now ({result.error or 'not sent'}); it goes at the next sync. "
                    "Please call.", err=True)

@@ -41,7 +41,7 @@ def sync_command(env: Env, as_json: bool, ca_file: Path | None) -> None:
             save_ca(env.data_dir, ca_file)
         except SyncError as e:
             raise click.ClickException(str(e)) from None
-    result = asyncio.run(sync_diary(diary, env.now()))
+    result = asyncio.run(sync_diary(diary, env.now(), alone=True))
     if as_json:
         emit_json(result.as_dict())
     else:

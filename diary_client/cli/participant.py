@@ -89,7 +89,7 @@ def _first_round(env: Env, diary: Diary):
     from sync.client.upload import sync_diary
 
     try:
-        return asyncio.run(sync_diary(diary, env.now()))
+        return asyncio.run(sync_diary(diary, env.now(), alone=True))
     except Exception as e:  # the code is spent: a failed first round must not say otherwise
         click.echo(f"note: the first sync did not run ({e}); `diary sync` will try again", err=True)
         return None

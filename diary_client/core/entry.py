@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import orjson
@@ -64,6 +64,12 @@ class Entry:
             "submitted_at": _iso(self.submitted_at), "timing": self.timing, "source": self.source,
             "device_id": self.device_id, "seq": self.seq, "supersedes": self.supersedes, "reason": self.reason,
         }
+
+    @cached_property
+    def _canonical(self) -> tuple[bytes, str]:
+        # An entry never changes: its canonical JSON is made once, though a sync round needs it three
+        # times (a batch's size, the upload body, the receipt's check).
+        return _canonical_of(self)
 
 
 def check_record(record: Any, what: str) -> None:
@@ -131,12 +137,37 @@ def parse_entry(data: Any) -> Entry:
     return _adapter().validate_python(data)
 
 
+@cache
+def _list_adapter() -> TypeAdapter[list[Entry]]:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(list[Entry])
+
+
+def parse_entries_json(body: bytes, *, extra: Literal["forbid", "ignore"] = "forbid") -> list[Entry]:
+    """Entries from a JSON array of them (the hub's history page), validated by pydantic
+    (`pydantic.ValidationError` locates what is wrong); `extra="ignore"` passes over fields an
+    entry does not have (a newer hub's)."""
+    return _list_adapter().validate_json(body, extra=extra)
+
+
 
 _CANON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical(entry: Entry) -> tuple[str, str]:
-    """The entry's canonical JSON and its SHA-256 (UnicodeEncodeError for lone surrogates).
+    """The entry's canonical JSON and its SHA-256 (UnicodeEncodeError for lone surrogates)."""
+    raw, digest = entry._canonical
+    return raw.decode(), digest
+
+
+def canonical_json(entry: Entry) -> bytes:
+    """The entry's canonical JSON as UTF-8: its wire form, as the device uploads it."""
+    return entry._canonical[0]
+
+
+def _canonical_of(entry: Entry) -> tuple[bytes, str]:
+    """The canonical JSON's bytes and their SHA-256.
 
     Canonical JSON is, by definition, the standard library's `json` with sorted keys, no spaces
     and text as is. orjson writes exactly those bytes, ten times faster (the hub hashes every
@@ -151,14 +182,14 @@ def canonical(entry: Entry) -> tuple[str, str]:
         except orjson.JSONEncodeError:
             pass
         else:
-            return raw.decode(), hashlib.sha256(raw).hexdigest()
-    text = _CANON.encode(doc)
-    return text, hashlib.sha256(text.encode()).hexdigest()
+            return raw, hashlib.sha256(raw).hexdigest()
+    raw = _CANON.encode(doc).encode()
+    return raw, hashlib.sha256(raw).hexdigest()
 
 
 def content_hash(entry: Entry) -> str:
     """SHA-256 of the entry's canonical JSON: equal content, equal hash, on device and hub."""
-    return canonical(entry)[1]
+    return entry._canonical[1]
 
 
 def new_id() -> str:

@@ -88,9 +88,12 @@ class EventStore:
 
     def pending(self) -> list[Event]:
         """Events not yet acknowledged by the hub and not in quarantine, oldest first."""
+        bodies = self.store.conn.execute(PENDING).fetchall()
+        if not bodies:  # most sync rounds: the event models need not load
+            return []
         from diary_client.core import event as ev
 
-        return [ev.from_wire(json.loads(body)) for (body,) in self.store.conn.execute(PENDING)]
+        return [ev.from_wire(json.loads(body)) for (body,) in bodies]
 
     def pending_count(self) -> int:
         return self.store.conn.execute(f"SELECT COUNT(*) FROM ({PENDING})").fetchone()[0]

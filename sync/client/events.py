@@ -3,10 +3,14 @@ entries (POST /api/v1/events), receipts kept and refusals quarantined, as entrie
 
 from __future__ import annotations
 
-from diary_client.core.event import Event, content_hash
+from typing import TYPE_CHECKING
+
 from diary_client.device.event_store import EventStore
-from sync import wire
+from sync.client import answers
 from sync.client.round import Round, checked_receipts, json_body, permanent, read_answer, reason
+
+if TYPE_CHECKING:  # the event models load with the first pending event (EventStore.pending): most rounds have none
+    from diary_client.core.event import Event
 
 BATCH = 500
 OLD_HUB = "the hub does not take events yet (an older hub): they stay on this device, pending"
@@ -31,20 +35,22 @@ async def upload_events(rnd: Round) -> None:
             for e in batch:
                 one = await rnd.call("POST", "/api/v1/events", content=json_body({"events": [e.wire()]}),
                                      headers={"content-type": "application/json"})
-                _apply(rnd, store, [e], read_answer(wire.EventsResponse, one) if one.status_code == 200 else _refused(e, one))
+                _apply(rnd, store, [e], read_answer(answers.EventsResponse, one) if one.status_code == 200 else _refused(e, one))
             continue
         if resp.status_code != 200:
             raise permanent(resp)
-        _apply(rnd, store, batch, read_answer(wire.EventsResponse, resp))
+        _apply(rnd, store, batch, read_answer(answers.EventsResponse, resp))
 
 
-def _refused(e: Event, resp) -> wire.EventsResponse:
+def _refused(e: Event, resp) -> answers.EventsResponse:
     """The hub could not read this one event: its refusal, as an answer."""
-    return wire.EventsResponse(accepted=[], duplicate=[], receipts=[], rejected=[
-        wire.Rejection(id=e.id, error=f"the hub cannot read this event: {reason(resp)}", retry=False)])
+    return answers.EventsResponse(accepted=[], duplicate=[], receipts=[], rejected=[
+        answers.Rejection(id=e.id, error=f"the hub cannot read this event: {reason(resp)}", retry=False)])
 
 
-def _apply(rnd: Round, store: EventStore, batch: list[Event], answer: wire.EventsResponse) -> None:
+def _apply(rnd: Round, store: EventStore, batch: list[Event], answer: answers.EventsResponse) -> None:
+    from diary_client.core.event import content_hash
+
     ours = {e.id: content_hash(e) for e in batch}
     receipts, refused = checked_receipts(answer.receipts, ours, "event")
     refused += [(r.id, r.error) for r in answer.rejected if r.id in ours]

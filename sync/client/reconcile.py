@@ -2,12 +2,13 @@
 count and digest of the entries it holds receipts for; where the hub's differ (a hub restored
 from an older copy), it sends those ids, and uploads again the entries the hub lacks.
 
-The digest is `sync.wire.ids_digest`, which the hub computes too (sync/hub/chains.py).
+The digest is `sync.ids_digest`, which the hub computes too (sync/hub/chains.py).
 """
 
 from __future__ import annotations
 
-from sync import MAX_RECONCILE_IDS, wire
+from sync import MAX_RECONCILE_IDS, ids_digest
+from sync.client import answers
 from sync.client.round import Round, batches, permanent, read_answer
 
 
@@ -19,20 +20,20 @@ async def reconcile(rnd: Round) -> None:
     acknowledged = store.acknowledged()
     length, head = store.head()
     body = {"device_id": device_id, "head": {"length": length, "hash": head},
-            "held": {d: {"count": len(ids), "digest": wire.ids_digest(ids)} for d, ids in acknowledged.items()}}
+            "held": {d: {"count": len(ids), "digest": ids_digest(ids)} for d, ids in acknowledged.items()}}
     resp = await rnd.call("POST", "/api/v1/reconcile", json=body)
     if resp.status_code in (404, 405):  # a hub from before reconciliation
         return
     if resp.status_code != 200:
         raise permanent(resp)
-    asked = [i for d in read_answer(wire.ReconcileResponse, resp).differ for i in acknowledged.get(d, [])]
+    asked = [i for d in read_answer(answers.ReconcileResponse, resp).differ for i in acknowledged.get(d, [])]
     missing: list[str] = []
     for k in range(0, len(asked), MAX_RECONCILE_IDS):
         resp = await rnd.call("POST", "/api/v1/reconcile",
                               json={"device_id": device_id, "ids": asked[k:k + MAX_RECONCILE_IDS]})
         if resp.status_code != 200:
             raise permanent(resp)
-        missing += read_answer(wire.ReconcileResponse, resp).missing
+        missing += read_answer(answers.ReconcileResponse, resp).missing
     if not missing:
         return
     lost = set(missing) - {q["entry_id"] for q in store.quarantined()}  # refused again once: not sent every round

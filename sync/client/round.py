@@ -1,4 +1,4 @@
-"""One sync round's machinery: the retried request, the hub's answers read as `sync.wire` models,
+"""One sync round's machinery: the retried request, the hub's answers read as `answers` Structs,
 and `Round`, the steps of a round (check in, history, uploads, protocol update) that
 `upload.sync_diary` runs and `reconcile` extends.
 
@@ -17,20 +17,22 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 import httpx
-from pydantic import BaseModel, ValidationError
+import msgspec
+import orjson
 
-from diary_client.core.entry import Entry, content_hash
+from diary_client.core.entry import Entry, canonical_json, content_hash, parse_entries_json
 from diary_client.core.protocol import ProtocolError, parse_protocol, update_problem
 from diary_client.device.diary import Diary
 from diary_client.device.store import StoreError
-from sync import BATCH_BYTES, wire  # BATCH_BYTES: the hub takes bodies up to 4 MiB, long notes fill a batch by size first
+from sync import BATCH_BYTES  # BATCH_BYTES: the hub takes bodies up to 4 MiB, long notes fill a batch by size first
+from sync.client import answers
 
 BATCH = 500  # the hub takes up to 1000; smaller batches lose less work to a dropped connection
 MAX_PAGES = 10_000  # a bound on the history pages fetched in one round (500 entries each)
 CLOCK_TOLERANCE = timedelta(minutes=5)
 TRANSIENT = {408, 425, 429, 500, 502, 503, 504}
 
-Answer = TypeVar("Answer", bound=BaseModel)
+Answer = TypeVar("Answer", bound=msgspec.Struct)
 
 
 class SyncError(Exception):
@@ -38,21 +40,41 @@ class SyncError(Exception):
 
 
 class NotUnderstood(SyncError):
-    """A 200 whose body is not the hub's answer as `sync.wire` states it (another server, a broken one)."""
+    """A 200 whose body is not the hub's answer as `answers` states it (another server, a broken one)."""
+
+    @classmethod
+    def at(cls, where: str, what: str) -> NotUnderstood:
+        return cls(f"the hub's answer was not understood ({where or 'the body'}: {what})")
 
 
 def read_answer(model: type[Answer], resp: httpx.Response) -> Answer:
-    """The hub's answer as its wire model, validated here at the edge and then read by attribute.
+    """The hub's answer as its `answers` Struct, decoded and checked here at the edge and then read
+    by attribute.
 
-    Fields the model does not know are passed over (a newer hub may add some); anything else
+    Fields the Struct does not know are passed over (a newer hub may add some); anything else
     that does not fit is `NotUnderstood`, the one place a body becomes "not understood".
     """
     try:
-        return model.model_validate_json(resp.content, extra="ignore")
+        return msgspec.json.decode(resp.content, type=model)
+    except (msgspec.ValidationError, msgspec.DecodeError) as e:
+        # msgspec says "what - at `$.path[0].field`"; said as a dotted path, as the hub's 422s do
+        what, _, path = str(e).partition(" - at `")
+        where = path.rstrip("`").removeprefix("$").replace("[", ".").replace("]", "").strip(".")
+        raise NotUnderstood.at(where, what) from None
+
+
+def page_entries(page: answers.EntriesPage) -> list[Entry]:
+    """The entries of a history page, validated as entries from outside are (pydantic, loaded only
+    when a page holds some)."""
+    if not page.entries:
+        return []
+    from pydantic import ValidationError
+
+    try:
+        return parse_entries_json(b"[" + b",".join(page.entries) + b"]", extra="ignore")
     except ValidationError as e:
         first = e.errors()[0]  # a ValidationError holds at least one
-        where = ".".join(str(x) for x in first["loc"]) or "the body"
-        raise NotUnderstood(f"the hub's answer was not understood ({where}: {first['msg']})") from None
+        raise NotUnderstood.at(".".join(str(x) for x in ("entries", *first["loc"])), first["msg"]) from None
 
 
 def reason(resp: httpx.Response) -> str:
@@ -105,11 +127,15 @@ def json_body(doc) -> bytes:
 
 
 def upload_body(batch: list[Entry], flags: list[dict]) -> bytes:
-    """The bytes of POST /api/v1/entries for this batch (the clock guard's doubts go along)."""
-    doc: dict = {"entries": [e.wire() for e in batch]}
+    """The bytes of POST /api/v1/entries for this batch (the clock guard's doubts go along); each entry
+    as its canonical JSON, made once per entry for the body, its size and its receipt's check."""
+    body = b'{"entries":[' + b",".join(canonical_json(e) for e in batch) + b"]"
     if flags:
-        doc["flags"] = flags
-    return json_body(doc)
+        body += b',"flags":' + orjson.dumps(flags)
+    return body + b"}"
+
+
+ENVELOPE = len(b'{"entries":[],"flags":[]}')
 
 
 def batches(pending: list[Entry], flags: list[dict], max_count: int = BATCH,
@@ -118,15 +144,14 @@ def batches(pending: list[Entry], flags: list[dict], max_count: int = BATCH,
     entry bigger than that on its own, `max_bytes` of body (each entry's flags counted with it)."""
     size_of_flags: dict[str, int] = {}
     for f in flags:
-        size_of_flags[f["entry_id"]] = size_of_flags.get(f["entry_id"], 0) + len(json_body(f)) + 1
+        size_of_flags[f["entry_id"]] = size_of_flags.get(f["entry_id"], 0) + len(orjson.dumps(f)) + 1
     out: list[list[Entry]] = []
     room = 0
-    envelope = len(json_body({"entries": [], "flags": []}))
     for e in pending:
-        size = len(json_body(e.wire())) + 1 + size_of_flags.get(e.id, 0)
+        size = len(canonical_json(e)) + 1 + size_of_flags.get(e.id, 0)
         if not out or len(out[-1]) >= max_count or size > room:
             out.append([])
-            room = max_bytes - envelope
+            room = max_bytes - ENVELOPE
         out[-1].append(e)
         room -= size
     return out
@@ -195,7 +220,7 @@ class Round:
         resp = await self.call("GET", "/api/v1/me")
         if resp.status_code != 200:
             raise permanent(resp)
-        me = read_answer(wire.MeResponse, resp)
+        me = read_answer(answers.MeResponse, resp)
         mid = self.device_time((sent + time.monotonic()) / 2)
         offset = (me.server_time - mid).total_seconds()
         self.result.clock_offset_s = round(offset, 3)
@@ -229,8 +254,8 @@ class Round:
                 break
             if resp.status_code != 200:
                 raise permanent(resp)
-            page = read_answer(wire.EntriesPage, resp)
-            got = [(e, r.received_at, r.content_hash) for e, r in zip(page.entries, page.receipts, strict=True)]
+            page = read_answer(answers.EntriesPage, resp)
+            got = [(e, r.received_at, r.content_hash) for e, r in zip(page_entries(page), page.receipts, strict=True)]
             try:
                 stored, left_out = self.store.adopt(got)
             except StoreError as e:
@@ -252,7 +277,7 @@ class Round:
         resp = await self.call("GET", "/api/v1/protocol")
         if resp.status_code != 200:
             raise permanent(resp)
-        text = read_answer(wire.ProtocolResponse, resp).protocol
+        text = read_answer(answers.ProtocolResponse, resp).protocol
         try:
             new = parse_protocol(text, "the hub's protocol update")
         except ProtocolError as e:
@@ -286,9 +311,9 @@ class Round:
             return
         if resp.status_code != 200:
             raise permanent(resp)
-        self.apply(batch, read_answer(wire.EntriesResponse, resp))
+        self.apply(batch, read_answer(answers.EntriesResponse, resp))
 
-    def apply(self, batch: list[Entry], answer: wire.EntriesResponse) -> None:
+    def apply(self, batch: list[Entry], answer: answers.EntriesResponse) -> None:
         ours = {e.id: e for e in batch}  # read from the store by pending(): the device's own copy
         receipts, mismatched = checked_receipts(answer.receipts, {i: content_hash(e) for i, e in ours.items()}, "entry")
         self.store.record_receipts(receipts)
@@ -304,7 +329,7 @@ class Round:
             self.result.rejections += rejected
 
 
-def checked_receipts(got: list[wire.Receipt], hashes: dict[str, str], what: str) -> tuple[list, list]:
+def checked_receipts(got: list[answers.Receipt], hashes: dict[str, str], what: str) -> tuple[list, list]:
     """(receipts to keep, (id, why) of those refused) from the hub's receipts for a batch whose ids
     and content hashes are `hashes`: a receipt counts only for the content this device holds."""
     receipts, mismatched = [], []

@@ -21,7 +21,8 @@ from diary_client.core import clock, private
 from diary_client.device.diary import Diary, DiaryError
 from diary_client.device.event_store import EventStore
 from diary_client.device.store import Store
-from sync import wire
+from sync.client import answers
+from sync.client.blocking import BlockingTransport
 from sync.client.events import upload_events
 from sync.client.reconcile import reconcile
 from sync.client.round import (
@@ -206,11 +207,11 @@ def _post_enrolment(hub_url: str, body: dict, transport: httpx.BaseTransport | N
                     "the same code works again from this device for 10 minutes")
 
 
-def _enrolment_answer(resp: httpx.Response) -> wire.EnrollResponse:
+def _enrolment_answer(resp: httpx.Response) -> answers.EnrollResponse:
     """The hub's answer to an enrolment, checked: a server that is not a diary hub (a web page,
     some other JSON) is one line, not a traceback."""
     try:
-        return read_answer(wire.EnrollResponse, resp)
+        return read_answer(answers.EnrollResponse, resp)
     except NotUnderstood:
         raise SyncError(f"the server at {resp.request.url.copy_with(path='/')} answered, but not as a diary hub "
                         "does: check the hub URL") from None
@@ -224,10 +225,12 @@ async def sync_diary(
     *,
     policy: RetryPolicy = RetryPolicy(),
     transport: httpx.AsyncBaseTransport | None = None,
+    alone: bool = False,
 ) -> SyncResult:
     """One full round: check in (unblinding, clock offset), fetch the participant's earlier entries
     (a new device, once), upload pending entries in batches, record receipts, quarantine
-    rejections, take a protocol update. Never raises for network trouble."""
+    rejections, take a protocol update. Never raises for network trouble. `alone`: nothing else
+    runs in this process (a command), so the requests may block (`blocking.BlockingTransport`)."""
     store = diary.store
     diary.reload()  # the settings as the file holds them now (another process, `diary sync`, may have synced)
     hub_url, token = diary.settings.hub_url, load_token(data_dir_of(store))
@@ -235,8 +238,11 @@ async def sync_diary(
         return SyncResult(pending=len(store.pending()), error="this device is not connected to a hub",
                           unblinded=diary.settings.unblinded)
     headers = {"Authorization": f"Bearer {token}"}
+    verify = _verify(hub_url, data_dir_of(store))
+    if alone and transport is None:
+        transport = BlockingTransport(verify)
     async with httpx.AsyncClient(base_url=hub_url, headers=headers, timeout=policy.timeout, transport=transport,
-                                 verify=_verify(hub_url, data_dir_of(store))) as client:
+                                 verify=verify) as client:
         rnd = Round(diary, now, client, policy)
         try:
             await rnd.check_in()

@@ -13,8 +13,8 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from sync import ids_digest
 from sync.hub.database import HubDatabase, iso, write_audit
-from sync.wire import ids_digest
 
 
 def held(db: HubDatabase, participant_id: str, device_ids: Iterable[str]) -> dict[str, tuple[int, str]]:

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
 from diary_client.core import bounds
-from sync import wire
+from sync import MAX_BATCH, wire
 from sync.hub.auth import client_key, device_key, participant_of, store_of, too_many
 from sync.hub.rules import device_protocol, phase_dates, released, valid_zone
 from sync.hub.state import SafeJSONResponse, hub_state
@@ -116,7 +116,7 @@ def verdicts(got: IngestResult) -> Response:
 
 @router.get("/api/v1/entries", response_model=wire.EntriesPage, responses=_AUTH)
 def history(request: Request, key: str = Depends(device_key), after: int = Query(0, ge=0, le=2**62),
-            limit: int = Query(500, ge=1, le=wire.MAX_BATCH)) -> wire.EntriesPage:
+            limit: int = Query(500, ge=1, le=MAX_BATCH)) -> wire.EntriesPage:
     """The device's own participant's entries, as received (a replacement device fetches its history)."""
     who = participant_of(request, key)
     rows, next_after = store_of(request).reads.page(who.participant_id, after, limit)
