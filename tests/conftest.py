@@ -21,6 +21,12 @@ def at(text: str, tz=None) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=tz or ZoneInfo("UTC"))
 
 
+def file_report(diary: Diary, answers: dict, now: datetime, source="app", reason: str | None = None):
+    """Begin, check and durably save a report (or a correction, with `reason`) in one call, as the
+    app and `diary record` do in two."""
+    return diary.save_report(diary.begin_report(now, correcting=reason is not None), answers, now, source, reason)
+
+
 @pytest.fixture(autouse=True)
 def _quiet_clock_notice(monkeypatch):
     """Tests set DIARY_NOW on purpose for almost every command: its stderr notice (clock.override_notice)

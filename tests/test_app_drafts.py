@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from app_helpers import make_app, start_report, text_of
-from conftest import at
+from conftest import at, file_report
 
 from diary_client.app.screens.common import ChoiceScreen
 from diary_client.app.screens.home import HomeScreen
@@ -117,7 +117,7 @@ def test_a_draft_goes_once_saved_or_once_its_day_cannot_be_filed(diary):
     assert diary.store.draft() is None
     diary.keep_draft(diary.begin_report(at("2026-03-03T19:00")), {"severity": 5}, 0)
     answers = {i.id: {"vas": 40, "multi": [], "text": None}[i.kind] for i in report.items}
-    diary.file(answers, at("2026-03-03T19:10"))
+    file_report(diary, answers, at("2026-03-03T19:10"))
     assert diary.store.draft() is None and diary.resumable(at("2026-03-03T19:10")) is None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app_helpers import Ticks, answer_all, make_app, start_report, text_of
-from conftest import START, at
+from conftest import START, at, file_report
 
 from diary_client.app.screens.common import ErrorScreen
 from diary_client.app.screens.enrol import EnrolScreen
@@ -146,7 +146,7 @@ async def test_late_entry_and_refusal_after_grace(diary, data_dir):
 
 
 async def test_missed_day_shown_on_home(diary, data_dir):
-    diary.file(_answers(diary, START), at("2026-03-02T19:00"))
+    file_report(diary, _answers(diary, START), at("2026-03-02T19:00"))
     app, _ = make_app(data_dir, "2026-03-04T13:00")  # day 2 (03-03) passed its grace unfiled
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -157,7 +157,7 @@ async def test_missed_day_shown_on_home(diary, data_dir):
 
 
 async def test_correction_needs_a_reason_and_supersedes(diary, data_dir):
-    first = diary.file(_answers(diary, START), at("2026-03-02T19:00"))
+    first = file_report(diary, _answers(diary, START), at("2026-03-02T19:00"))
     app, _ = make_app(data_dir, "2026-03-02T20:15")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()

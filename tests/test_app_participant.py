@@ -7,7 +7,7 @@ import re
 
 import pytest
 from app_helpers import make_app, screen_text, start_report, text_of
-from conftest import START, at
+from conftest import START, at, file_report
 from test_remind_cli import crontab  # noqa: F401  (the fake crontab fixture)
 from textual.widgets import TabbedContent
 
@@ -35,7 +35,7 @@ async def test_the_morning_after_says_what_is_open_before_any_figure(diary, data
         assert "%" not in shown  # no figure reads as a failure while yesterday can be filed
         assert "1 day still open" in text_of(app, "#compliance") and "Compliance —" not in shown
         assert "pending" not in shown and "Sync" not in shown  # no hub: nothing to say about uploads
-    diary.file(_answers(diary, START), at("2026-03-02T19:00"))
+    file_report(diary, _answers(diary, START), at("2026-03-02T19:00"))
     app, _ = make_app(data_dir, "2026-03-03T08:00")
     async with app.run_test(size=size) as pilot:
         await pilot.pause()

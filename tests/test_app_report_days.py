@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app_helpers import Ticks, answer_all, make_app, start_report, text_of
-from conftest import START, at
+from conftest import START, at, file_report
 
 from diary_client.app.screens.report import ReportScreen
 from diary_client.app.screens.review import ReviewScreen, Row
@@ -191,5 +191,5 @@ def test_an_unfiled_day_in_its_grace_period_is_marked_open_on_home_and_in_the_ca
     assert diary.marks(now, START, START) == ["open"]
     [week, *_] = pd.calendar(diary.protocol, diary.start, diary.entries(), now, lambda s: "")
     assert week.marks[0] == MARK_SYMBOL["open"] == "…" and "… can be filed now" in LEGEND
-    diary.file({i.id: {"vas": 40, "multi": [], "text": None}[i.kind] for i in diary.begin_report(now).items}, now)
+    file_report(diary, {i.id: {"vas": 40, "multi": [], "text": None}[i.kind] for i in diary.begin_report(now).items}, now)
     assert diary.marks(now, START, START) == ["late"]  # filed late: only now L

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app_helpers import make_app, start_report, text_of
-from conftest import at
+from conftest import at, file_report
 from textual.widgets import DataTable, Footer, TabbedContent
 
 from diary_client.app.screens.correction import CorrectionScreen
@@ -136,7 +136,7 @@ async def test_progress_of_a_finished_study(tmp_path, monkeypatch):
 
 
 async def test_progress_while_blinded_withholds_the_summary(diary, data_dir):
-    diary.file({i.id: 50 for i in diary.protocol.items if i.kind == "vas"} | {"side_effects": []},
+    file_report(diary, {i.id: 50 for i in diary.protocol.items if i.kind == "vas"} | {"side_effects": []},
                at("2026-03-02T19:00"))
     app, _ = make_app(data_dir, "2026-03-03T19:00")
     async with app.run_test(size=(80, 24)) as pilot:

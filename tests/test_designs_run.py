@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import file_report
 
 from diary_client.cli.tree import main
 from diary_client.core import design
@@ -71,7 +72,7 @@ def _device_protocol(data: Path):
 def _file_today(data: Path, now) -> None:
     diary = Diary(Store.in_dir(data))
     span = diary.today(now).span
-    diary.file(answers_for(diary.protocol, span.phase.id, 40), now)
+    file_report(diary, answers_for(diary.protocol, span.phase.id, 40), now)
 
 
 def test_a_2013_study_runs_end_to_end_concealed_until_revealed(tmp_path, run):

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
+from conftest import file_report
 from hub_fixture import hub, make_entry, running_hub, updated_protocol  # noqa: F401
 
 from diary_client.core import clock
@@ -99,7 +100,7 @@ async def test_offline_is_recorded_not_raised(data_dir, monkeypatch, alone):
     from sync.client.upload import save_token
 
     save_token(data_dir, "t" * 43)
-    diary.file({"severity": 1, "pain": 1, "fatigue": 1, "sleep_quality": 1, "sadness": 1, "stress": 1,
+    file_report(diary, {"severity": 1, "pain": 1, "fatigue": 1, "sleep_quality": 1, "sadness": 1, "stress": 1,
                 "headache": 1, "gi": 1, "thinking": 1, "side_effects": []}, clock.now())
     result = await sync_diary(diary, clock.now(), policy=FAST, alone=alone)
     assert result.error and "not reachable (ConnectError)" in result.error and result.pending == 1
@@ -189,10 +190,10 @@ async def test_a_clash_with_the_hubs_history_stays_on_the_hub_and_does_not_stop_
     from sync.client.upload import enroll_device
 
     old = enroll_device(Store.in_dir(tmp_path / "old"), hub.url, hub.code("P01", START))
-    old.file(_answers(old), clock.now())
+    file_report(old, _answers(old), clock.now())
     assert (await sync_diary(old, clock.now(), policy=FAST)).accepted == 1
     new = enroll_device(Store.in_dir(tmp_path / "new"), hub.url, hub.code("P01"))  # no first round: offline, say
-    mine = new.file(_answers(new), clock.now())  # filed before the history came: the same day as the old report
+    mine = file_report(new, _answers(new), clock.now())  # filed before the history came: the same day as the old report
     first = await sync_diary(new, clock.now(), policy=FAST)
     assert (first.error, first.fetched, first.left_on_hub, first.rejected) == (None, 0, 1, 1)
     assert [e.id for e in new.entries()] == [mine.id] and new.store.quarantined()[0]["entry_id"] == mine.id
@@ -209,12 +210,12 @@ async def test_a_replacement_devices_file_imports_with_its_corrections(hub, tmp_
 
     monkeypatch.setenv("DIARY_NOW", NOW)
     old = enroll_device(Store.in_dir(tmp_path / "old"), hub.url, hub.code("P01", START))
-    old.file(_answers(old), clock.now())
-    old.file(_answers(old) | {"pain": 70}, clock.now(), reason="typo")  # the old device's seq 2
+    file_report(old, _answers(old), clock.now())
+    file_report(old, _answers(old) | {"pain": 70}, clock.now(), reason="typo")  # the old device's seq 2
     await sync_diary(old, clock.now(), policy=FAST)
     new = enroll_device(Store.in_dir(tmp_path / "new"), hub.url, hub.code("P01"))
     assert (await sync_diary(new, clock.now(), policy=FAST)).fetched == 2
-    new.file(_answers(new) | {"pain": 80}, clock.now(), reason="the pain got worse")  # the new device's seq 1
+    file_report(new, _answers(new) | {"pain": 80}, clock.now(), reason="the pain got worse")  # the new device's seq 1
     assert [e.device_id for e in new.entries()] == [old.device_id] * 2 + [new.device_id]  # stored order, not seq
     r = CliRunner().invoke(main, ["hub", "import", "--db", str(tmp_path / "fresh.db"), str(tmp_path / "new" / "diary.db")])
     assert r.exit_code == 0 and "3 new, 0 already on the hub, 0 rejected" in r.output, r.output

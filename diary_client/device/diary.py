@@ -425,11 +425,6 @@ class Diary:
         return self.store.save(self.prepare(answers, now, source, reason, report.diary_date), drop_draft=True,
                                zone=self.zone_seen(now))
 
-    def file(self, answers: dict[str, Value], now: datetime, source: Source = "app", reason: str | None = None) -> Entry:
-        """Begin, check and durably save a report (or a correction, with `reason`) in one call."""
-        report = self.begin_report(now, correcting=reason is not None)
-        return self.save_report(report, answers, now, source, reason)
-
     # -- the draft of the report in progress ---------------------------------------------------
 
     def keep_draft(self, report: Report, answers: dict[str, Value], position: int) -> None:
