@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cold start of `diary` to its home screen against a minimal Textual app timed the same way in the
-# same run, with two histories: the ldn-fm study on its last day (97 days filed) and a 1,095-day
+# same run, round by round, with two histories: the ldn-fm study on its last day (97 days filed) and a 1,095-day
 # study on its last day (1,094 days filed); then the app's resident memory on the longer one's home.
 # Usage: bench/startup.sh [RUNS]   (needs tmux and ../shared/tools/tui_start.sh; venv active)
 set -euo pipefail
@@ -92,6 +92,12 @@ sleep 1
 pid=$(tmux -S "$SOCK" display-message -p -t rss '#{pane_pid}')
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 tmux -S "$SOCK" kill-server
-awk -v a="$app98" -v b="$app1095" -v f="$floor" -v r="$rss_kb" 'BEGIN {
+# The ratio is taken round by round (as bench_commands.py and `farm-bench --vs` pair a command with
+# its floor): a round the machine ran slow falls on the floor and the app alike. The medians' own
+# ratio is printed beside it (medians_ratio98/1095).
+ratio98=$(awk '{ print $2 / $1 }' "$DATA/times" | median)
+ratio1095=$(awk '{ print $3 / $1 }' "$DATA/times" | median)
+awk -v a="$app98" -v b="$app1095" -v f="$floor" -v r="$rss_kb" -v q98="$ratio98" -v q1095="$ratio1095" 'BEGIN {
     printf "floor_median_s=%.3f app98_median_s=%.3f ratio98=%.2f app1095_median_s=%.3f ratio1095=%.2f rss_mb=%.1f\n",
-           f, a, a / f, b, b / f, r / 1024 }'
+           f, a, q98, b, q1095, r / 1024
+    printf "medians_ratio98=%.2f medians_ratio1095=%.2f\n", a / f, b / f }'
