@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Literal
+
+import msgspec
 
 from diary_client.core.entry import Entry
 from diary_client.core.protocol import Protocol
@@ -14,8 +15,7 @@ Severity = Literal["mild", "moderate", "severe"]
 SEVERITIES: tuple[Severity, ...] = ("mild", "moderate", "severe")
 
 
-@dataclass(frozen=True)
-class AdverseEvent:
+class AdverseEvent(msgspec.Struct, frozen=True):
     """An adverse event as the harms table counts it (the current version of a corrected event)."""
 
     event_id: str
@@ -26,8 +26,7 @@ class AdverseEvent:
     what: str = ""
 
 
-@dataclass(frozen=True)
-class ParticipantData:
+class ParticipantData(msgspec.Struct, frozen=True):
     """One participant's study as the reports read it; the hub yields these one at a time."""
 
     participant_id: str

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from fractions import Fraction
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -155,7 +156,7 @@ def test_the_cohort_report_counts_each_periods_last_guess():
     old = next(e for e in p0.entries if e.diary_date == end)
     fixed = replace(old, id="00000000-0000-4000-8000-0000000000ff", answers=old.answers | {"blind_guess": "don't know"},
                     supersedes=old.id, reason="misread", seq=old.seq + 1000, submitted_at=old.submitted_at.replace(minute=59))
-    people[0] = replace(p0, entries=[*p0.entries, fixed])
+    people[0] = msgspec.structs.replace(p0, entries=[*p0.entries, fixed])
     doc = cohort_report(people, NOW).as_json()["blinding"]
     # by hand: placebo periods guessed placebo 2, drug 1, don't know 2 (P0 corrected, P5 none)
     #          drug periods guessed drug 4, placebo 1, don't know 1
@@ -176,7 +177,7 @@ def test_a_study_midway_has_guesses_only_for_periods_already_over():
     rng = np.random.default_rng(8)
     late = date(2026, 4, 20)  # by NOW (6 weeks later) the placebo period is over, the drug one is not
     p = with_guesses("LATE", rng, "placebo", None, start=late)
-    p = replace(p, entries=[e for e in p.entries if e.diary_date < NOW.date()])
+    p = msgspec.structs.replace(p, entries=[e for e in p.entries if e.diary_date < NOW.date()])
     doc = cohort_report([p], NOW).as_json()["blinding"]
     assert doc["bang"]["placebo"]["n"] == 1 and doc["bang"]["active"]["n"] == 0
     assert doc["bang"]["active"]["index"] is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
+import msgspec
 import numpy as np
 import pytest
 from scipy import stats
@@ -156,7 +157,7 @@ def _mixed_cohort(rng) -> list[ParticipantData]:
     placebo = next(s for s in phase_spans(PROTOCOL, gap.start) if s.phase.role == "placebo")
     no_placebo_pain = [replace(e, answers={k: v for k, v in e.answers.items() if k != "pain"})
                        if e.diary_date in placebo else e for e in gap.entries]
-    people[1] = replace(gap, entries=no_placebo_pain)
+    people[1] = msgspec.structs.replace(gap, entries=no_placebo_pain)
     return people + [flat]
 
 

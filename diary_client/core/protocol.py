@@ -8,7 +8,6 @@ import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from datetime import time
 from functools import cache, cached_property
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -643,11 +642,15 @@ def _same_days(old: Protocol, new: Protocol) -> bool:
 
 def builtin_names() -> list[str]:
     """The built-in protocols' names (`--protocol NAME` takes any of them)."""
+    from importlib import resources  # ~5 ms (tempfile, shutil, the compressors): only a built-in protocol needs it
+
     folder = resources.files("diary_client.core") / "protocols"
     return sorted(f.name.removesuffix(".toml") for f in folder.iterdir() if f.name.endswith(".toml"))
 
 
 def builtin_text(name: str = DEFAULT_PROTOCOL) -> str:
+    from importlib import resources
+
     path = resources.files("diary_client.core") / "protocols" / f"{name}.toml"
     if not path.is_file():
         raise ProtocolError(f"no built-in protocol called {name!r} (built-in: {', '.join(builtin_names())})")
