@@ -1,4 +1,4 @@
-"""The device's settings as one frozen dataclass, read from the store's key/value rows.
+"""The device's settings as one frozen record, read from the store's key/value rows.
 
 Only `Diary` writes them (`Diary.enroll`, `Diary.update_settings` and its named writers), so every
 key is one of the fields below; a row this version does not know is kept in `other`.
@@ -6,13 +6,13 @@ key is one of the fields below; a row this version does not know is kept in `oth
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
+import msgspec
 
-@dataclass(frozen=True)
-class DeviceSettings:
+
+class DeviceSettings(msgspec.Struct, frozen=True):
     participant_id: str
     study_id: str
     device_id: str
@@ -27,11 +27,11 @@ class DeviceSettings:
     clock_offset_s: float | None = None  # hub time minus device time at the last sync
     last_upload: str | None = None
     last_error: str | None = None
-    other: dict[str, Any] = field(default_factory=dict)  # rows written by a newer version
+    other: dict[str, Any] = msgspec.field(default_factory=dict)  # rows written by a newer version
 
     @classmethod
     def from_rows(cls, rows: dict[str, Any]) -> DeviceSettings:
-        known = {f.name for f in fields(cls)} - {"other"}
+        known = set(cls.__struct_fields__) - {"other"}
         values = {k: v for k, v in rows.items() if k in known}
         values["start"] = date.fromisoformat(values["start"])
         return cls(**values, other={k: v for k, v in rows.items() if k not in known})
@@ -39,6 +39,6 @@ class DeviceSettings:
     @staticmethod
     def check_keys(keys) -> None:
         """A writer names only fields of the settings (a typo would be a silent new key)."""
-        unknown = set(keys) - {f.name for f in fields(DeviceSettings)} - {"other"}
+        unknown = set(keys) - set(DeviceSettings.__struct_fields__) - {"other"}
         if unknown:
             raise TypeError(f"not a device setting: {', '.join(sorted(unknown))}")
