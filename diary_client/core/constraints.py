@@ -5,6 +5,9 @@ The models write them as attributes of this module (`Annotated[int, c.Ge(1)]`, `
 read loads annotated_types (PEP 562's module `__getattr__`). The app's path to its home screen
 builds models from its own store and never reads them, so it skips that import (about 6 ms of
 class creation, a twentieth of the start-up budget).
+
+`Checked` is the base of the records pydantic validates (the protocol's): a msgspec Struct that
+pydantic reads as it would a frozen dataclass.
 """
 
 from __future__ import annotations
@@ -108,6 +111,8 @@ def _vocabulary() -> dict[str, Any]:
 
 
 def __getattr__(name: str) -> Any:
+    if name.startswith("__"):  # `from ...constraints import x` asks for `__path__`: no reason to load
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     try:
         return _vocabulary()[name]
     except KeyError:
