@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import replace
 from datetime import datetime
 from itertools import chain
 
 import numpy as np
+from msgspec.structs import replace
 
 from analysis import meta as meta_analysis
 from analysis import mixed

@@ -10,7 +10,6 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
 from datetime import date, datetime
 
 import msgspec
@@ -135,8 +134,8 @@ def whole_study(protocol: Protocol) -> Protocol:
     """A randomized design as its blinded participant's report sees it: one span, the whole study, and
     items asked on every day they were answered; nothing that tells where a period begins or ends."""
     span = Phase(id="study", role="other", days=protocol.days_total, label=WHOLE_STUDY, participant_label=WHOLE_STUDY)
-    return replace(protocol, phases=[span], allocation=Allocation(),
-                   items=[replace(i, phases=None) if i.phases else i for i in protocol.items])
+    return msgspec.structs.replace(protocol, phases=[span], allocation=Allocation(),
+                                   items=[msgspec.structs.replace(i, phases=None) if i.phases else i for i in protocol.items])
 
 
 def analyse(protocol: Protocol, start: date, entries: Sequence[Entry], now: datetime,

@@ -130,7 +130,7 @@ def test_james_is_not_defined_when_every_guess_is_the_same_right_one():
 
 # -- from the diary: the guesses at the end of the placebo and drug periods ----------------------
 
-PROTOCOL = replace(load_protocol(), blinding_check=BlindingCheck())
+PROTOCOL = msgspec.structs.replace(load_protocol(), blinding_check=BlindingCheck())
 START = date(2026, 1, 5)
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 

@@ -87,8 +87,8 @@ def test_the_paper_shape_32_5_vs_2_3_percent_with_six_responders():
 
 def test_phase_limited_items_and_covariate_gaps_are_handled():
     items = list(PROTOCOL.items)
-    items[1] = replace(items[1], phases=["placebo", "ldn"])  # pain asked only on placebo and drug
-    proto = replace(PROTOCOL, items=items)
+    items[1] = msgspec.structs.replace(items[1], phases=["placebo", "ldn"])  # pain asked only on placebo and drug
+    proto = msgspec.structs.replace(PROTOCOL, items=items)
     rng = np.random.default_rng(3)
     people = [participant(f"L{i}", rng, Profile(sd=5), items=["severity", "pain"], protocol=proto) for i in range(4)]
     rep = cohort_report(people, NOW, {"L0": {"crp": 1.0}, "L1": {"crp": 2.0}, "nobody": {"crp": 9.0}}).as_json()
@@ -104,7 +104,7 @@ def test_phase_limited_items_and_covariate_gaps_are_handled():
 
 def test_one_study_at_a_time():
     rng = np.random.default_rng(4)
-    other = replace(PROTOCOL, id="other-study")
+    other = msgspec.structs.replace(PROTOCOL, id="other-study")
     with pytest.raises(ValueError, match="more than one study"):
         cohort_report([participant("A", rng, Profile(), items=["severity"]),
                        participant("B", rng, Profile(), items=["severity"], protocol=other)], NOW)

@@ -7,11 +7,11 @@ tests/data/edges.R (`nlme::gls(..., correlation = corAR1(form = ~ day), method =
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pytest
 from fit_helpers import ar1_fit
@@ -118,7 +118,7 @@ def test_with_a_trend_percent_of_baseline_keeps_the_baseline_phases_own_level(se
 
 
 def test_withheld_percent_of_baseline_numbers_are_explained():
-    protocol = dataclasses.replace(PROTOCOL, analysis=dataclasses.replace(PROTOCOL.analysis, trend=True))
+    protocol = msgspec.structs.replace(PROTOCOL, analysis=msgspec.structs.replace(PROTOCOL.analysis, trend=True))
     days, _, y = _series("trend")
     answers = {START + timedelta(days=int(d) - 1): {"severity": int(v)} for d, v in zip(days, y)}
     rep = analyse(protocol, START, as_entries(protocol, START, answers, "T1"), NOW, "T1", False)

@@ -225,7 +225,7 @@ def test_no_entries_and_constant_values_do_not_crash():
 
 
 def test_the_protocols_analysis_options_are_used_and_stated():
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     from analysis.simulate import Profile, as_entries, simulate
     from diary_client.core.protocol import load_protocol

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from conftest import one_line_error
+from msgspec.structs import replace
 
 from diary_client.core import answers as ans
 from diary_client.core.entry import Entry

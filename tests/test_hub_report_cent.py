@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 
 import numpy as np
 import pytest
+from msgspec.structs import replace
 
 from analysis.cent_page import LEFT_TO_AUTHORS, cent_html, cent_row
 from analysis.cohort import CohortStream

@@ -5,13 +5,18 @@ The models write them as attributes of this module (`Annotated[int, c.Ge(1)]`, `
 read loads annotated_types (PEP 562's module `__getattr__`). The app's path to its home screen
 builds models from its own store and never reads them, so it skips that import (about 6 ms of
 class creation, a twentieth of the start-up budget).
+
+`Checked` is the base of the records pydantic validates (the protocol's): a msgspec Struct that
+pydantic reads as it would a frozen dataclass.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, get_type_hints
+
+import msgspec
 
 ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"  # a protocol's ids: study, phases, items
 
@@ -27,6 +32,59 @@ class Pattern:
         schema = handler(source)
         schema["pattern"] = self.regex
         return schema
+
+
+class Checked(msgspec.Struct, frozen=True, kw_only=True):
+    """A frozen record (a msgspec Struct: cheap to define, unlike a dataclass, which compiles its
+    methods at import) that pydantic validates exactly as it validates a frozen dataclass with
+    `extra="forbid"`: each field by its annotation and constraints, defaults filled, an unknown key
+    refused, and a ValueError of `__post_init__` reported as a field error. A subclass states
+    `frozen=True, kw_only=True` again: msgspec applies kw_only to the fields of the class that says
+    it, and a type checker wants frozen said on each."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema as cs
+
+        hints = get_type_hints(cls, include_extras=True)
+        fields = []
+        for f in msgspec.structs.fields(cls):
+            schema = handler.generate_schema(hints[f.name])
+            if f.default is not msgspec.NODEFAULT:
+                schema = cs.with_default_schema(schema, default=f.default)
+            elif f.default_factory is not msgspec.NODEFAULT:
+                schema = cs.with_default_schema(schema, default_factory=f.default_factory,
+                                                default_factory_takes_data=False)
+            fields.append(cs.dataclass_field(f.name, schema))
+        # pydantic's own dataclass validator makes its instance without `__init__`, which a Struct
+        # does not allow: the fields are checked as a dataclass's arguments, then the class is called.
+        args = cs.dataclass_args_schema(cls.__name__, fields, extra_behavior="forbid")
+
+        def build(value: Any, check: Any) -> Any:
+            if isinstance(value, cls):
+                return value
+            kwargs, _ = check(value)
+            return cls(**kwargs)
+
+        return cs.no_info_wrap_validator_function(build, args)
+
+
+def set_field(record: msgspec.Struct, name: str, value: Any) -> None:
+    """Set a field of a frozen record while its `__post_init__` builds it (what `object.__setattr__`
+    does for a frozen dataclass): the field's slot descriptor writes past the frozen check."""
+    getattr(type(record), name).__set__(record, value)
+
+
+def as_dict(value: Any) -> Any:
+    """`dataclasses.asdict` for records: nested records become dicts, lists and dicts are copied,
+    every other value (a time, a date) is kept as it is."""
+    if isinstance(value, msgspec.Struct):
+        return {name: as_dict(getattr(value, name)) for name in value.__struct_fields__}
+    if isinstance(value, list | tuple):
+        return type(value)(as_dict(v) for v in value)
+    if isinstance(value, dict):
+        return {as_dict(k): as_dict(v) for k, v in value.items()}
+    return value
 
 
 if TYPE_CHECKING:  # what `c.Ge` and the rest are to a type checker; the aliases are plain str to it
@@ -53,6 +111,8 @@ def _vocabulary() -> dict[str, Any]:
 
 
 def __getattr__(name: str) -> Any:
+    if name.startswith("__"):  # `from ...constraints import x` asks for `__path__`: no reason to load
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     try:
         return _vocabulary()[name]
     except KeyError:

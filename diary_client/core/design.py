@@ -7,8 +7,9 @@ import hashlib
 import random
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import replace
 from itertools import product
+
+from msgspec.structs import replace
 
 from diary_client.core.protocol import Allocation, Protocol, masked
 

@@ -1,15 +1,17 @@
-"""Study protocol: frozen dataclass models, TOML loading (validated by pydantic) and the built-in protocols."""
+"""Study protocol: frozen record models (msgspec Structs), TOML loading (validated by pydantic) and the built-in protocols."""
 
 from __future__ import annotations
 
 import math
 import re
 import tomllib
-from dataclasses import asdict, dataclass, field, replace
 from datetime import time
 from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from msgspec import field
+from msgspec.structs import replace
 
 from diary_client.core import constraints as c
 
@@ -24,8 +26,6 @@ MAX_BYTES = 256 * 1024
 MAX_DEPTH = 8
 MAX_INT = 2**31 - 1
 ENDPOINT_DAYS = 3  # both papers: the mean of the final 3 days of each condition
-# pydantic reads this from each dataclass: a key the model does not know is an error, not ignored.
-_FORBID = {"extra": "forbid"}
 
 Role = Literal["baseline", "placebo", "active", "washout", "other"]
 ROLES: tuple[Role, ...] = ("baseline", "placebo", "active", "washout", "other")
@@ -36,10 +36,7 @@ class ProtocolError(ValueError):
     """A protocol file that cannot be used; the message names the file, field and problem."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class Schedule:
-    __pydantic_config__ = _FORBID
-
+class Schedule(c.Checked, frozen=True, kw_only=True):
     opens: time = time(18, 0)
     closes: time = time(23, 59)
     grace_hours: Annotated[float, c.Ge(0), c.Le(48)] = 12
@@ -58,21 +55,15 @@ class Schedule:
             raise ValueError("remind: give at least one time (or leave it out for 19:00)")
 
 
-@dataclass(frozen=True, kw_only=True)
-class ItemPoints:
+class ItemPoints(c.Checked, frozen=True, kw_only=True):
     """One part of a multi-item responder rule: this item's `vs_placebo_points` ≥ `points`."""
-
-    __pydantic_config__ = _FORBID
 
     item: c.Id
     points: Annotated[float, c.Ge(0), c.Le(100)]
 
 
-@dataclass(frozen=True, kw_only=True)
-class ResponderRule:
+class ResponderRule(c.Checked, frozen=True, kw_only=True):
     """`responder = { all = [...], any = [...] }`: every `all` part holds and, if `any` is given, at least one of it."""
-
-    __pydantic_config__ = _FORBID
 
     all: list[ItemPoints] = field(default_factory=list)
     any: list[ItemPoints] = field(default_factory=list)
@@ -82,10 +73,7 @@ class ResponderRule:
             raise ValueError("responder: give at least one item in 'all' or 'any'")
 
 
-@dataclass(frozen=True, kw_only=True)
-class AnalysisSettings:
-    __pydantic_config__ = _FORBID
-
+class AnalysisSettings(c.Checked, frozen=True, kw_only=True):
     responder_points: Annotated[float, c.Ge(0), c.Le(100)] = 30
     trend: bool = False  # the model adds a linear study-day term
     # By phase role: days at a phase's start the model leaves out (onset, carry-over); a role not
@@ -102,11 +90,8 @@ class AnalysisSettings:
 
 
 
-@dataclass(frozen=True, kw_only=True)
-class Contact:
+class Contact(c.Checked, frozen=True, kw_only=True):
     """`[contact]`: whom a participant calls besides filing a serious adverse event."""
-
-    __pydantic_config__ = _FORBID
 
     study_team: Annotated[str, c.MinLen(1), c.MaxLen(200)] | None = None  # e.g. "the LDN study nurse"
     phone: Annotated[str, c.MinLen(1), c.MaxLen(50)] | None = None
@@ -117,10 +102,7 @@ class Contact:
         return who + (f" at {self.phone}" if self.phone else "")
 
 
-@dataclass(frozen=True, kw_only=True)
-class Phase:
-    __pydantic_config__ = _FORBID
-
+class Phase(c.Checked, frozen=True, kw_only=True):
     id: c.Id
     role: Role
     days: Annotated[int, c.Ge(1), c.Le(3660)]
@@ -139,15 +121,12 @@ class Phase:
 DesignMethod = Literal["fixed", "counterbalanced", "randomized_pairs"]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Allocation:
+class Allocation(c.Checked, frozen=True, kw_only=True):
     """`[allocation]`: how each participant's sequence of periods is chosen (docs/designs.md).
 
     fixed: the phases in file order (the 2009 design); counterbalanced: one of `sequences`, balanced
     in permuted blocks of `block_size`; randomized_pairs: `lead_in`, then `cycles` cycles each holding
     the two phases of `pair` in random order, `between` (if given) between any two treatment periods."""
-
-    __pydantic_config__ = _FORBID
 
     method: DesignMethod = "fixed"
     sequences: list[list[c.Id]] | None = None
@@ -189,10 +168,7 @@ class Allocation:
         return self.method != "fixed"
 
 
-@dataclass(frozen=True, kw_only=True)
-class Item:
-    __pydantic_config__ = _FORBID
-
+class Item(c.Checked, frozen=True, kw_only=True):
     id: c.Id
     kind: ItemKind
     prompt: c.Text
@@ -241,12 +217,9 @@ BLIND_OPTIONS = ("drug", "placebo", "don't know")
 CHECKED_ROLES = ("active", "placebo")
 
 
-@dataclass(frozen=True, kw_only=True)
-class BlindingCheck:
+class BlindingCheck(c.Checked, frozen=True, kw_only=True):
     """`[blinding_check]`: on the last day of each treatment phase the day's report also asks
     which treatment the participant thinks she was taking, and how sure she is."""
-
-    __pydantic_config__ = _FORBID
 
     ask: Literal["period_end"] = "period_end"
     # The phases whose last day asks; None: every active and placebo phase. A double-blind
@@ -265,10 +238,7 @@ def blinding_items() -> tuple[Item, ...]:
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class Protocol:
-    __pydantic_config__ = _FORBID
-
+class Protocol(c.Checked, frozen=True, kw_only=True, dict=True):  # dict: room for the cached properties
     id: c.Id
     title: c.Text
     version: Annotated[int, c.Ge(1), c.Le(MAX_INT)] = 1
@@ -309,7 +279,7 @@ class Protocol:
                     raise ValueError(f"items: {i.id!r} is the blinding check's own item; "
                                      "give your item another id")
         if any(not p.participant_label for p in self.phases):
-            object.__setattr__(self, "phases", [
+            c.set_field(self, "phases", [
                 p if p.participant_label else replace(p, participant_label=f"Period {i}")
                 for i, p in enumerate(self.phases, 1)])
 
@@ -556,7 +526,7 @@ def _plain(value: Any, keep_none: bool) -> Any:
 # left out while unset, so a protocol without them keeps the hash it had.
 def as_json(protocol: Protocol) -> dict[str, Any]:
     """The protocol as JSON values (times as text, every field, None included)."""
-    return _plain(asdict(protocol), keep_none=True)
+    return _plain(c.as_dict(protocol), keep_none=True)
 
 
 # Fields added after reports began to hash the protocol, with the value that means "as before": left
@@ -568,7 +538,7 @@ _LATER_DEFAULTS: dict[tuple[str, ...], Any] = {
     ("blinding_check",): None,
     ("contact",): None,
     ("conceal_periods",): False,
-    ("allocation",): _plain(asdict(Allocation()), keep_none=True),  # the fixed design: no [allocation]
+    ("allocation",): _plain(c.as_dict(Allocation()), keep_none=True),  # the fixed design: no [allocation]
 }
 
 
@@ -592,7 +562,7 @@ def to_toml(protocol: Protocol) -> str:
     """Protocol TOML text for a protocol object (a device stores its protocol as text)."""
     import tomli_w
 
-    return tomli_w.dumps(_plain(asdict(protocol), keep_none=False))
+    return tomli_w.dumps(_plain(c.as_dict(protocol), keep_none=False))
 
 
 def update_problem(old: Protocol, new: Protocol) -> str | None:
