@@ -75,18 +75,6 @@ def set_field(record: msgspec.Struct, name: str, value: Any) -> None:
     getattr(type(record), name).__set__(record, value)
 
 
-def as_dict(value: Any) -> Any:
-    """`dataclasses.asdict` for records: nested records become dicts, lists and dicts are copied,
-    every other value (a time, a date) is kept as it is."""
-    if isinstance(value, msgspec.Struct):
-        return {name: as_dict(getattr(value, name)) for name in value.__struct_fields__}
-    if isinstance(value, list | tuple):
-        return type(value)(as_dict(v) for v in value)
-    if isinstance(value, dict):
-        return {as_dict(k): as_dict(v) for k, v in value.items()}
-    return value
-
-
 if TYPE_CHECKING:  # what `c.Ge` and the rest are to a type checker; the aliases are plain str to it
     from annotated_types import Ge as Ge
     from annotated_types import Le as Le

@@ -10,6 +10,7 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+import msgspec
 from msgspec import field
 from msgspec.structs import replace
 
@@ -513,6 +514,9 @@ def masked(protocol: Protocol) -> Protocol:
 
 
 def _plain(value: Any, keep_none: bool) -> Any:
+    """Records, dicts and lists as plain JSON/TOML values (times as text), None left out unless `keep_none`."""
+    if isinstance(value, msgspec.Struct):
+        value = msgspec.structs.asdict(value)
     if isinstance(value, dict):
         return {k: _plain(v, keep_none) for k, v in value.items() if keep_none or v is not None}
     if isinstance(value, list):
@@ -526,7 +530,7 @@ def _plain(value: Any, keep_none: bool) -> Any:
 # left out while unset, so a protocol without them keeps the hash it had.
 def as_json(protocol: Protocol) -> dict[str, Any]:
     """The protocol as JSON values (times as text, every field, None included)."""
-    return _plain(c.as_dict(protocol), keep_none=True)
+    return _plain(protocol, keep_none=True)
 
 
 # Fields added after reports began to hash the protocol, with the value that means "as before": left
@@ -538,7 +542,7 @@ _LATER_DEFAULTS: dict[tuple[str, ...], Any] = {
     ("blinding_check",): None,
     ("contact",): None,
     ("conceal_periods",): False,
-    ("allocation",): _plain(c.as_dict(Allocation()), keep_none=True),  # the fixed design: no [allocation]
+    ("allocation",): _plain(Allocation(), keep_none=True),  # the fixed design: no [allocation]
 }
 
 
@@ -562,7 +566,7 @@ def to_toml(protocol: Protocol) -> str:
     """Protocol TOML text for a protocol object (a device stores its protocol as text)."""
     import tomli_w
 
-    return tomli_w.dumps(_plain(c.as_dict(protocol), keep_none=False))
+    return tomli_w.dumps(_plain(protocol, keep_none=False))
 
 
 def update_problem(old: Protocol, new: Protocol) -> str | None:

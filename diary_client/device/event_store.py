@@ -53,12 +53,7 @@ class EventStore:
 
     def record_receipts(self, receipts: Iterable[tuple[str, str, str]]) -> None:
         """(event id, received_at, content hash) for events the hub acknowledged."""
-        store = self.store
-        with store._tx():
-            for event_id, at, h in receipts:
-                store.conn.execute("INSERT OR IGNORE INTO event_receipts VALUES (?, ?, ?)", [event_id, at, h])
-                store.conn.execute("DELETE FROM event_quarantine WHERE event_id = ?", [event_id])
-                store._audit("event_receipt", event_id, h, {"received_at": at})
+        self.store._receipts(receipts, "event_receipts", "event_quarantine", "event_id", "event_receipt")
 
     def quarantine(self, rejected: Iterable[tuple[str, str]]) -> None:
         """(event id, error) for events the hub refused: kept, shown, never dropped."""

@@ -421,11 +421,17 @@ class Store:
 
     def record_receipts(self, receipts: Iterable[tuple[str, str, str]]) -> None:
         """(entry_id, received_at, content_hash) for entries the hub acknowledged."""
+        self._receipts(receipts, "receipts", "quarantine", "entry_id", "receipt")
+
+    def _receipts(self, receipts: Iterable[tuple[str, str, str]], table: str, quarantine: str, key: str,
+                  action: str) -> None:
+        """(id, received_at, content_hash) the hub acknowledged, kept in `table`, each out of
+        `quarantine` and audited as `action`, in one transaction (entries here, events in event_store)."""
         receipts = list(receipts)
         with self._tx():
-            self.conn.executemany("INSERT OR IGNORE INTO receipts VALUES (?, ?, ?)", receipts)
-            self.conn.executemany("DELETE FROM quarantine WHERE entry_id = ?", [(r[0],) for r in receipts])
-            self._audit_all([("receipt", entry_id, h, {"received_at": at}) for entry_id, at, h in receipts])
+            self.conn.executemany(f"INSERT OR IGNORE INTO {table} VALUES (?, ?, ?)", receipts)
+            self.conn.executemany(f"DELETE FROM {quarantine} WHERE {key} = ?", [(r[0],) for r in receipts])
+            self._audit_all([(action, rid, h, {"received_at": at}) for rid, at, h in receipts])
 
     def quarantine(self, rejected: Iterable[tuple[str, str]], retry: Iterable[str] = ()) -> None:
         """(entry_id, error) for entries the hub refused: kept, shown, never dropped. Those in
