@@ -5,6 +5,7 @@ decoding is covered by the sync tests against a real hub."""
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import httpx
 import msgspec
@@ -92,7 +93,7 @@ def test_history_entries_are_validated_as_entries_and_located():
 
     from diary_client.core.entry import content_hash
 
-    e = make_entry("P01", __import__("datetime").date(2026, 3, 1), 1)
+    e = make_entry("P01", date(2026, 3, 1), 1)
     receipt = {"id": e.id, "received_at": "2026-03-01T20:00:00Z", "content_hash": content_hash(e)}
     page = read_answer(answers.EntriesPage, answer({"entries": [e.wire() | {"newer": 1}], "receipts": [receipt],
                                                     "next_after": None}))
